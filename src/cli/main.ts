@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadMasterKey, MasterKeyAuthenticator } from '../auth/master-key.js';
+import { ConfigError, loadConfig, resolveConfigPath } from '../config/load.js';
+import { createLogger } from '../observability/logger.js';
+import { createServer } from '../server/app.js';
+
+const USAGE = `Usage: cerulean <command> [options]
+
+Commands:
+  serve       Start the service
+                --config FILE   configuration (default ./cerulean.yaml, else the shipped example)
+                --host HOST     override server.host
+                --port PORT     override server.port (0 picks a free port)
+  check       Validate a configuration file and exit (--config FILE)
+  version     Print the version
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: "${value}" is not a port number (0-65535)`);
+  return port;
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } } });
+  const configPath = resolveConfigPath(values.config);
+  const config = loadConfig(configPath);
+  const logger = createLogger(config.logging.level);
+  const master = loadMasterKey(config.data_dir);
+  if (master.generated) {
+    // Shown once: only its hash is kept.
+    process.stdout.write(
+      `\nGenerated a master key (shown only this once; only its hash is stored in ${config.data_dir}):\n\n  ${master.generated}\n\nSet CERULEAN_MASTER_KEY to use a key of your own instead.\n\n`,
+    );
+  }
+  const server = createServer({ config, authenticator: new MasterKeyAuthenticator(master.hash), logger });
+  const url = await server.listen(values.host ?? config.server.host, parsePort(values.port) ?? config.server.port);
+  process.stdout.write(`Cerulean listening on ${url} (config ${configPath})\n`);
+  for (const [name, provider] of Object.entries(config.providers)) {
+    const missing = config.missingVariables[name];
+    if (missing?.length) logger.warn({ provider: name, type: provider.type, missing }, 'provider has no credential; its deployments answer 503');
+  }
+
+  process.on('SIGHUP', () => {
+    try {
+      const next = loadConfig(configPath);
+      void server.reload(next).then(() => logger.info({ config: configPath }, 'configuration reloaded'));
+    } catch (error) {
+      logger.error({ problems: error instanceof ConfigError ? error.problems : String(error) }, 'configuration reload rejected; keeping the running one');
+    }
+  });
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      server.shutdown().then(resolve, (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  logger.info('stopped');
+  logger.flush();
+  return 0;
+}
+
+function check(args: string[]): number {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
+  const path = resolveConfigPath(values.config);
+  const config = loadConfig(path);
+  process.stdout.write(`${path}: ok (${Object.keys(config.providers).length} providers, ${Object.keys(config.deployments).length} deployments)\n`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'check':
+        return check(rest);
+      case 'version':
+      case '--version':
+        process.stdout.write(`${version()}\n`);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,145 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { configSchema, PROVIDER_TYPES, type Config, type ProviderConfig, type ProviderType } from './schema.js';
+
+/** Raised when the configuration cannot be used; `problems` lists every `path: problem` found. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(source: string, problems: readonly string[]) {
+    super(`Invalid configuration in ${source}:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+const SHIPPED_EXAMPLE = fileURLToPath(new URL('../../cerulean.example.yaml', import.meta.url));
+
+/** The file `serve` uses: the one named, else ./cerulean.yaml, else the shipped example. */
+export function resolveConfigPath(explicit: string | undefined, cwd = process.cwd()): string {
+  if (explicit) return resolve(cwd, explicit);
+  const local = resolve(cwd, 'cerulean.yaml');
+  return existsSync(local) ? local : SHIPPED_EXAMPLE;
+}
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` in every string of the tree. An unset variable without
+ * default becomes the empty string and is recorded against the dotted path it appeared in, so a
+ * provider whose key is unset can answer 503 naming the variable instead of failing at start.
+ */
+function interpolate(node: unknown, path: string, env: NodeJS.ProcessEnv, missing: Map<string, string[]>): unknown {
+  if (typeof node === 'string') {
+    return node.replace(VARIABLE, (_match, name: string, fallback: string | undefined) => {
+      const value = env[name];
+      if (value !== undefined && value !== '') return value;
+      if (fallback !== undefined) return fallback;
+      const list = missing.get(path) ?? [];
+      list.push(name);
+      missing.set(path, list);
+      return '';
+    });
+  }
+  if (Array.isArray(node)) return node.map((item, index) => interpolate(item, `${path}.${index}`, env, missing));
+  if (node !== null && typeof node === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) out[key] = interpolate(value, path ? `${path}.${key}` : key, env, missing);
+    return out;
+  }
+  return node;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.') || '(root)';
+  if (issue.code === 'unrecognized_keys') return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return `${path}: ${issue.message}`;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** Checks that depend on more than one field: provider types, required fields, references. */
+function crossCheck(raw: z.infer<typeof configSchema>): string[] {
+  const problems: string[] = [];
+  for (const [name, provider] of Object.entries(raw.providers)) {
+    const at = `providers.${name}`;
+    if (!(PROVIDER_TYPES as readonly string[]).includes(provider.type)) {
+      problems.push(`${at}.type: unknown provider type "${provider.type}" (expected one of ${PROVIDER_TYPES.join(', ')})`);
+      continue;
+    }
+    const type = provider.type as ProviderType;
+    if (type === 'azure-openai') {
+      if (!provider.endpoint) problems.push(`${at}.endpoint: required for type azure-openai`);
+      if (!provider.api_version) problems.push(`${at}.api_version: required for type azure-openai`);
+    }
+    if (type === 'openai-compatible' && !provider.base_url) problems.push(`${at}.base_url: required for type openai-compatible`);
+    if (type !== 'openai-compatible' && provider.api_key === undefined) problems.push(`${at}.api_key: required for type ${type}`);
+    for (const field of ['endpoint', 'base_url'] as const) {
+      const value = provider[field];
+      if (value && !isHttpUrl(value)) problems.push(`${at}.${field}: "${value}" is not an http(s) URL`);
+    }
+  }
+  for (const [name, deployment] of Object.entries(raw.deployments)) {
+    if (!raw.providers[deployment.provider]) {
+      problems.push(`deployments.${name}.provider: unknown provider "${deployment.provider}"`);
+    }
+  }
+  return problems;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Parses and validates configuration text; throws ConfigError listing every problem. */
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let document: unknown;
+  try {
+    document = parseYaml(text) ?? {};
+  } catch (error) {
+    const detail = error instanceof YAMLParseError ? error.message : String(error);
+    throw new ConfigError(source, [`(yaml): ${detail}`]);
+  }
+  const missing = new Map<string, string[]>();
+  const interpolated = interpolate(document, '', env, missing);
+  const result = configSchema.safeParse(interpolated);
+  if (!result.success) throw new ConfigError(source, result.error.issues.map(formatIssue));
+  const raw = result.data;
+  const problems = crossCheck(raw);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+
+  const missingVariables: Record<string, string[]> = {};
+  for (const [path, names] of missing) {
+    const match = /^providers\.([^.]+)\./.exec(path);
+    if (match) (missingVariables[match[1]] ??= []).push(...names);
+  }
+  return deepFreeze({
+    ...raw,
+    providers: raw.providers as Record<string, ProviderConfig>,
+    missingVariables,
+    source,
+  });
+}
+
+/** Reads, parses and validates a configuration file. */
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`(file): cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+  }
+  return parseConfig(text, path, env);
+}

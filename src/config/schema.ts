@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/** Provider types Cerulean can call; each has a folder under src/providers/. */
+export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'azure-openai', 'anthropic', 'gemini'] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+const duration = z.number().int().positive();
+
+const timeoutsSchema = z
+  .strictObject({
+    connect_ms: duration.default(5_000),
+    first_byte_ms: duration.default(60_000),
+    total_ms: duration.default(600_000),
+  })
+  .prefault({});
+
+const retrySchema = z
+  .strictObject({
+    max_attempts: z.number().int().min(1).max(10).default(3),
+    base_delay_ms: z.number().int().min(0).default(200),
+    /** Longest wait Cerulean accepts from an upstream's retry-after before giving up and passing the 429 on. */
+    max_delay_ms: z.number().int().min(0).default(10_000),
+  })
+  .prefault({});
+
+const providerSchema = z.strictObject({
+  type: z.string(),
+  api_key: z.string().optional(),
+  /** Azure: `api-key` header (default) or `bearer` (an Entra ID token in `api_key`). */
+  auth: z.enum(['api-key', 'bearer']).optional(),
+  endpoint: z.string().optional(),
+  base_url: z.string().optional(),
+  api_version: z.string().optional(),
+  region: z.string().optional(),
+  /** Anthropic: value of the `anthropic-version` header. */
+  anthropic_version: z.string().optional(),
+  /** Ask OpenAI-shaped upstreams for usage on streams (stream_options.include_usage). */
+  stream_usage: z.boolean().default(true),
+  headers: z.record(z.string(), z.string()).default({}),
+  max_connections: z.number().int().positive().default(128),
+  timeouts: timeoutsSchema,
+  retry: retrySchema,
+});
+
+const deploymentSchema = z.strictObject({
+  provider: z.string(),
+  model: z.string().min(1),
+  /** Anthropic requires max_tokens; used when the caller sends none. */
+  default_max_tokens: z.number().int().positive().optional(),
+});
+
+const serverSchema = z
+  .strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Largest accepted request body, in bytes. */
+    body_limit: z.number().int().positive().default(8 * 1024 * 1024),
+    /** Region this instance reports in `x-ms-region` when the deployment's provider names none. */
+    region: z.string().default('local'),
+    /** How long SIGTERM waits for in-flight requests and streams before closing them. */
+    shutdown_grace_ms: z.number().int().min(0).default(30_000),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  server: serverSchema,
+  data_dir: z.string().default('./data'),
+  logging: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .prefault({}),
+  providers: z.record(z.string(), providerSchema).default({}),
+  deployments: z.record(z.string(), deploymentSchema).default({}),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema> & { type: ProviderType };
+export type DeploymentConfig = z.infer<typeof deploymentSchema>;
+export type ServerConfig = z.infer<typeof serverSchema>;
+
+/** The validated, frozen configuration the service runs on. */
+export interface Config extends Omit<RawConfig, 'providers'> {
+  readonly providers: Readonly<Record<string, ProviderConfig>>;
+  /** Per provider name: the environment variables its credential referenced that are unset. */
+  readonly missingVariables: Readonly<Record<string, readonly string[]>>;
+  /** Where the file was read from, for reload and messages. */
+  readonly source: string;
+}

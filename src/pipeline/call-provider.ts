@@ -1,0 +1,66 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { CeruleanError, UpstreamUnreachableError } from '../errors/catalogue.js';
+import type { JsonObject, ProviderResponse } from '../providers/provider.js';
+import type { UpstreamResponse } from '../providers/upstream-client.js';
+import type { InferenceContext } from './context.js';
+import type { Route } from './pick-target.js';
+
+export type ProviderResult = { kind: 'json'; response: ProviderResponse } | { kind: 'stream'; chunks: AsyncIterable<JsonObject> };
+
+/** Stage "call the provider": translate, send with retries, translate back. */
+export async function callProvider(context: InferenceContext, route: Route, onRetry: (reason: string) => void): Promise<ProviderResult> {
+  const request = route.provider.buildRequest(context.operation, context.body, route.target, context.stream);
+  const response = await route.client.send(request, { deployment: context.deployment, signal: context.signal, onRetry });
+  context.attempts = response.attempts;
+  const where = `Deployment "${context.deployment}" (provider "${route.provider.name}")`;
+  const contentType = String(response.headers['content-type'] ?? '');
+  if (context.stream && contentType.includes('text/event-stream')) {
+    return { kind: 'stream', chunks: relayStream(context, route, response, where) };
+  }
+  let text: string;
+  try {
+    text = await response.body.text();
+  } catch (error) {
+    if (context.signal.aborted) throw context.signal.reason ?? error;
+    throw new UpstreamUnreachableError(`${where} broke off its response.`, error);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UpstreamUnreachableError(`${where} answered with a body that is not JSON.`);
+  }
+  if (context.stream) {
+    throw new UpstreamUnreachableError(`${where} answered a streaming request without a stream (content-type "${contentType}").`);
+  }
+  const parsed = route.provider.parseResponse(context.operation, json, route.target);
+  // Upstreams that answer in OpenAI's shape already: their bytes can be relayed as they are.
+  if (route.provider.speaksOpenAI && parsed.raw === undefined) parsed.raw = text;
+  return { kind: 'json', response: parsed };
+}
+
+/** Reads the upstream's server-sent events and yields OpenAI chunks as they arrive, never buffering a stream. */
+async function* relayStream(context: InferenceContext, route: Route, response: UpstreamResponse, where: string): AsyncGenerator<JsonObject> {
+  const translator = route.provider.createStreamTranslator(context.operation, route.target);
+  const pending: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => pending.push(event) });
+  const decoder = new TextDecoder();
+  try {
+    for await (const bytes of response.body) {
+      parser.feed(decoder.decode(bytes as Uint8Array, { stream: true }));
+      while (pending.length > 0) {
+        const event = pending.shift() as EventSourceMessage;
+        for (const chunk of translator.push({ event: event.event, data: event.data })) yield chunk;
+      }
+    }
+  } catch (error) {
+    if (context.signal.aborted) throw context.signal.reason ?? error;
+    if (error instanceof CeruleanError) throw error;
+    const what = error instanceof SyntaxError ? 'sent a malformed stream event' : 'broke off the stream';
+    throw new UpstreamUnreachableError(`${where} ${what}.`, error);
+  } finally {
+    // Whether finished, failed or abandoned by the caller: release the upstream socket.
+    if (!response.body.destroyed) response.body.destroy();
+  }
+  for (const chunk of translator.end()) yield chunk;
+}

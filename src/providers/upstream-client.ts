@@ -1,0 +1,211 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool, type Dispatcher } from 'undici';
+import type { ProviderConfig } from '../config/schema.js';
+import {
+  CeruleanError,
+  UpstreamStatusError,
+  UpstreamTimeoutError,
+  UpstreamUnreachableError,
+} from '../errors/catalogue.js';
+import type { Provider, UpstreamRequest } from './provider.js';
+
+/** Raised when the caller went away; nothing is rendered for it since nobody is listening. */
+export class ClientAbortedError extends Error {
+  constructor() {
+    super('client closed the connection');
+  }
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  /** How many attempts were made, 1 when the first succeeded. */
+  attempts: number;
+}
+
+export interface SendOptions {
+  /** Deployment name, for messages. */
+  deployment: string;
+  /** Aborted when the caller disconnects. */
+  signal: AbortSignal;
+  onRetry?: (reason: string) => void;
+}
+
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504, 529]);
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+const TIMEOUT_ERRORS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Seconds to wait as the upstream advised in `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
+export function retryAfterSeconds(headers: UpstreamResponse['headers']): number | undefined {
+  const ms = Number(headers['retry-after-ms']);
+  if (Number.isFinite(ms) && ms >= 0 && headers['retry-after-ms'] !== undefined) return ms / 1000;
+  const value = headers['retry-after'];
+  if (typeof value !== 'string' || value === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Sends provider requests over one keep-alive undici pool per provider, with connect, first-byte and
+ * total timeouts, and retries with exponential backoff for connect errors and 429/5xx. Retries only
+ * happen before anything was relayed to the caller, since `send` returns only once an attempt
+ * succeeded or failed for good.
+ */
+export class UpstreamClient {
+  private readonly pool: Pool;
+  private readonly config: ProviderConfig;
+  private readonly provider: Provider;
+  private readonly label: string;
+  private readonly secret: string | undefined;
+
+  constructor(provider: Provider, config: ProviderConfig) {
+    this.provider = provider;
+    this.config = config;
+    this.label = `provider "${provider.name}"`;
+    this.secret = config.api_key || undefined;
+    this.pool = new Pool(provider.origin, {
+      connections: config.max_connections,
+      connect: { timeout: config.timeouts.connect_ms },
+      headersTimeout: config.timeouts.first_byte_ms,
+      bodyTimeout: config.timeouts.first_byte_ms,
+      keepAliveTimeout: 30_000,
+      pipelining: 1,
+    });
+  }
+
+  /** Waits for in-flight requests, then closes the pool's sockets. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  /** Upstream text with the provider's credential scrubbed, in case an upstream echoes it. */
+  private scrub(text: string): string {
+    return this.secret ? text.split(this.secret).join('[redacted]') : text;
+  }
+
+  async send(request: UpstreamRequest, options: SendOptions): Promise<UpstreamResponse> {
+    const { retry, timeouts } = this.config;
+    const where = `Deployment "${options.deployment}" (${this.label})`;
+    for (let attempt = 1; ; attempt++) {
+      if (options.signal.aborted) throw new ClientAbortedError();
+      const controller = new AbortController();
+      const onClientAbort = (): void => controller.abort(new ClientAbortedError());
+      options.signal.addEventListener('abort', onClientAbort, { once: true });
+      const timer = setTimeout(() => controller.abort(new UpstreamTimeoutError(`${where} did not complete within ${timeouts.total_ms} ms.`)), timeouts.total_ms);
+      const release = (): void => {
+        clearTimeout(timer);
+        options.signal.removeEventListener('abort', onClientAbort);
+      };
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await this.pool.request({
+          method: request.method,
+          path: request.path,
+          headers: request.headers,
+          body: request.body,
+          signal: controller.signal,
+        });
+      } catch (error) {
+        release();
+        if (controller.signal.aborted) throw controller.signal.reason;
+        const code = errorCode(error);
+        const retryable = code !== undefined && CONNECT_ERRORS.has(code);
+        if (retryable && attempt < retry.max_attempts) {
+          options.onRetry?.(code);
+          await this.backoff(attempt, undefined, options.signal);
+          continue;
+        }
+        if (code !== undefined && TIMEOUT_ERRORS.has(code)) {
+          const phase = code === 'UND_ERR_CONNECT_TIMEOUT' ? `connect within ${timeouts.connect_ms}` : `answer within ${timeouts.first_byte_ms}`;
+          throw new UpstreamTimeoutError(`${where} did not ${phase} ms.`, error);
+        }
+        throw new UpstreamUnreachableError(`${where} is unreachable (${code ?? 'connection failed'}).`, error);
+      }
+
+      const status = response.statusCode;
+      if (status < 400) {
+        response.body.once('close', release);
+        response.body.once('error', release);
+        return { status, headers: response.headers, body: response.body, attempts: attempt };
+      }
+
+      let text: string;
+      try {
+        text = await response.body.text();
+      } catch (error) {
+        release();
+        if (controller.signal.aborted) throw controller.signal.reason;
+        throw new UpstreamUnreachableError(`${where} broke off its error response.`, error);
+      }
+      release();
+      const advised = retryAfterSeconds(response.headers);
+      if (RETRYABLE_STATUS.has(status) && attempt < retry.max_attempts) {
+        const delayMs = this.delayMs(attempt, advised);
+        if (delayMs <= retry.max_delay_ms) {
+          options.onRetry?.(String(status));
+          await this.wait(delayMs, options.signal);
+          continue;
+        }
+      }
+      throw this.statusError(status, text, advised, where);
+    }
+  }
+
+  private statusError(status: number, text: string, advised: number | undefined, where: string): CeruleanError {
+    const detail = this.provider.mapError(status, text);
+    const message = this.scrub(detail.message);
+    // The provider's credential was refused: that is the operator's problem, not the caller's key.
+    if (status === 401 || status === 403) {
+      return new UpstreamUnreachableError(`${where} rejected the configured credential (upstream ${status}: ${message}).`);
+    }
+    const passedStatus = status === 529 ? 503 : status;
+    return new UpstreamStatusError(passedStatus, status >= 429 ? `${where}: ${message}` : message, {
+      code: detail.code ?? null,
+      param: detail.param ?? null,
+      retryAfterSeconds: advised,
+    });
+  }
+
+  private delayMs(attempt: number, advisedSeconds: number | undefined): number {
+    if (advisedSeconds !== undefined) return Math.ceil(advisedSeconds * 1000);
+    const base = this.config.retry.base_delay_ms * 2 ** (attempt - 1);
+    return Math.min(this.config.retry.max_delay_ms, Math.round(base * (0.5 + Math.random() * 0.5)));
+  }
+
+  private async backoff(attempt: number, advisedSeconds: number | undefined, signal: AbortSignal): Promise<void> {
+    await this.wait(this.delayMs(attempt, advisedSeconds), signal);
+  }
+
+  private async wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (ms <= 0) return;
+    try {
+      await sleep(ms, undefined, { signal });
+    } catch {
+      throw new ClientAbortedError();
+    }
+  }
+}

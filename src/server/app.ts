@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
+import {
+  CeruleanError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  ShuttingDownError,
+  UnsupportedApiVersionError,
+  UnsupportedMediaTypeError,
+} from '../errors/catalogue.js';
+import { renderError, type ApiShape } from '../errors/render.js';
+import { Metrics } from '../observability/metrics.js';
+import { credentialFrom, type Authenticator, type Principal } from '../pipeline/authenticate.js';
+import type { InferenceContext } from '../pipeline/context.js';
+import { MetricsMeter } from '../pipeline/meter.js';
+import { DeploymentTable } from '../pipeline/pick-target.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { validateRequest } from '../pipeline/validate-request.js';
+import type { JsonObject, Operation } from '../providers/provider.js';
+import { ClientAbortedError } from '../providers/upstream-client.js';
+import { AZURE_API_VERSIONS, AZURE_V1_API_VERSIONS } from './azure-api-versions.js';
+import { writeEventStream } from './event-stream.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    shape?: ApiShape;
+  }
+}
+
+export interface AppOptions {
+  config: Config;
+  authenticator: Authenticator;
+  logger?: FastifyBaseLogger;
+  metrics?: Metrics;
+}
+
+export interface CeruleanServer {
+  readonly app: FastifyInstance;
+  readonly metrics: Metrics;
+  /** Starts listening; resolves to the URL actually bound (port 0 picks a free port). */
+  listen(host?: string, port?: number): Promise<string>;
+  /** Swaps in a new configuration; in-flight requests finish on the one they started with. */
+  reload(config: Config): Promise<void>;
+  /** Stops accepting requests, lets in-flight requests and streams finish (up to the grace period), closes pools. */
+  shutdown(): Promise<void>;
+}
+
+const OPERATION_PATHS: ReadonlyArray<readonly [Operation, string]> = [
+  ['chat', 'chat/completions'],
+  ['completions', 'completions'],
+  ['embeddings', 'embeddings'],
+  ['images', 'images/generations'],
+];
+
+function shapeOf(request: FastifyRequest): ApiShape {
+  return request.routeOptions.config?.shape ?? (request.url.startsWith('/openai/') ? 'azure' : 'openai');
+}
+
+/** Turns the framework's own errors (body parsing, limits) into catalogue errors. */
+function fromFrameworkError(error: FastifyError, bodyLimit: number): unknown {
+  if (error instanceof CeruleanError || error instanceof ClientAbortedError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PayloadTooLargeError(bodyLimit);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new UnsupportedMediaTypeError(undefined);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new InvalidRequestError('The request body is empty; send a JSON object.', null, 'invalid_body');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new InvalidRequestError('We could not parse the JSON body of your request.', null, 'invalid_json');
+  }
+  if (error instanceof SyntaxError && error.statusCode === 400) {
+    return new InvalidRequestError('We could not parse the JSON body of your request.', null, 'invalid_json');
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return new CeruleanError(error.statusCode, 'invalid_request_error', error.message, { code: error.code ?? null });
+  }
+  return error;
+}
+
+export function createServer(options: AppOptions): CeruleanServer {
+  let config = options.config;
+  let table = new DeploymentTable(config);
+  let shuttingDown = false;
+  const metrics = options.metrics ?? new Metrics();
+  const pipeline = new Pipeline({
+    table: () => table,
+    meters: [new MetricsMeter(metrics)],
+    onRetry: (provider, reason) => metrics.upstreamRetries.inc({ provider, reason }),
+  });
+  const authenticator = options.authenticator;
+  const bodyLimit = config.server.body_limit;
+
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // One access line per request from the onResponse hook below instead of fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // Every response carries its request id; Azure routes also `apim-request-id` and `x-ms-region`.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (request.url.startsWith('/openai/')) {
+      reply.header('apim-request-id', request.id);
+      reply.header('x-ms-region', config.server.region);
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 1000) / 1000 }, 'request');
+  });
+
+  const authenticate = async (request: FastifyRequest): Promise<void> => {
+    if (shuttingDown) throw new ShuttingDownError();
+    request.principal = authenticator.authenticate(credentialFrom(request.headers));
+  };
+  const datedApiVersion = async (request: FastifyRequest): Promise<void> => {
+    const version = (request.query as Record<string, string | undefined>)['api-version'];
+    if (!version || !AZURE_API_VERSIONS.has(version)) throw new UnsupportedApiVersionError(version);
+  };
+  const v1ApiVersion = async (request: FastifyRequest): Promise<void> => {
+    const version = (request.query as Record<string, string | undefined>)['api-version'];
+    if (version !== undefined && !AZURE_V1_API_VERSIONS.has(version) && !AZURE_API_VERSIONS.has(version)) {
+      throw new UnsupportedApiVersionError(version);
+    }
+  };
+
+  /** Method and path pattern of every route, to tell a wrong method (405) from an unknown path (404). */
+  const known: Array<{ method: string; pattern: RegExp }> = [];
+  const remember = (method: string, url: string): void => {
+    known.push({ method, pattern: new RegExp(`^${url.replace(/:[^/]+/g, '[^/]+')}/?$`) });
+  };
+
+  const inference = (operation: Operation, shape: ApiShape, deploymentFromPath: boolean) =>
+    async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      const body = validateRequest(operation, request.body, !deploymentFromPath);
+      const deployment = deploymentFromPath ? (request.params as { deployment: string }).deployment : (body.model as string);
+      const streamable = operation === 'chat' || operation === 'completions';
+      const stream = streamable && body.stream === true;
+      const controller = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) controller.abort(new ClientAbortedError());
+      });
+      const options = body.stream_options as { include_usage?: boolean } | null | undefined;
+      const context: InferenceContext = {
+        id: request.id,
+        shape,
+        operation,
+        deployment,
+        body,
+        stream,
+        includeUsage: options?.include_usage === true,
+        principal: request.principal as Principal,
+        signal: controller.signal,
+        startedAt: performance.now() - reply.elapsedTime,
+      };
+      try {
+        const result = await pipeline.run(context);
+        if (shape === 'azure' && context.route) reply.header('x-ms-region', context.route.region);
+        if (result.kind === 'stream') {
+          await writeEventStream(reply, result.chunks, context);
+          return reply;
+        }
+        context.status = 200;
+        if (result.raw !== undefined) return reply.type('application/json').send(result.raw);
+        return reply.send(result.body);
+      } catch (error) {
+        context.status = error instanceof ClientAbortedError ? 499 : error instanceof CeruleanError ? error.status : 500;
+        throw error;
+      } finally {
+        pipeline.finish(context);
+      }
+    };
+
+  for (const [operation, path] of OPERATION_PATHS) {
+    app.post(`/v1/${path}`, { config: { shape: 'openai' }, onRequest: authenticate }, inference(operation, 'openai', false));
+    app.post(`/openai/v1/${path}`, { config: { shape: 'azure' }, onRequest: [v1ApiVersion, authenticate] }, inference(operation, 'azure', false));
+    app.post(
+      `/openai/deployments/:deployment/${path}`,
+      { config: { shape: 'azure' }, onRequest: [datedApiVersion, authenticate] },
+      inference(operation, 'azure', true),
+    );
+    remember('POST', `/v1/${path}`);
+    remember('POST', `/openai/v1/${path}`);
+    remember('POST', `/openai/deployments/:deployment/${path}`);
+  }
+
+  const modelObject = (name: string): JsonObject => {
+    const route = table.get(name);
+    return { id: name, object: 'model', created: table.createdAt, owned_by: route?.provider.name ?? 'cerulean' };
+  };
+  const listModels = async (): Promise<JsonObject> => ({ object: 'list', data: table.list().map(({ name }) => modelObject(name)) });
+  const getModel = async (request: FastifyRequest): Promise<JsonObject> => {
+    const { id } = request.params as { id: string };
+    if (!table.get(id)) {
+      throw new CeruleanError(404, 'invalid_request_error', `The model '${id}' does not exist`, { param: 'model', code: 'model_not_found' });
+    }
+    return modelObject(id);
+  };
+  app.get('/v1/models', { config: { shape: 'openai' }, onRequest: authenticate }, listModels);
+  app.get('/v1/models/:id', { config: { shape: 'openai' }, onRequest: authenticate }, getModel);
+  app.get('/openai/v1/models', { config: { shape: 'azure' }, onRequest: [v1ApiVersion, authenticate] }, listModels);
+  app.get('/openai/v1/models/:id', { config: { shape: 'azure' }, onRequest: [v1ApiVersion, authenticate] }, getModel);
+  app.get('/openai/models', { config: { shape: 'azure' }, onRequest: [datedApiVersion, authenticate] }, listModels);
+  for (const url of ['/v1/models', '/v1/models/:id', '/openai/v1/models', '/openai/v1/models/:id', '/openai/models']) remember('GET', url);
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    if (shuttingDown) return reply.code(503).send({ status: 'shutting_down' });
+    return { status: 'ready', deployments: table.list().length };
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.setNotFoundHandler(async (request) => {
+    const path = request.url.split('?')[0];
+    const other = known.find((route) => route.method !== request.method && route.pattern.test(path));
+    throw other ? new MethodNotAllowedError(request.method, path) : new RouteNotFoundError(request.method, path);
+  });
+
+  app.setErrorHandler(async (raw: FastifyError, request, reply) => {
+    const error = fromFrameworkError(raw, bodyLimit);
+    if (error instanceof ClientAbortedError) return reply;
+    const rendered = renderError(error, shapeOf(request));
+    if (rendered.status >= 500 && !(error instanceof CeruleanError)) request.log.error({ err: raw }, 'unhandled error');
+    else if (rendered.status >= 500) request.log.warn({ status: rendered.status, message: (error as Error).message }, 'request failed');
+    return reply.code(rendered.status).headers(rendered.headers).send(rendered.body);
+  });
+
+  return {
+    app,
+    metrics,
+    async listen(host = config.server.host, port = config.server.port) {
+      await app.listen({ host, port });
+      const address = app.server.address();
+      const bound = typeof address === 'object' && address ? address.port : port;
+      const shownHost = host.includes(':') ? `[${host}]` : host;
+      return `http://${shownHost}:${bound}`;
+    },
+    async reload(next: Config) {
+      const previous = table;
+      table = new DeploymentTable(next);
+      config = next;
+      // Pools close once their in-flight requests finish; nothing waits on that here.
+      previous.close().catch((error: unknown) => app.log.warn({ err: error }, 'closing previous deployment table failed'));
+    },
+    async shutdown() {
+      shuttingDown = true;
+      const force = setTimeout(() => app.server.closeAllConnections(), config.server.shutdown_grace_ms);
+      force.unref();
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+        await table.close();
+      }
+    },
+  };
+}

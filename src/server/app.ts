@@ -109,6 +109,9 @@ export function createServer(options: AppOptions): CeruleanServer {
     forceCloseConnections: 'idle',
   });
 
+  // The APIs take JSON only; anything else is a 415 rather than a string handed to validation.
+  app.removeContentTypeParser('text/plain');
+
   // Every response carries its request id; Azure routes also `apim-request-id` and `x-ms-region`.
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -25,7 +25,9 @@ const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
  * (`presence_penalty`, `frequency_penalty`, `seed`, `logit_bias`, `store`, `metadata`,
  * `stream_options`, ...) are dropped: Anthropic rejects unknown fields, and clients send many of
  * them with neutral defaults. Fields whose absence would change what the caller gets back (`n > 1`,
- * `logprobs`, legacy `functions`) are refused with a 400 instead.
+ * `logprobs`, legacy `functions`) are refused with a 400 instead. `temperature` passes as it is:
+ * OpenAI allows 0..2, Anthropic 0..1, and Anthropic's own 400 explains the difference better than
+ * a silent clamp would.
  */
 export function toAnthropicRequest(body: JsonObject, target: Target, stream: boolean): AnthropicRequest {
   refuseUnsupported(body);

@@ -33,7 +33,7 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
   if (context.stream) {
     throw new UpstreamUnreachableError(`${where} answered a streaming request without a stream (content-type "${contentType}").`);
   }
-  const parsed = route.provider.parseResponse(context.operation, json, route.target);
+  const parsed = route.provider.parseResponse(context.operation, json, route.target, context.body);
   // Upstreams that answer in OpenAI's shape already: their bytes can be relayed as they are.
   if (route.provider.speaksOpenAI && parsed.raw === undefined) parsed.raw = text;
   return { kind: 'json', response: parsed };

@@ -58,6 +58,7 @@ export interface SseEvent {
  * stream's `usage` whenever the upstream reported usage; the relay decides whether the caller sees it.
  */
 export interface StreamTranslator {
+  /** Throws a CeruleanError when the upstream reports an error inside the stream. */
   push(event: SseEvent): JsonObject[];
   /** Called once when the upstream body ended; returns any chunks still held back. */
   end(): JsonObject[];
@@ -69,6 +70,8 @@ export interface UpstreamErrorDetail {
   type?: string;
   code?: string | null;
   param?: string | null;
+  /** A wait the upstream advised in its body (e.g. Google's RetryInfo), when no header carries one. */
+  retryAfterSeconds?: number;
 }
 
 export interface Provider {
@@ -89,7 +92,8 @@ export interface Provider {
   readonly speaksOpenAI?: boolean;
 
   buildRequest(operation: Operation, body: JsonObject, target: Target, stream: boolean): UpstreamRequest;
-  parseResponse(operation: Operation, json: unknown, target: Target): ProviderResponse;
+  /** `request` is the caller's body as received (some translations, e.g. encoding_format, need it). */
+  parseResponse(operation: Operation, json: unknown, target: Target, request: JsonObject): ProviderResponse;
   createStreamTranslator(operation: Operation, target: Target): StreamTranslator;
   mapError(status: number, bodyText: string): UpstreamErrorDetail;
 }

@@ -7,7 +7,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnreachableError,
 } from '../errors/catalogue.js';
-import type { Provider, UpstreamRequest } from './provider.js';
+import type { Provider, UpstreamErrorDetail, UpstreamRequest } from './provider.js';
 
 /** Raised when the caller went away; nothing is rendered for it since nobody is listening. */
 export class ClientAbortedError extends Error {
@@ -162,7 +162,8 @@ export class UpstreamClient {
         throw new UpstreamUnreachableError(`${where} broke off its error response.`, error);
       }
       release();
-      const advised = retryAfterSeconds(response.headers);
+      const detail = this.provider.mapError(status, text);
+      const advised = retryAfterSeconds(response.headers) ?? detail.retryAfterSeconds;
       if (RETRYABLE_STATUS.has(status) && attempt < retry.max_attempts) {
         const delayMs = this.delayMs(attempt, advised);
         if (delayMs <= retry.max_delay_ms) {
@@ -171,12 +172,11 @@ export class UpstreamClient {
           continue;
         }
       }
-      throw this.statusError(status, text, advised, where);
+      throw this.statusError(status, detail, advised, where);
     }
   }
 
-  private statusError(status: number, text: string, advised: number | undefined, where: string): CeruleanError {
-    const detail = this.provider.mapError(status, text);
+  private statusError(status: number, detail: UpstreamErrorDetail, advised: number | undefined, where: string): CeruleanError {
     const message = this.scrub(detail.message);
     // The provider's credential was refused: that is the operator's problem, not the caller's key.
     if (status === 401 || status === 403) {

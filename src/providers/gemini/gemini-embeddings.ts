@@ -1,15 +1,13 @@
-import { getEncoding } from 'js-tiktoken';
 import { InvalidRequestError, UpstreamUnreachableError } from '../../errors/catalogue.js';
 import type { JsonObject, ProviderResponse, Target, Usage } from '../provider.js';
+import { countTokens } from '../../tokens/tokenizer.js';
 import type { GeminiBatchEmbedRequest, GeminiBatchEmbedResponse } from './gemini-wire.js';
 
 /**
  * Gemini's batchEmbedContents reports no token counts, yet OpenAI callers (and Cerulean's metering)
  * expect `usage`. It is estimated with OpenAI's cl100k_base tokenizer: close to, not equal to,
- * what Google bills. Built once at module load (the ranks take ~200 ms and tens of MB to load),
- * never per request.
+ * what Google bills. The tokenizer is built on first use and shared.
  */
-const ESTIMATOR = getEncoding('cl100k_base');
 
 /** The texts of an OpenAI embeddings `input`; token arrays have no Gemini counterpart. */
 function embeddingInputs(body: JsonObject): string[] {
@@ -44,7 +42,7 @@ export function embeddingsFromGemini(response: GeminiBatchEmbedResponse, target:
     return { object: 'embedding', index, embedding: base64 ? float32Base64(values) : values };
   });
   let tokens = 0;
-  if (request) for (const text of embeddingInputs(request)) tokens += ESTIMATOR.encode(text).length;
+  if (request) for (const text of embeddingInputs(request)) tokens += countTokens(text);
   const usage: Usage = { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens };
   return {
     body: { object: 'list', data, model: target.model, usage: { prompt_tokens: tokens, total_tokens: tokens } },

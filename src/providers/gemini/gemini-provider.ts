@@ -70,7 +70,7 @@ export class GeminiProvider implements Provider {
    * `request`, the caller's OpenAI body, goes beyond the Provider contract: embeddings need it for
    * `encoding_format` and the token estimate (see gemini-embeddings.ts). Chat does not use it.
    */
-  parseResponse(operation: Operation, json: unknown, target: Target, request?: JsonObject): ProviderResponse {
+  parseResponse(operation: Operation, json: unknown, target: Target, request: JsonObject): ProviderResponse {
     if (!isPlainObject(json)) throw new UpstreamUnreachableError(`Gemini answered ${operation} with a body that is not a JSON object.`);
     switch (operation) {
       case 'chat':
@@ -94,13 +94,31 @@ export class GeminiProvider implements Provider {
       // The non-SSE stream endpoint wraps its error in an array.
       const error = (Array.isArray(parsed) ? parsed[0] : parsed)?.error;
       if (error && typeof error.status === 'string') {
-        return { message: error.message ?? `Gemini answered ${status}`, type: error.status, code: error.status, param: null };
+        return {
+          message: error.message ?? `Gemini answered ${status}`,
+          type: error.status,
+          code: error.status,
+          param: null,
+          retryAfterSeconds: retryDelaySeconds(error.details),
+        };
       }
     } catch {
       // not JSON: the shared reader keeps the text
     }
     return errorDetailFromBody(status, bodyText);
   }
+}
+
+/** Google sends the advised wait only in the body: `details[@type=…RetryInfo].retryDelay`, e.g. "7s". */
+function retryDelaySeconds(details: unknown[] | undefined): number | undefined {
+  for (const detail of details ?? []) {
+    const info = detail as { '@type'?: unknown; retryDelay?: unknown };
+    if (typeof info['@type'] === 'string' && info['@type'].endsWith('google.rpc.RetryInfo') && typeof info.retryDelay === 'string') {
+      const seconds = Number.parseFloat(info.retryDelay);
+      if (Number.isFinite(seconds)) return seconds;
+    }
+  }
+  return undefined;
 }
 
 /** Deployments name a model (`gemini-2.5-flash`) or a full resource (`models/...`, `tunedModels/...`). */

@@ -38,6 +38,8 @@ export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.
   return { hash, generated };
 }
 
+export const MASTER_PRINCIPAL: Principal = Object.freeze({ kind: 'master', id: 'master' });
+
 /** Accepts the master key only, compared in constant time on its hash. */
 export class MasterKeyAuthenticator implements Authenticator {
   private readonly hash: Buffer;
@@ -46,7 +48,7 @@ export class MasterKeyAuthenticator implements Authenticator {
   }
 
   authenticate(credential: string | undefined): Principal {
-    if (credential && timingSafeEqual(hashKey(credential), this.hash)) return { kind: 'master', id: 'master' };
+    if (credential && timingSafeEqual(hashKey(credential), this.hash)) return MASTER_PRINCIPAL;
     throw new AuthenticationError(credential ? 'Incorrect API key provided.' : 'Missing API key: send it as "Authorization: Bearer KEY" or as the "api-key" header.');
   }
 }

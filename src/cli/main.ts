@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadMasterKey, MasterKeyAuthenticator } from '../auth/master-key.js';
+import { loadMasterKey } from '../auth/master-key.js';
 import { ConfigError, loadConfig, resolveConfigPath } from '../config/load.js';
+import { startGovernance, storageUrl } from '../governance/governance.js';
 import { createLogger } from '../observability/logger.js';
 import { createServer } from '../server/app.js';
+import { openStorage } from '../storage/open-storage.js';
+import { adminUsage, isAdminArea, runAdminCommand } from './admin-command.js';
 
 const USAGE = `Usage: cerulean <command> [options]
 
@@ -13,6 +16,7 @@ Commands:
                 --host HOST     override server.host
                 --port PORT     override server.port (0 picks a free port)
   check       Validate a configuration file and exit (--config FILE)
+  migrate     Apply pending storage migrations and exit (--config FILE)
   version     Print the version
 `;
 
@@ -40,7 +44,15 @@ async function serve(args: string[]): Promise<number> {
       `\nGenerated a master key (shown only this once; only its hash is stored in ${config.data_dir}):\n\n  ${master.generated}\n\nSet CERULEAN_MASTER_KEY to use a key of your own instead.\n\n`,
     );
   }
-  const server = createServer({ config, authenticator: new MasterKeyAuthenticator(master.hash), logger });
+  const governance = await startGovernance(config, { masterHash: master.hash, logger });
+  const server = createServer({
+    config,
+    authenticator: governance.authenticator,
+    logger,
+    admit: governance.admission,
+    meters: [governance.meter],
+    admin: { storage: governance.storage, version: version() },
+  });
   const url = await server.listen(values.host ?? config.server.host, parsePort(values.port) ?? config.server.port);
   process.stdout.write(`Cerulean listening on ${url} (config ${configPath})\n`);
   for (const [name, provider] of Object.entries(config.providers)) {
@@ -60,7 +72,10 @@ async function serve(args: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
-      server.shutdown().then(resolve, (error: unknown) => {
+      server
+        .shutdown()
+        .then(() => governance.close())
+        .then(resolve, (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         resolve();
       });
@@ -70,6 +85,19 @@ async function serve(args: string[]): Promise<number> {
   });
   logger.info('stopped');
   logger.flush();
+  return 0;
+}
+
+async function migrate(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
+  const config = loadConfig(resolveConfigPath(values.config));
+  const storage = await openStorage(storageUrl(config));
+  try {
+    const result = await storage.migrate();
+    process.stdout.write(result.applied.length ? `applied ${result.applied.join(', ')}; now at ${result.current}\n` : `up to date at ${result.current}\n`);
+  } finally {
+    await storage.close();
+  }
   return 0;
 }
 
@@ -89,6 +117,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case 'check':
         return check(rest);
+      case 'migrate':
+        return await migrate(rest);
       case 'version':
       case '--version':
         process.stdout.write(`${version()}\n`);
@@ -96,10 +126,11 @@ export async function main(argv: string[]): Promise<number> {
       case undefined:
       case 'help':
       case '--help':
-        process.stdout.write(USAGE);
+        process.stdout.write(`${USAGE}\n${adminUsage()}`);
         return command === undefined ? 2 : 0;
       default:
-        process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
+        if (isAdminArea(command)) return await runAdminCommand(command, rest);
+        process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n${adminUsage()}`);
         return 2;
     }
   } catch (error) {

@@ -62,6 +62,18 @@ const serverSchema = z
   })
   .prefault({});
 
+const oidcIssuerSchema = z.strictObject({
+  issuer: z.string().min(1),
+  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /** The issuer's JWKS URL (Entra ID: https://login.microsoftonline.com/TENANT/discovery/v2.0/keys). */
+  jwks_uri: z.url(),
+  /** Users signing in through this issuer belong to this organization. */
+  organization: z.string().min(1),
+  roles_claim: z.string().default('roles'),
+  role_map: z.record(z.string(), z.enum(['owner', 'admin', 'contributor', 'user', 'reader'])).default({}),
+  email_claim: z.string().default('email'),
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   data_dir: z.string().default('./data'),
@@ -70,12 +82,32 @@ export const configSchema = z.strictObject({
     .prefault({}),
   providers: z.record(z.string(), providerSchema).default({}),
   deployments: z.record(z.string(), deploymentSchema).default({}),
+  /** Governance state: `sqlite:PATH` (default `sqlite:<data_dir>/cerulean.db`) or `postgres://…`. */
+  storage: z.strictObject({ url: z.string().min(1).optional() }).prefault({}),
+  /** Shared rate-limit and budget counters for several replicas. */
+  redis: z.strictObject({ url: z.string().min(1) }).optional(),
+  auth: z.strictObject({ oidc: z.array(oidcIssuerSchema).default([]) }).prefault({}),
+  usage: z
+    .strictObject({
+      flush_interval_ms: z.number().int().positive().default(1_000),
+      /** Where usage records are journaled until committed; default `<data_dir>/spool`. */
+      spool_dir: z.string().optional(),
+    })
+    .prefault({}),
+  audit: z.strictObject({ retention_days: z.number().int().min(0).default(400) }).prefault({}),
+  quotas: z
+    .strictObject({
+      /** Completion tokens the admission estimate assumes when a request sets no max_tokens. */
+      default_max_tokens: z.number().int().positive().default(4096),
+    })
+    .prefault({}),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema> & { type: ProviderType };
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
+export type OidcIssuerConfig = z.infer<typeof oidcIssuerSchema>;
 
 /** The validated, frozen configuration the service runs on. */
 export interface Config extends Omit<RawConfig, 'providers'> {

@@ -12,7 +12,8 @@ export type ErrorType =
   | 'rate_limit_error'
   | 'server_error'
   | 'service_unavailable'
-  | 'timeout_error';
+  | 'timeout_error'
+  | 'insufficient_quota';
 
 export interface ErrorOptions {
   param?: string | null;
@@ -157,5 +158,40 @@ export class UpstreamTimeoutError extends CeruleanError {
 export class ShuttingDownError extends CeruleanError {
   constructor() {
     super(503, 'service_unavailable', 'The server is shutting down; retry against another instance.', { code: 'shutting_down' });
+  }
+}
+
+/** 404 for an admin resource (project, key, user, …) that does not exist or is not visible to the caller. */
+export class ResourceNotFoundError extends CeruleanError {
+  constructor(kind: string, id: string) {
+    super(404, 'not_found_error', `No ${kind} "${id}" exists, or the caller may not see it.`, { code: `${kind.replace(/\s+/g, '_')}_not_found` });
+  }
+}
+
+/** 409: the change conflicts with the current state (a duplicate, a decided request, …). */
+export class ConflictError extends CeruleanError {
+  constructor(message: string, code = 'conflict') {
+    super(409, 'invalid_request_error', message, { code });
+  }
+}
+
+/**
+ * 429: a token or request quota is spent until its window ends. The message is the caller-facing
+ * text (Azure's wording, which clients match on); `headers` carries the x-ratelimit-* headers.
+ */
+export class RateLimitedError extends CeruleanError {
+  constructor(message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
+    super(429, 'rate_limit_error', message, { code: 'rate_limit_exceeded', retryAfterSeconds, headers });
+  }
+}
+
+/**
+ * 429 `insufficient_quota`: a project's or key's spend limit for the period is used up. As OpenAI
+ * does for exhausted billing quota; `x-should-retry: false` tells the official SDKs not to retry,
+ * since only the next period (or a raised budget) helps.
+ */
+export class BudgetExceededError extends CeruleanError {
+  constructor(message: string) {
+    super(429, 'insufficient_quota', message, { code: 'budget_exceeded', headers: { 'x-should-retry': 'false' } });
   }
 }

@@ -1,14 +1,33 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Role, Scope } from '../storage/storage.js';
 
-/** Who is calling. The bootstrap master key is the only kind until managed keys exist. */
-export interface Principal {
-  kind: 'master';
-  id: string;
+/** A role held on an organization or a project. */
+export interface RoleGrant {
+  readonly scope: Scope;
+  readonly scopeId: string;
+  readonly role: Role;
 }
+
+/**
+ * Who is calling:
+ * - `master`: the bootstrap owner credential, allowed everything;
+ * - `key`: a managed API key, scoped to one project (and optionally some deployments);
+ * - `user`: a person or workload with a validated OIDC token, holding roles.
+ */
+export type Principal =
+  | { readonly kind: 'master'; readonly id: 'master' }
+  | {
+      readonly kind: 'key';
+      readonly id: string;
+      readonly organizationId: string;
+      readonly projectId: string;
+      readonly deployments: ReadonlySet<string> | null;
+    }
+  | { readonly kind: 'user'; readonly id: string; readonly organizationId: string; readonly roles: readonly RoleGrant[] };
 
 /** Stage 1: turns the presented credential into a principal or throws AuthenticationError. */
 export interface Authenticator {
-  authenticate(credential: string | undefined): Principal;
+  authenticate(credential: string | undefined): Principal | Promise<Principal>;
 }
 
 /** The credential from `Authorization: Bearer KEY` or, as Azure clients send it, `api-key: KEY`. */

@@ -1,5 +1,6 @@
 import type { ApiShape } from '../errors/render.js';
 import type { JsonObject, Operation, Usage } from '../providers/provider.js';
+import type { AdmissionTicket } from './admit.js';
 import type { Principal } from './authenticate.js';
 import type { Route } from './pick-target.js';
 
@@ -19,6 +20,18 @@ export interface InferenceContext {
   readonly signal: AbortSignal;
   /** `performance.now()` at arrival. */
   readonly startedAt: number;
+  /** Wall-clock arrival (ms since the epoch), for the usage record. */
+  readonly receivedAt: number;
+  /** The project named by a token caller in `x-cerulean-project` (keys carry their own). */
+  readonly projectHint: string | undefined;
+  /** The caller's api-version on Azure routes. */
+  readonly apiVersion: string | undefined;
+  /** Organization and project the request is charged to, once admitted (none for the master key). */
+  organizationId?: string;
+  projectId?: string;
+  admission?: AdmissionTicket;
+  /** Micro-dollars, set by the meter stage. */
+  cost?: number;
   route?: Route;
   usage?: Usage;
   /** `performance.now()` when the first token was relayed (streams). */
@@ -26,6 +39,10 @@ export interface InferenceContext {
   /** Final HTTP status, or 499 when the caller went away. */
   status?: number;
   attempts?: number;
+  /** Whether a content filter blocked or cut the prompt or completion. */
+  filtered?: boolean;
+  /** Set once the meter stage has run, so it runs once. */
+  metered?: boolean;
 }
 
 /** What the edge writes: one JSON document, or a stream of chunks sent as server-sent events. */

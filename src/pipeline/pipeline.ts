@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { readUsage } from '../providers/openai/openai-provider.js';
 import type { JsonObject } from '../providers/provider.js';
+import type { AdmitStage } from './admit.js';
 import { callProvider } from './call-provider.js';
 import type { InferenceContext, PipelineResult } from './context.js';
 import type { Meter } from './meter.js';
@@ -8,12 +9,13 @@ import type { DeploymentTable } from './pick-target.js';
 
 /**
  * The request pipeline after authentication (which runs at the edge, before the body is read):
- * pick a target, call the provider, relay the answer, meter. Admission against quotas and the
- * prompt and output filters plug in between these stages as further stage lists.
+ * pick a target, admit (access, quota, budget), call the provider, relay the answer, meter.
  */
 export interface PipelineOptions {
   /** The current deployment table; read per request so a reload takes effect at once. */
   table: () => DeploymentTable;
+  /** Absent when no governance is configured: every authenticated request is admitted. */
+  admit?: AdmitStage;
   meters: readonly Meter[];
   onRetry?: (provider: string, reason: string) => void;
 }
@@ -28,6 +30,7 @@ export class Pipeline {
   async run(context: InferenceContext): Promise<PipelineResult> {
     const route = this.options.table().pick(context.deployment, context.operation);
     context.route = route;
+    if (this.options.admit) context.admission = await this.options.admit.admit(context);
     const onRetry = this.options.onRetry;
     const result = await callProvider(context, route, (reason) => onRetry?.(route.provider.name, reason));
     if (result.kind === 'json') {
@@ -59,8 +62,13 @@ export class Pipeline {
     }
   }
 
-  /** Stage "meter": called once per request when the response is complete or abandoned. */
+  /**
+   * Stage "meter": runs once per request, just before the last byte of the response is written
+   * (or when the caller went away), so that what the caller received is always metered.
+   */
   finish(context: InferenceContext): void {
+    if (context.metered) return;
+    context.metered = true;
     const finishedAt = performance.now();
     for (const meter of this.options.meters) meter.record(context, finishedAt);
   }

@@ -16,7 +16,9 @@ import { renderError, type ApiShape } from '../errors/render.js';
 import { Metrics } from '../observability/metrics.js';
 import { credentialFrom, type Authenticator, type Principal } from '../pipeline/authenticate.js';
 import type { InferenceContext } from '../pipeline/context.js';
-import { MetricsMeter } from '../pipeline/meter.js';
+import type { AdmitStage } from '../pipeline/admit.js';
+import { MetricsMeter, type Meter } from '../pipeline/meter.js';
+import { registerAdminRoutes, type AdminDependencies } from '../admin/admin-routes.js';
 import { DeploymentTable } from '../pipeline/pick-target.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { validateRequest } from '../pipeline/validate-request.js';
@@ -39,6 +41,10 @@ export interface AppOptions {
   authenticator: Authenticator;
   logger?: FastifyBaseLogger;
   metrics?: Metrics;
+  /** Governance: the admit stage, further meters (usage ledger) and the admin API. */
+  admit?: AdmitStage;
+  meters?: readonly Meter[];
+  admin?: Omit<AdminDependencies, 'deployments'>;
 }
 
 export interface CeruleanServer {
@@ -92,7 +98,8 @@ export function createServer(options: AppOptions): CeruleanServer {
   const metrics = options.metrics ?? new Metrics();
   const pipeline = new Pipeline({
     table: () => table,
-    meters: [new MetricsMeter(metrics)],
+    admit: options.admit,
+    meters: [new MetricsMeter(metrics), ...(options.meters ?? [])],
     onRetry: (provider, reason) => metrics.upstreamRetries.inc({ provider, reason }),
   });
   const authenticator = options.authenticator;
@@ -127,7 +134,7 @@ export function createServer(options: AppOptions): CeruleanServer {
 
   const authenticate = async (request: FastifyRequest): Promise<void> => {
     if (shuttingDown) throw new ShuttingDownError();
-    request.principal = authenticator.authenticate(credentialFrom(request.headers));
+    request.principal = await authenticator.authenticate(credentialFrom(request.headers));
   };
   const datedApiVersion = async (request: FastifyRequest): Promise<void> => {
     const version = (request.query as Record<string, string | undefined>)['api-version'];
@@ -157,6 +164,8 @@ export function createServer(options: AppOptions): CeruleanServer {
         if (!reply.raw.writableFinished) controller.abort(new ClientAbortedError());
       });
       const options = body.stream_options as { include_usage?: boolean } | null | undefined;
+      const query = request.query as Record<string, string | undefined>;
+      const hint = request.headers['x-cerulean-project'];
       const context: InferenceContext = {
         id: request.id,
         shape,
@@ -168,21 +177,29 @@ export function createServer(options: AppOptions): CeruleanServer {
         principal: request.principal as Principal,
         signal: controller.signal,
         startedAt: performance.now() - reply.elapsedTime,
+        receivedAt: Date.now(),
+        projectHint: typeof hint === 'string' && hint !== '' ? hint : undefined,
+        apiVersion: query['api-version'],
       };
       try {
         const result = await pipeline.run(context);
         if (shape === 'azure' && context.route) reply.header('x-ms-region', context.route.region);
+        if (context.admission) reply.headers(context.admission.headers);
         if (result.kind === 'stream') {
-          await writeEventStream(reply, result.chunks, context);
+          await writeEventStream(reply, result.chunks, context, () => pipeline.finish(context));
           return reply;
         }
         context.status = 200;
+        pipeline.finish(context);
         if (result.raw !== undefined) return reply.type('application/json').send(result.raw);
         return reply.send(result.body);
       } catch (error) {
         context.status = error instanceof ClientAbortedError ? 499 : error instanceof CeruleanError ? error.status : 500;
+        if (shape === 'azure' && context.route) reply.header('x-ms-region', context.route.region);
+        pipeline.finish(context);
         throw error;
       } finally {
+        // The caller went away mid-stream, or something unforeseen: still metered, once.
         pipeline.finish(context);
       }
     };
@@ -218,6 +235,10 @@ export function createServer(options: AppOptions): CeruleanServer {
   app.get('/openai/v1/models/:id', { config: { shape: 'azure' }, onRequest: [v1ApiVersion, authenticate] }, getModel);
   app.get('/openai/models', { config: { shape: 'azure' }, onRequest: [datedApiVersion, authenticate] }, listModels);
   for (const url of ['/v1/models', '/v1/models/:id', '/openai/v1/models', '/openai/v1/models/:id', '/openai/models']) remember('GET', url);
+
+  if (options.admin) {
+    registerAdminRoutes(app, { ...options.admin, deployments: () => table.list().map(({ name }) => name) }, authenticate);
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

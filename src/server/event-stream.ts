@@ -27,7 +27,13 @@ function drained(response: ServerResponse): Promise<boolean> {
  * before the status line is sent, so an upstream that fails at once still gets a proper HTTP error
  * from the caller's point of view; after that an error becomes a final `data: {"error":...}` event.
  */
-export async function writeEventStream(reply: FastifyReply, chunks: AsyncIterable<JsonObject>, context: InferenceContext): Promise<void> {
+export async function writeEventStream(
+  reply: FastifyReply,
+  chunks: AsyncIterable<JsonObject>,
+  context: InferenceContext,
+  /** Runs before the final bytes (`[DONE]` or the error event) are written. */
+  beforeEnd: () => void,
+): Promise<void> {
   const iterator = chunks[Symbol.asyncIterator]();
   let step = await iterator.next();
   reply.hijack();
@@ -47,6 +53,7 @@ export async function writeEventStream(reply: FastifyReply, chunks: AsyncIterabl
       }
       step = await iterator.next();
     }
+    beforeEnd();
     response.end('data: [DONE]\n\n');
   } catch (error) {
     if (error instanceof ClientAbortedError || context.signal.aborted) {
@@ -58,6 +65,7 @@ export async function writeEventStream(reply: FastifyReply, chunks: AsyncIterabl
     const rendered = renderError(error, context.shape);
     context.status = rendered.status;
     if (!(error instanceof CeruleanError)) reply.log.error({ err: error }, 'stream failed');
+    beforeEnd();
     response.end(`data: ${JSON.stringify(rendered.body)}\n\n`);
   }
 }

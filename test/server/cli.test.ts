@@ -164,7 +164,9 @@ describe('cerulean serve', () => {
     });
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain('OPENAI_API_KEY');
-    expect(existsSync(join(dir, 'data'))).toBe(false); // the key came from the environment: nothing written
+    // State lives in SQLite under ./data; the key came from the environment, so no key hash was written.
+    expect(existsSync(join(dir, 'data', 'cerulean.db'))).toBe(true);
+    expect(existsSync(join(dir, 'data', 'master-key.sha256'))).toBe(false);
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import type { Principal } from '../pipeline/authenticate.js';
+import type { AuditInput, Storage } from '../storage/storage.js';
+
+/**
+ * The admin API is one table of operations. Each entry is served over HTTP under `/admin/v1`,
+ * described in the OpenAPI document and exposed as a CLI subcommand, from the same definition, so
+ * the three cannot drift apart. Every call is authorised inside `run`, by role, and every change is
+ * appended to the audit log and announced on the change feed by `run` itself.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface AdminContext {
+  readonly storage: Storage;
+  readonly principal: Principal;
+  /** Caller's address (HTTP) or `cli`. */
+  readonly source: string;
+  readonly now: number;
+  /** Deployment names in the running configuration. */
+  readonly deployments: readonly string[];
+  /** Appends to the audit log with this call's actor and source filled in. */
+  audit(entry: Omit<AuditInput, 'at' | 'actor' | 'source'>): Promise<void>;
+  /** Tells every replica's cache that something changed. */
+  changed(topic: string, id: string): Promise<void>;
+}
+
+export interface AdminOperation<Input = unknown> {
+  /** `area.verb`; the CLI command is the same words: `cerulean area verb`. */
+  readonly id: string;
+  readonly method: HttpMethod;
+  /** Path under /admin/v1, with `:name` parameters that are also input fields. */
+  readonly path: string;
+  readonly summary: string;
+  /** Validates path parameters, query and body together (CLI flags arrive as strings: coerce). */
+  readonly input: z.ZodType<Input>;
+  /** HTTP status on success (default 200). */
+  readonly status?: number;
+  run(context: AdminContext, input: Input): Promise<unknown>;
+  /** When set, the result can also be rendered as CSV (`format=csv`). */
+  readonly csv?: (result: unknown) => string;
+}
+
+export function defineOperation<Input>(operation: AdminOperation<Input>): AdminOperation<unknown> {
+  return operation as AdminOperation<unknown>;
+}
+
+/** Actor string recorded in the audit log. */
+export function actorOf(principal: Principal): string {
+  return principal.kind === 'master' ? 'master' : `${principal.kind}:${principal.id}`;
+}
+
+// Input helpers shared by operation definitions: CLI flags are strings, HTTP bodies are JSON.
+
+export const idString = z.string().min(1).max(200);
+
+export const nameString = z.string().trim().min(1).max(200);
+
+/** A list given as an array or as a comma-separated string. */
+export const stringList = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value),
+  z.array(z.string().min(1)).min(1),
+);
+
+export const booleanFlag = z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean());
+
+export const nonNegativeNumber = z.coerce.number().nonnegative();
+
+export const positiveInteger = z.coerce.number().int().positive();
+
+/** Epoch milliseconds from a number, an ISO date or a date-time. */
+export const timestamp = z.preprocess((value) => {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? value : parsed;
+  }
+  return value;
+}, z.number({ error: 'expected a time (epoch ms or ISO 8601)' }));
+
+const DURATION = /^(\d+)\s*(m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `30d`, `12h`, `90m`, `2w` or an ISO date: returns an absolute expiry time. */
+export function parseExpiry(value: string, now: number): number | null {
+  const match = DURATION.exec(value.trim());
+  if (match) return now + Number(match[1]) * UNIT_MS[match[2]];
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : date;
+}
+
+/** USD (decimal) to integer micro-dollars. */
+export function toMicros(usd: number): number {
+  return Math.round(usd * 1_000_000);
+}
+
+export function fromMicros(micros: number): number {
+  return micros / 1_000_000;
+}

@@ -1,0 +1,13 @@
+import type { AdminOperation } from './admin-operation.js';
+import { policyOperations } from './operations/policy-operations.js';
+import { recordOperations } from './operations/record-operations.js';
+import { tenancyOperations } from './operations/tenancy-operations.js';
+
+/** Every admin operation: served over HTTP, documented in OpenAPI and run by the CLI from this one list. */
+export const ADMIN_OPERATIONS: readonly AdminOperation[] = [...tenancyOperations, ...policyOperations, ...recordOperations];
+
+const BY_ID = new Map(ADMIN_OPERATIONS.map((operation) => [operation.id, operation]));
+
+export function adminOperation(id: string): AdminOperation | undefined {
+  return BY_ID.get(id);
+}

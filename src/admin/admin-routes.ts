@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { InvalidRequestError } from '../errors/catalogue.js';
+import type { Principal } from '../pipeline/authenticate.js';
+import type { Storage } from '../storage/storage.js';
+import { actorOf, type AdminContext, type AdminOperation } from './admin-operation.js';
+import { ADMIN_OPERATIONS } from './admin-operations.js';
+import { openApiDocument } from './openapi.js';
+
+export const ADMIN_PREFIX = '/admin/v1';
+
+export interface AdminDependencies {
+  storage: Storage;
+  deployments: () => readonly string[];
+  version: string;
+}
+
+/** The context one admin call runs in: who, from where, and the audit and change-feed hooks. */
+export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, principal: Principal, source: string): AdminContext {
+  const { storage } = dependencies;
+  const now = Date.now();
+  return {
+    storage,
+    principal,
+    source,
+    now,
+    deployments: dependencies.deployments(),
+    audit: async (entry) => {
+      await storage.audit.append({ ...entry, at: now, actor: actorOf(principal), source });
+    },
+    changed: (topic, id) => storage.changes.publish(topic, id),
+  };
+}
+
+/** Validates an operation's input, naming the offending field in the error. */
+export function parseInput<T>(operation: AdminOperation<T>, raw: Record<string, unknown>): T {
+  const result = operation.input.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const param = issue.path.map(String).join('.') || null;
+  throw new InvalidRequestError(param ? `${param}: ${issue.message}` : issue.message, param);
+}
+
+/** Serves every admin operation under /admin/v1, plus the OpenAPI document. */
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  dependencies: AdminDependencies,
+  authenticate: (request: FastifyRequest) => Promise<void>,
+): void {
+  const document = openApiDocument(ADMIN_OPERATIONS, dependencies.version);
+  app.get(`${ADMIN_PREFIX}/openapi.json`, async () => document);
+  for (const operation of ADMIN_OPERATIONS) {
+    app.route({
+      method: operation.method,
+      url: ADMIN_PREFIX + operation.path,
+      config: { shape: 'openai' },
+      onRequest: authenticate,
+      handler: async (request, reply) => {
+        const raw = {
+          ...(request.query as Record<string, unknown>),
+          ...(request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {}),
+          ...(request.params as Record<string, unknown>),
+        };
+        const input = parseInput(operation, raw);
+        const context = adminContext(dependencies, request.principal as Principal, request.ip);
+        const result = await operation.run(context, input);
+        if (raw.format === 'csv' && operation.csv) {
+          return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${operation.id}.csv"`).send(operation.csv(result));
+        }
+        return reply.code(operation.status ?? 200).send(result);
+      },
+    });
+  }
+}
+

@@ -1,0 +1,74 @@
+import { PermissionError } from '../errors/catalogue.js';
+import type { Principal } from '../pipeline/authenticate.js';
+import type { Role } from '../storage/storage.js';
+
+/**
+ * What each role may do. Roles are held on an organization (then they apply to all its projects)
+ * or on one project. Service-wide settings — deployment policies (gating, deployment TPM, prices),
+ * limited-access decisions and creating organizations — belong to the service operator, who holds
+ * the master key: deployments are shared by every tenant, so no tenant role may change them.
+ */
+export type Permission =
+  | 'inference'
+  | 'usage:read'
+  | 'audit:read'
+  | 'keys:read'
+  | 'keys:manage'
+  | 'projects:manage'
+  | 'users:manage'
+  | 'quotas:manage'
+  | 'budgets:manage'
+  | 'access:apply';
+
+const GRANTS: Record<Role, ReadonlySet<Permission>> = {
+  owner: new Set<Permission>(['inference', 'usage:read', 'audit:read', 'keys:read', 'keys:manage', 'projects:manage', 'users:manage', 'quotas:manage', 'budgets:manage', 'access:apply']),
+  admin: new Set<Permission>(['inference', 'usage:read', 'audit:read', 'keys:read', 'keys:manage', 'projects:manage', 'users:manage', 'quotas:manage', 'budgets:manage', 'access:apply']),
+  contributor: new Set<Permission>(['inference', 'usage:read', 'keys:read', 'quotas:manage', 'budgets:manage', 'access:apply']),
+  user: new Set<Permission>(['inference']),
+  reader: new Set<Permission>(['usage:read', 'audit:read', 'keys:read']),
+};
+
+export interface Target {
+  organizationId: string;
+  /** Absent for organization-level actions. */
+  projectId?: string;
+}
+
+/** Whether the principal may do `permission` on the target. */
+export function can(principal: Principal, permission: Permission, target: Target): boolean {
+  switch (principal.kind) {
+    case 'master':
+      return true;
+    case 'key':
+      return permission === 'inference' && target.projectId === principal.projectId;
+    case 'user':
+      if (principal.organizationId !== target.organizationId) return false;
+      return principal.roles.some(
+        (grant) =>
+          GRANTS[grant.role].has(permission) &&
+          ((grant.scope === 'organization' && grant.scopeId === target.organizationId) ||
+            (grant.scope === 'project' && target.projectId !== undefined && grant.scopeId === target.projectId)),
+      );
+  }
+}
+
+export function requirePermission(principal: Principal, permission: Permission, target: Target): void {
+  if (!can(principal, permission, target)) {
+    throw new PermissionError(`The caller lacks the "${permission}" permission on ${target.projectId ? `project ${target.projectId}` : `organization ${target.organizationId}`}.`);
+  }
+}
+
+/** Service-wide actions: only the master key. */
+export function requireOperator(principal: Principal): void {
+  if (principal.kind !== 'master') {
+    throw new PermissionError('Only the service operator (the master key) may change service-wide settings.', 'operator_only');
+  }
+}
+
+/** Roles a principal may hand out: nobody grants more than they hold; only owners grant owner. */
+export function canGrant(principal: Principal, role: Role, target: Target): boolean {
+  if (principal.kind === 'master') return true;
+  if (!can(principal, 'users:manage', target)) return false;
+  if (role !== 'owner') return true;
+  return principal.kind === 'user' && principal.roles.some((grant) => grant.role === 'owner' && grant.scope === 'organization' && grant.scopeId === target.organizationId);
+}

@@ -1,0 +1,95 @@
+import { BudgetExceededError } from '../../errors/catalogue.js';
+import type { Budget, BudgetScope, UsageRepository } from '../../storage/storage.js';
+import type { PolicyCache } from '../policy-cache.js';
+import type { BudgetCounter, BudgetStore } from './budget-store.js';
+
+const DAY_MS = 86_400_000;
+
+function monthStart(now: number): number {
+  const date = new Date(now);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+}
+
+function dayStart(now: number): number {
+  return Math.floor(now / DAY_MS) * DAY_MS;
+}
+
+/** Counter keys and limits of one budget at `now`: month and/or day. */
+function countersOf(budget: Budget, now: number): Array<BudgetCounter & { start: number; period: 'month' | 'day' }> {
+  const iso = new Date(now).toISOString();
+  const out: Array<BudgetCounter & { start: number; period: 'month' | 'day' }> = [];
+  if (budget.monthlyLimit !== null) out.push({ key: `${budget.scope}:${budget.scopeId}:m:${iso.slice(0, 7)}`, limit: budget.monthlyLimit, start: monthStart(now), period: 'month' });
+  if (budget.dailyLimit !== null) out.push({ key: `${budget.scope}:${budget.scopeId}:d:${iso.slice(0, 10)}`, limit: budget.dailyLimit, start: dayStart(now), period: 'day' });
+  return out;
+}
+
+/** Counters live a little longer than the longest period, then expire by themselves. */
+const COUNTER_TTL_MS = 33 * DAY_MS;
+
+export interface Reservation {
+  readonly keys: readonly string[];
+  readonly amount: number;
+}
+
+/**
+ * Budgets, enforced before forwarding: the request's worst-case cost is reserved against every
+ * budget that applies (project and key, month and day) in one all-or-nothing step, and settled to
+ * the actual cost afterwards. Concurrent requests therefore cannot together spend past a limit:
+ * each one needs room for its own worst case before it is forwarded. (The worst case rests on the
+ * admission estimate of prompt tokens; an upstream that bills more prompt tokens than estimated
+ * can overshoot by that difference on the requests in flight.) Counters start from the ledger's
+ * spend for the period, seeded once per period.
+ */
+export class BudgetGuard {
+  private readonly store: BudgetStore;
+  private readonly cache: PolicyCache;
+  private readonly usage: UsageRepository;
+  private readonly seeded = new Set<string>();
+
+  constructor(store: BudgetStore, cache: PolicyCache, usage: UsageRepository) {
+    this.store = store;
+    this.cache = cache;
+    this.usage = usage;
+  }
+
+  /** Seeds the current period's counters of every budget from recorded spend (idempotent). */
+  async seed(now = Date.now()): Promise<void> {
+    await Promise.all(this.cache.budgets().map((budget) => this.seedBudget(budget, now)));
+  }
+
+  private async seedBudget(budget: Budget, now: number): Promise<void> {
+    for (const counter of countersOf(budget, now)) {
+      if (this.seeded.has(counter.key)) continue;
+      const spent = await this.usage.spendSince(budget.scope as BudgetScope, budget.scopeId, counter.start);
+      await this.store.seed(counter.key, spent, COUNTER_TTL_MS);
+      this.seeded.add(counter.key);
+    }
+  }
+
+  /** Whether any budget applies (so callers can skip estimating costs when none does). */
+  applies(projectId: string | undefined, keyId: string | undefined): boolean {
+    return (projectId !== undefined && this.cache.budget('project', projectId) !== undefined) || (keyId !== undefined && this.cache.budget('key', keyId) !== undefined);
+  }
+
+  async reserve(projectId: string | undefined, keyId: string | undefined, amount: number, now = Date.now()): Promise<Reservation | undefined> {
+    const budgets = [projectId && this.cache.budget('project', projectId), keyId && this.cache.budget('key', keyId)].filter((b): b is Budget => Boolean(b));
+    if (budgets.length === 0) return undefined;
+    const counters = budgets.flatMap((budget) => countersOf(budget, now));
+    // A period that began after the last seeding (midnight, the 1st) starts from the ledger too.
+    if (counters.some((counter) => !this.seeded.has(counter.key))) await Promise.all(budgets.map((budget) => this.seedBudget(budget, now)));
+    const result = await this.store.reserve(counters, amount, COUNTER_TTL_MS);
+    if (!result.allowed) {
+      const blocked = counters[result.blockedBy];
+      const [scope, id] = blocked.key.split(':');
+      throw new BudgetExceededError(
+        `The ${blocked.period === 'month' ? 'monthly' : 'daily'} budget of ${scope} ${id} ($${(blocked.limit / 1_000_000).toFixed(2)}) does not cover this request (worst case $${(amount / 1_000_000).toFixed(6)}); it resets at the start of the next ${blocked.period} (UTC), or an administrator can raise it.`,
+      );
+    }
+    return { keys: counters.map((counter) => counter.key), amount };
+  }
+
+  /** Replaces the reservation by the actual cost. */
+  async settle(reservation: Reservation, actual: number): Promise<void> {
+    await this.store.settle(reservation.keys, actual - reservation.amount);
+  }
+}

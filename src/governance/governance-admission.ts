@@ -1,0 +1,114 @@
+import { InvalidRequestError, PermissionError } from '../errors/catalogue.js';
+import type { AdmissionTicket, AdmitStage } from '../pipeline/admit.js';
+import type { InferenceContext } from '../pipeline/context.js';
+import type { Usage } from '../providers/provider.js';
+import { estimateRequestTokens, type QuotaAdmission } from '../ratelimit/quota-admission.js';
+import { can } from './access-control.js';
+import type { BudgetGuard } from './budget/budget-guard.js';
+import type { PolicyCache } from './policy-cache.js';
+
+export interface GovernanceAdmissionOptions {
+  cache: PolicyCache;
+  quotas: QuotaAdmission;
+  budgets: BudgetGuard;
+  /** Reports settle failures (a store that went away); they never fail the request. */
+  onError?: (error: unknown) => void;
+}
+
+function applyHint(deployment: string, project: string): string {
+  return (
+    `Deployment "${deployment}" is limited access and project "${project}" is not approved for it. ` +
+    `Apply with \`cerulean access apply --project ${project} --deployment ${deployment} --use_case "..."\` ` +
+    `(or POST /admin/v1/projects/${project}/access-requests); an operator reviews each application.`
+  );
+}
+
+/**
+ * The admit stage with governance on: which project pays, whether this principal may call this
+ * deployment (key scope, role, limited access), then the TPM/RPM quota of the deployment and of the
+ * project, then the budget. Reads only the in-memory policy cache and the counter stores.
+ */
+export class GovernanceAdmission implements AdmitStage {
+  private readonly options: GovernanceAdmissionOptions;
+
+  constructor(options: GovernanceAdmissionOptions) {
+    this.options = options;
+  }
+
+  async admit(context: InferenceContext): Promise<AdmissionTicket | undefined> {
+    const { cache, quotas, budgets } = this.options;
+    const { principal, deployment } = context;
+    const route = context.route;
+    if (!route) throw new Error('admit runs after a target was picked');
+
+    let organizationId: string | undefined;
+    let projectId: string | undefined;
+    let keyId: string | undefined;
+    switch (principal.kind) {
+      case 'key':
+        if (principal.deployments && !principal.deployments.has(deployment)) {
+          throw new PermissionError(`This API key may not call deployment "${deployment}".`, 'deployment_not_allowed');
+        }
+        ({ organizationId, projectId } = principal);
+        keyId = principal.id;
+        break;
+      case 'user': {
+        const hinted = context.projectHint;
+        if (!hinted) throw new InvalidRequestError('Token callers name the project to charge in the x-cerulean-project header.', 'x-cerulean-project', 'project_required');
+        const project = cache.project(hinted);
+        if (!project || !can(principal, 'inference', { organizationId: project.organizationId, projectId: project.id })) {
+          throw new PermissionError(`The caller may not call deployments for project "${hinted}".`);
+        }
+        organizationId = project.organizationId;
+        projectId = project.id;
+        break;
+      }
+      case 'master':
+        break;
+    }
+    context.organizationId = organizationId;
+    context.projectId = projectId;
+
+    const policy = cache.policy(deployment);
+    if (policy?.gated && projectId !== undefined && !cache.isApproved(projectId, deployment)) {
+      throw new PermissionError(applyHint(deployment, projectId), 'limited_access');
+    }
+
+    const quota = await quotas.admit({
+      deployment,
+      deploymentTpm: policy?.tpm ?? null,
+      projectId: projectId ?? '',
+      projectTpm: projectId === undefined ? null : cache.projectTpm(projectId, deployment),
+      operation: context.operation,
+      body: context.body,
+      model: route.target.model,
+      apiVersion: context.apiVersion,
+    });
+
+    let reservation: Awaited<ReturnType<BudgetGuard['reserve']>>;
+    if (budgets.applies(projectId, keyId) && policy?.prices) {
+      const tokens = quota.estimatedTokens || estimateRequestTokens(context.operation, context.body, route.target.model);
+      const prices = policy.prices;
+      const images = context.operation === 'images' ? (typeof context.body.n === 'number' ? context.body.n : 1) : 0;
+      const worstCase = Math.ceil((tokens * Math.max(prices.inputPerMillion, prices.outputPerMillion)) / 1_000_000 + images * prices.perImage);
+      try {
+        reservation = await budgets.reserve(projectId, keyId, worstCase);
+      } catch (error) {
+        await quota.settle(0);
+        throw error;
+      }
+    }
+
+    const onError = this.options.onError ?? (() => {});
+    let settled = false;
+    return {
+      headers: quota.headers,
+      settle: (usage: Usage | undefined, cost: number) => {
+        if (settled) return;
+        settled = true;
+        quota.settle(usage ? usage.total_tokens : 0).catch(onError);
+        if (reservation) budgets.settle(reservation, cost).catch(onError);
+      },
+    };
+  }
+}

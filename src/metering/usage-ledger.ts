@@ -1,0 +1,102 @@
+import type { UsageRecord, UsageRepository } from '../storage/storage.js';
+import type { UsageSpool } from './usage-spool.js';
+
+export interface UsageLedgerOptions {
+  /** How often buffered records are committed. */
+  flushIntervalMs?: number;
+  /** A batch this large is committed at once instead of waiting for the timer. */
+  maxBatch?: number;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The usage ledger: one record per request, never written to the database on the request path.
+ * `record` journals to the local spool (one write) and queues in memory; a timer commits the queue
+ * in batches, idempotently by request id, and only then deletes the journal segment. A failed
+ * commit keeps the segment and retries on the next tick; a crash leaves segments that `start`
+ * replays.
+ */
+export class UsageLedger {
+  private readonly repository: UsageRepository;
+  private readonly spool: UsageSpool;
+  private readonly flushIntervalMs: number;
+  private readonly maxBatch: number;
+  private readonly onError: (error: unknown) => void;
+  private queue: UsageRecord[] = [];
+  private readonly sealed: Array<{ path: string; records: UsageRecord[] }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private committedCount = 0;
+
+  constructor(repository: UsageRepository, spool: UsageSpool, options: UsageLedgerOptions = {}) {
+    this.repository = repository;
+    this.spool = spool;
+    this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
+    this.maxBatch = options.maxBatch ?? 2_000;
+    this.onError = options.onError ?? (() => {});
+  }
+
+  /** Replays what an earlier process left in the spool, then starts the flush timer. */
+  async start(): Promise<number> {
+    const recovered = this.spool.recover();
+    this.sealed.push(...recovered);
+    await this.flush();
+    this.timer = setInterval(() => void this.flush(), this.flushIntervalMs);
+    this.timer.unref();
+    return recovered.reduce((sum, segment) => sum + segment.records.length, 0);
+  }
+
+  /** Journals a record; call before the response it meters is completed to the caller. */
+  record(record: UsageRecord): void {
+    this.spool.append(record);
+    this.queue.push(record);
+    if (this.queue.length >= this.maxBatch && !this.flushing) void this.flush();
+  }
+
+  /** Records journaled but not yet committed. */
+  get pending(): number {
+    return this.queue.length + this.sealed.reduce((sum, segment) => sum + segment.records.length, 0);
+  }
+
+  /** Records committed by this process (new ones only, not replays of already-stored ids). */
+  get committed(): number {
+    return this.committedCount;
+  }
+
+  /** Commits everything queued so far; concurrent calls share one run. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    this.flushing = this.commit().finally(() => {
+      this.flushing = undefined;
+    });
+    await this.flushing;
+  }
+
+  /** Stops the timer and commits what is left. Segments that still fail to commit stay for the next start. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+    this.spool.close();
+  }
+
+  private async commit(): Promise<void> {
+    const path = this.spool.rotate();
+    if (path !== undefined) {
+      this.sealed.push({ path, records: this.queue });
+      this.queue = [];
+    }
+    while (this.sealed.length > 0) {
+      const segment = this.sealed[0];
+      try {
+        for (let start = 0; start < segment.records.length; start += this.maxBatch) {
+          this.committedCount += await this.repository.insertBatch(segment.records.slice(start, start + this.maxBatch));
+        }
+      } catch (error) {
+        this.onError(error);
+        return;
+      }
+      this.spool.discard(segment.path);
+      this.sealed.shift();
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { UsageRecord } from '../storage/storage.js';
+
+/**
+ * A durable local journal of usage records, in segment files of one JSON record per line.
+ *
+ * A record is appended with one write(2) before the response that it meters is acknowledged to the
+ * caller, so once the caller has its answer the record survives a crash of the process (kill -9):
+ * the bytes are in the kernel, not in a buffer of ours. (Surviving a power cut as well would need
+ * an fsync per record; `fsyncOnRotate` bounds that loss to one flush interval instead.)
+ *
+ * Records are appended to the active segment; `rotate` seals it and opens the next. A sealed
+ * segment is deleted only after its records are committed to storage. At start, every segment
+ * still on disk is read back and replayed: storage inserts are idempotent by request id, so a
+ * segment committed just before a crash is harmless to replay.
+ */
+export class UsageSpool {
+  private readonly directory: string;
+  private readonly fsyncOnRotate: boolean;
+  private fd: number | undefined;
+  private activePath: string | undefined;
+  private sequence = 0;
+
+  constructor(directory: string, options: { fsyncOnRotate?: boolean } = {}) {
+    this.directory = directory;
+    this.fsyncOnRotate = options.fsyncOnRotate ?? true;
+    mkdirSync(directory, { recursive: true });
+  }
+
+  /** Segments left by an earlier process, oldest first, with their records (a torn last line is skipped). */
+  recover(): Array<{ path: string; records: UsageRecord[] }> {
+    const names = readdirSync(this.directory)
+      .filter((name) => name.endsWith('.jsonl'))
+      .sort();
+    return names.map((name) => {
+      const path = join(this.directory, name);
+      const records: UsageRecord[] = [];
+      for (const line of readFileSync(path, 'utf8').split('\n')) {
+        if (line === '') continue;
+        try {
+          records.push(JSON.parse(line) as UsageRecord);
+        } catch {
+          // Only a line cut short by a crash can be malformed; its request was never acknowledged.
+        }
+      }
+      return { path, records };
+    });
+  }
+
+  /** Appends one record to the active segment (opening one if needed). Synchronous by design. */
+  append(record: UsageRecord): void {
+    if (this.fd === undefined) this.open();
+    writeSync(this.fd as number, `${JSON.stringify(record)}\n`);
+  }
+
+  /** Seals the active segment and returns its path (undefined when nothing was written since the last rotate). */
+  rotate(): string | undefined {
+    if (this.fd === undefined) return undefined;
+    if (this.fsyncOnRotate) fsyncSync(this.fd);
+    closeSync(this.fd);
+    const sealed = this.activePath;
+    this.fd = undefined;
+    this.activePath = undefined;
+    return sealed;
+  }
+
+  /** Deletes a sealed segment whose records are committed. */
+  discard(path: string): void {
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) {
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+
+  private open(): void {
+    // Names sort in creation order across restarts: time, then a per-process sequence, then the pid.
+    this.sequence += 1;
+    const name = `${Date.now().toString().padStart(15, '0')}-${String(this.sequence).padStart(6, '0')}-${process.pid}.jsonl`;
+    this.activePath = join(this.directory, name);
+    this.fd = openSync(this.activePath, 'a', 0o600);
+  }
+}

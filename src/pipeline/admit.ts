@@ -1,0 +1,22 @@
+import type { Usage } from '../providers/provider.js';
+import type { InferenceContext } from './context.js';
+
+/**
+ * Stage "admit": decides whether a request may go ahead — its principal may call this deployment,
+ * it has limited access where the deployment is gated, and its quota and budget have room — and
+ * reserves what it will consume. Throws the refusal (403, 429) otherwise.
+ */
+export interface AdmitStage {
+  admit(context: InferenceContext): Promise<AdmissionTicket | undefined>;
+}
+
+/** What an admitted request holds until it ends. */
+export interface AdmissionTicket {
+  /** Headers every response to this request carries (x-ratelimit-*). */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Replaces the reservations by what the request actually consumed (usage undefined and cost 0
+   * when nothing reached the upstream). Called exactly once, by the meter stage.
+   */
+  settle(usage: Usage | undefined, cost: number): void;
+}

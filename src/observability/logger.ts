@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Paths pino blanks in every log line: credentials must never reach the logs. */
 export const REDACTED_PATHS = [
@@ -16,11 +16,11 @@ export const REDACTED_PATHS = [
 ];
 
 /** JSON logs on stdout, written asynchronously so logging never blocks the request path. */
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino({
     level,
     base: { service: 'cerulean' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  }, pino.destination({ sync: false, minLength: 4096 }));
+  }, destination ?? pino.destination({ sync: false, minLength: 4096 }));
 }

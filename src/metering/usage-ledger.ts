@@ -93,10 +93,35 @@ export class UsageLedger {
         }
       } catch (error) {
         this.onError(error);
-        return;
+        if (!(await this.isolateRejected(segment))) return;
       }
       this.spool.discard(segment.path);
       this.sealed.shift();
     }
+  }
+
+  /**
+   * After a batch failed: commits the segment record by record. When some records go in and others
+   * fail, the failures are records the database will never take (not an outage): they are moved to
+   * the spool's `rejected/` folder, reported, and the ledger moves on instead of blocking behind
+   * them. When every record fails the store is taken to be down, and the segment is kept.
+   */
+  private async isolateRejected(segment: { path: string; records: UsageRecord[] }): Promise<boolean> {
+    const rejected: UsageRecord[] = [];
+    let accepted = 0;
+    for (const record of segment.records) {
+      try {
+        this.committedCount += await this.repository.insertBatch([record]);
+        accepted += 1;
+      } catch {
+        rejected.push(record);
+      }
+    }
+    if (accepted === 0 && rejected.length > 0) return false;
+    if (rejected.length > 0) {
+      this.spool.quarantine(rejected);
+      this.onError(new Error(`${rejected.length} usage record(s) were refused by storage and moved to the spool's rejected/ folder`));
+    }
+    return true;
   }
 }

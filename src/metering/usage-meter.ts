@@ -45,8 +45,8 @@ export class UsageMeter implements Meter {
       images,
       cost,
       status,
-      latencyMs: Math.round((finishedAt - context.startedAt) * 1000) / 1000,
-      timeToFirstTokenMs: context.firstTokenAt === undefined ? null : Math.round((context.firstTokenAt - context.startedAt) * 1000) / 1000,
+      latencyMs: Math.round(finishedAt - context.startedAt),
+      timeToFirstTokenMs: context.firstTokenAt === undefined ? null : Math.round(context.firstTokenAt - context.startedAt),
       streamed: context.stream,
       filtered: context.filtered ?? false,
     });

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UsageRecord } from '../storage/storage.js';
 
@@ -72,6 +72,13 @@ export class UsageSpool {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+  }
+
+  /** Keeps records storage refused, one file per call under `rejected/`, for an operator to inspect. */
+  quarantine(records: readonly UsageRecord[]): void {
+    const folder = join(this.directory, 'rejected');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `${Date.now()}-${process.pid}.jsonl`), records.map((record) => `${JSON.stringify(record)}\n`).join(''), { mode: 0o600 });
   }
 
   close(): void {

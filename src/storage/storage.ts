@@ -138,6 +138,7 @@ export interface UsageRecord {
   /** Micro-dollars. */
   cost: number;
   status: number;
+  /** Whole milliseconds. */
   latencyMs: number;
   timeToFirstTokenMs: number | null;
   streamed: boolean;

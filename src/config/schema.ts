@@ -74,6 +74,56 @@ const oidcIssuerSchema = z.strictObject({
   email_claim: z.string().default('email'),
 });
 
+const threshold = z.enum(['low', 'medium', 'high', 'annotate', 'off']);
+const directionThresholds = z
+  .strictObject({ hate: threshold.default('medium'), sexual: threshold.default('medium'), violence: threshold.default('medium'), self_harm: threshold.default('medium') })
+  .prefault({});
+const shieldAction = z.enum(['block', 'annotate', 'off']);
+
+const filterPolicySchema = z.strictObject({
+  /** Classifiers whose verdicts are combined (the highest severity wins). `local` is built in. */
+  classifiers: z.array(z.string().min(1)).min(1).default(['local']),
+  /** Per category: block at this severity and above (low, medium, high), annotate only, or off. */
+  prompt: directionThresholds,
+  completion: directionThresholds,
+  jailbreak: shieldAction.default('block'),
+  indirect_attack: shieldAction.default('off'),
+  profanity: shieldAction.default('off'),
+  pii: z
+    .strictObject({
+      action: z.enum(['redact', 'block', 'annotate', 'off']).default('off'),
+      types: z.array(z.enum(['email', 'phone', 'credit_card', 'iban', 'us_ssn', 'ip_address', 'secret'])).optional(),
+      directions: z.array(z.enum(['prompt', 'completion'])).default(['prompt', 'completion']),
+    })
+    .prefault({}),
+  /** Custom blocklist ids (managed through the admin API) applied with this policy. */
+  blocklists: z.array(z.string().min(1)).default([]),
+  /** Streams: `buffered` releases text only once checked; `async` relays at once and checks behind. */
+  stream_mode: z.enum(['buffered', 'async']).default('buffered'),
+  /** Characters of completion text checked at a time in streams. */
+  stream_check_chars: z.number().int().min(50).max(10_000).default(1000),
+  /** Send Azure's extra stream frames (prompt annotations with empty choices, annotation-only frames). */
+  stream_annotations: z.boolean().default(true),
+  /** When a classifier cannot answer: annotate `content_filter_error` and go on (open) or refuse (closed). */
+  on_error: z.enum(['fail_open', 'fail_closed']).default('fail_open'),
+});
+
+const classifierSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('local') }),
+  /** An OpenAI-compatible `/moderations` endpoint, reached through one of Cerulean's deployments. */
+  z.strictObject({ type: z.literal('openai-moderation'), deployment: z.string().min(1), timeout_ms: z.number().int().positive().default(5_000) }),
+  /** A Llama Guard-style chat model, reached through one of Cerulean's deployments. */
+  z.strictObject({ type: z.literal('llama-guard'), deployment: z.string().min(1), timeout_ms: z.number().int().positive().default(10_000) }),
+  /** Azure AI Content Safety's text API (text:analyze, text:shieldPrompt). */
+  z.strictObject({
+    type: z.literal('azure-content-safety'),
+    endpoint: z.url(),
+    api_key: z.string(),
+    api_version: z.string().default('2024-09-01'),
+    timeout_ms: z.number().int().positive().default(5_000),
+  }),
+]);
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   data_dir: z.string().default('./data'),
@@ -101,6 +151,15 @@ export const configSchema = z.strictObject({
       default_max_tokens: z.number().int().positive().default(4096),
     })
     .prefault({}),
+  content_safety: z
+    .strictObject({
+      classifiers: z.record(z.string(), classifierSchema).default({}),
+      /** Named policies; `default` applies to every deployment not listed under `deployments`. */
+      policies: z.record(z.string(), filterPolicySchema).default({}),
+      /** Deployment name -> policy name (`none` turns filtering off for it). */
+      deployments: z.record(z.string(), z.string()).default({}),
+    })
+    .prefault({}),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -108,6 +167,9 @@ export type ProviderConfig = z.infer<typeof providerSchema> & { type: ProviderTy
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type OidcIssuerConfig = z.infer<typeof oidcIssuerSchema>;
+export type FilterPolicyConfig = z.infer<typeof filterPolicySchema>;
+export type ClassifierConfig = z.infer<typeof classifierSchema>;
+export type Threshold = z.infer<typeof threshold>;
 
 /** The validated, frozen configuration the service runs on. */
 export interface Config extends Omit<RawConfig, 'providers'> {

@@ -195,3 +195,34 @@ export class BudgetExceededError extends CeruleanError {
     super(429, 'insufficient_quota', message, { code: 'budget_exceeded', headers: { 'x-should-retry': 'false' } });
   }
 }
+
+/**
+ * 400 `content_filter`: the prompt tripped the content policy. The body is Azure's exactly, on both
+ * route shapes, with the results under both spellings clients and the spec use
+ * (`innererror.content_filter_result`, `inner_error.content_filter_results`).
+ */
+export class ContentFilterError extends CeruleanError {
+  readonly results: unknown;
+  constructor(results: unknown) {
+    super(
+      400,
+      'invalid_request_error',
+      "The response was filtered due to the prompt triggering Cerulean's content management policy. Please modify your prompt and retry.",
+      { param: 'prompt', code: 'content_filter' },
+    );
+    this.results = results;
+  }
+
+  /** The complete `error` object of the reply. */
+  body(): Record<string, unknown> {
+    return {
+      message: this.message,
+      type: null,
+      param: 'prompt',
+      code: 'content_filter',
+      status: 400,
+      innererror: { code: 'ResponsibleAIPolicyViolation', content_filter_result: this.results },
+      inner_error: { code: 'ResponsibleAIPolicyViolation', content_filter_results: this.results },
+    };
+  }
+}

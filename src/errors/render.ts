@@ -1,6 +1,7 @@
 import {
   AuthenticationError,
   CeruleanError,
+  ContentFilterError,
   DeploymentNotFoundError,
   RouteNotFoundError,
   UnsupportedApiVersionError,
@@ -60,6 +61,7 @@ function azureBody(error: CeruleanError): Record<string, unknown> {
  */
 export function renderError(error: unknown, shape: ApiShape): RenderedError {
   const known = asCeruleanError(error);
+  if (known instanceof ContentFilterError) return { status: known.status, headers: retryHeaders(known), body: { error: known.body() } };
   const body =
     shape === 'azure'
       ? azureBody(known)

@@ -11,7 +11,8 @@ export interface InferenceContext {
   readonly operation: Operation;
   /** The deployment the caller named (body `model` or the Azure path segment). */
   readonly deployment: string;
-  readonly body: JsonObject;
+  /** The request body; the prompt filter may replace it (PII redaction) before the provider sees it. */
+  body: JsonObject;
   readonly stream: boolean;
   /** Whether the caller asked for usage on the stream (`stream_options.include_usage`). */
   readonly includeUsage: boolean;
@@ -39,8 +40,10 @@ export interface InferenceContext {
   /** Final HTTP status, or 499 when the caller went away. */
   status?: number;
   attempts?: number;
-  /** Whether a content filter blocked or cut the prompt or completion. */
+  /** Whether a content filter blocked, cut or redacted the prompt or completion. */
   filtered?: boolean;
+  /** Annotations of the prompt, repeated on the response (`prompt_filter_results`). */
+  promptFilterResults?: unknown;
   /** Set once the meter stage has run, so it runs once. */
   metered?: boolean;
 }

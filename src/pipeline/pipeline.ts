@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { readUsage } from '../providers/openai/openai-provider.js';
 import type { JsonObject } from '../providers/provider.js';
 import type { AdmitStage } from './admit.js';
+import type { FilterStage } from './filter.js';
 import { callProvider } from './call-provider.js';
 import type { InferenceContext, PipelineResult } from './context.js';
 import type { Meter } from './meter.js';
@@ -16,6 +17,8 @@ export interface PipelineOptions {
   table: () => DeploymentTable;
   /** Absent when no governance is configured: every authenticated request is admitted. */
   admit?: AdmitStage;
+  /** Absent when no content filtering is configured. */
+  filter?: FilterStage;
   meters: readonly Meter[];
   onRetry?: (provider: string, reason: string) => void;
 }
@@ -30,14 +33,19 @@ export class Pipeline {
   async run(context: InferenceContext): Promise<PipelineResult> {
     const route = this.options.table().pick(context.deployment, context.operation);
     context.route = route;
-    if (this.options.admit) context.admission = await this.options.admit.admit(context);
-    const onRetry = this.options.onRetry;
+    const { admit, filter, onRetry } = this.options;
+    if (admit) context.admission = await admit.admit(context);
+    if (filter) await filter.checkPrompt(context);
     const result = await callProvider(context, route, (reason) => onRetry?.(route.provider.name, reason));
     if (result.kind === 'json') {
       context.usage = result.response.usage;
-      return { kind: 'json', body: result.response.body, raw: result.response.raw };
+      if (!filter) return { kind: 'json', body: result.response.body, raw: result.response.raw };
+      const body = await filter.checkResponse(context, result.response.body);
+      // An annotated body differs from the upstream's bytes: those can no longer be relayed as they are.
+      return { kind: 'json', body, raw: body === result.response.body ? result.response.raw : undefined };
     }
-    return { kind: 'stream', chunks: this.relay(context, result.chunks) };
+    const chunks = filter ? filter.filterStream(context, result.chunks) : result.chunks;
+    return { kind: 'stream', chunks: this.relay(context, chunks) };
   }
 
   /**

@@ -76,6 +76,19 @@ export class OpenAIProvider implements Provider {
     return { method: 'POST', path: this.pathFor(operation, target), headers: this.staticHeaders, body: JSON.stringify(outgoing) };
   }
 
+  /**
+   * A request to the upstream's `/moderations` endpoint (OpenAI and servers that implement it),
+   * used by the content-safety classifier that delegates to such a model.
+   */
+  buildModerationRequest(input: string[], target: Target): UpstreamRequest {
+    return {
+      method: 'POST',
+      path: `${this.basePath}/moderations`,
+      headers: this.staticHeaders,
+      body: JSON.stringify({ model: target.model, input }),
+    };
+  }
+
   parseResponse(_operation: Operation, json: unknown): ProviderResponse {
     const body = json as JsonObject;
     return { body, usage: readUsage(body.usage) };

@@ -1,0 +1,302 @@
+import { ContentFilterError } from '../errors/catalogue.js';
+import type { InferenceContext } from '../pipeline/context.js';
+import type { FilterStage } from '../pipeline/filter.js';
+import type { JsonObject } from '../providers/provider.js';
+import { promptFilterResults, type ContentFilterResults } from './annotations.js';
+import type { BlocklistScanner, ContentFilter, FilterDecision } from './content-filter.js';
+import { promptOf, redactPrompt } from './prompt-text.js';
+
+/** Resolves which policy (if any) applies to a request, and the custom blocklists of its project. */
+export interface FilterResolver {
+  filterFor(deployment: string, projectId: string | undefined): ContentFilter | undefined;
+  blocklistsFor(filter: ContentFilter, projectId: string | undefined): BlocklistScanner | undefined;
+}
+
+/** Told about every decision (abuse monitoring, metrics). Must not throw or block. */
+export interface SafetyObserver {
+  observe(context: InferenceContext, direction: 'prompt' | 'completion', decision: FilterDecision, text: string): void;
+}
+
+/** A streaming PII redactor, as src/safety/pii/ provides one. */
+export interface StreamRedactor {
+  push(text: string): string;
+  flush(): string;
+}
+
+export interface ContentSafetyOptions {
+  resolver: FilterResolver;
+  observers?: readonly SafetyObserver[];
+  /** Creates a streaming redactor for completions when the policy redacts PII. */
+  streamRedactor?: (filter: ContentFilter) => StreamRedactor | undefined;
+}
+
+interface ChoiceState {
+  index: number;
+  text: string;
+  /** Characters of `text` already judged. */
+  checked: number;
+  /** Chunks held back until their text is judged (buffered mode). */
+  pending: JsonObject[];
+  finished: boolean;
+  redactor: StreamRedactor | undefined;
+  /** Async mode: the check in flight and its window. */
+  inflight?: { promise: Promise<FilterDecision>; settled?: FilterDecision; start: number; end: number; checkOffset: number };
+}
+
+/** Characters re-read before a window, so a phrase split across two checks is still seen whole. */
+const OVERLAP = 200;
+
+type Choice = { index?: number; delta?: { content?: unknown }; text?: unknown; finish_reason?: unknown; message?: { content?: unknown } };
+
+function choiceText(choice: Choice): string {
+  if (typeof choice.delta?.content === 'string') return choice.delta.content;
+  if (typeof choice.text === 'string') return choice.text;
+  return '';
+}
+
+function setChoiceText(choice: Choice, text: string): void {
+  if (typeof choice.delta?.content === 'string') choice.delta.content = text;
+  else if (typeof choice.text === 'string') choice.text = text;
+}
+
+/**
+ * The filter stages with a content-safety policy: the prompt is judged before the provider is
+ * called; complete responses are annotated per choice; streams are judged as they flow, in
+ * Azure's buffered mode (text released only once judged) or asynchronous mode (relayed at once,
+ * judged behind, stopped within one check window of a violation).
+ */
+export class ContentSafetyStage implements FilterStage {
+  private readonly options: ContentSafetyOptions;
+
+  constructor(options: ContentSafetyOptions) {
+    this.options = options;
+  }
+
+  private observe(context: InferenceContext, direction: 'prompt' | 'completion', decision: FilterDecision, text: string): void {
+    for (const observer of this.options.observers ?? []) observer.observe(context, direction, decision, text);
+  }
+
+  private filterOf(context: InferenceContext): ContentFilter | undefined {
+    return this.options.resolver.filterFor(context.deployment, context.projectId);
+  }
+
+  async checkPrompt(context: InferenceContext): Promise<void> {
+    const filter = this.filterOf(context);
+    if (!filter) return;
+    const redactor = filter.redacts('prompt');
+    if (redactor) {
+      const redacted = redactPrompt(context.operation, context.body, redactor);
+      if (redacted) {
+        context.body = redacted;
+        context.filtered = true;
+      }
+    }
+    const prompt = promptOf(context.operation, context.body);
+    if (!prompt) return;
+    const blocklists = this.options.resolver.blocklistsFor(filter, context.projectId);
+    const decision = await filter.check({ text: prompt.text, direction: 'prompt', documents: prompt.documents }, blocklists, context.signal);
+    this.observe(context, 'prompt', decision, prompt.text);
+    context.promptFilterResults = decision.results;
+    if (decision.blocked) {
+      context.filtered = true;
+      throw new ContentFilterError(decision.results);
+    }
+  }
+
+  async checkResponse(context: InferenceContext, body: JsonObject): Promise<JsonObject> {
+    const filter = this.filterOf(context);
+    if (!filter) return body;
+    const out: JsonObject = { ...body };
+    if (context.promptFilterResults) out.prompt_filter_results = promptFilterResults(context.promptFilterResults as ContentFilterResults);
+    if (context.operation !== 'chat' && context.operation !== 'completions') return out;
+    const blocklists = this.options.resolver.blocklistsFor(filter, context.projectId);
+    const redactor = filter.redacts('completion');
+    const choices = Array.isArray(body.choices) ? (body.choices as Choice[]) : [];
+    out.choices = await Promise.all(
+      choices.map(async (original) => {
+        const choice: Choice & JsonObject = { ...(original as JsonObject) };
+        if (choice.message) choice.message = { ...choice.message };
+        let text = typeof choice.message?.content === 'string' ? choice.message.content : typeof choice.text === 'string' ? choice.text : '';
+        if (redactor && text) {
+          const redacted = redactor.redact(text, redactor.detect(text));
+          if (redacted !== text) {
+            text = redacted;
+            if (choice.message) choice.message.content = text;
+            else choice.text = text;
+            context.filtered = true;
+          }
+        }
+        const decision = await filter.check({ text, direction: 'completion' }, blocklists, context.signal);
+        this.observe(context, 'completion', decision, text);
+        choice.content_filter_results = decision.results;
+        if (decision.blocked) {
+          context.filtered = true;
+          choice.finish_reason = 'content_filter';
+          if (choice.message) choice.message.content = null;
+          else choice.text = '';
+        }
+        return choice;
+      }),
+    );
+    return out;
+  }
+
+  filterStream(context: InferenceContext, chunks: AsyncIterable<JsonObject>): AsyncIterable<JsonObject> {
+    const filter = this.filterOf(context);
+    if (!filter) return chunks;
+    return this.judgeStream(context, chunks, filter);
+  }
+
+  private async *judgeStream(context: InferenceContext, chunks: AsyncIterable<JsonObject>, filter: ContentFilter): AsyncGenerator<JsonObject> {
+    const policy = filter.policy;
+    const buffered = policy.stream_mode === 'buffered';
+    const windowChars = policy.stream_check_chars;
+    const annotate = policy.stream_annotations;
+    const blocklists = this.options.resolver.blocklistsFor(filter, context.projectId);
+    const states = new Map<number, ChoiceState>();
+    let template: JsonObject | undefined;
+
+    if (annotate && context.promptFilterResults) {
+      yield { id: '', object: '', created: 0, model: '', prompt_filter_results: promptFilterResults(context.promptFilterResults as ContentFilterResults), choices: [] };
+    }
+
+    const stateOf = (index: number): ChoiceState => {
+      let state = states.get(index);
+      if (!state) {
+        state = { index, text: '', checked: 0, pending: [], finished: false, redactor: filter.redacts('completion') ? this.options.streamRedactor?.(filter) : undefined };
+        states.set(index, state);
+      }
+      return state;
+    };
+    const frame = (index: number, fields: JsonObject): JsonObject => ({
+      id: template?.id ?? '',
+      object: template?.object ?? 'chat.completion.chunk',
+      created: template?.created ?? 0,
+      model: template?.model ?? '',
+      choices: [{ index, finish_reason: null, ...fields }],
+    });
+    const stopFrame = (state: ChoiceState, results: ContentFilterResults): JsonObject =>
+      frame(state.index, { delta: {}, finish_reason: 'content_filter', content_filter_results: results });
+    const judge = (state: ChoiceState, start: number, end: number): Promise<FilterDecision> => {
+      const text = state.text.slice(Math.max(0, start - OVERLAP), end);
+      return filter.check({ text, direction: 'completion' }, blocklists, context.signal).then((decision) => {
+        this.observe(context, 'completion', decision, text);
+        return decision;
+      });
+    };
+    const allFinished = (): boolean => states.size > 0 && [...states.values()].every((state) => state.finished);
+
+    /** Buffered mode: judge what is held for a choice, then release it or stop the choice. */
+    const release = async function* (state: ChoiceState, final: boolean): AsyncGenerator<JsonObject> {
+      if (state.finished) return;
+      if (state.text.length > state.checked || final) {
+        const decision = await judge(state, state.checked, state.text.length);
+        state.checked = state.text.length;
+        if (decision.blocked) {
+          context.filtered = true;
+          state.finished = true;
+          state.pending = [];
+          yield stopFrame(state, decision.results);
+          return;
+        }
+        yield* state.pending;
+        state.pending = [];
+        if (annotate) yield frame(state.index, { content_filter_results: decision.results });
+        return;
+      }
+      yield* state.pending;
+      state.pending = [];
+    };
+
+    /** Async mode: report a finished check; true when it stopped the choice. */
+    const settle = function* (state: ChoiceState): Generator<JsonObject, boolean> {
+      const inflight = state.inflight;
+      if (!inflight?.settled) return false;
+      state.inflight = undefined;
+      const decision = inflight.settled;
+      if (decision.blocked) {
+        context.filtered = true;
+        state.finished = true;
+        yield stopFrame(state, decision.results);
+        return true;
+      }
+      if (annotate) {
+        yield frame(state.index, {
+          content_filter_results: decision.results,
+          content_filter_offsets: { check_offset: inflight.checkOffset, start_offset: inflight.start, end_offset: inflight.end },
+        });
+      }
+      return false;
+    };
+    const startCheck = (state: ChoiceState, relayed: number): void => {
+      const start = state.checked;
+      const end = state.text.length;
+      state.checked = end;
+      const inflight: NonNullable<ChoiceState['inflight']> = { promise: judge(state, start, end), start, end, checkOffset: relayed };
+      inflight.promise.then((decision) => (inflight.settled = decision)).catch(() => undefined);
+      state.inflight = inflight;
+    };
+
+    for await (const chunk of chunks) {
+      const choices = chunk.choices as Choice[] | undefined;
+      if (!choices || choices.length === 0) {
+        // Usage and other choice-less frames: after everything held back has been released.
+        if (buffered) for (const state of states.values()) yield* release(state, true);
+        yield chunk;
+        continue;
+      }
+      template ??= { id: chunk.id, object: chunk.object, created: chunk.created, model: chunk.model };
+      // OpenAI-shaped streams carry one choice per chunk; a chunk with several is judged per choice.
+      for (const choice of choices) {
+        const state = stateOf(typeof choice.index === 'number' ? choice.index : 0);
+        if (state.finished) continue;
+        let text = choiceText(choice);
+        if (state.redactor) {
+          text = state.redactor.push(text);
+          if (choice.finish_reason) text += state.redactor.flush();
+          setChoiceText(choice, text);
+        }
+        state.text += text;
+        const single: JsonObject = choices.length === 1 ? chunk : { ...chunk, choices: [choice] };
+        const ending = choice.finish_reason !== null && choice.finish_reason !== undefined;
+        if (buffered) {
+          if (text === '' && !ending && state.pending.length === 0) {
+            // Nothing to judge (the role frame, tool-call deltas): no reason to hold it back.
+            yield single;
+            continue;
+          }
+          state.pending.push(single);
+          if (ending || state.text.length - state.checked >= windowChars) yield* release(state, ending);
+        } else {
+          if (state.inflight?.settled && (yield* settle(state))) {
+            if (allFinished()) return;
+            continue;
+          }
+          yield single;
+          if (!state.inflight && (ending || state.text.length - state.checked >= windowChars)) startCheck(state, state.text.length);
+          if (ending && state.inflight) {
+            // The last check of a choice is waited for: its verdict closes the choice.
+            await state.inflight.promise.catch(() => undefined);
+            yield* settle(state);
+          }
+        }
+      }
+      if (allFinished()) return;
+    }
+    for (const state of states.values()) {
+      if (buffered) {
+        yield* release(state, true);
+      } else if (!state.finished) {
+        if (state.inflight) {
+          await state.inflight.promise.catch(() => undefined);
+          if (yield* settle(state)) continue;
+        }
+        if (state.text.length > state.checked) {
+          startCheck(state, state.text.length);
+          await state.inflight?.promise.catch(() => undefined);
+          yield* settle(state);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,233 @@
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { MigrationResult } from '../storage.js';
+import type { Database } from './database.js';
+import type { DialectTraits } from './dialect-traits.js';
+
+/**
+ * Versioned schema migrations, applied in list order by Kysely's Migrator (which records them in
+ * `kysely_migration` and holds its own lock, so replicas starting together apply each once).
+ *
+ * Rules: never edit a migration that has shipped, append a new one; names are `NNNN_description`
+ * so that Kysely's name ordering equals list order; DDL stays portable (text ids and JSON, bigint
+ * times and money, integer counts and 0/1 booleans), with the few differences taken from
+ * {@link DialectTraits}.
+ */
+export interface StorageMigration {
+  readonly name: string;
+  /**
+   * `Kysely<any>` on purpose (Kysely's own advice): a migration must not depend on today's table
+   * types, which describe the schema after the last migration, not at this one.
+   */
+  up(db: Kysely<any>, traits: DialectTraits): Promise<void>;
+}
+
+export const ZERO_HASH = '0'.repeat(64);
+
+export const MIGRATIONS: readonly StorageMigration[] = [
+  {
+    name: '0001_initial',
+    async up(db, traits) {
+      await db.schema
+        .createTable('organizations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('projects')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('key_auth_enabled', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('projects_organization').on('projects').column('organization_id').execute();
+
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id'))
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('name', 'text')
+        .addColumn('issuer', 'text')
+        .addColumn('subject', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('users_email').unique().on('users').columns(['organization_id', 'email']).execute();
+      // Nulls are distinct in unique indexes on both databases, so users without tokens do not collide.
+      await db.schema.createIndex('users_subject').unique().on('users').columns(['issuer', 'subject']).execute();
+
+      // scope_id names an organization or a project, so it carries no foreign key.
+      await db.schema
+        .createTable('role_assignments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('scope_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('role_assignments_user_scope', ['user_id', 'scope', 'scope_id'])
+        .execute();
+      await db.schema.createIndex('role_assignments_scope').on('role_assignments').columns(['scope', 'scope_id']).execute();
+
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('deployments', 'text')
+        .addColumn('expires_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .addColumn('created_by', 'text')
+        .execute();
+      await db.schema.createIndex('api_keys_project').on('api_keys').column('project_id').execute();
+
+      await db.schema
+        .createTable('deployment_policies')
+        .addColumn('deployment', 'text', (c) => c.primaryKey())
+        .addColumn('gated', 'integer', (c) => c.notNull())
+        .addColumn('tpm', 'bigint')
+        .addColumn('input_per_million', 'bigint')
+        .addColumn('cached_input_per_million', 'bigint')
+        .addColumn('output_per_million', 'bigint')
+        .addColumn('per_image', 'bigint')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('project_quotas')
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('deployment', 'text', (c) => c.notNull())
+        .addColumn('tpm', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('project_quotas_pk', ['project_id', 'deployment'])
+        .execute();
+
+      // scope_id names a project or a key: no foreign key; projects.delete removes them explicitly.
+      await db.schema
+        .createTable('budgets')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('scope_id', 'text', (c) => c.notNull())
+        .addColumn('monthly_limit', 'bigint')
+        .addColumn('daily_limit', 'bigint')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('budgets_pk', ['scope', 'scope_id'])
+        .execute();
+
+      await db.schema
+        .createTable('access_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('deployment', 'text', (c) => c.notNull())
+        .addColumn('use_case', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'bigint')
+        .addColumn('reason', 'text')
+        .execute();
+      await db.schema.createIndex('access_requests_project').on('access_requests').columns(['project_id', 'status']).execute();
+
+      // Usage outlives its project and key (billing history), so no foreign keys here.
+      await db.schema
+        .createTable('usage_records')
+        .addColumn('request_id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('organization_id', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('end_user', 'text')
+        .addColumn('deployment', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('prompt_tokens', 'integer', (c) => c.notNull())
+        .addColumn('cached_tokens', 'integer', (c) => c.notNull())
+        .addColumn('completion_tokens', 'integer', (c) => c.notNull())
+        .addColumn('images', 'integer', (c) => c.notNull())
+        .addColumn('cost', 'bigint', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('time_to_first_token_ms', 'integer')
+        .addColumn('streamed', 'integer', (c) => c.notNull())
+        .addColumn('filtered', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('usage_records_at').on('usage_records').column('at').execute();
+      // (owner, at) rather than owner alone: spendSince and per-project reports range over time.
+      await db.schema.createIndex('usage_records_project').on('usage_records').columns(['project_id', 'at']).execute();
+      await db.schema.createIndex('usage_records_key').on('usage_records').columns(['key_id', 'at']).execute();
+
+      await db.schema
+        .createTable('usage_rollups')
+        .addColumn('bucket', 'text', (c) => c.notNull())
+        .addColumn('bucket_start', 'bigint', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('deployment', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('organization_id', 'text', (c) => c.notNull())
+        .addColumn('requests', 'bigint', (c) => c.notNull())
+        .addColumn('prompt_tokens', 'bigint', (c) => c.notNull())
+        .addColumn('cached_tokens', 'bigint', (c) => c.notNull())
+        .addColumn('completion_tokens', 'bigint', (c) => c.notNull())
+        .addColumn('cost', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('usage_rollups_pk', ['bucket', 'bucket_start', 'project_id', 'key_id', 'deployment', 'model'])
+        .execute();
+
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('seq', traits.auditSequence === 'bigserial' ? 'bigserial' : 'integer', (c) =>
+          traits.auditSequence === 'bigserial' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('organization_id', 'text')
+        .addColumn('project_id', 'text')
+        .addColumn('before', 'text')
+        .addColumn('after', 'text')
+        .addColumn('source', 'text')
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
+      // Only verify reads by prev_hash, and only where the chain is damaged, to find where it goes on.
+      await db.schema.createIndex('audit_log_prev_hash').on('audit_log').column('prev_hash').execute();
+
+      await db.schema
+        .createTable('audit_anchor')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      // The row always exists: appenders lock it (SQLite) and read it when the log is empty.
+      await sql`insert into audit_anchor (id, seq, hash) values (1, 0, ${ZERO_HASH})`.execute(db);
+    },
+  },
+];
+
+/** Applies pending migrations; throws the first failure (the Migrator rolls that migration back). */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  traits: DialectTraits,
+  migrations: readonly StorageMigration[] = MIGRATIONS,
+): Promise<MigrationResult> {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const byName: Record<string, Migration> = {};
+      for (const migration of migrations) byName[migration.name] = { up: (target) => migration.up(target, traits) };
+      return byName;
+    },
+  };
+  const migrationTableSchema = await traits.migrationSchema(db);
+  const { error, results } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest();
+  if (error !== undefined) throw error instanceof Error ? error : new Error(`Migration failed: ${String(error)}`);
+  const applied = (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
+  return { applied, current: migrations[migrations.length - 1]?.name ?? '' };
+}

@@ -1,0 +1,329 @@
+import { sql, type Insertable, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import type { BudgetScope, RollupBucket, UsageFilter, UsageGroup, UsageRecord, UsageRepository, UsageRow } from '../storage.js';
+import {
+  toBoolean,
+  toFlag,
+  toNumber,
+  type Database,
+  type UsageRecordsTable,
+  type UsageRollupsTable,
+} from './database.js';
+import { chunksForStatement, type DialectTraits } from './dialect-traits.js';
+
+const DAY_MS = 86_400_000;
+const BUCKET_MS: Readonly<Record<RollupBucket, number>> = { minute: 60_000, hour: 3_600_000, day: DAY_MS };
+const BUCKETS = Object.keys(BUCKET_MS) as RollupBucket[];
+
+/** Where a usage query reads from: raw records, or one bucket of the rollups. */
+interface UsageSource {
+  readonly table: 'usage_records' | 'usage_rollups';
+  readonly time: 'at' | 'bucket_start';
+  readonly groups: Readonly<Record<UsageGroup, RawBuilder<unknown>>>;
+  readonly sums: readonly RawBuilder<unknown>[];
+  /** Conditions every query on this source carries (the bucket, for rollups). */
+  readonly scope: readonly RawBuilder<unknown>[];
+}
+
+// Sum column aliases, in the order of `sums` below.
+const SUM_ALIASES = ['requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'cost'] as const;
+
+const RECORDS_SOURCE: UsageSource = {
+  table: 'usage_records',
+  time: 'at',
+  groups: {
+    project: sql.ref('project_id'),
+    key: sql.ref('key_id'),
+    deployment: sql.ref('deployment'),
+    model: sql.ref('model'),
+    // Integer division gives the UTC day number on both databases; formatted to YYYY-MM-DD in JS.
+    // The divisor is a literal, not a parameter, so SELECT and GROUP BY stay the same expression.
+    day: sql`${sql.ref('at')} / ${sql.lit(DAY_MS)}`,
+  },
+  sums: [
+    sql`count(*)`,
+    sql`coalesce(sum(prompt_tokens), 0)`,
+    sql`coalesce(sum(cached_tokens), 0)`,
+    sql`coalesce(sum(completion_tokens), 0)`,
+    sql`coalesce(sum(cost), 0)`,
+  ],
+  scope: [],
+};
+
+function rollupSource(bucket: RollupBucket): UsageSource {
+  return {
+    table: 'usage_rollups',
+    time: 'bucket_start',
+    groups: {
+      project: sql.ref('project_id'),
+      key: sql`nullif(key_id, '')`,
+      deployment: sql.ref('deployment'),
+      model: sql.ref('model'),
+      day: sql`${sql.ref('bucket_start')} / ${sql.lit(DAY_MS)}`,
+    },
+    sums: [
+      sql`coalesce(sum(requests), 0)`,
+      sql`coalesce(sum(prompt_tokens), 0)`,
+      sql`coalesce(sum(cached_tokens), 0)`,
+      sql`coalesce(sum(completion_tokens), 0)`,
+      sql`coalesce(sum(cost), 0)`,
+    ],
+    scope: [sql`bucket = ${bucket}`],
+  };
+}
+
+export class KyselyUsageRepository implements UsageRepository {
+  private readonly db: Kysely<Database>;
+  private readonly traits: DialectTraits;
+  constructor(db: Kysely<Database>, traits: DialectTraits) {
+    this.db = db;
+    this.traits = traits;
+  }
+
+  /**
+   * In one transaction: insert the records with ON CONFLICT (request_id) DO NOTHING RETURNING
+   * request_id, which names exactly the new ones, then add only those to the minute, hour and day
+   * rollups with additive upserts. A replayed batch (a retry after a crash, a second replica
+   * flushing the same queue) therefore changes nothing. Both statements are chunked under the
+   * dialect's parameter limit; rollup rows are summed in memory first because one upsert statement
+   * may not touch the same row twice (PostgreSQL refuses it). Records and rollup rows are written in
+   * a fixed (sorted) order so that replicas flushing overlapping batches at once lock rows in the
+   * same order and wait for each other instead of deadlocking.
+   */
+  async insertBatch(records: readonly UsageRecord[]): Promise<number> {
+    const byId = new Map<string, UsageRecord>();
+    for (const record of records) if (!byId.has(record.requestId)) byId.set(record.requestId, roundUsage(record));
+    if (byId.size === 0) return 0;
+    const rows = [...byId.values()].sort((a, b) => compare(a.requestId, b.requestId)).map(toUsageRow);
+    const columnsPerRow = Object.keys(rows[0]).length;
+
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = new Set<string>();
+      for (const chunk of chunksForStatement(this.traits, rows, columnsPerRow)) {
+        const returned = await trx
+          .insertInto('usage_records')
+          .values(chunk)
+          .onConflict((oc) => oc.column('request_id').doNothing())
+          .returning('request_id')
+          .execute();
+        for (const { request_id } of returned) inserted.add(request_id);
+      }
+      if (inserted.size === 0) return 0;
+
+      const rollups = sumIntoRollups([...byId.values()].filter((record) => inserted.has(record.requestId)));
+      for (const chunk of chunksForStatement(this.traits, rollups, Object.keys(rollups[0]).length)) {
+        await trx
+          .insertInto('usage_rollups')
+          .values(chunk)
+          .onConflict((oc) =>
+            oc.columns(['bucket', 'bucket_start', 'project_id', 'key_id', 'deployment', 'model']).doUpdateSet((eb) => ({
+              requests: eb('usage_rollups.requests', '+', eb.ref('excluded.requests')),
+              prompt_tokens: eb('usage_rollups.prompt_tokens', '+', eb.ref('excluded.prompt_tokens')),
+              cached_tokens: eb('usage_rollups.cached_tokens', '+', eb.ref('excluded.cached_tokens')),
+              completion_tokens: eb('usage_rollups.completion_tokens', '+', eb.ref('excluded.completion_tokens')),
+              cost: eb('usage_rollups.cost', '+', eb.ref('excluded.cost')),
+            })),
+          )
+          .execute();
+      }
+      return inserted.size;
+    });
+  }
+
+  async get(requestId: string): Promise<UsageRecord | undefined> {
+    const row = await this.db.selectFrom('usage_records').selectAll().where('request_id', '=', requestId).executeTakeFirst();
+    return row && toUsageRecord(row);
+  }
+
+  /** Filters: `from` inclusive, `to` exclusive, on the record time. */
+  async query(filter: UsageFilter, groupBy: readonly UsageGroup[]): Promise<UsageRow[]> {
+    return this.sum(RECORDS_SOURCE, filter, groupBy);
+  }
+
+  /**
+   * Same sums from a rollup bucket; `from`/`to` select buckets by their start (inclusive/exclusive),
+   * so align them to the bucket size to get whole buckets. Every group works on every bucket, but
+   * `day` over minute buckets reads 1,440 times more rows than over day buckets.
+   */
+  async rollups(bucket: RollupBucket, filter: UsageFilter, groupBy: readonly UsageGroup[]): Promise<UsageRow[]> {
+    return this.sum(rollupSource(bucket), filter, groupBy);
+  }
+
+  async spendSince(scope: BudgetScope, scopeId: string, since: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('usage_records')
+      .select(sql<number | string>`coalesce(sum(cost), 0)`.as('spent'))
+      .where(scope === 'project' ? 'project_id' : 'key_id', '=', scopeId)
+      .where('at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return toNumber(row.spent);
+  }
+
+  private async sum(source: UsageSource, filter: UsageFilter, groupBy: readonly UsageGroup[]): Promise<UsageRow[]> {
+    const groups = [...new Set(groupBy)];
+    const groupExpressions = groups.map((group) => source.groups[group]);
+    const conditions = [...source.scope, ...filterConditions(source, filter)];
+    const selections = [
+      ...groups.map((group) => sql`${source.groups[group]} as ${sql.id(group)}`),
+      ...source.sums.map((expression, index) => sql`${expression} as ${sql.id(SUM_ALIASES[index])}`),
+    ];
+    const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
+    // `x is null` first in each sort key: SQLite sorts nulls first, PostgreSQL last; this puts them last on both.
+    const ordering = groupExpressions.map((expression) => sql`${expression} is null, ${expression}`);
+    const grouping = groups.length > 0 ? sql`group by ${sql.join(groupExpressions)} order by ${sql.join(ordering)}` : sql``;
+    const { rows } = await sql<Record<string, unknown>>`select ${sql.join(selections)} from ${sql.table(source.table)} ${where} ${grouping}`.execute(
+      this.db,
+    );
+    return rows.map((row) => toUsageSums(row, groups));
+  }
+}
+
+function filterConditions(source: UsageSource, filter: UsageFilter): RawBuilder<unknown>[] {
+  const conditions: RawBuilder<unknown>[] = [];
+  const time = sql.ref(source.time);
+  if (filter.from !== undefined) conditions.push(sql`${time} >= ${filter.from}`);
+  if (filter.to !== undefined) conditions.push(sql`${time} < ${filter.to}`);
+  if (filter.organizationId !== undefined) conditions.push(sql`organization_id = ${filter.organizationId}`);
+  if (filter.projectId !== undefined) conditions.push(sql`project_id = ${filter.projectId}`);
+  if (filter.keyId !== undefined) conditions.push(sql`key_id = ${filter.keyId}`);
+  if (filter.deployment !== undefined) conditions.push(sql`deployment = ${filter.deployment}`);
+  if (filter.model !== undefined) conditions.push(sql`model = ${filter.model}`);
+  return conditions;
+}
+
+function toUsageSums(row: Record<string, unknown>, groups: readonly UsageGroup[]): UsageRow {
+  const result: UsageRow = {
+    requests: readInteger(row.requests),
+    promptTokens: readInteger(row.prompt_tokens),
+    cachedTokens: readInteger(row.cached_tokens),
+    completionTokens: readInteger(row.completion_tokens),
+    cost: readInteger(row.cost),
+  };
+  for (const group of groups) {
+    const value = row[group];
+    if (group === 'day') result.day = new Date(readInteger(value) * DAY_MS).toISOString().slice(0, 10);
+    else if (group === 'key') result.key = value === null ? null : String(value);
+    else result[group] = String(value);
+  }
+  return result;
+}
+
+function readInteger(value: unknown): number {
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'bigint') return toNumber(value);
+  throw new TypeError(`Expected an integer from the database, got ${String(value)}`);
+}
+
+/**
+ * Rounds the numbers of a record to integers on the way in: latencies measured with
+ * `performance.now()` carry fractions, which SQLite would store as REAL (and sum as such) while
+ * PostgreSQL refuses them for an integer column, failing the whole batch. Rounding keeps both
+ * databases identical; a cost loses at most half a micro-dollar.
+ */
+function roundUsage(record: UsageRecord): UsageRecord {
+  const round = Math.round;
+  return {
+    ...record,
+    at: round(record.at),
+    promptTokens: round(record.promptTokens),
+    cachedTokens: round(record.cachedTokens),
+    completionTokens: round(record.completionTokens),
+    images: round(record.images),
+    cost: round(record.cost),
+    status: round(record.status),
+    latencyMs: round(record.latencyMs),
+    timeToFirstTokenMs: record.timeToFirstTokenMs === null ? null : round(record.timeToFirstTokenMs),
+  };
+}
+
+function toUsageRow(record: UsageRecord): Insertable<UsageRecordsTable> {
+  return {
+    request_id: record.requestId,
+    at: record.at,
+    organization_id: record.organizationId,
+    project_id: record.projectId,
+    key_id: record.keyId,
+    end_user: record.endUser,
+    deployment: record.deployment,
+    provider: record.provider,
+    model: record.model,
+    region: record.region,
+    prompt_tokens: record.promptTokens,
+    cached_tokens: record.cachedTokens,
+    completion_tokens: record.completionTokens,
+    images: record.images,
+    cost: record.cost,
+    status: record.status,
+    latency_ms: record.latencyMs,
+    time_to_first_token_ms: record.timeToFirstTokenMs,
+    streamed: toFlag(record.streamed),
+    filtered: toFlag(record.filtered),
+  };
+}
+
+function toUsageRecord(row: Selectable<UsageRecordsTable>): UsageRecord {
+  return {
+    requestId: row.request_id,
+    at: toNumber(row.at),
+    organizationId: row.organization_id,
+    projectId: row.project_id,
+    keyId: row.key_id,
+    endUser: row.end_user,
+    deployment: row.deployment,
+    provider: row.provider,
+    model: row.model,
+    region: row.region,
+    promptTokens: row.prompt_tokens,
+    cachedTokens: row.cached_tokens,
+    completionTokens: row.completion_tokens,
+    images: row.images,
+    cost: toNumber(row.cost),
+    status: row.status,
+    latencyMs: row.latency_ms,
+    timeToFirstTokenMs: row.time_to_first_token_ms,
+    streamed: toBoolean(row.streamed),
+    filtered: toBoolean(row.filtered),
+  };
+}
+
+/** A usage_rollups row as written: numbers, not the driver's read types. */
+type RollupRow = { [K in keyof UsageRollupsTable]: K extends 'bucket_start' | 'requests' | 'prompt_tokens' | 'cached_tokens' | 'completion_tokens' | 'cost' ? number : string };
+
+/** The minute, hour and day rollup rows of `records`, summed per rollup key. */
+function sumIntoRollups(records: readonly UsageRecord[]): RollupRow[] {
+  const rows = new Map<string, RollupRow>();
+  for (const record of records) {
+    for (const bucket of BUCKETS) {
+      const size = BUCKET_MS[bucket];
+      const bucketStart = Math.floor(record.at / size) * size;
+      const keyId = record.keyId ?? '';
+      const id = JSON.stringify([bucket, bucketStart, record.projectId, keyId, record.deployment, record.model]);
+      const row = rows.get(id);
+      if (row === undefined) {
+        rows.set(id, {
+          bucket,
+          bucket_start: bucketStart,
+          project_id: record.projectId,
+          key_id: keyId,
+          deployment: record.deployment,
+          model: record.model,
+          organization_id: record.organizationId,
+          requests: 1,
+          prompt_tokens: record.promptTokens,
+          cached_tokens: record.cachedTokens,
+          completion_tokens: record.completionTokens,
+          cost: record.cost,
+        });
+      } else {
+        row.requests += 1;
+        row.prompt_tokens += record.promptTokens;
+        row.cached_tokens += record.cachedTokens;
+        row.completion_tokens += record.completionTokens;
+        row.cost += record.cost;
+      }
+    }
+  }
+  return [...rows.entries()].sort(([a], [b]) => compare(a, b)).map(([, row]) => row);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,6 +1,18 @@
 import type { UsageRecord, UsageRepository } from '../storage/storage.js';
 import type { UsageSpool } from './usage-spool.js';
 
+/**
+ * Whether a storage error is about the records themselves (PostgreSQL SQLSTATE classes 22 data
+ * exception and 23 integrity violation; SQLite constraint, mismatch, range and too-big errors), as
+ * opposed to the store being unavailable.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (/^2[23][0-9A-Z]{3}$/.test(code)) return true;
+  return /^SQLITE_(CONSTRAINT|MISMATCH|RANGE|TOOBIG)/.test(code);
+}
+
 export interface UsageLedgerOptions {
   /** How often buffered records are committed. */
   flushIntervalMs?: number;
@@ -41,7 +53,10 @@ export class UsageLedger {
     const recovered = this.spool.recover();
     this.sealed.push(...recovered);
     await this.flush();
-    this.timer = setInterval(() => void this.flush(), this.flushIntervalMs);
+    // A tick while a flush is still running is skipped rather than queued behind it.
+    this.timer = setInterval(() => {
+      if (!this.flushing) void this.flush();
+    }, this.flushIntervalMs);
     this.timer.unref();
     return recovered.reduce((sum, segment) => sum + segment.records.length, 0);
   }
@@ -93,7 +108,7 @@ export class UsageLedger {
         }
       } catch (error) {
         this.onError(error);
-        if (!(await this.isolateRejected(segment))) return;
+        if (!(await this.isolateRejected(segment, error))) return;
       }
       this.spool.discard(segment.path);
       this.sealed.shift();
@@ -101,23 +116,35 @@ export class UsageLedger {
   }
 
   /**
-   * After a batch failed: commits the segment record by record. When some records go in and others
-   * fail, the failures are records the database will never take (not an outage): they are moved to
-   * the spool's `rejected/` folder, reported, and the ledger moves on instead of blocking behind
-   * them. When every record fails the store is taken to be down, and the segment is kept.
+   * After a batch failed. An outage (connection refused, database busy, disk full — anything not
+   * known to be about the data) keeps the segment for the next tick, at the cost of one call. A
+   * data error means some records will never be taken: the batch is split in halves recursively
+   * to find them (a few calls per bad record), they are moved to the spool's `rejected/` folder
+   * and reported, and the ledger moves on instead of blocking behind them.
    */
-  private async isolateRejected(segment: { path: string; records: UsageRecord[] }): Promise<boolean> {
+  private async isolateRejected(segment: { path: string; records: UsageRecord[] }, error: unknown): Promise<boolean> {
+    if (!isDataError(error)) return false;
     const rejected: UsageRecord[] = [];
-    let accepted = 0;
-    for (const record of segment.records) {
+    const attempt = async (records: UsageRecord[]): Promise<void> => {
       try {
-        this.committedCount += await this.repository.insertBatch([record]);
-        accepted += 1;
-      } catch {
-        rejected.push(record);
+        this.committedCount += await this.repository.insertBatch(records);
+      } catch (failure) {
+        if (!isDataError(failure)) throw failure;
+        if (records.length === 1) {
+          rejected.push(records[0]);
+          return;
+        }
+        const middle = Math.ceil(records.length / 2);
+        await attempt(records.slice(0, middle));
+        await attempt(records.slice(middle));
       }
+    };
+    try {
+      await attempt(segment.records);
+    } catch (failure) {
+      this.onError(failure);
+      return false;
     }
-    if (accepted === 0 && rejected.length > 0) return false;
     if (rejected.length > 0) {
       this.spool.quarantine(rejected);
       this.onError(new Error(`${rejected.length} usage record(s) were refused by storage and moved to the spool's rejected/ folder`));

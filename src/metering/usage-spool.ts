@@ -2,6 +2,15 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, u
 import { join } from 'node:path';
 import type { UsageRecord } from '../storage/storage.js';
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * A durable local journal of usage records, in segment files of one JSON record per line.
  *
@@ -26,6 +35,26 @@ export class UsageSpool {
     this.directory = directory;
     this.fsyncOnRotate = options.fsyncOnRotate ?? true;
     mkdirSync(directory, { recursive: true });
+    this.lock();
+  }
+
+  /**
+   * One process per spool: a second one would replay (and delete) the first one's live segment.
+   * The lock file holds the owner's pid; a lock left by a process that no longer runs is taken over.
+   */
+  private lock(): void {
+    const path = join(this.directory, '.lock');
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number(readFileSync(path, 'utf8').trim());
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+      throw new Error(`The usage spool ${this.directory} is in use by process ${owner}; give each replica its own data_dir (or usage.spool_dir).`);
+    }
+    writeFileSync(path, String(process.pid), { mode: 0o600 });
   }
 
   /** Segments left by an earlier process, oldest first, with their records (a torn last line is skipped). */
@@ -85,6 +114,11 @@ export class UsageSpool {
     if (this.fd !== undefined) {
       closeSync(this.fd);
       this.fd = undefined;
+    }
+    try {
+      if (readFileSync(join(this.directory, '.lock'), 'utf8').trim() === String(process.pid)) unlinkSync(join(this.directory, '.lock'));
+    } catch {
+      // already gone
     }
   }
 

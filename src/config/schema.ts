@@ -96,8 +96,6 @@ const filterPolicySchema = z.strictObject({
       directions: z.array(z.enum(['prompt', 'completion'])).default(['prompt', 'completion']),
     })
     .prefault({}),
-  /** Custom blocklist ids (managed through the admin API) applied with this policy. */
-  blocklists: z.array(z.string().min(1)).default([]),
   /** Streams: `buffered` releases text only once checked; `async` relays at once and checks behind. */
   stream_mode: z.enum(['buffered', 'async']).default('buffered'),
   /** Characters of completion text checked at a time in streams. */

@@ -63,6 +63,32 @@ export class ContentFilter {
     return this.pii && this.policy.pii.action === 'redact' && this.policy.pii.directions.includes(direction) ? this.pii : undefined;
   }
 
+  /**
+   * The classifiers' combined category verdicts (highest severity per category, with its score),
+   * for the moderation endpoint. Throws ClassifierUnavailableError when none could answer.
+   */
+  async scores(input: ClassifyInput, signal?: AbortSignal): Promise<Record<HarmCategory, CategoryVerdict>> {
+    const outcomes = await Promise.allSettled(this.classifiers.map((classifier) => classifier.classify(input, signal)));
+    const combined: Record<HarmCategory, CategoryVerdict> = { hate: SAFE, sexual: SAFE, violence: SAFE, self_harm: SAFE };
+    let answered = false;
+    for (const outcome of outcomes) {
+      if (outcome.status !== 'fulfilled' || !outcome.value.categories) continue;
+      answered = true;
+      for (const category of HARM_CATEGORIES) {
+        const candidate = outcome.value.categories[category];
+        const current = combined[category];
+        if (severityRank(candidate.severity) > severityRank(current.severity) || (candidate.severity === current.severity && candidate.score > current.score)) {
+          combined[category] = candidate;
+        }
+      }
+    }
+    if (!answered) {
+      const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+      throw failure && failure.status === 'rejected' ? failure.reason : new Error('no classifier provides harm categories');
+    }
+    return combined;
+  }
+
   /** Runs the policy's classifiers on the text and decides. Never throws for content or classifier failure. */
   async check(input: ClassifyInput, blocklists?: BlocklistScanner, signal?: AbortSignal): Promise<FilterDecision> {
     const policy = this.policy;

@@ -17,6 +17,9 @@ import { Metrics } from '../observability/metrics.js';
 import { credentialFrom, type Authenticator, type Principal } from '../pipeline/authenticate.js';
 import type { InferenceContext } from '../pipeline/context.js';
 import type { AdmitStage } from '../pipeline/admit.js';
+import type { FilterStage } from '../pipeline/filter.js';
+import type { ContentFilter } from '../safety/content-filter.js';
+import { moderate } from '../safety/moderation-endpoint.js';
 import { MetricsMeter, type Meter } from '../pipeline/meter.js';
 import { registerAdminRoutes, type AdminDependencies } from '../admin/admin-routes.js';
 import { DeploymentTable } from '../pipeline/pick-target.js';
@@ -43,6 +46,11 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Governance: the admit stage, further meters (usage ledger) and the admin API. */
   admit?: AdmitStage;
+  /** Content safety: the filter stages, and the policy that answers `/v1/moderations`. */
+  filter?: FilterStage;
+  moderation?: { filter(): ContentFilter | undefined };
+  /** Told about every configuration accepted by a reload (after the deployment table is swapped). */
+  onReload?: (config: Config) => void;
   meters?: readonly Meter[];
   admin?: Omit<AdminDependencies, 'deployments'>;
 }
@@ -56,6 +64,8 @@ export interface CeruleanServer {
   reload(config: Config): Promise<void>;
   /** Stops accepting requests, lets in-flight requests and streams finish (up to the grace period), closes pools. */
   shutdown(): Promise<void>;
+  /** The deployment table in force (it changes on reload). */
+  deployments(): DeploymentTable;
 }
 
 const OPERATION_PATHS: ReadonlyArray<readonly [Operation, string]> = [
@@ -99,6 +109,7 @@ export function createServer(options: AppOptions): CeruleanServer {
   const pipeline = new Pipeline({
     table: () => table,
     admit: options.admit,
+    filter: options.filter,
     meters: [new MetricsMeter(metrics), ...(options.meters ?? [])],
     onRetry: (provider, reason) => metrics.upstreamRetries.inc({ provider, reason }),
   });
@@ -217,6 +228,21 @@ export function createServer(options: AppOptions): CeruleanServer {
     remember('POST', `/openai/deployments/:deployment/${path}`);
   }
 
+  if (options.moderation) {
+    const moderation = options.moderation;
+    const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<JsonObject> => {
+      const controller = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) controller.abort();
+      });
+      return moderate(request.body, moderation.filter(), controller.signal);
+    };
+    app.post('/v1/moderations', { config: { shape: 'openai' }, onRequest: authenticate }, handler);
+    app.post('/openai/v1/moderations', { config: { shape: 'azure' }, onRequest: [v1ApiVersion, authenticate] }, handler);
+    remember('POST', '/v1/moderations');
+    remember('POST', '/openai/v1/moderations');
+  }
+
   const modelObject = (name: string): JsonObject => {
     const route = table.get(name);
     return { id: name, object: 'model', created: table.createdAt, owned_by: route?.provider.name ?? 'cerulean' };
@@ -279,9 +305,11 @@ export function createServer(options: AppOptions): CeruleanServer {
       const previous = table;
       table = new DeploymentTable(next);
       config = next;
+      options.onReload?.(next);
       // Pools close once their in-flight requests finish; nothing waits on that here.
       previous.close().catch((error: unknown) => app.log.warn({ err: error }, 'closing previous deployment table failed'));
     },
+    deployments: () => table,
     async shutdown() {
       shuttingDown = true;
       const force = setTimeout(() => app.server.closeAllConnections(), config.server.shutdown_grace_ms);

@@ -1,0 +1,79 @@
+import { ClassifierUnavailableError, type Classification, type ClassifyInput, type HarmCategory, type Severity, type Signal, type TextClassifier } from '../classifier.js';
+import type { DeploymentCaller } from './deployment-caller.js';
+
+/**
+ * Llama Guard 3's hazard codes mapped to the four harm categories. Llama Guard answers unsafe/safe
+ * without a level, so crimes against people map to high and the rest of a category to medium
+ * (both block at Azure's default threshold); codes outside the four categories (defamation,
+ * elections, …) are not reported.
+ */
+const HAZARDS: Record<string, { category: HarmCategory; severity: Severity }> = {
+  S1: { category: 'violence', severity: 'high' },
+  S3: { category: 'sexual', severity: 'high' },
+  S4: { category: 'sexual', severity: 'high' },
+  S9: { category: 'violence', severity: 'high' },
+  S10: { category: 'hate', severity: 'medium' },
+  S11: { category: 'self_harm', severity: 'high' },
+  S12: { category: 'sexual', severity: 'medium' },
+};
+
+/** Parses "safe" or "unsafe\nS1,S10" (the verdict format of Llama Guard 2 and 3). */
+export function parseGuardVerdict(text: string): { safe: boolean; codes: string[] } | undefined {
+  const lines = text.trim().split(/\s*\n\s*/);
+  const head = lines[0]?.toLowerCase();
+  if (head === 'safe') return { safe: true, codes: [] };
+  if (head !== 'unsafe') return undefined;
+  const codes = (lines[1] ?? '').split(/[,\s]+/).filter((code) => /^S\d+$/i.test(code)).map((code) => code.toUpperCase());
+  return { safe: false, codes };
+}
+
+/**
+ * A Llama Guard-style chat model behind one of Cerulean's deployments: the text goes in as the
+ * user turn (prompts) or the assistant turn (completions); the model's chat template supplies the
+ * hazard taxonomy, and its first line is the verdict.
+ */
+export class LlamaGuardClassifier implements TextClassifier {
+  readonly name: string;
+  readonly provides: ReadonlySet<Signal> = new Set<Signal>(['categories']);
+  private readonly caller: DeploymentCaller;
+  private readonly deployment: string;
+  private readonly timeoutMs: number;
+
+  constructor(name: string, caller: DeploymentCaller, deployment: string, timeoutMs: number) {
+    this.name = name;
+    this.caller = caller;
+    this.deployment = deployment;
+    this.timeoutMs = timeoutMs;
+  }
+
+  async classify(input: ClassifyInput, signal?: AbortSignal): Promise<Classification> {
+    const messages =
+      input.direction === 'prompt'
+        ? [{ role: 'user', content: input.text }]
+        : [
+            { role: 'user', content: '(the request is not shown)' },
+            { role: 'assistant', content: input.text },
+          ];
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    let content: unknown;
+    try {
+      const response = await this.caller.chat(this.deployment, { model: this.deployment, messages, temperature: 0, max_tokens: 20 }, signal ? AbortSignal.any([signal, timeout]) : timeout);
+      content = (response.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0]?.message?.content;
+    } catch (error) {
+      throw new ClassifierUnavailableError(this.name, `guard deployment "${this.deployment}" failed`, { cause: error });
+    }
+    const verdict = typeof content === 'string' ? parseGuardVerdict(content) : undefined;
+    if (!verdict) throw new ClassifierUnavailableError(this.name, `the guard model's answer is not a verdict: ${JSON.stringify(content)?.slice(0, 80)}`);
+    const categories: Record<HarmCategory, { severity: Severity; score: number }> = {
+      hate: { severity: 'safe', score: 0 },
+      sexual: { severity: 'safe', score: 0 },
+      violence: { severity: 'safe', score: 0 },
+      self_harm: { severity: 'safe', score: 0 },
+    };
+    for (const code of verdict.codes) {
+      const hazard = HAZARDS[code];
+      if (hazard && categories[hazard.category].severity !== 'high') categories[hazard.category] = { severity: hazard.severity, score: 1 };
+    }
+    return { categories };
+  }
+}

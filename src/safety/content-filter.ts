@@ -8,6 +8,7 @@ import {
   type ClassifyInput,
   type HarmCategory,
   type Severity,
+  type Signal,
   type TextClassifier,
 } from './classifier.js';
 
@@ -56,6 +57,10 @@ export class ContentFilter {
     this.policy = policy;
     this.classifiers = classifiers;
     this.pii = policy.pii.action === 'off' ? undefined : pii;
+  }
+
+  private provides(signal: Signal): boolean {
+    return this.classifiers.some((classifier) => classifier.provides.has(signal));
   }
 
   /** Whether PII in this direction is replaced before the text moves on. */
@@ -129,7 +134,8 @@ export class ContentFilter {
     }
 
     const shield = (name: 'jailbreak' | 'indirect_attack', action: 'block' | 'annotate' | 'off'): void => {
-      if (action === 'off') return;
+      // No annotation at all rather than a "not detected" no classifier of the policy looked for.
+      if (action === 'off' || !this.provides(name)) return;
       const detected = verdicts.some((verdict) => verdict[name]?.detected === true);
       const filtered = detected && action === 'block';
       results[name] = { filtered, detected };
@@ -143,7 +149,7 @@ export class ContentFilter {
       shield('jailbreak', policy.jailbreak);
       if (input.documents?.length || policy.indirect_attack !== 'off') shield('indirect_attack', policy.indirect_attack);
     }
-    if (policy.profanity !== 'off') {
+    if (policy.profanity !== 'off' && this.provides('profanity')) {
       const detected = verdicts.some((verdict) => verdict.profanity?.detected === true);
       const filtered = detected && policy.profanity === 'block';
       results.profanity = { filtered, detected };

@@ -42,14 +42,16 @@ function textsOf(value: z.infer<typeof input>): string[] {
 
 /**
  * `POST /v1/moderations` in OpenAI's response shape, answered by the same classifiers as the
- * content filter. `flagged` follows the policy's prompt thresholds (Azure's default: medium).
+ * content filter: those of the policy `model` names, else of the default policy. `flagged` follows
+ * that policy's prompt thresholds (Azure's default: medium).
  */
-export async function moderate(body: unknown, filter: ContentFilter | undefined, signal: AbortSignal): Promise<Record<string, unknown>> {
+export async function moderate(body: unknown, policyFor: (model: string | undefined) => ContentFilter | undefined, signal: AbortSignal): Promise<Record<string, unknown>> {
   const parsed = bodySchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new InvalidRequestError(`Invalid value for '${issue.path.join('.') || 'input'}': ${issue.message}.`, issue.path.join('.') || 'input');
   }
+  const filter = policyFor(parsed.data.model);
   if (!filter) throw new CeruleanError(503, 'service_unavailable', 'Content moderation is turned off on this service.', { code: 'moderation_unavailable' });
   const thresholds = filter.policy.prompt;
   const results = await Promise.all(

@@ -48,7 +48,7 @@ export interface AppOptions {
   admit?: AdmitStage;
   /** Content safety: the filter stages, and the policy that answers `/v1/moderations`. */
   filter?: FilterStage;
-  moderation?: { filter(): ContentFilter | undefined };
+  moderation?: { filter(model?: string): ContentFilter | undefined };
   /** Told about every configuration accepted by a reload (after the deployment table is swapped). */
   onReload?: (config: Config) => void;
   meters?: readonly Meter[];
@@ -235,7 +235,7 @@ export function createServer(options: AppOptions): CeruleanServer {
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) controller.abort();
       });
-      return moderate(request.body, moderation.filter(), controller.signal);
+      return moderate(request.body, (model) => moderation.filter(model), controller.signal);
     };
     app.post('/v1/moderations', { config: { shape: 'openai' }, onRequest: authenticate }, handler);
     app.post('/openai/v1/moderations', { config: { shape: 'azure' }, onRequest: [v1ApiVersion, authenticate] }, handler);

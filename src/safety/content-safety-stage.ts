@@ -54,9 +54,10 @@ function choiceText(choice: Choice): string {
   return '';
 }
 
+/** Puts (redacted) text back; a finishing frame without content gets the text a redactor held back. */
 function setChoiceText(choice: Choice, text: string): void {
-  if (typeof choice.delta?.content === 'string') choice.delta.content = text;
-  else if (typeof choice.text === 'string') choice.text = text;
+  if (typeof choice.text === 'string') choice.text = text;
+  else if (choice.delta && (typeof choice.delta.content === 'string' || text !== '')) choice.delta.content = text;
 }
 
 /**

@@ -124,7 +124,7 @@ describe('annotations on responses', () => {
   });
 
   it('cuts a blocked completion with finish_reason content_filter on that choice only', async () => {
-    const completion = (await client.chat.completions.create({ model: 'chat', ...ask('ECHO@1:a VIOLENT answer'), n: 2 })) as any;
+    const completion = (await client.chat.completions.create({ model: 'chat', ...ask('ECHO@1:a {{V}} answer'), n: 2 })) as any;
     expect(completion.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'fine 0' } });
     expect(completion.choices[1].finish_reason).toBe('content_filter');
     expect(completion.choices[1].message.content).toBeNull();
@@ -155,14 +155,14 @@ describe('streams', () => {
 
   it('buffered mode: a violation is never released; the choice ends with content_filter', async () => {
     const violating = `${LONG_SAFE}then something VIOLENT here.${LONG_SAFE}`;
-    const all = await frames('chat', `ECHO:${violating}`);
+    const all = await frames('chat', `ECHO:${violating.replace('VIOLENT', '{{V}}')}`);
     const released = contentOf(all);
     expect(released).not.toContain('VIOLENT');
     const last = all.filter((f) => f.choices?.length).at(-1) as Record<string, any>;
     expect(last.choices[0].finish_reason).toBe('content_filter');
     expect(last.choices[0].content_filter_results.violence).toEqual({ filtered: true, severity: 'high' });
 
-    const stream = await client.chat.completions.create({ model: 'chat', ...ask(`ECHO:${violating}`), stream: true });
+    const stream = await client.chat.completions.create({ model: 'chat', ...ask(`ECHO:${violating.replace('VIOLENT', '{{V}}')}`), stream: true });
     let finish: string | null | undefined;
     for await (const chunk of stream) finish = chunk.choices[0]?.finish_reason ?? finish;
     expect(finish).toBe('content_filter');
@@ -170,7 +170,7 @@ describe('streams', () => {
 
   it('async mode: relays at once with content_filter_offsets and stops within the check window of a violation', async () => {
     const violating = `${'a'.repeat(450)} VIOLENT ${'b'.repeat(3000)}`;
-    const all = await frames('chat-async', `ECHO:${violating}`);
+    const all = await frames('chat-async', `ECHO:${violating.replace('VIOLENT', '{{V}}')}`);
     const offsets = all.map((f) => f.choices?.[0]?.content_filter_offsets).filter(Boolean);
     expect(offsets.length).toBeGreaterThan(0);
     expect(offsets[0]).toEqual({ check_offset: expect.any(Number), start_offset: 0, end_offset: expect.any(Number) });
@@ -192,7 +192,7 @@ describe('streams', () => {
 
   it('an aborted violating stream stops the upstream', async () => {
     const before = upstream.aborted;
-    await frames('chat', `ECHO:${'x'.repeat(1200)} VIOLENT ${'y'.repeat(20000)}`);
+    await frames('chat', `ECHO:${'x'.repeat(1200)} {{V}} ${'y'.repeat(20000)}`);
     await expect.poll(() => upstream.aborted, { timeout: 2_000 }).toBeGreaterThan(before);
   });
 });
@@ -216,7 +216,7 @@ describe('classifier failure', () => {
 describe('PII', () => {
   it('redacts personal data in prompts before the upstream sees them, and in completions, streams included', async () => {
     await client.chat.completions.create({ model: 'chat-pii', ...ask('Mail me at jane.doe@example.com please') });
-    expect(upstream.requests.at(-1)?.body.messages[0].content).toBe('Mail me at [REDACTED:EMAIL] please');
+    expect(upstream.requests.filter((r) => r.body.model === 'm').at(-1)?.body.messages[0].content).toBe('Mail me at [REDACTED:EMAIL] please');
     const secret = 'sk-proj-' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v2W3x4';
     const completion = await client.chat.completions.create({ model: 'chat-pii', ...ask(`ECHO:the key is ${secret} ok`) });
     expect(completion.choices[0].message.content).toBe('the key is [REDACTED:SECRET] ok');

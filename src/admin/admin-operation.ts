@@ -18,6 +18,8 @@ export interface AdminContext {
   readonly now: number;
   /** Deployment names in the running configuration. */
   readonly deployments: readonly string[];
+  /** Content-filter policy names in the running configuration (`content_safety.policies`). */
+  readonly filterPolicies: readonly string[];
   /** Appends to the audit log with this call's actor and source filled in. */
   audit(entry: Omit<AuditInput, 'at' | 'actor' | 'source'>): Promise<void>;
   /** Tells every replica's cache that something changed. */

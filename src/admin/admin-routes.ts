@@ -11,6 +11,8 @@ export const ADMIN_PREFIX = '/admin/v1';
 export interface AdminDependencies {
   storage: Storage;
   deployments: () => readonly string[];
+  /** Configured content-filter policy names; without it no policy can be assigned to a project. */
+  filterPolicies?: () => readonly string[];
   version: string;
 }
 
@@ -24,6 +26,7 @@ export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, p
     source,
     now,
     deployments: dependencies.deployments(),
+    filterPolicies: dependencies.filterPolicies?.() ?? [],
     audit: async (entry) => {
       await storage.audit.append({ ...entry, at: now, actor: actorOf(principal), source });
     },

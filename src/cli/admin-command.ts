@@ -9,7 +9,7 @@ import { storageUrl } from '../governance/governance.js';
 import { openStorage } from '../storage/open-storage.js';
 
 /** Areas whose bare command (`cerulean usage`) means one verb. */
-const DEFAULT_VERB: Record<string, string> = { usage: 'query', audit: 'list', projects: 'list', organizations: 'list', deployments: 'list', access: 'list' };
+const DEFAULT_VERB: Record<string, string> = { usage: 'query', audit: 'list', projects: 'list', organizations: 'list', deployments: 'list', access: 'list', abuse: 'list' };
 
 export function isAdminArea(area: string): boolean {
   return ADMIN_OPERATIONS.some((operation) => operation.id.startsWith(`${area}.`));
@@ -117,7 +117,11 @@ async function locally(operation: AdminOperation, fields: Record<string, string>
   try {
     await storage.migrate();
     const input = parseInput(operation, fields);
-    const context = adminContext({ storage, deployments: () => Object.keys(config.deployments) }, MASTER_PRINCIPAL, 'cli');
+    const context = adminContext(
+      { storage, deployments: () => Object.keys(config.deployments), filterPolicies: () => Object.keys(config.content_safety.policies) },
+      MASTER_PRINCIPAL,
+      'cli',
+    );
     return await operation.run(context, input);
   } finally {
     await storage.close();

@@ -4,7 +4,9 @@ import { loadMasterKey } from '../auth/master-key.js';
 import { ConfigError, loadConfig, resolveConfigPath } from '../config/load.js';
 import { startGovernance, storageUrl } from '../governance/governance.js';
 import { createLogger } from '../observability/logger.js';
-import { createServer } from '../server/app.js';
+import { Metrics } from '../observability/metrics.js';
+import { createContentSafety } from '../safety/content-safety.js';
+import { createServer, type CeruleanServer } from '../server/app.js';
 import { openStorage } from '../storage/open-storage.js';
 import { adminUsage, isAdminArea, runAdminCommand } from './admin-command.js';
 
@@ -44,15 +46,33 @@ async function serve(args: string[]): Promise<number> {
       `\nGenerated a master key (shown only this once; only its hash is stored in ${config.data_dir}):\n\n  ${master.generated}\n\nSet CERULEAN_MASTER_KEY to use a key of your own instead.\n\n`,
     );
   }
-  const governance = await startGovernance(config, { masterHash: master.hash, logger });
+  const metrics = new Metrics();
+  const governance = await startGovernance(config, { masterHash: master.hash, logger, registry: metrics.registry });
+  // The filter's model-backed classifiers call deployments through the server's current table.
+  let current: CeruleanServer | undefined;
+  const safety = createContentSafety(config, {
+    deployments: () => (current as CeruleanServer).deployments(),
+    projects: governance.cache,
+    observers: governance.abuse ? [governance.abuse] : [],
+  });
   const server = createServer({
     config,
     authenticator: governance.authenticator,
     logger,
+    metrics,
     admit: governance.admission,
+    filter: safety.stage,
+    moderation: safety.moderation,
     meters: [governance.meter],
-    admin: { storage: governance.storage, version: version() },
+    admin: { storage: governance.storage, version: version(), filterPolicies: () => safety.policyNames() },
+    onReload: (next) => {
+      safety.reload(next);
+      // Thresholds and actions follow a reload; turning monitoring on or off takes a restart.
+      const abuse = next.content_safety.abuse_monitoring;
+      if (abuse) governance.abuse?.reconfigure(abuse);
+    },
   });
+  current = server;
   const url = await server.listen(values.host ?? config.server.host, parsePort(values.port) ?? config.server.port);
   process.stdout.write(`Cerulean listening on ${url} (config ${configPath})\n`);
   for (const [name, provider] of Object.entries(config.providers)) {

@@ -122,6 +122,31 @@ const classifierSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * Abuse monitoring (src/safety/abuse/): flagged (anything detected) and blocked filter verdicts are
+ * counted per API key, per project and per end user (the request's `user` field) over sliding
+ * windows. `flag_threshold` flagged requests within `window_minutes` open a review and notify;
+ * `block_threshold` blocked requests within it throttle the subject (429 for `throttle_minutes`);
+ * `suspend_threshold` blocked requests within `long_window_hours` suspend it (keys: 403
+ * `key_suspended` until an operator reinstates them). Each step happens only if listed in `actions`;
+ * throttling and suspension apply to keys and end users (a project only by an operator's decision).
+ */
+const abuseMonitoringSchema = z.strictObject({
+  window_minutes: z.number().int().positive().default(15),
+  long_window_hours: z.number().int().positive().default(24),
+  flag_threshold: z.number().int().positive().default(10),
+  block_threshold: z.number().int().positive().default(5),
+  /** Blocked requests within the long window; default three times `block_threshold`. */
+  suspend_threshold: z.number().int().positive().optional(),
+  actions: z.array(z.enum(['notify', 'throttle', 'suspend'])).default(['notify', 'throttle']),
+  /** Receives a JSON POST per escalation when `notify` is on (fire-and-forget, never delays a request). */
+  webhook_url: z.url().optional(),
+  webhook_timeout_ms: z.number().int().positive().default(5_000),
+  throttle_minutes: z.number().int().positive().default(15),
+  /** Days offending text is kept for reviewers; 0 stores no text at all. */
+  sample_retention_days: z.number().int().min(0).default(30),
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   data_dir: z.string().default('./data'),
@@ -156,6 +181,8 @@ export const configSchema = z.strictObject({
       policies: z.record(z.string(), filterPolicySchema).default({}),
       /** Deployment name -> policy name (`none` turns filtering off for it). */
       deployments: z.record(z.string(), z.string()).default({}),
+      /** Counting filter verdicts per key, project and end user, and acting on repeat offenders; absent = off. */
+      abuse_monitoring: abuseMonitoringSchema.optional(),
     })
     .prefault({}),
 });
@@ -167,6 +194,7 @@ export type ServerConfig = z.infer<typeof serverSchema>;
 export type OidcIssuerConfig = z.infer<typeof oidcIssuerSchema>;
 export type FilterPolicyConfig = z.infer<typeof filterPolicySchema>;
 export type ClassifierConfig = z.infer<typeof classifierSchema>;
+export type AbuseMonitoringConfig = z.infer<typeof abuseMonitoringSchema>;
 export type Threshold = z.infer<typeof threshold>;
 
 /** The validated, frozen configuration the service runs on. */

@@ -18,14 +18,20 @@ export type Permission =
   | 'users:manage'
   | 'quotas:manage'
   | 'budgets:manage'
-  | 'access:apply';
+  | 'access:apply'
+  /** See a project's blocklists and content-filter assignments. */
+  | 'safety:read'
+  /** Manage a project's blocklists and choose its content-filter policies (among the configured ones). */
+  | 'safety:manage'
+  /** See the abuse reviews (and samples) of a project; deciding them is the operator's. */
+  | 'abuse:read';
 
 const GRANTS: Record<Role, ReadonlySet<Permission>> = {
-  owner: new Set<Permission>(['inference', 'usage:read', 'audit:read', 'keys:read', 'keys:manage', 'projects:manage', 'users:manage', 'quotas:manage', 'budgets:manage', 'access:apply']),
-  admin: new Set<Permission>(['inference', 'usage:read', 'audit:read', 'keys:read', 'keys:manage', 'projects:manage', 'users:manage', 'quotas:manage', 'budgets:manage', 'access:apply']),
-  contributor: new Set<Permission>(['inference', 'usage:read', 'keys:read', 'quotas:manage', 'budgets:manage', 'access:apply']),
+  owner: new Set<Permission>(['inference', 'usage:read', 'audit:read', 'keys:read', 'keys:manage', 'projects:manage', 'users:manage', 'quotas:manage', 'budgets:manage', 'access:apply', 'safety:read', 'safety:manage', 'abuse:read']),
+  admin: new Set<Permission>(['inference', 'usage:read', 'audit:read', 'keys:read', 'keys:manage', 'projects:manage', 'users:manage', 'quotas:manage', 'budgets:manage', 'access:apply', 'safety:read', 'safety:manage', 'abuse:read']),
+  contributor: new Set<Permission>(['inference', 'usage:read', 'keys:read', 'quotas:manage', 'budgets:manage', 'access:apply', 'safety:read', 'safety:manage']),
   user: new Set<Permission>(['inference']),
-  reader: new Set<Permission>(['usage:read', 'audit:read', 'keys:read']),
+  reader: new Set<Permission>(['usage:read', 'audit:read', 'keys:read', 'safety:read']),
 };
 
 export interface Target {

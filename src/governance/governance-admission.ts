@@ -11,6 +11,8 @@ export interface GovernanceAdmissionOptions {
   cache: PolicyCache;
   quotas: QuotaAdmission;
   budgets: BudgetGuard;
+  /** Refuses subjects that abuse monitoring throttled or suspended. */
+  abuse?: { gate(context: InferenceContext): Promise<void> };
   /** Reports settle failures (a store that went away); they never fail the request. */
   onError?: (error: unknown) => void;
 }
@@ -68,6 +70,7 @@ export class GovernanceAdmission implements AdmitStage {
     }
     context.organizationId = organizationId;
     context.projectId = projectId;
+    await this.options.abuse?.gate(context);
 
     const policy = cache.policy(deployment);
     if (policy?.gated && projectId !== undefined && !cache.isApproved(projectId, deployment)) {

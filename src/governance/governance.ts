@@ -21,6 +21,8 @@ import { MemoryBudgetStore } from './budget/memory-budget-store.js';
 import { RedisBudgetStore } from './budget/redis-budget-store.js';
 import { GovernanceAdmission } from './governance-admission.js';
 import { PolicyCache } from './policy-cache.js';
+import { AbuseMonitor } from '../safety/abuse/abuse-monitor.js';
+import type { Registry } from 'prom-client';
 
 /** The storage URL a configuration names, SQLite under the data directory by default. */
 export function storageUrl(config: Config): string {
@@ -80,6 +82,8 @@ export interface Governance {
   readonly admission: GovernanceAdmission;
   readonly meter: UsageMeter;
   readonly ledger: UsageLedger;
+  /** Present when `content_safety.abuse_monitoring` is configured: observes filter decisions. */
+  readonly abuse: AbuseMonitor | undefined;
   /** Commits buffered usage and last-used times, then closes stores and connections. */
   close(): Promise<void>;
 }
@@ -88,7 +92,10 @@ export interface Governance {
  * Opens storage (applying migrations), loads the policy cache, replays any usage spooled by an
  * earlier process, and builds the governance stages the server plugs into its pipeline.
  */
-export async function startGovernance(config: Config, options: { masterHash: Buffer; logger?: FastifyBaseLogger; storage?: Storage }): Promise<Governance> {
+export async function startGovernance(
+  config: Config,
+  options: { masterHash: Buffer; logger?: FastifyBaseLogger; storage?: Storage; registry?: Registry },
+): Promise<Governance> {
   const logger = options.logger;
   const storage = options.storage ?? (await openStorage(storageUrl(config)));
   await storage.migrate();
@@ -119,13 +126,27 @@ export async function startGovernance(config: Config, options: { masterHash: Buf
   const keyUsage = new KeyUsageTracker(storage.keys, { onError: (error) => logger?.warn({ err: error }, 'recording key last-used times failed') });
   const authenticator = new GatewayAuthenticator({ masterHash: options.masterHash, cache, oidc, usage: keyUsage });
   const quotas = new QuotaAdmission(rateStore, { defaultMaxTokens: { chat: config.quotas.default_max_tokens, completions: config.quotas.default_max_tokens } });
+  const abuseConfig = config.content_safety.abuse_monitoring;
+  const abuse = abuseConfig
+    ? new AbuseMonitor({
+        config: abuseConfig,
+        storage,
+        redis,
+        registry: options.registry,
+        onError: (error, what) => logger?.warn({ err: error, what }, 'abuse monitoring failed in the background'),
+        onEscalation: (escalation) => logger?.warn({ escalation }, 'abuse monitoring escalated'),
+      })
+    : undefined;
+  await abuse?.start();
   const admission = new GovernanceAdmission({
     cache,
     quotas,
     budgets,
+    abuse,
     onError: (error) => logger?.warn({ err: error }, 'settling a quota or budget reservation failed'),
   });
   const meter = new UsageMeter(ledger, cache);
+
 
   const retentionMs = config.audit.retention_days * 86_400_000;
   const prune = async (): Promise<void> => {
@@ -144,8 +165,10 @@ export async function startGovernance(config: Config, options: { masterHash: Buf
     admission,
     meter,
     ledger,
+    abuse,
     async close() {
       clearInterval(retentionTimer);
+      await abuse?.close();
       await ledger.close();
       await keyUsage.close();
       await cache.close();

@@ -1,8 +1,11 @@
 import type { Principal } from '../pipeline/authenticate.js';
-import type { ApiKey, Budget, BudgetScope, DeploymentPolicy, Organization, Project, Storage } from '../storage/storage.js';
+import { compileBlocklists, validateTerm } from '../safety/blocklist/blocklist-matcher.js';
+import type { BlocklistScanner } from '../safety/content-filter.js';
+import type { ApiKey, BlocklistWithTerms, Budget, BudgetScope, DeploymentPolicy, Organization, Project, Storage } from '../storage/storage.js';
 
 /** A key as the authentication stage needs it: no storage round trip per request. */
 export interface KeyEntry {
+  /** `key.suspendedAt` is set for a key suspended by abuse monitoring or an operator (answer 403 `key_suspended`). */
   readonly key: ApiKey;
   readonly project: Project;
   /** Built once per snapshot, shared by every request made with the key. */
@@ -19,6 +22,12 @@ interface Snapshot {
   budgets: Map<string, Budget>;
   /** projectId -> approved gated deployments */
   approvals: Map<string, Set<string>>;
+  /** projectId -> its custom blocklists with their terms */
+  blocklists: Map<string, BlocklistWithTerms[]>;
+  /** projectId -> compiled scanner (null: none), filled on first use: compiled once per snapshot. */
+  scanners: Map<string, BlocklistScanner | null>;
+  /** projectId -> deployment (or '*') -> content-filter policy name */
+  filterPolicies: Map<string, Map<string, string>>;
 }
 
 const EMPTY: Snapshot = {
@@ -29,11 +38,15 @@ const EMPTY: Snapshot = {
   quotas: new Map(),
   budgets: new Map(),
   approvals: new Map(),
+  blocklists: new Map(),
+  scanners: new Map(),
+  filterPolicies: new Map(),
 };
 
 /**
- * Everything the request path needs to decide on a request — keys, projects, deployment policies,
- * quotas, budgets, limited-access approvals — held in memory as one immutable snapshot. A change
+ * Everything the request path needs to decide on a request — keys (with their suspension),
+ * projects, deployment policies, quotas, budgets, limited-access approvals, projects' custom
+ * blocklists and content-filter policy assignments — held in memory as one immutable snapshot. A change
  * published on the storage change feed (by any replica) triggers a reload, so revocations and
  * policy changes apply everywhere within the feed's delivery time; a periodic reload bounds
  * staleness should a message ever be lost.
@@ -47,10 +60,16 @@ export class PolicyCache {
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
   private readonly listeners = new Set<() => void>();
+  private readonly onBlocklistError: (error: unknown, projectId: string) => void;
 
-  constructor(storage: Storage, options: { refreshIntervalMs?: number } = {}) {
+  /**
+   * @param options.onBlocklistError told when a project's stored blocklists do not compile as a
+   *   whole (a term valid when added but refused by today's rules); the valid terms still apply.
+   */
+  constructor(storage: Storage, options: { refreshIntervalMs?: number; onBlocklistError?: (error: unknown, projectId: string) => void } = {}) {
     this.storage = storage;
     this.refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
+    this.onBlocklistError = options.onBlocklistError ?? (() => {});
   }
 
   async start(): Promise<void> {
@@ -92,7 +111,7 @@ export class PolicyCache {
   private async read(): Promise<Snapshot> {
     const { storage } = this;
     const now = Date.now();
-    const [organizations, projects, keys, policies, quotas, budgets, approved] = await Promise.all([
+    const [organizations, projects, keys, policies, quotas, budgets, approved, blocklists, filterPolicies] = await Promise.all([
       storage.organizations.list(),
       storage.projects.list(),
       storage.keys.listActive(now),
@@ -100,6 +119,8 @@ export class PolicyCache {
       storage.quotas.list(),
       storage.budgets.list(),
       storage.access.list({ status: 'approved' }),
+      storage.blocklists.allForProjects(),
+      storage.safetySettings.list(),
     ]);
     const projectMap = new Map(projects.map((project) => [project.id, project]));
     const keysByHash = new Map<string, KeyEntry>();
@@ -127,6 +148,19 @@ export class PolicyCache {
       if (!set) approvals.set(request.projectId, (set = new Set()));
       set.add(request.deployment);
     }
+    const blocklistMap = new Map<string, BlocklistWithTerms[]>();
+    for (const list of blocklists) {
+      if (!projectMap.has(list.projectId)) continue;
+      let perProject = blocklistMap.get(list.projectId);
+      if (!perProject) blocklistMap.set(list.projectId, (perProject = []));
+      perProject.push(list);
+    }
+    const filterPolicyMap = new Map<string, Map<string, string>>();
+    for (const assignment of filterPolicies) {
+      let perProject = filterPolicyMap.get(assignment.projectId);
+      if (!perProject) filterPolicyMap.set(assignment.projectId, (perProject = new Map()));
+      perProject.set(assignment.deployment, assignment.policy);
+    }
     return {
       keysByHash,
       organizations: new Map(organizations.map((org) => [org.id, org])),
@@ -135,10 +169,16 @@ export class PolicyCache {
       quotas: quotaMap,
       budgets: new Map(budgets.map((budget) => [`${budget.scope}:${budget.scopeId}`, budget])),
       approvals,
+      blocklists: blocklistMap,
+      scanners: new Map(),
+      filterPolicies: filterPolicyMap,
     };
   }
 
-  /** The active key with this hash, unless it expired since the snapshot was taken. */
+  /**
+   * The active key with this hash, unless it expired since the snapshot was taken. Suspended keys
+   * are returned (with `entry.key.suspendedAt` set): the caller refuses them with 403, not 401.
+   */
   keyByHash(hash: string, now = Date.now()): KeyEntry | undefined {
     const entry = this.snapshot.keysByHash.get(hash);
     if (!entry || entry.key.revokedAt !== null) return undefined;
@@ -174,5 +214,59 @@ export class PolicyCache {
 
   budgets(): Budget[] {
     return [...this.snapshot.budgets.values()];
+  }
+
+  /**
+   * The project's custom blocklists compiled into one scanner, or undefined when it has no terms.
+   * Compiled on first use and kept until the next reload.
+   */
+  blocklistsFor(projectId: string | undefined): BlocklistScanner | undefined {
+    if (projectId === undefined) return undefined;
+    const snapshot = this.snapshot;
+    const known = snapshot.scanners.get(projectId);
+    if (known !== undefined) return known ?? undefined;
+    const lists = (snapshot.blocklists.get(projectId) ?? []).filter((list) => list.terms.length > 0);
+    const scanner = lists.length === 0 ? undefined : this.compile(projectId, lists);
+    snapshot.scanners.set(projectId, scanner ?? null);
+    return scanner;
+  }
+
+  /** The project's blocklists with their terms (as loaded; for listing). */
+  projectBlocklists(projectId: string): readonly BlocklistWithTerms[] {
+    return this.snapshot.blocklists.get(projectId) ?? [];
+  }
+
+  /** The content-filter policy the project chose for the deployment: its own assignment, else its '*' one, else undefined. */
+  filterPolicyFor(projectId: string | undefined, deployment: string): string | undefined {
+    if (projectId === undefined) return undefined;
+    const assigned = this.snapshot.filterPolicies.get(projectId);
+    return assigned?.get(deployment) ?? assigned?.get('*');
+  }
+
+  private compile(projectId: string, lists: readonly BlocklistWithTerms[]): BlocklistScanner | undefined {
+    const definitions = lists.map((list) => ({ id: list.id, terms: list.terms.map(({ kind, value }) => ({ kind, value })) }));
+    try {
+      return compileBlocklists(definitions);
+    } catch (error) {
+      // A stored term today's rules refuse: report it, and apply the others.
+      this.onBlocklistError(error, projectId);
+      const valid = definitions.map((list) => ({
+        id: list.id,
+        terms: list.terms.filter((term) => {
+          try {
+            validateTerm(term.kind, term.value);
+            return true;
+          } catch {
+            return false;
+          }
+        }),
+      }));
+      try {
+        return valid.some((list) => list.terms.length > 0) ? compileBlocklists(valid) : undefined;
+      } catch (again) {
+        this.onBlocklistError(again, projectId);
+        return undefined;
+      }
+    }
   }
 }

@@ -21,7 +21,8 @@ export interface ProjectSafetySource {
 export interface FilterRegistryOptions {
   /** The built-in classifier; `local` in policies. */
   local: TextClassifier;
-  pii?: PiiScanner;
+  /** Builds the PII detector of a policy that handles PII (only the types it names, or all). */
+  pii: (types: readonly string[] | undefined) => PiiScanner;
   caller: DeploymentCaller;
   projects?: ProjectSafetySource;
 }
@@ -59,10 +60,16 @@ export class FilterRegistry implements FilterResolver {
     // With no `default` policy configured, Azure's defaults apply (the schema's defaults).
     policies[DEFAULT_POLICY] ??= defaultPolicy();
     for (const [name, policy] of Object.entries(policies)) {
-      this.filters.set(name, new ContentFilter(name, policy, policy.classifiers.map((id) => classifiers.get(id) as TextClassifier), options.pii));
+      const pii = policy.pii.action === 'off' ? undefined : options.pii(policy.pii.types);
+      this.filters.set(name, new ContentFilter(name, policy, policy.classifiers.map((id) => classifiers.get(id) as TextClassifier), pii));
     }
     this.byDeployment = new Map(Object.entries(safety.deployments));
     this.projects = options.projects;
+  }
+
+  /** A policy by name (the moderation endpoint answers with `default`). */
+  policy(name: string): ContentFilter | undefined {
+    return this.filters.get(name);
   }
 
   policyNames(): string[] {

@@ -63,6 +63,13 @@ export interface ApiKey {
   createdAt: number;
   lastUsedAt: number | null;
   createdBy: string | null;
+  /**
+   * When abuse monitoring (or an operator) suspended the key; null when it is not suspended.
+   * Optional on create (absent means null); storage always returns it. A suspended key is still
+   * "active" for {@link ApiKeyRepository.listActive}: the authentication cache must know it, to
+   * answer 403 `key_suspended` rather than 401 as for an unknown key.
+   */
+  suspendedAt?: number | null;
 }
 
 export interface Prices {
@@ -206,6 +213,120 @@ export interface AuditVerification {
   problems: AuditProblem[];
 }
 
+export type BlocklistTermKind = 'exact' | 'regex';
+
+/** A project's custom blocklist (terms are kept apart, see {@link BlocklistTerm}). */
+export interface Blocklist {
+  id: string;
+  projectId: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface BlocklistTerm {
+  id: string;
+  blocklistId: string;
+  kind: BlocklistTermKind;
+  /** The literal phrase (`exact`) or the pattern (`regex`); unique per list and kind. */
+  value: string;
+  createdAt: number;
+}
+
+/** A blocklist with its terms, as the policy cache compiles them. */
+export interface BlocklistWithTerms extends Blocklist {
+  terms: BlocklistTerm[];
+}
+
+/** Content-filter policy (a name from the configuration) a project uses on one deployment, or on all (`deployment` = '*'). */
+export interface ProjectFilterPolicy {
+  projectId: string;
+  deployment: string;
+  policy: string;
+  updatedAt: number;
+}
+
+/** Who abuse monitoring counts: an API key, a whole project, or an end user (the request's `user` field, within a project). */
+export type AbuseSubjectType = 'key' | 'project' | 'end_user';
+export const ABUSE_SUBJECT_TYPES: readonly AbuseSubjectType[] = ['key', 'project', 'end_user'];
+
+/**
+ * `open`: waiting for a reviewer; `suspended`: the subject is refused (by monitoring or an operator);
+ * `dismissed`: judged harmless; `reinstated`: a suspension lifted. `open` and `suspended` are
+ * active: a subject has at most one active review at a time, further events add to it.
+ */
+export type AbuseReviewStatus = 'open' | 'dismissed' | 'suspended' | 'reinstated';
+export const ABUSE_REVIEW_STATUSES: readonly AbuseReviewStatus[] = ['open', 'dismissed', 'suspended', 'reinstated'];
+
+export interface AbuseReview {
+  id: string;
+  subjectType: AbuseSubjectType;
+  /** Key id, project id, or the end user's `user` value (scoped by `projectId`). */
+  subjectId: string;
+  projectId: string;
+  organizationId: string;
+  status: AbuseReviewStatus;
+  /** Why the review was opened or last escalated, in words. */
+  reason: string;
+  /** Flagged events counted into the review. */
+  events: number;
+  firstAt: number;
+  lastAt: number;
+  /** `system` for automatic decisions, else the actor; null while undecided. */
+  decidedBy: string | null;
+  decidedAt: number | null;
+}
+
+export interface AbuseCategory {
+  /** `hate`, `sexual`, `violence`, `self_harm`, `jailbreak`, `indirect_attack`, `profanity`, `blocklist`, `pii`. */
+  category: string;
+  /** Severity for harm categories; `detected` for shields and detections. */
+  severity: string;
+  filtered: boolean;
+}
+
+/** Offending text kept for reviewers (up to {@link ABUSE_SAMPLE_MAX_CHARS} characters) until retention ends. */
+export interface AbuseSample {
+  id: string;
+  reviewId: string | null;
+  requestId: string;
+  projectId: string;
+  organizationId: string;
+  subjectType: AbuseSubjectType;
+  subjectId: string;
+  direction: 'prompt' | 'completion';
+  text: string;
+  categories: AbuseCategory[];
+  at: number;
+}
+
+export const ABUSE_SAMPLE_MAX_CHARS = 2_000;
+
+export interface AbuseReviewFilter {
+  status?: AbuseReviewStatus;
+  projectId?: string;
+  organizationId?: string;
+  subjectType?: AbuseSubjectType;
+  subjectId?: string;
+  /** Newest first (by last event); default 100. */
+  limit?: number;
+}
+
+/** What {@link AbuseRepository.record} adds to a subject's active review, or opens one with. */
+export interface AbuseEventInput {
+  /** Id for the review, used only when a new one is opened. */
+  id: string;
+  subjectType: AbuseSubjectType;
+  subjectId: string;
+  projectId: string;
+  organizationId: string;
+  reason: string;
+  /** Events to add to an active review. */
+  events: number;
+  /** Events a newly opened review starts with (default `events`), e.g. all those in the window that led to it. */
+  initialEvents?: number;
+  at: number;
+}
+
 export interface OrganizationRepository {
   create(org: Organization): Promise<void>;
   get(id: string): Promise<Organization | undefined>;
@@ -217,7 +338,7 @@ export interface ProjectRepository {
   get(id: string): Promise<Project | undefined>;
   list(organizationId?: string): Promise<Project[]>;
   update(id: string, changes: Partial<Pick<Project, 'name' | 'keyAuthEnabled'>>): Promise<Project | undefined>;
-  /** Removes the project, its keys, quotas, budgets and access requests (usage and audit stay). */
+  /** Removes the project, its keys, quotas, budgets, access requests, blocklists and filter policies (usage, audit and abuse reviews stay). */
   delete(id: string): Promise<boolean>;
 }
 
@@ -243,9 +364,16 @@ export interface ApiKeyRepository {
   get(id: string): Promise<ApiKey | undefined>;
   findByHash(hash: string): Promise<ApiKey | undefined>;
   list(projectId: string): Promise<ApiKey[]>;
-  /** Every key that is neither revoked nor expired at `now`, to fill the authentication cache. */
+  /**
+   * Every key that is neither revoked nor expired at `now`, to fill the authentication cache.
+   * Suspended keys are included (with `suspendedAt` set), so the cache can refuse them with 403.
+   */
   listActive(now: number): Promise<ApiKey[]>;
   revoke(id: string, at: number): Promise<ApiKey | undefined>;
+  /** Suspending twice keeps the first suspension time. Undefined when the key does not exist. */
+  suspend(id: string, at: number): Promise<ApiKey | undefined>;
+  /** Lifts a suspension (no-op when not suspended). Undefined when the key does not exist. */
+  unsuspend(id: string): Promise<ApiKey | undefined>;
   /** Records last-used times in one statement per batch (never one write per request). */
   touch(lastUsed: ReadonlyArray<{ id: string; at: number }>): Promise<void>;
 }
@@ -303,6 +431,47 @@ export interface AuditRepository {
   prune(before: number): Promise<number>;
 }
 
+export interface BlocklistRepository {
+  create(list: Blocklist): Promise<void>;
+  get(id: string): Promise<Blocklist | undefined>;
+  list(projectId: string): Promise<Blocklist[]>;
+  /** Removes the list and its terms. */
+  delete(id: string): Promise<boolean>;
+  /** False (and nothing changes) when the list already has this kind and value. */
+  addTerm(term: BlocklistTerm): Promise<boolean>;
+  removeTerm(blocklistId: string, termId: string): Promise<boolean>;
+  listTerms(blocklistId: string): Promise<BlocklistTerm[]>;
+  /** Lists with their terms, of the given projects or of every project: what the policy cache compiles. */
+  allForProjects(projectIds?: readonly string[]): Promise<BlocklistWithTerms[]>;
+}
+
+export interface SafetySettingsRepository {
+  /** Sets the project's policy on a deployment (or '*'), replacing the previous one. */
+  setPolicy(policy: ProjectFilterPolicy): Promise<void>;
+  removePolicy(projectId: string, deployment: string): Promise<boolean>;
+  list(projectId?: string): Promise<ProjectFilterPolicy[]>;
+}
+
+export interface AbuseRepository {
+  /**
+   * Adds events to the subject's active (`open` or `suspended`) review, updating its reason and
+   * last time, or opens a new `open` review when there is none. Safe against another replica
+   * doing the same at once: a subject never has two active reviews.
+   */
+  record(event: AbuseEventInput): Promise<{ review: AbuseReview; opened: boolean }>;
+  get(id: string): Promise<AbuseReview | undefined>;
+  /** The subject's active review, if any. */
+  findActive(subjectType: AbuseSubjectType, subjectId: string, projectId: string): Promise<AbuseReview | undefined>;
+  updateStatus(id: string, change: { status: AbuseReviewStatus; decidedBy: string; decidedAt: number; reason?: string }): Promise<AbuseReview | undefined>;
+  list(filter?: AbuseReviewFilter): Promise<AbuseReview[]>;
+  /** Stores a sample; its text is cut to {@link ABUSE_SAMPLE_MAX_CHARS} characters. */
+  addSample(sample: AbuseSample): Promise<void>;
+  /** A review's samples, newest first (default 100). */
+  listSamples(reviewId: string, limit?: number): Promise<AbuseSample[]>;
+  /** Deletes samples taken before `before`; returns how many. */
+  pruneSamples(before: number): Promise<number>;
+}
+
 /** Invalidation messages between replicas (key revoked, role changed, policy changed, …). */
 export interface ChangeFeed {
   publish(topic: string, id: string): Promise<void>;
@@ -332,4 +501,10 @@ export interface Storage {
   readonly usage: UsageRepository;
   readonly audit: AuditRepository;
   readonly changes: ChangeFeed;
+  /** Custom blocklists of projects (content safety). */
+  readonly blocklists: BlocklistRepository;
+  /** Per-project content-filter policy assignments. */
+  readonly safetySettings: SafetySettingsRepository;
+  /** Abuse-monitoring review queue and samples. */
+  readonly abuse: AbuseRepository;
 }

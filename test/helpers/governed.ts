@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { hashKey } from '../../src/auth/master-key.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startGovernance, type Governance } from '../../src/governance/governance.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { createContentSafety } from '../../src/safety/content-safety.js';
 import { createServer, type CeruleanServer } from '../../src/server/app.js';
 import { MASTER_KEY } from './cerulean.js';
 
@@ -21,14 +23,26 @@ export interface GovernedCerulean {
 export async function startGovernedCerulean(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<GovernedCerulean> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cerulean-gov-'));
   const config = parseConfig(`data_dir: ${JSON.stringify(dataDir)}\n${yaml}`, 'test.yaml', env);
-  const governance = await startGovernance(config, { masterHash: hashKey(MASTER_KEY) });
+  const metrics = new Metrics();
+  const governance = await startGovernance(config, { masterHash: hashKey(MASTER_KEY), registry: metrics.registry });
+  let current: CeruleanServer | undefined;
+  const safety = createContentSafety(config, {
+    deployments: () => (current as CeruleanServer).deployments(),
+    projects: governance.cache,
+    observers: governance.abuse ? [governance.abuse] : [],
+  });
   const server = createServer({
     config,
     authenticator: governance.authenticator,
+    metrics,
     admit: governance.admission,
+    filter: safety.stage,
+    moderation: safety.moderation,
     meters: [governance.meter],
-    admin: { storage: governance.storage, version: 'test' },
+    admin: { storage: governance.storage, version: 'test', filterPolicies: () => safety.policyNames() },
+    onReload: (next) => safety.reload(next),
   });
+  current = server;
   const url = await server.listen('127.0.0.1', 0);
   return {
     url,

@@ -257,7 +257,9 @@ deployments:
         pools.delete(oldPool);
         // Snapshot: what was journaled and what was committed when the process died.
         const spooled = new Map<string, UsageRecord>();
-        const recovered = new UsageSpool(spoolDir).recover();
+        const inspection = new UsageSpool(spoolDir);
+        const recovered = inspection.recover();
+        inspection.close(); // releases the spool's lock for the restarted server
         for (const segment of recovered) for (const record of segment.records) spooled.set(record.requestId, record);
         const db = new SqliteDatabase(dbPath);
         const committed = new Set((db.prepare('select request_id from usage_records').all() as Array<{ request_id: string }>).map((row) => row.request_id));

@@ -243,18 +243,19 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
   });
 
   describe('migrations', () => {
-    it('applies the initial migration once; running again applies nothing', async () => {
+    it('applies every migration once; running again applies nothing', async () => {
       expect(storage.dialect).toBe(dialect);
-      expect(firstMigration).toEqual({ applied: ['0001_initial'], current: '0001_initial' });
-      expect(await storage.migrate()).toEqual({ applied: [], current: '0001_initial' });
+      expect(firstMigration).toEqual({ applied: ['0001_initial', '0002_content_safety'], current: '0002_content_safety' });
+      expect(await storage.migrate()).toEqual({ applied: [], current: '0002_content_safety' });
       const another = await openAnother();
-      expect(await another.migrate()).toEqual({ applied: [], current: '0001_initial' });
+      expect(await another.migrate()).toEqual({ applied: [], current: '0002_content_safety' });
     });
 
     it('creates every table', async () => {
       const tables = [
         'organizations', 'projects', 'users', 'role_assignments', 'api_keys', 'deployment_policies', 'project_quotas',
         'budgets', 'access_requests', 'usage_records', 'usage_rollups', 'audit_log', 'audit_anchor',
+        'blocklists', 'blocklist_terms', 'project_filter_policies', 'abuse_reviews', 'abuse_samples',
       ];
       for (const table of tables) expect(await harness.raw(`select count(*) as n from ${table}`)).toHaveLength(1);
     });
@@ -403,6 +404,7 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
         createdAt: T0,
         lastUsedAt: null,
         createdBy: 'user_1',
+        suspendedAt: null,
       });
       expect(await storage.keys.findByHash(key!.hash)).toEqual(key);
       expect(await storage.keys.findByHash('nope')).toBeUndefined();
@@ -967,7 +969,7 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
       it('opens an in-memory database and a file under new directories', async () => {
         const memory = await openStorage('sqlite::memory:');
         try {
-          expect(await memory.migrate()).toEqual({ applied: ['0001_initial'], current: '0001_initial' });
+          expect(await memory.migrate()).toEqual({ applied: ['0001_initial', '0002_content_safety'], current: '0002_content_safety' });
           await memory.organizations.create({ id: 'org_m', name: 'Memory', createdAt: T0 });
           expect(await memory.organizations.list()).toHaveLength(1);
         } finally {

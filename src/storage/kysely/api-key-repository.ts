@@ -26,6 +26,7 @@ export class KyselyApiKeyRepository implements ApiKeyRepository {
         created_at: key.createdAt,
         last_used_at: key.lastUsedAt,
         created_by: key.createdBy,
+        suspended_at: key.suspendedAt ?? null,
       })
       .execute();
   }
@@ -51,6 +52,7 @@ export class KyselyApiKeyRepository implements ApiKeyRepository {
     return rows.map(toApiKey);
   }
 
+  /** Suspended keys are included: the authentication cache answers 403 key_suspended for them, not 401. */
   async listActive(now: number): Promise<ApiKey[]> {
     const rows = await this.db
       .selectFrom('api_keys')
@@ -66,6 +68,17 @@ export class KyselyApiKeyRepository implements ApiKeyRepository {
   /** Revoking twice keeps the first revocation time. Undefined when the key does not exist. */
   async revoke(id: string, at: number): Promise<ApiKey | undefined> {
     await this.db.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    return this.get(id);
+  }
+
+  /** Suspending twice keeps the first suspension time. Undefined when the key does not exist. */
+  async suspend(id: string, at: number): Promise<ApiKey | undefined> {
+    await this.db.updateTable('api_keys').set({ suspended_at: at }).where('id', '=', id).where('suspended_at', 'is', null).execute();
+    return this.get(id);
+  }
+
+  async unsuspend(id: string): Promise<ApiKey | undefined> {
+    await this.db.updateTable('api_keys').set({ suspended_at: null }).where('id', '=', id).where('suspended_at', 'is not', null).execute();
     return this.get(id);
   }
 
@@ -109,5 +122,6 @@ function toApiKey(row: Selectable<ApiKeysTable>): ApiKey {
     createdAt: toNumber(row.created_at),
     lastUsedAt: toNullableNumber(row.last_used_at),
     createdBy: row.created_by,
+    suspendedAt: toNullableNumber(row.suspended_at),
   };
 }

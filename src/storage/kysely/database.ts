@@ -63,6 +63,8 @@ export interface ApiKeysTable {
   created_at: Int8;
   last_used_at: NullableInt8;
   created_by: string | null;
+  /** Added by 0002_content_safety. */
+  suspended_at: NullableInt8;
 }
 
 export interface DeploymentPoliciesTable {
@@ -168,6 +170,58 @@ export interface AuditAnchorTable {
   hash: string;
 }
 
+export interface BlocklistsTable {
+  id: string;
+  project_id: string;
+  name: string;
+  created_at: Int8;
+}
+
+export interface BlocklistTermsTable {
+  id: string;
+  blocklist_id: string;
+  kind: string;
+  value: string;
+  created_at: Int8;
+}
+
+export interface ProjectFilterPoliciesTable {
+  project_id: string;
+  deployment: string;
+  policy: string;
+  updated_at: Int8;
+}
+
+export interface AbuseReviewsTable {
+  id: string;
+  subject_type: string;
+  subject_id: string;
+  project_id: string;
+  organization_id: string;
+  status: string;
+  reason: string;
+  events: number;
+  first_at: Int8;
+  last_at: Int8;
+  decided_by: string | null;
+  decided_at: NullableInt8;
+}
+
+export interface AbuseSamplesTable {
+  id: string;
+  review_id: string | null;
+  request_id: string;
+  project_id: string;
+  organization_id: string;
+  subject_type: string;
+  subject_id: string;
+  direction: string;
+  text: string;
+  /** JSON array of AbuseCategory. */
+  categories: string;
+  at: Int8;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
@@ -182,6 +236,11 @@ export interface Database {
   usage_rollups: UsageRollupsTable;
   audit_log: AuditLogTable;
   audit_anchor: AuditAnchorTable;
+  blocklists: BlocklistsTable;
+  blocklist_terms: BlocklistTermsTable;
+  project_filter_policies: ProjectFilterPoliciesTable;
+  abuse_reviews: AbuseReviewsTable;
+  abuse_samples: AbuseSamplesTable;
 }
 
 /**

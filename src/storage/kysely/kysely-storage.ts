@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { ChangeFeed, MigrationResult, Storage } from '../storage.js';
+import { KyselyAbuseRepository } from './abuse-repository.js';
 import { KyselyAccessRequestRepository } from './access-request-repository.js';
 import { KyselyApiKeyRepository } from './api-key-repository.js';
 import { KyselyAuditRepository } from './audit-repository.js';
+import { KyselyBlocklistRepository } from './blocklist-repository.js';
 import { KyselyBudgetRepository } from './budget-repository.js';
 import type { Database } from './database.js';
 import { KyselyDeploymentPolicyRepository } from './deployment-policy-repository.js';
@@ -12,6 +14,7 @@ import { KyselyOrganizationRepository } from './organization-repository.js';
 import { KyselyProjectRepository } from './project-repository.js';
 import { KyselyQuotaRepository } from './quota-repository.js';
 import { KyselyRoleRepository } from './role-repository.js';
+import { KyselySafetySettingsRepository } from './safety-settings-repository.js';
 import { KyselyUsageRepository } from './usage-repository.js';
 import { KyselyUserRepository } from './user-repository.js';
 
@@ -38,6 +41,9 @@ export class KyselyStorage implements Storage {
   readonly usage: KyselyUsageRepository;
   readonly audit: KyselyAuditRepository;
   readonly changes: ClosableChangeFeed;
+  readonly blocklists: KyselyBlocklistRepository;
+  readonly safetySettings: KyselySafetySettingsRepository;
+  readonly abuse: KyselyAbuseRepository;
 
   private readonly db: Kysely<Database>;
   private readonly traits: DialectTraits;
@@ -59,6 +65,9 @@ export class KyselyStorage implements Storage {
     this.access = new KyselyAccessRequestRepository(db);
     this.usage = new KyselyUsageRepository(db, traits);
     this.audit = new KyselyAuditRepository(db, traits);
+    this.blocklists = new KyselyBlocklistRepository(db, traits);
+    this.safetySettings = new KyselySafetySettingsRepository(db);
+    this.abuse = new KyselyAbuseRepository(db);
   }
 
   migrate(): Promise<MigrationResult> {

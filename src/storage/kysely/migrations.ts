@@ -210,6 +210,89 @@ export const MIGRATIONS: readonly StorageMigration[] = [
       await sql`insert into audit_anchor (id, seq, hash) values (1, 0, ${ZERO_HASH})`.execute(db);
     },
   },
+  {
+    name: '0002_content_safety',
+    async up(db) {
+      // Suspended keys stay in listActive (the cache answers 403 key_suspended, not 401).
+      await db.schema.alterTable('api_keys').addColumn('suspended_at', 'bigint').execute();
+
+      // project_id carries no foreign key (as budgets): projects.delete does not know these tables,
+      // and a project's lists outliving it harm nothing (the cache loads lists of live projects only).
+      await db.schema
+        .createTable('blocklists')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('blocklists_project').on('blocklists').column('project_id').execute();
+
+      await db.schema
+        .createTable('blocklist_terms')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('blocklist_id', 'text', (c) => c.notNull().references('blocklists.id'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('blocklist_terms_value', ['blocklist_id', 'kind', 'value'])
+        .execute();
+
+      await db.schema
+        .createTable('project_filter_policies')
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('deployment', 'text', (c) => c.notNull())
+        .addColumn('policy', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('project_filter_policies_pk', ['project_id', 'deployment'])
+        .execute();
+
+      // Reviews and samples are history (like usage): no foreign keys, they outlive keys and projects.
+      await db.schema
+        .createTable('abuse_reviews')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('subject_type', 'text', (c) => c.notNull())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('organization_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('events', 'integer', (c) => c.notNull())
+        .addColumn('first_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'bigint')
+        .execute();
+      // At most one active review per subject, whichever replica opens it (a partial unique index:
+      // both databases have them, and SQL literals keep the predicate free of bound parameters).
+      await db.schema
+        .createIndex('abuse_reviews_active')
+        .unique()
+        .on('abuse_reviews')
+        .columns(['subject_type', 'subject_id', 'project_id'])
+        .where(sql.raw<boolean>(`status in ('open', 'suspended')`))
+        .execute();
+      await db.schema.createIndex('abuse_reviews_status').on('abuse_reviews').columns(['status', 'last_at']).execute();
+      await db.schema.createIndex('abuse_reviews_project').on('abuse_reviews').columns(['project_id', 'last_at']).execute();
+
+      await db.schema
+        .createTable('abuse_samples')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('review_id', 'text')
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('organization_id', 'text', (c) => c.notNull())
+        .addColumn('subject_type', 'text', (c) => c.notNull())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('direction', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('categories', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      // Retention deletes by time; reviewers read by review.
+      await db.schema.createIndex('abuse_samples_at').on('abuse_samples').column('at').execute();
+      await db.schema.createIndex('abuse_samples_review').on('abuse_samples').columns(['review_id', 'at']).execute();
+    },
+  },
 ];
 
 /** Applies pending migrations; throws the first failure (the Migrator rolls that migration back). */

@@ -63,6 +63,10 @@ export class KyselyProjectRepository implements ProjectRepository {
       await trx.deleteFrom('project_quotas').where('project_id', '=', id).execute();
       await trx.deleteFrom('role_assignments').where('scope', '=', 'project').where('scope_id', '=', id).execute();
       await trx.deleteFrom('access_requests').where('project_id', '=', id).execute();
+      const listIds = trx.selectFrom('blocklists').select('id').where('project_id', '=', id);
+      await trx.deleteFrom('blocklist_terms').where('blocklist_id', 'in', listIds).execute();
+      await trx.deleteFrom('blocklists').where('project_id', '=', id).execute();
+      await trx.deleteFrom('project_filter_policies').where('project_id', '=', id).execute();
       const result = await trx.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
       return result.numDeletedRows > 0n;
     });

@@ -1,0 +1,527 @@
+import type { HarmCategory } from '../classifier.js';
+import { Tag, TAG_COUNT } from './lexicon-tags.js';
+import type { PhraseHits } from './phrase-matcher.js';
+import { CAPITALISED, NUMERIC, SENTENCE_START, type TokenStream } from './text-normaliser.js';
+
+/**
+ * Severity rules: lexicon matches (tags at token positions) in, a severity level per harm
+ * category out. Levels follow Azure OpenAI's scale as its documentation describes it:
+ *
+ * - safe: the topic may be present, in general, journalistic, scientific, medical or similar
+ *   professional use;
+ * - low: prejudiced or opinionated views, offensive language, fiction and games, depictions at
+ *   low intensity;
+ * - medium: insulting or demeaning language towards groups, seeking harmful instructions,
+ *   fantasies, glorification, promotion of harm at medium intensity;
+ * - high: explicit harmful instructions, threats, endorsement of severe harm, extreme or illegal
+ *   forms of harm.
+ *
+ * Rules work within a sentence (see text-normaliser.ts for what a sentence is), reading a few
+ * facts at token positions: the object after an act verb (within OBJECT_WINDOW tokens), an intent
+ * or advocacy ending just before it (INTENT_WINDOW), a first-person subject a little further back
+ * (SUBJECT_WINDOW), a negation in between (NEGATION_WINDOW). Framing (fiction, professional)
+ * reaches back FICTION_REACH and PROFESSIONAL_REACH sentences.
+ */
+
+export const SAFE = 0;
+export const LOW = 1;
+export const MEDIUM = 2;
+export const HIGH = 3;
+
+const OBJECT_WINDOW = 4;
+const INTENT_WINDOW = 3;
+const SUBJECT_WINDOW = 6;
+const NEGATION_WINDOW = 3;
+/** Tokens between a group and what is said of it ("immigrants are all ... vermin"). */
+const GROUP_WINDOW = 6;
+/** Tokens a predicate may come before its group ("filthy immigrants", "deport all immigrants"). */
+const GROUP_BEFORE_WINDOW = 3;
+const FICTION_REACH = 2;
+const PROFESSIONAL_REACH = 1;
+
+// Object classes; a larger number never outranks a longer match (see buildContext).
+const NO_OBJECT = 0;
+const PERSON = 1;
+const YOU = 2;
+const SELF = 3;
+const THIRD_SELF = 4;
+const GROUP = 5;
+const GAME = 6;
+const THING = 7;
+
+const OBJECT_CLASS = new Uint8Array(TAG_COUNT);
+OBJECT_CLASS[Tag.OBJECT_PERSON] = PERSON;
+OBJECT_CLASS[Tag.OBJECT_YOU] = YOU;
+OBJECT_CLASS[Tag.OBJECT_SELF] = SELF;
+OBJECT_CLASS[Tag.OBJECT_THIRD_SELF] = THIRD_SELF;
+OBJECT_CLASS[Tag.OBJECT_GROUP] = GROUP;
+OBJECT_CLASS[Tag.OBJECT_GAME] = GAME;
+OBJECT_CLASS[Tag.OBJECT_THING] = THING;
+
+/** Severity level (SAFE…HIGH) and whether any of the category's vocabulary was seen. */
+export interface CategoryLevel {
+  level: number;
+  touched: boolean;
+}
+
+export type CategoryLevels = Record<HarmCategory, CategoryLevel>;
+
+const VIOLENCE_TAGS = [
+  Tag.VIOLENCE_ACT_LETHAL, Tag.VIOLENCE_ACT_HARM, Tag.VIOLENCE_WEAPON_SEVERE, Tag.VIOLENCE_WEAPON, Tag.VIOLENCE_GRAPHIC,
+  Tag.VIOLENCE_THREAT_HIGH, Tag.VIOLENCE_THREAT_MEDIUM, Tag.VIOLENCE_GLORIFY, Tag.VIOLENCE_TERROR, Tag.VIOLENCE_MENTION,
+  Tag.VIOLENCE_INSTRUCTION,
+];
+const SELF_HARM_TAGS = [
+  Tag.SELF_HARM_TERM, Tag.SELF_HARM_IDEATION, Tag.SELF_HARM_METHOD, Tag.SELF_HARM_DOSE, Tag.SELF_HARM_ENCOURAGE,
+  Tag.SELF_HARM_EATING,
+];
+const SEXUAL_TAGS = [
+  Tag.SEXUAL_ANATOMY, Tag.SEXUAL_SLANG, Tag.SEXUAL_MILD, Tag.SEXUAL_EXPLICIT, Tag.SEXUAL_HARDCORE, Tag.SEXUAL_SOLICIT,
+  Tag.SEXUAL_NONCONSENT,
+];
+const HATE_TAGS = [
+  Tag.HATE_NEGATIVE, Tag.HATE_NEGATIVE_CLAIM, Tag.HATE_DEHUMANISE, Tag.HATE_EXCLUDE, Tag.HATE_EXCLUDE_STRONG,
+  Tag.HATE_VIOLENT, Tag.HATE_STEREOTYPE, Tag.HATE_SLUR,
+];
+
+/** Tags without which a sentence cannot reach any level: sentences with none are skipped. */
+const ANCHOR = new Uint8Array(TAG_COUNT);
+for (const t of [
+  ...VIOLENCE_TAGS, ...SELF_HARM_TAGS, ...SEXUAL_TAGS, ...HATE_TAGS, Tag.SELF_HARM_ACT_LETHAL, Tag.SELF_HARM_ACT_INJURY,
+]) {
+  ANCHOR[t] = 1;
+}
+
+/** Scratch for TextFacts, grown on demand and reused by every call. */
+let tokenScratch = new Uint8Array(0);
+let sentenceScratch = new Uint8Array(0);
+const TOKEN_ARRAYS = 7;
+const SENTENCE_ARRAYS = 5;
+
+/** Per-token and per-sentence facts, built once per text from its matches. */
+class TextFacts {
+  readonly objectAt: Uint8Array;
+  readonly objectLength: Uint8Array;
+  readonly intentEnd: Uint8Array;
+  readonly advocateEnd: Uint8Array;
+  readonly firstPerson: Uint8Array;
+  readonly negation: Uint8Array;
+  readonly copula: Uint8Array;
+  readonly fiction: Uint8Array;
+  readonly professional: Uint8Array;
+  readonly plan: Uint8Array;
+  readonly ideation: Uint8Array;
+  readonly group: Uint8Array;
+
+  constructor(
+    readonly stream: TokenStream,
+    readonly hits: PhraseHits,
+  ) {
+    const n = stream.count;
+    const sentences = stream.sentenceCount;
+    if (tokenScratch.length < n * TOKEN_ARRAYS) tokenScratch = new Uint8Array(Math.max(n, 4096) * TOKEN_ARRAYS * 2);
+    if (sentenceScratch.length < sentences * SENTENCE_ARRAYS) {
+      sentenceScratch = new Uint8Array(Math.max(sentences, 1024) * SENTENCE_ARRAYS * 2);
+    }
+    tokenScratch.fill(0, 0, n * TOKEN_ARRAYS);
+    sentenceScratch.fill(0, 0, sentences * SENTENCE_ARRAYS);
+    const perToken = (k: number): Uint8Array => tokenScratch.subarray(k * n, (k + 1) * n);
+    const perSentence = (k: number): Uint8Array => sentenceScratch.subarray(k * sentences, (k + 1) * sentences);
+    this.objectAt = perToken(0);
+    this.objectLength = perToken(1);
+    this.intentEnd = perToken(2);
+    this.advocateEnd = perToken(3);
+    this.firstPerson = perToken(4);
+    this.negation = perToken(5);
+    this.copula = perToken(6);
+    this.fiction = perSentence(0);
+    this.professional = perSentence(1);
+    this.plan = perSentence(2);
+    this.ideation = perSentence(3);
+    this.group = perSentence(4);
+    const { tag, start, end } = hits;
+    for (let h = 0; h < tag.length; h++) {
+      const t = tag[h];
+      const s = stream.sentence[start[h]];
+      const objectClass = OBJECT_CLASS[t];
+      if (objectClass !== NO_OBJECT) {
+        // The longest object phrase at a token wins ("that man" over "that").
+        const length = end[h] - start[h];
+        if (length > this.objectLength[start[h]]) {
+          this.objectLength[start[h]] = length;
+          this.objectAt[start[h]] = objectClass;
+        }
+      }
+      switch (t) {
+        case Tag.INTENT:
+          this.intentEnd[end[h] - 1] = 1;
+          break;
+        case Tag.ADVOCATE:
+          this.advocateEnd[end[h] - 1] = 1;
+          break;
+        case Tag.FIRST_PERSON:
+          this.firstPerson[start[h]] = 1;
+          break;
+        case Tag.NEGATION:
+          for (let k = start[h]; k < end[h]; k++) this.negation[k] = 1;
+          break;
+        case Tag.COPULA:
+          for (let k = start[h]; k < end[h]; k++) this.copula[k] = 1;
+          break;
+        case Tag.FICTION:
+          this.fiction[s] = 1;
+          break;
+        case Tag.PROFESSIONAL:
+          this.professional[s] = 1;
+          break;
+        case Tag.SELF_HARM_PLAN:
+          this.plan[s] = 1;
+          break;
+        case Tag.SELF_HARM_IDEATION:
+        case Tag.OBJECT_SELF:
+          this.ideation[s] = 1;
+          break;
+        case Tag.HATE_GROUP:
+          this.group[s] = 1;
+          break;
+      }
+    }
+  }
+
+  framedFiction(s: number): boolean {
+    for (let k = Math.max(0, s - FICTION_REACH); k <= s; k++) if (this.fiction[k]) return true;
+    return false;
+  }
+
+  framedProfessional(s: number): boolean {
+    for (let k = Math.max(0, s - PROFESSIONAL_REACH); k <= s; k++) if (this.professional[k]) return true;
+    return false;
+  }
+
+  near(flags: Uint8Array, s: number): boolean {
+    return flags[s] === 1 || (s > 0 && flags[s - 1] === 1) || (s + 1 < flags.length && flags[s + 1] === 1);
+  }
+
+  /** Object class of the first object within OBJECT_WINDOW tokens from `from`, in sentence `s`. */
+  objectAfter(from: number, s: number): number {
+    const { sentence, flags, count } = this.stream;
+    const limit = Math.min(count, from + OBJECT_WINDOW);
+    for (let t = from; t < limit && sentence[t] === s; t++) {
+      if (this.objectAt[t] !== NO_OBJECT) return this.objectAt[t];
+      // An unknown capitalised word mid-sentence is most likely a name ("I will kill Steve").
+      const f = flags[t];
+      if ((f & CAPITALISED) !== 0 && (f & (SENTENCE_START | NUMERIC)) === 0 && this.hits.known[t] === 0) return PERSON;
+    }
+    return NO_OBJECT;
+  }
+
+  /** Whether `marks` has a token in [at - window, at) within sentence `s`. */
+  before(marks: Uint8Array, at: number, window: number, s: number): boolean {
+    const sentence = this.stream.sentence;
+    for (let t = at - 1; t >= 0 && t >= at - window && sentence[t] === s; t--) if (marks[t]) return true;
+    return false;
+  }
+}
+
+/**
+ * Judge every sentence that has matches and keep, per category, the highest level reached.
+ */
+export function judgeCategories(stream: TokenStream, hits: PhraseHits): CategoryLevels {
+  const levels: CategoryLevels = {
+    hate: { level: SAFE, touched: false },
+    sexual: { level: SAFE, touched: false },
+    violence: { level: SAFE, touched: false },
+    self_harm: { level: SAFE, touched: false },
+  };
+  const count = hits.tag.length;
+  let anchors = 0;
+  for (let h = 0; h < count; h++) anchors += ANCHOR[hits.tag[h]];
+  if (anchors === 0) return levels;
+  const facts = new TextFacts(stream, hits);
+  const counts = new Uint16Array(TAG_COUNT);
+  let h = 0;
+  while (h < count) {
+    const s = stream.sentence[hits.start[h]];
+    let e = h;
+    let anchored = false;
+    while (e < count && stream.sentence[hits.start[e]] === s) {
+      const t = hits.tag[e++];
+      counts[t]++;
+      if (ANCHOR[t] === 1) anchored = true;
+    }
+    if (anchored) {
+      const sentence: Sentence = { facts, counts, s, from: h, to: e };
+      raise(levels.violence, violence(sentence), VIOLENCE_TAGS, counts);
+      raise(levels.self_harm, selfHarm(sentence), SELF_HARM_TAGS, counts);
+      raise(levels.sexual, sexual(sentence), SEXUAL_TAGS, counts);
+      raise(levels.hate, hate(sentence), HATE_TAGS, counts);
+    }
+    for (let k = h; k < e; k++) counts[hits.tag[k]] = 0;
+    h = e;
+  }
+  return levels;
+}
+
+function raise(target: CategoryLevel, level: number, vocabulary: readonly number[], counts: Uint16Array): void {
+  if (level > target.level) target.level = level;
+  if (!target.touched) for (const t of vocabulary) if (counts[t] > 0) target.touched = true;
+}
+
+interface Sentence {
+  readonly facts: TextFacts;
+  /** Matches per tag in this sentence. */
+  readonly counts: Uint16Array;
+  readonly s: number;
+  /** This sentence's matches are hits [from, to). */
+  readonly from: number;
+  readonly to: number;
+}
+
+interface ActReading {
+  readonly object: number;
+  readonly intent: boolean;
+  readonly advocate: boolean;
+  readonly firstPerson: boolean;
+  readonly negated: boolean;
+}
+
+function readAct(sentence: Sentence, h: number): ActReading {
+  const { facts, s } = sentence;
+  const at = facts.hits.start[h];
+  return {
+    object: facts.objectAfter(facts.hits.end[h], s),
+    intent: facts.before(facts.intentEnd, at, INTENT_WINDOW, s),
+    advocate: facts.before(facts.advocateEnd, at, INTENT_WINDOW, s),
+    firstPerson: facts.before(facts.firstPerson, at, SUBJECT_WINDOW, s),
+    negated: facts.before(facts.negation, at, NEGATION_WINDOW, s),
+  };
+}
+
+function violence(sentence: Sentence): number {
+  const { facts, counts, s } = sentence;
+  const has = (t: number): boolean => counts[t] > 0;
+  const fiction = facts.framedFiction(s);
+  const pro = facts.framedProfessional(s);
+  let level = SAFE;
+  const lift = (l: number): void => {
+    if (l > level) level = l;
+  };
+
+  if (has(Tag.VIOLENCE_THREAT_HIGH)) lift(fiction ? LOW : HIGH);
+  if (has(Tag.VIOLENCE_THREAT_MEDIUM)) lift(fiction ? LOW : MEDIUM);
+  if (has(Tag.VIOLENCE_INSTRUCTION)) lift(HIGH);
+  if (has(Tag.VIOLENCE_WEAPON_SEVERE)) {
+    // Making a bomb is dangerous knowledge whatever the framing; mentioning one is not.
+    if (has(Tag.HOW_TO) && has(Tag.MAKE)) lift(HIGH);
+    else if (has(Tag.HOW_TO)) lift(MEDIUM);
+    else if (has(Tag.MAKE) && has(Tag.INTENT) && has(Tag.FIRST_PERSON)) lift(HIGH);
+    else lift(pro ? SAFE : LOW);
+  }
+  if (has(Tag.VIOLENCE_WEAPON)) lift(has(Tag.HOW_TO) && has(Tag.MAKE) ? MEDIUM : pro ? SAFE : LOW);
+  if (has(Tag.VIOLENCE_TERROR)) lift(has(Tag.ENDORSE) ? HIGH : pro ? SAFE : LOW);
+  if (has(Tag.VIOLENCE_GLORIFY)) lift(fiction ? LOW : MEDIUM);
+  if (has(Tag.VIOLENCE_GRAPHIC)) {
+    const vivid = counts[Tag.VIOLENCE_GRAPHIC] >= 2 || has(Tag.VIOLENCE_ACT_LETHAL) || has(Tag.VIOLENCE_ACT_HARM);
+    lift(vivid ? (pro ? LOW : MEDIUM) : pro ? SAFE : LOW);
+  }
+  if (has(Tag.VIOLENCE_MENTION)) lift(pro ? SAFE : LOW);
+
+  const { tag } = facts.hits;
+  for (let h = sentence.from; h < sentence.to; h++) {
+    if (tag[h] !== Tag.VIOLENCE_ACT_LETHAL && tag[h] !== Tag.VIOLENCE_ACT_HARM) continue;
+    const lethal = tag[h] === Tag.VIOLENCE_ACT_LETHAL;
+    const act = readAct(sentence, h);
+    // Harm to oneself or "yourself" is self-harm's to judge; acts on things are idiom.
+    if (act.object === THING || act.object === SELF || act.object === YOU || act.object === THIRD_SELF) continue;
+    if (act.object === GAME) {
+      lift(LOW);
+      continue;
+    }
+    const target = act.object === PERSON || act.object === GROUP;
+    if (target && !act.negated) {
+      if ((act.intent || act.advocate) && act.firstPerson) {
+        lift(fiction ? LOW : lethal ? HIGH : MEDIUM);
+        continue;
+      }
+      if (act.advocate) {
+        lift(fiction ? LOW : lethal ? MEDIUM : LOW);
+        continue;
+      }
+      if (has(Tag.HOW_TO)) {
+        lift(lethal ? HIGH : MEDIUM);
+        continue;
+      }
+    }
+    lift(pro || act.negated ? SAFE : LOW);
+  }
+  return level;
+}
+
+function selfHarm(sentence: Sentence): number {
+  const { facts, counts, s } = sentence;
+  const has = (t: number): boolean => counts[t] > 0;
+  const fiction = facts.framedFiction(s);
+  const pro = facts.framedProfessional(s);
+  const plan = facts.near(facts.plan, s);
+  let level = SAFE;
+  const lift = (l: number): void => {
+    if (l > level) level = l;
+  };
+
+  if (has(Tag.SELF_HARM_ENCOURAGE)) lift(fiction ? MEDIUM : HIGH);
+  if (has(Tag.SELF_HARM_METHOD)) lift(pro ? LOW : HIGH);
+  if (has(Tag.SELF_HARM_DOSE)) {
+    const personal = facts.near(facts.ideation, s) || plan || has(Tag.SELF_HARM_TERM);
+    lift(personal ? HIGH : pro ? LOW : MEDIUM);
+  }
+  if (has(Tag.SELF_HARM_EATING)) lift(has(Tag.HOW_TO) ? HIGH : pro ? LOW : MEDIUM);
+  if (has(Tag.SELF_HARM_TERM)) lift(pro ? SAFE : LOW);
+
+  const { tag, start } = facts.hits;
+  for (let h = sentence.from; h < sentence.to; h++) {
+    const t = tag[h];
+    if (t === Tag.SELF_HARM_IDEATION) {
+      if (facts.before(facts.negation, start[h], NEGATION_WINDOW, s)) lift(LOW);
+      else if (fiction || pro) lift(LOW);
+      else lift(plan ? HIGH : MEDIUM);
+      continue;
+    }
+    if (t !== Tag.SELF_HARM_ACT_LETHAL && t !== Tag.SELF_HARM_ACT_INJURY) continue;
+    const lethal = t === Tag.SELF_HARM_ACT_LETHAL;
+    const act = readAct(sentence, h);
+    if (act.object === SELF) {
+      if (has(Tag.HOW_TO)) {
+        lift(HIGH);
+        continue;
+      }
+      if (act.negated) {
+        lift(lethal ? LOW : SAFE);
+        continue;
+      }
+      const wants = act.intent || act.advocate;
+      const ongoing = has(Tag.SELF_HARM_ONGOING);
+      let l: number;
+      if (lethal) l = wants ? (plan || has(Tag.SELF_HARM_TIME) ? HIGH : MEDIUM) : ongoing ? MEDIUM : LOW;
+      else l = wants || ongoing ? (plan ? HIGH : MEDIUM) : SAFE;
+      lift(fiction || pro ? Math.min(l, LOW) : l);
+    } else if (act.object === YOU && !act.negated) {
+      if (lethal || act.advocate) lift(fiction ? MEDIUM : HIGH);
+    } else if (act.object === THIRD_SELF) {
+      lift(lethal && !pro ? LOW : SAFE);
+    }
+  }
+  return level;
+}
+
+function sexual(sentence: Sentence): number {
+  const { facts, counts, s } = sentence;
+  const has = (t: number): boolean => counts[t] > 0;
+  const clinical = has(Tag.SEXUAL_CLINICAL) || facts.framedProfessional(s);
+  let level = SAFE;
+  const lift = (l: number): void => {
+    if (l > level) level = l;
+  };
+  const explicit = has(Tag.SEXUAL_EXPLICIT) || has(Tag.SEXUAL_HARDCORE) || has(Tag.SEXUAL_SOLICIT);
+
+  if (has(Tag.SEXUAL_MINOR)) {
+    // Anything sexualising together with a minor is the most severe case there is; clinical
+    // anatomy (a paediatric examination, puberty education) is not sexualising.
+    const sexualising =
+      explicit ||
+      has(Tag.SEXUAL_SEXUALISING) ||
+      has(Tag.SEXUAL_SLANG) ||
+      (has(Tag.SEXUAL_NONCONSENT) && !clinical) ||
+      (has(Tag.SEXUAL_ANATOMY) && !clinical) ||
+      (has(Tag.SEXUAL_MILD) && !clinical);
+    if (sexualising) lift(clinical && !explicit ? MEDIUM : HIGH);
+    else if (has(Tag.SEXUAL_NONCONSENT)) lift(MEDIUM);
+  }
+  if (has(Tag.SEXUAL_HARDCORE)) lift(HIGH);
+  if (has(Tag.SEXUAL_EXPLICIT)) lift(has(Tag.SEXUAL_DETAIL) ? HIGH : clinical ? LOW : MEDIUM);
+  if (has(Tag.SEXUAL_SOLICIT)) lift(MEDIUM);
+  if (has(Tag.SEXUAL_NONCONSENT)) {
+    if (explicit || has(Tag.ENDORSE) || (has(Tag.SEXUAL_DETAIL) && has(Tag.SEXUAL_MILD))) lift(HIGH);
+    else lift(clinical ? LOW : MEDIUM);
+  }
+  if (has(Tag.SEXUAL_SLANG)) lift(has(Tag.SEXUAL_MILD) || has(Tag.SEXUAL_DETAIL) ? MEDIUM : LOW);
+  if (has(Tag.SEXUAL_ANATOMY)) lift(clinical ? SAFE : has(Tag.SEXUAL_DETAIL) && has(Tag.SEXUAL_MILD) ? MEDIUM : LOW);
+  if (has(Tag.SEXUAL_MILD)) lift(clinical ? SAFE : LOW);
+  return level;
+}
+
+function hate(sentence: Sentence): number {
+  const { facts, counts, s } = sentence;
+  const has = (t: number): boolean => counts[t] > 0;
+  const { tag, start, end } = facts.hits;
+  let level = SAFE;
+  const lift = (l: number): void => {
+    if (l > level) level = l;
+  };
+  const groupHere = facts.group[s] === 1;
+  const groupRecent = groupHere || (s > 0 && facts.group[s - 1] === 1);
+  if (!groupRecent && !has(Tag.HATE_SLUR)) return SAFE;
+
+  /**
+   * Is hit `h` said of a group? A group (or "they", when a group was named in this sentence or
+   * the one before) within GROUP_WINDOW tokens before it, linked by a copula when `copula`
+   * ("immigrants are vermin"), or a group right after it ("filthy immigrants", "deport all
+   * immigrants").
+   */
+  const aboutGroup = (h: number, copula: boolean): boolean => {
+    for (let g = sentence.from; g < sentence.to; g++) {
+      const isGroup = tag[g] === Tag.HATE_GROUP || (tag[g] === Tag.GROUP_REFERENT && groupRecent);
+      if (!isGroup || g === h) continue;
+      if (end[g] <= start[h]) {
+        if (start[h] - end[g] > GROUP_WINDOW) continue;
+        if (!copula) return true;
+        for (let t = end[g]; t <= start[h]; t++) if (facts.copula[t]) return true;
+      } else if (start[g] >= end[h] && start[g] - end[h] <= GROUP_BEFORE_WINDOW) {
+        return true;
+      }
+    }
+    return false;
+  };
+
+  for (let h = sentence.from; h < sentence.to; h++) {
+    switch (tag[h]) {
+      case Tag.HATE_DEHUMANISE:
+        if (aboutGroup(h, true)) lift(HIGH);
+        break;
+      case Tag.HATE_VIOLENT:
+      case Tag.HATE_EXCLUDE_STRONG:
+        if (aboutGroup(h, false)) lift(HIGH);
+        break;
+      case Tag.HATE_EXCLUDE:
+      case Tag.HATE_NEGATIVE_CLAIM:
+        if (aboutGroup(h, false)) lift(MEDIUM);
+        break;
+      case Tag.HATE_NEGATIVE:
+        if (aboutGroup(h, true)) lift(MEDIUM);
+        break;
+      case Tag.HATE_STEREOTYPE:
+        if (aboutGroup(h, false)) lift(LOW);
+        break;
+      case Tag.HATE_SLUR: {
+        const hostile =
+          has(Tag.HATE_DEHUMANISE) || has(Tag.HATE_VIOLENT) || has(Tag.HATE_EXCLUDE) || has(Tag.HATE_EXCLUDE_STRONG) ||
+          has(Tag.HATE_NEGATIVE) || has(Tag.VIOLENCE_ACT_LETHAL) || has(Tag.VIOLENCE_GLORIFY) || has(Tag.PROFANITY);
+        lift(has(Tag.HATE_META) && !hostile ? LOW : hostile ? HIGH : MEDIUM);
+        break;
+      }
+      case Tag.VIOLENCE_ACT_LETHAL:
+      case Tag.VIOLENCE_ACT_HARM: {
+        const act = readAct(sentence, h);
+        if (act.object === GROUP && !act.negated && (act.intent || act.advocate || has(Tag.GENERALISER))) lift(HIGH);
+        break;
+      }
+      case Tag.VIOLENCE_GLORIFY:
+        if (aboutGroup(h, false)) lift(HIGH);
+        break;
+    }
+  }
+  // Reporting, history, fiction and counter-speech quote hate to describe or oppose it; endorsing
+  // it ("… was right") is not that.
+  const framed = facts.framedProfessional(s) || facts.framedFiction(s) || has(Tag.HATE_COUNTER);
+  if (level > SAFE && framed && !has(Tag.ENDORSE)) level--;
+  return level;
+}

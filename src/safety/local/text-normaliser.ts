@@ -1,0 +1,407 @@
+/**
+ * Normalisation and tokenisation for the local classifier: text in, a stream of normalised word
+ * tokens out, each with its sentence, a hash and a few flags. The lexicons are tokenised by this
+ * same function when they are compiled, so a phrase and the text it should match always agree on
+ * spelling ("self-harm" and "self harm" are both the tokens `self`, `harm`).
+ *
+ * What it undoes, in one pass over the text:
+ * - Unicode compatibility forms and diacritics: NFKD, then combining marks dropped, so
+ *   fullwidth, ligature, mathematical-alphabet and accented letters become plain Latin
+ *   ("ｋｉｌｌ", "kíll" → "kill").
+ * - Case, zero-width characters and soft hyphens inside words ("ki\u200Bll" → "kill").
+ * - A short table of Cyrillic and Greek letters that look Latin ("kіll" with U+0456 → "kill").
+ *   Real Cyrillic or Greek text is mangled by this; nothing in the lexicons is non-Latin, so
+ *   that costs nothing but means those languages are not classified at all.
+ * - Apostrophes inside words are dropped ("don't" → "dont", "I'll" → "ill").
+ * - Leetspeak, only inside a token that has at least one real letter, so plain numbers survive
+ *   ("k1ll", "a$$", "sh!t" → "kill", "ass", "shit"; "2024" and "kill -9" are left alone).
+ * - Letters spelled out one at a time with the same separator ("k.i.l.l", "k i l l",
+ *   "k-1-l-l" → "kill"); the run ends where the separator changes, so "k.i.l.l y.o.u" gives two
+ *   words.
+ * - Masking characters inside a word are kept as `*` ("f*ck", "f#ck" → "f*ck") and flagged; the
+ *   matcher knows the masked spellings of its terms.
+ * - Runs of three or more of one letter are flagged, not rewritten ("kiiilll"): the matcher
+ *   tries the shortened spellings against its vocabulary, which rewriting here could not
+ *   (rewriting "ass" and "as" to one form would confuse them).
+ *
+ * Sentences: a boundary is `.`, `!`, `?` or `;` between tokens, a blank line, or every
+ * MAX_SENTENCE_TOKENS tokens, so that co-occurrence rules never span a whole run-on document.
+ *
+ * Cost: one pass over the characters, no string per token (the matcher looks tokens up by hash
+ * and compares characters in place), and scratch buffers reused across calls. The price of the
+ * reuse: a TokenStream is valid only until the next call to `tokenise`.
+ */
+
+/** Token flag: a run of three or more of one letter ("kiiill"). */
+export const ELONGATED = 1;
+/** Token flag: contains a masking `*` ("f*ck"). */
+export const MASKED = 2;
+/** Token flag: began with an upper-case letter in the source text. */
+export const CAPITALISED = 4;
+/** Token flag: only digits. */
+export const NUMERIC = 8;
+/** Token flag: first token of its sentence. */
+export const SENTENCE_START = 16;
+
+/** Longest sentence, in tokens, before a boundary is forced. */
+export const MAX_SENTENCE_TOKENS = 60;
+/** Shortest token that can set TokenStream.mixedCase. */
+export const MIXED_CASE_LENGTH = 12;
+
+export interface TokenStream {
+  readonly count: number;
+  /** Every token's normalised characters, back to back; token i is chars[start[i], end[i]). */
+  readonly chars: Uint16Array;
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  /** FNV-1a (32-bit) of each token's normalised characters; see phrase-matcher.ts fnv1a. */
+  readonly hash: Int32Array;
+  /** Sentence number of each token, from 0, non-decreasing. */
+  readonly sentence: Int32Array;
+  /** ELONGATED | MASKED | CAPITALISED | NUMERIC | SENTENCE_START per token. */
+  readonly flags: Uint8Array;
+  readonly sentenceCount: number;
+  /**
+   * Whether some token of at least MIXED_CASE_LENGTH characters has upper- and lower-case letters
+   * after its first character, as base64 does ("SWdub3JlIGFsbCBw…"); ordinary prose never does,
+   * so callers can skip looking for encoded payloads.
+   */
+  readonly mixedCase: boolean;
+  /** Token i as a string (allocates; for the rare paths and for tests). */
+  token(i: number): string;
+}
+
+// Character classes. Built once at module load; the hot loop only indexes arrays.
+const SEPARATOR = 0;
+const LETTER = 1;
+const DIGIT = 2;
+/** `@` and `$`: may start a word ("$hit", "@ss"). */
+const LEET_START = 3;
+/** `!` and `|`: a letter only between word characters ("k!ll"), otherwise punctuation. */
+const LEET_INNER = 4;
+/** `*` and `#` inside a word: a masked letter. */
+const MASK = 5;
+/** Dropped without ending the word: apostrophes, zero-width characters, combining marks. */
+const SKIP = 6;
+const SENTENCE_END = 7;
+const NEWLINE = 8;
+
+/** Class and replacement character for code units below TABLE_SIZE (Latin, Greek, Cyrillic). */
+const TABLE_SIZE = 0x500;
+const CLASS = new Uint8Array(TABLE_SIZE);
+const LOWER = new Uint16Array(TABLE_SIZE);
+/** Letter a leet character stands for inside a word (0 for none). */
+const LEET = new Uint16Array(128);
+const STAR = 0x2a;
+
+const code = (s: string): number => s.charCodeAt(0);
+
+(function buildTables(): void {
+  for (let c = 0; c < TABLE_SIZE; c++) {
+    const ch = String.fromCharCode(c);
+    const lower = ch.toLowerCase();
+    LOWER[c] = lower.length === 1 ? lower.charCodeAt(0) : c;
+    if (c >= 0x300 && c <= 0x36f) CLASS[c] = SKIP;
+    else if (c >= 0xc0 && c !== 0xd7 && c !== 0xf7 && lower !== ch.toUpperCase()) CLASS[c] = LETTER;
+    else CLASS[c] = SEPARATOR;
+  }
+  for (let c = code('a'); c <= code('z'); c++) CLASS[c] = LETTER;
+  for (let c = code('A'); c <= code('Z'); c++) CLASS[c] = LETTER;
+  for (let c = code('0'); c <= code('9'); c++) CLASS[c] = DIGIT;
+  CLASS[code('@')] = LEET_START;
+  CLASS[code('$')] = LEET_START;
+  CLASS[code('!')] = LEET_INNER;
+  CLASS[code('|')] = LEET_INNER;
+  CLASS[code('*')] = MASK;
+  CLASS[code('#')] = MASK;
+  CLASS[code("'")] = SKIP;
+  CLASS[code('`')] = SKIP;
+  CLASS[0xad] = SKIP; // soft hyphen
+  CLASS[0x2bc] = SKIP; // modifier letter apostrophe
+  CLASS[code('.')] = SENTENCE_END;
+  CLASS[code('?')] = SENTENCE_END;
+  CLASS[code(';')] = SENTENCE_END;
+  CLASS[code('\n')] = NEWLINE;
+  const leet: Record<string, string> = {
+    '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's', '!': 'i', '|': 'i',
+  };
+  for (const [from, to] of Object.entries(leet)) LEET[code(from)] = code(to);
+  // Cyrillic and Greek letters that render like Latin ones (a common filter-evasion trick).
+  const lookalikes: Record<string, string> = {
+    'а': 'a', 'в': 'b', 'е': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c',
+    'т': 't', 'у': 'y', 'х': 'x', 'і': 'i', 'ј': 'j', 'ѕ': 's', 'ԁ': 'd', 'ӏ': 'l',
+    'α': 'a', 'β': 'b', 'ε': 'e', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o', 'ρ': 'p', 'τ': 't',
+    'υ': 'u', 'χ': 'x', 'η': 'n', 'μ': 'u',
+  };
+  for (const [from, to] of Object.entries(lookalikes)) {
+    for (const variant of [from, from.toUpperCase()]) {
+      const c = code(variant);
+      if (c < TABLE_SIZE) {
+        LOWER[c] = code(to);
+        CLASS[c] = LETTER;
+      }
+    }
+  }
+})();
+
+function classOf(c: number): number {
+  if (c < TABLE_SIZE) return CLASS[c];
+  // Zero-width spaces and joiners, word joiner, BOM: dropped so they cannot split a word.
+  if ((c >= 0x200b && c <= 0x200f) || (c >= 0x2060 && c <= 0x2064) || c === 0xfeff) return SKIP;
+  if (c === 0x2018 || c === 0x2019) return SKIP; // curly apostrophes
+  // Combining marks outside the main block.
+  if ((c >= 0x1ab0 && c <= 0x1aff) || (c >= 0x1dc0 && c <= 0x1dff) || (c >= 0x20d0 && c <= 0x20ff)) return SKIP;
+  if (c >= 0xfe20 && c <= 0xfe2f) return SKIP;
+  if (c === 0x2028 || c === 0x2029) return NEWLINE;
+  // General and CJK punctuation, symbols, surrogates (emoji), private use: separators.
+  if (c >= 0x2000 && c <= 0x2bff) return SEPARATOR;
+  if (c >= 0x3000 && c <= 0x303f) return SEPARATOR;
+  if (c >= 0xd800 && c <= 0xf8ff) return SEPARATOR;
+  if (c >= 0xfe30 && c <= 0xfe6f) return SEPARATOR;
+  // Any other character is part of a word and has no case to fold.
+  return LETTER;
+}
+
+/** Does a character of class `k` continue a word (so a `!`, `|` or `*` before it is inside one)? */
+function continuesWord(k: number): boolean {
+  return k === LETTER || k === DIGIT || k === LEET_START || k === LEET_INNER || k === MASK || k === SKIP;
+}
+
+/** Scratch buffers, grown on demand and reused by every call (see "Cost" above). */
+let chars = new Uint16Array(16_384);
+let rawStart = new Int32Array(4096);
+let rawEnd = new Int32Array(4096);
+let rawFlags = new Uint8Array(4096);
+/** Gap before each raw token: its first character, its length, whether it ends a sentence. */
+let gapCode = new Int32Array(4096);
+let gapLength = new Int32Array(4096);
+let gapBreaks = new Uint8Array(4096);
+let outStart = new Int32Array(4096);
+let outEnd = new Int32Array(4096);
+let outHash = new Int32Array(4096);
+let outSentence = new Int32Array(4096);
+let outFlags = new Uint8Array(4096);
+
+function ensureCapacity(characters: number): void {
+  if (chars.length < characters) chars = new Uint16Array(Math.max(characters, chars.length * 2));
+  // At most one token per two characters, plus one.
+  const tokens = (characters >> 1) + 1;
+  if (rawStart.length < tokens) {
+    const size = Math.max(tokens, rawStart.length * 2);
+    rawStart = new Int32Array(size);
+    rawEnd = new Int32Array(size);
+    rawFlags = new Uint8Array(size);
+    gapCode = new Int32Array(size);
+    gapLength = new Int32Array(size);
+    gapBreaks = new Uint8Array(size);
+    outStart = new Int32Array(size);
+    outEnd = new Int32Array(size);
+    outHash = new Int32Array(size);
+    outSentence = new Int32Array(size);
+    outFlags = new Uint8Array(size);
+  }
+}
+
+/**
+ * Tokenise `text`. The result shares scratch buffers with every other call: use it before the
+ * next call, or copy what you need.
+ */
+export function tokenise(text: string): TokenStream {
+  const source = text.normalize('NFKD');
+  const n = source.length;
+  ensureCapacity(n);
+  let length = 0;
+  let raw = 0;
+  let gapFirst = -1;
+  let gapChars = 0;
+  let gapSentence = 0;
+  let gapNewlines = 0;
+  let mixedCase = false;
+  let i = 0;
+  while (i < n) {
+    const c = source.charCodeAt(i);
+    const cls = c < TABLE_SIZE ? CLASS[c] : classOf(c);
+    if (cls !== LETTER && cls !== DIGIT && cls !== LEET_START) {
+      if (cls !== SKIP) {
+        if (gapFirst < 0) gapFirst = c;
+        gapChars++;
+        if (cls === SENTENCE_END || c === 0x21 /* ! */) gapSentence = 1;
+        else if (cls === NEWLINE && ++gapNewlines >= 2) gapSentence = 1;
+      }
+      i++;
+      continue;
+    }
+    // A word: write its characters lower-cased, leet characters as they are for now.
+    const start = length;
+    let letters = 0;
+    let others = 0;
+    let inner = 0;
+    let flags = 0;
+    if (c < 128 ? c >= 0x41 && c <= 0x5a : c < TABLE_SIZE && LOWER[c] !== c) flags |= CAPITALISED;
+    let j = i;
+    while (j < n) {
+      const cc = source.charCodeAt(j);
+      const k = cc < TABLE_SIZE ? CLASS[cc] : classOf(cc);
+      let mapped: number;
+      if (k === LETTER) {
+        mapped = cc < TABLE_SIZE ? LOWER[cc] : cc;
+        letters++;
+        if (mapped !== cc && j > i) inner++;
+      } else if (k === DIGIT || k === LEET_START) {
+        mapped = cc;
+        others++;
+      } else if (k === SKIP) {
+        j++;
+        continue;
+      } else if (k === LEET_INNER || k === MASK) {
+        // Only inside a word: the next character must continue it.
+        if (j + 1 >= n) break;
+        const next = source.charCodeAt(j + 1);
+        if (!continuesWord(next < TABLE_SIZE ? CLASS[next] : classOf(next))) break;
+        if (k === MASK) {
+          mapped = STAR;
+          flags |= MASKED;
+        } else {
+          mapped = cc;
+          others++;
+        }
+      } else break;
+      chars[length++] = mapped;
+      j++;
+    }
+    if (length > start) {
+      if (inner > 0 && length - start >= MIXED_CASE_LENGTH && inner < letters - 1) mixedCase = true;
+      // Leet characters stand for letters only in a word that has letters.
+      if (letters > 0 && others > 0) {
+        for (let p = start; p < length; p++) {
+          const m = chars[p];
+          if (m < 128 && LEET[m] !== 0) chars[p] = LEET[m];
+        }
+      } else if (letters === 0 && (flags & MASKED) === 0) {
+        let digitsOnly = true;
+        for (let p = start; p < length; p++) if (chars[p] < 0x30 || chars[p] > 0x39) digitsOnly = false;
+        if (digitsOnly) flags |= NUMERIC;
+      }
+      for (let p = start + 2; p < length; p++) {
+        if (chars[p] === chars[p - 1] && chars[p] === chars[p - 2] && chars[p] !== STAR) {
+          flags |= ELONGATED;
+          break;
+        }
+      }
+      rawStart[raw] = start;
+      rawEnd[raw] = length;
+      rawFlags[raw] = flags;
+      gapCode[raw] = gapFirst;
+      gapLength[raw] = gapChars;
+      gapBreaks[raw] = gapSentence;
+      raw++;
+    }
+    gapFirst = -1;
+    gapChars = 0;
+    gapSentence = 0;
+    gapNewlines = 0;
+    i = j;
+  }
+  return assemble(raw, mixedCase);
+}
+
+/** Is raw token `r` a single letter, or a single leet character that can stand for one? */
+function singleLetter(r: number): boolean {
+  if (rawEnd[r] - rawStart[r] !== 1) return false;
+  const c = chars[rawStart[r]];
+  return (c >= 0x61 && c <= 0x7a) || (c < 128 && LEET[c] !== 0);
+}
+
+/**
+ * Join runs of single letters spelled out with one repeated separator ("k.i.l.l"), hash the
+ * tokens and assign sentences.
+ */
+function assemble(raw: number, mixedCase: boolean): TokenStream {
+  let count = 0;
+  let sentence = 0;
+  let inSentence = 0;
+  let r = 0;
+  while (r < raw) {
+    // A run: at least three single letters, separated by gaps identical to the first one, of at
+    // most two characters. Gaps of spaced-out letters are never treated as sentence ends.
+    let runEnd = r + 1;
+    if (singleLetter(r)) {
+      while (
+        runEnd < raw &&
+        singleLetter(runEnd) &&
+        gapLength[runEnd] >= 1 &&
+        gapLength[runEnd] <= 2 &&
+        gapCode[runEnd] !== 0x0a &&
+        gapCode[runEnd] === gapCode[r + 1] &&
+        gapLength[runEnd] === gapLength[r + 1]
+      ) {
+        runEnd++;
+      }
+    }
+    let start = rawStart[r];
+    let end = rawEnd[r];
+    let flags = rawFlags[r];
+    if (runEnd - r >= 3) {
+      // The letters are one apart in `chars` only if nothing came between; copy them together.
+      let letters = 0;
+      for (let k = r; k < runEnd; k++) {
+        const c = chars[rawStart[k]];
+        if (c >= 0x61 && c <= 0x7a) letters++;
+      }
+      if (letters >= 2) {
+        for (let k = r; k < runEnd; k++) {
+          const c = chars[rawStart[k]];
+          chars[start + (k - r)] = c >= 0x61 && c <= 0x7a ? c : LEET[c];
+        }
+        end = start + (runEnd - r);
+        flags &= CAPITALISED;
+      } else runEnd = r + 1;
+    } else runEnd = r + 1;
+    if (count > 0 && (gapBreaks[r] === 1 || inSentence >= MAX_SENTENCE_TOKENS)) {
+      sentence++;
+      inSentence = 0;
+    }
+    let hash = 0x811c9dc5;
+    for (let p = start; p < end; p++) {
+      hash ^= chars[p];
+      hash = Math.imul(hash, 0x01000193);
+    }
+    outStart[count] = start;
+    outEnd[count] = end;
+    outHash[count] = hash;
+    outSentence[count] = sentence;
+    outFlags[count] = flags | (inSentence === 0 ? SENTENCE_START : 0);
+    inSentence++;
+    count++;
+    r = runEnd;
+  }
+  const buffer = chars;
+  const starts = outStart;
+  const ends = outEnd;
+  return {
+    count,
+    chars: buffer,
+    start: starts,
+    end: ends,
+    hash: outHash,
+    sentence: outSentence,
+    flags: outFlags,
+    sentenceCount: count === 0 ? 0 : sentence + 1,
+    mixedCase,
+    token: (t: number): string => decode(buffer, starts[t], ends[t]),
+  };
+}
+
+function decode(units: Uint16Array, from: number, to: number): string {
+  let out = '';
+  for (let p = from; p < to; p++) out += String.fromCharCode(units[p]);
+  return out;
+}
+
+/** Tokenise and copy the tokens out as strings (for lexicon compilation and tests). */
+export function tokenStrings(text: string): string[] {
+  const stream = tokenise(text);
+  const out: string[] = [];
+  for (let t = 0; t < stream.count; t++) out.push(stream.token(t));
+  return out;
+}

@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadMasterKey } from '../auth/master-key.js';
 import { ConfigError, loadConfig, resolveConfigPath } from '../config/load.js';
-import { startGovernance, storageUrl } from '../governance/governance.js';
+import { storageUrl } from '../governance/governance.js';
 import { createLogger } from '../observability/logger.js';
-import { Metrics } from '../observability/metrics.js';
-import { createContentSafety } from '../safety/content-safety.js';
-import { createServer, type CeruleanServer } from '../server/app.js';
+import { startService } from '../server/service.js';
 import { openStorage } from '../storage/open-storage.js';
 import { adminUsage, isAdminArea, runAdminCommand } from './admin-command.js';
 
@@ -46,33 +44,8 @@ async function serve(args: string[]): Promise<number> {
       `\nGenerated a master key (shown only this once; only its hash is stored in ${config.data_dir}):\n\n  ${master.generated}\n\nSet CERULEAN_MASTER_KEY to use a key of your own instead.\n\n`,
     );
   }
-  const metrics = new Metrics();
-  const governance = await startGovernance(config, { masterHash: master.hash, logger, registry: metrics.registry });
-  // The filter's model-backed classifiers call deployments through the server's current table.
-  let current: CeruleanServer | undefined;
-  const safety = createContentSafety(config, {
-    deployments: () => (current as CeruleanServer).deployments(),
-    projects: governance.cache,
-    observers: governance.abuse ? [governance.abuse] : [],
-  });
-  const server = createServer({
-    config,
-    authenticator: governance.authenticator,
-    logger,
-    metrics,
-    admit: governance.admission,
-    filter: safety.stage,
-    moderation: safety.moderation,
-    meters: [governance.meter],
-    admin: { storage: governance.storage, version: version(), filterPolicies: () => safety.policyNames() },
-    onReload: (next) => {
-      safety.reload(next);
-      // Thresholds and actions follow a reload; turning monitoring on or off takes a restart.
-      const abuse = next.content_safety.abuse_monitoring;
-      if (abuse) governance.abuse?.reconfigure(abuse);
-    },
-  });
-  current = server;
+  const service = await startService(config, { masterHash: master.hash, version: version(), logger });
+  const server = service.server;
   const url = await server.listen(values.host ?? config.server.host, parsePort(values.port) ?? config.server.port);
   process.stdout.write(`Cerulean listening on ${url} (config ${configPath})\n`);
   for (const [name, provider] of Object.entries(config.providers)) {
@@ -92,10 +65,7 @@ async function serve(args: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
-      server
-        .shutdown()
-        .then(() => governance.close())
-        .then(resolve, (error: unknown) => {
+      service.close().then(resolve, (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         resolve();
       });

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashKey } from '../../src/auth/master-key.js';
 import { parseConfig } from '../../src/config/load.js';
-import { startGovernance, type Governance } from '../../src/governance/governance.js';
-import { Metrics } from '../../src/observability/metrics.js';
-import { createContentSafety } from '../../src/safety/content-safety.js';
-import { createServer, type CeruleanServer } from '../../src/server/app.js';
+import type { Governance } from '../../src/governance/governance.js';
+import type { CeruleanServer } from '../../src/server/app.js';
+import { startService } from '../../src/server/service.js';
 import { MASTER_KEY } from './cerulean.js';
 
 export interface GovernedCerulean {
@@ -23,26 +22,8 @@ export interface GovernedCerulean {
 export async function startGovernedCerulean(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<GovernedCerulean> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cerulean-gov-'));
   const config = parseConfig(`data_dir: ${JSON.stringify(dataDir)}\n${yaml}`, 'test.yaml', env);
-  const metrics = new Metrics();
-  const governance = await startGovernance(config, { masterHash: hashKey(MASTER_KEY), registry: metrics.registry });
-  let current: CeruleanServer | undefined;
-  const safety = createContentSafety(config, {
-    deployments: () => (current as CeruleanServer).deployments(),
-    projects: governance.cache,
-    observers: governance.abuse ? [governance.abuse] : [],
-  });
-  const server = createServer({
-    config,
-    authenticator: governance.authenticator,
-    metrics,
-    admit: governance.admission,
-    filter: safety.stage,
-    moderation: safety.moderation,
-    meters: [governance.meter],
-    admin: { storage: governance.storage, version: 'test', filterPolicies: () => safety.policyNames() },
-    onReload: (next) => safety.reload(next),
-  });
-  current = server;
+  const service = await startService(config, { masterHash: hashKey(MASTER_KEY), version: 'test' });
+  const { server, governance } = service;
   const url = await server.listen('127.0.0.1', 0);
   return {
     url,
@@ -64,9 +45,6 @@ export async function startGovernedCerulean(yaml: string, env: NodeJS.ProcessEnv
       }
       return { status: response.status, body: parsed as any, headers: response.headers };
     },
-    async close() {
-      await server.shutdown();
-      await governance.close();
-    },
+    close: () => service.close(),
   };
 }

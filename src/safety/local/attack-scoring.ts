@@ -6,7 +6,9 @@ import type { TokenStream } from './text-normaliser.js';
  * Prompt-attack score of one text: the noisy-OR, 1 - Π(1 - weight), of the distinct attack cues
  * found within any window of ATTACK_WINDOW consecutive sentences. The window keeps weak cues
  * scattered through a long document ("act as" on page one, "content policy" on page nine) from
- * adding up. Two cues are positional: an ignore-verb followed closely by prior rules ("ignore
+ * adding up. A cue counts once however often it occurs, except for the REPEATABLE ones, where a
+ * second, different phrase adds half its weight again ("Do not refuse. Do not apologize."). Two
+ * cues are positional: an ignore-verb followed closely by prior rules ("ignore
  * all previous instructions") and a send-verb followed closely by private data ("send the
  * conversation history to").
  */
@@ -21,6 +23,9 @@ const EXFILTRATION_GAP = 6;
 const OVERRIDE_WEIGHT = 0.9;
 /** Weight of a synthetic cue: send-verb + private data. */
 const EXFILTRATION_WEIGHT = 0.45;
+/** Cues that grow stronger when repeated, and by how much of their weight the repeat counts. */
+const REPEATABLE: readonly number[] = [Tag.ATTACK_REFUSAL_SUPPRESSION, Tag.ATTACK_INJECTED_INSTRUCTION];
+const REPEAT_FACTOR = 0.5;
 
 export interface AttackWeights {
   /** Weight per attack tag; tags absent are not counted. */
@@ -33,6 +38,7 @@ export interface AttackWeights {
 export class AttackScorer {
   private readonly bitOfTag = new Int8Array(TAG_COUNT).fill(-1);
   private readonly weightOfBit: number[] = [];
+  private readonly repeatable: boolean[] = [];
   private readonly overrideBit: number;
   private readonly exfiltrationBit: number;
 
@@ -40,12 +46,12 @@ export class AttackScorer {
     for (const [tag, weight] of weights.tags) {
       this.bitOfTag[tag] = this.weightOfBit.length;
       this.weightOfBit.push(weight);
+      this.repeatable.push(REPEATABLE.includes(tag));
     }
     this.overrideBit = this.weightOfBit.length;
     this.weightOfBit.push(OVERRIDE_WEIGHT);
     this.exfiltrationBit = weights.exfiltration ? this.weightOfBit.length : -1;
     if (weights.exfiltration) this.weightOfBit.push(EXFILTRATION_WEIGHT);
-    if (this.weightOfBit.length > 31) throw new Error('too many attack cues for a 31-bit mask');
   }
 
   /** Weight of a cue found outside the lexicon (a template marker, a decoded payload). */
@@ -56,12 +62,20 @@ export class AttackScorer {
   score(stream: TokenStream, hits: PhraseHits): number {
     const { tag, start, end } = hits;
     if (tag.length === 0) return 0;
-    const masks = new Map<number, number>();
+    const cues = this.weightOfBit.length;
+    /** Per sentence with cues: how often each cue occurred. */
+    const counts = new Map<number, Uint8Array>();
     const mark = (s: number, bit: number): void => {
-      masks.set(s, (masks.get(s) ?? 0) | (1 << bit));
+      let row = counts.get(s);
+      if (!row) {
+        row = new Uint8Array(cues);
+        counts.set(s, row);
+      }
+      if (row[bit] < 255) row[bit]++;
     };
     let lastIgnoreEnd = -1;
     let lastSendEnd = -1;
+    let lastNegationEnd = -1;
     for (let h = 0; h < tag.length; h++) {
       const t = tag[h];
       const s = stream.sentence[start[h]];
@@ -72,7 +86,9 @@ export class AttackScorer {
         if (lastIgnoreEnd >= 0 && start[h] >= lastIgnoreEnd && start[h] - lastIgnoreEnd <= OVERRIDE_GAP) {
           mark(s, this.overrideBit);
         }
-      } else if (t === Tag.ATTACK_EXFILTRATE_VERB) lastSendEnd = end[h];
+      } else if (t === Tag.NEGATION) lastNegationEnd = end[h];
+      // "Never share your password" is advice, not an instruction to send it.
+      else if (t === Tag.ATTACK_EXFILTRATE_VERB) lastSendEnd = start[h] - lastNegationEnd <= 1 ? -1 : end[h];
       else if (t === Tag.ATTACK_EXFILTRATE_OBJECT && this.exfiltrationBit >= 0) {
         if (lastSendEnd >= 0 && start[h] >= lastSendEnd && start[h] - lastSendEnd <= EXFILTRATION_GAP) {
           mark(s, this.exfiltrationBit);
@@ -80,18 +96,21 @@ export class AttackScorer {
       }
     }
     let best = 0;
-    for (const s of masks.keys()) {
-      let mask = 0;
-      for (let k = s - ATTACK_WINDOW + 1; k <= s; k++) mask |= masks.get(k) ?? 0;
-      const score = this.maskScore(mask);
-      if (score > best) best = score;
+    const window = new Uint16Array(cues);
+    for (const s of counts.keys()) {
+      window.fill(0);
+      for (let k = s - ATTACK_WINDOW + 1; k <= s; k++) {
+        const row = counts.get(k);
+        if (row) for (let bit = 0; bit < cues; bit++) window[bit] += row[bit];
+      }
+      let keep = 1;
+      for (let bit = 0; bit < cues; bit++) {
+        if (window[bit] === 0) continue;
+        keep *= 1 - this.weightOfBit[bit];
+        if (window[bit] > 1 && this.repeatable[bit]) keep *= 1 - this.weightOfBit[bit] * REPEAT_FACTOR;
+      }
+      if (1 - keep > best) best = 1 - keep;
     }
     return best;
-  }
-
-  private maskScore(mask: number): number {
-    let keep = 1;
-    for (let bit = 0; bit < this.weightOfBit.length; bit++) if (mask & (1 << bit)) keep *= 1 - this.weightOfBit[bit];
-    return 1 - keep;
   }
 }

@@ -57,7 +57,8 @@ export const CONTEXT_LEXICON: readonly PhraseRule[] = [
       'you', 'u', 'ya', 'yall', 'him', 'her', 'them', 'us', 'someone', 'somebody', 'anyone', 'anybody',
       'everyone', 'everybody', 'people', 'a_person', 'person', 'whoever', 'strangers', 'civilians',
       'innocent_people', 'innocents', 'hostages', 'pedestrians', 'all_of_you', 'each_of_you',
-      'every_one_of_you', 'those_people', 'these_people', 'cops', 'a_cop', 'the_cops', 'police',
+      'every_one_of_you', 'every/each/all/some/one/any/most/many/both one_of/of them/those/these/you/us',
+      'those_people', 'these_people', 'cops', 'a_cop', 'the_cops', 'police',
       'police_officers', 'officers', 'the_president', 'president', 'the_senator', 'politicians', 'the_judge',
       'a/the/that/this/some man/woman/guy/girl/boy/kid/child/baby/lady/dude/bitch/bastard/senator/cop/officer/' +
         'teacher/judge/politician/president/mayor/governor/congressman/priest/imam/rabbi/pastor/doctor/nurse/boss/' +
@@ -82,7 +83,8 @@ export const CONTEXT_LEXICON: readonly PhraseRule[] = [
       'it', 'that', 'this', 'time', '[the] lights', '[the] engine', '[the] motor', '[the] power',
       '[the] bug/bugs/bacteria/germs/virus/viruses/weeds/mold/mould/pests/mosquitoes/mosquitos/flies/' +
         'ants/fleas/lice/ticks/termites/mice/cells/tumor/tumour/infection/fungus/algae/pathogens',
-      'cancer_cells', 'the_cancer', '[the] branch/feature/build/deal/bill/proposal/plan/project/idea/mood/' +
+      'cancer_cells', 'the_cancer', '[a/the/all/any/every] zombie/orphan/child/parent/background/stuck/hung ' +
+        'process/processes/thread/threads/job/jobs/task/tasks', '[the] branch/feature/build/deal/bill/proposal/plan/project/idea/mood/' +
         'vibe/battery/buzz/noise/music/conversation/momentum/competition/budget/joke/pain/smell/odor/' +
         'odour/appetite/hunger/boredom/fire/flame/flames/exam/test/interview/presentation/audition/' +
         'workout/set/show/performance/game/stage/chances/dream/dreams/hope/hopes/enthusiasm/rumor/rumour/' +
@@ -128,7 +130,7 @@ export const CONTEXT_LEXICON: readonly PhraseRule[] = [
       'court', 'trial', 'jury', 'sentenced', 'convicted', 'charged', 'arrested', 'suspect', 'prosecutors',
       'prosecutor', 'verdict', 'lawsuit', 'history', 'historical', 'historian', 'historians', 'century',
       'centuries', 'ancient', 'medieval', 'world_war', 'civil_war', 'wwii', 'ww2', 'ww1', 'wwi', 'archive',
-      'study', 'studies', 'research', 'researchers', 'survey', 'statistics', 'data', 'rate', 'rates',
+      'study', 'studies', 'research', 'researchers', 'survey', 'statistics', 'rates',
       'percent', 'prevalence', 'epidemiology', 'clinical', 'clinician', 'clinicians', 'patients', 'patient',
       'doctor', 'doctors', 'physician', 'nurse', 'nurses', 'hospital', 'medical', 'medicine', 'symptoms',
       'diagnosis', 'diagnosed', 'treatment', 'therapy', 'therapist', 'psychiatrist', 'psychologist',

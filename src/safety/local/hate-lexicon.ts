@@ -30,6 +30,18 @@ export const HATE_LEXICON: readonly PhraseRule[] = [
       'black_men', 'black_women', 'asian_women', 'asian_men', 'syrians', 'somalis', 'nigerians', 'haitians',
       'filipinos', 'vietnamese_people', 'turks', 'kurds', 'albanians', 'romanians', 'jehovahs_witnesses',
       'transgender_women', 'transgender_men', 'nonbinary_people', 'non_binary_people', 'wheelchair_users',
+      'germans', 'the_germans', 'french_people', 'the_french', 'the_irish', 'americans', 'the_british', 'brits',
+      'italians', 'mexican_people', 'indian_people', 'japanese_people',
+    ],
+  },
+  {
+    // One member of a group, as the object of an act ("shoot every Jew"): enough for a threat,
+    // too descriptive ("a Mexican restaurant") to anchor anything else.
+    tags: [Tag.OBJECT_GROUP],
+    phrases: [
+      'muslim', 'jew', 'mexican', 'immigrant', 'refugee', 'migrant', 'arab', 'asian', 'hindu', 'sikh', 'christian',
+      'gay_guy', 'gay_man', 'gay_person', 'trans_person', 'black_man', 'black_woman', 'black_guy', 'black_person',
+      'foreigner', 'gypsy', 'jewish_guy', 'lesbian',
     ],
   },
   {
@@ -60,7 +72,9 @@ export const HATE_LEXICON: readonly PhraseRule[] = [
       'destroying our country/culture/society', 'taking our jobs', 'steal/stealing our jobs/women', 'cant_be_trusted',
       'cannot_be_trusted', 'shouldnt_be_trusted', 'hate', 'despise', 'cant_stand', 'loathe', 'overrunning', 'overrun',
       'taking_over', 'replacing_us', 'incapable_of', 'should_be_ashamed', 'bring_crime', 'bring_drugs', 'to_blame_for',
-      'the_problem_with_this_country', 'are_the_problem', 'ruined_this_country', 'are_destroying',
+      'the_problem_with_this_country', 'are_the_problem', 'ruined_this_country', 'are_destroying', 'a_burden',
+      'burden_on_society', 'smell_like', 'smell_bad', 'stink', 'belong_in_the_kitchen', 'should stay in the kitchen',
+      'belong_at_home',
     ],
   },
   {
@@ -84,7 +98,7 @@ export const HATE_LEXICON: readonly PhraseRule[] = [
       'should be separated', 'should not marry', 'shouldnt marry', 'not welcome', 'no place in', 'have no place',
       'should be fired', 'should not be hired', 'shouldnt be hired', 'close the borders to', 'shouldnt have kids',
       'should not have children', 'should not be allowed to vote/work/marry/adopt/teach/serve',
-      'should be kept out', 'never hire', 'refuse to serve', 'not allowed in', 'should leave',
+      'should be kept out', 'refuse to serve',
     ],
   },
   {
@@ -95,24 +109,25 @@ export const HATE_LEXICON: readonly PhraseRule[] = [
       'should be sterilised', 'should be locked up', 'should be put in camps', 'concentration camps for',
       'put them in camps', 'should not exist', 'shouldnt exist', 'should be eradicated', 'should be purged',
       'should be removed from society', 'should be rounded up', 'round them up', 'dont deserve to live',
+      'hitler_was_right', 'holocaust_was_good', 'holocaust_never_happened', 'holocaust_didnt_happen',
     ],
   },
   {
     tags: [Tag.HATE_VIOLENT],
     phrases: [
-      'exterminat{e,ed,ion}', 'wipe_out', 'wipe_them_out', 'wiped_out', 'genocide', 'gas_them', 'gas the', 'lynch',
-      'lynching', 'ethnic_cleansing', 'final_solution', 'race_war', 'kill all', 'kill them all', 'death_to',
+      'exterminat{e,ed,ion}', 'wipe_out', 'wipe_them_out', 'wiped_out', 'gas_them', 'gas the', 'lynch',
+      'lynching', 'ethnic_cleansing', 'final_solution', 'race_war', 'death_to',
       'hang_them', 'burn_them', 'shoot_them_all', 'should be killed/shot/exterminated/gassed/hanged/lynched',
-      'should_die', 'deserve to die', 'day_of_the_rope', 'purge_them', 'cleanse', 'eradicate', 'holocaust_was_good',
-      'finish what hitler started', 'hitler_was_right', 'should_have_finished_the_job', 'the_only_good',
+      'should_die', 'deserve to die', 'day_of_the_rope', 'purge_them', 'cleanse', 'eradicate',
+      'finish what hitler started', 'should_have_finished_the_job', 'the_only_good',
       'six_million_wasnt_enough', 'gas_chambers_for', 'into_the_ovens', 'mass_deportation_and_execution',
     ],
   },
   {
     tags: [Tag.HATE_STEREOTYPE],
     phrases: [
-      'bad_at', 'bad_drivers', 'cant_drive', 'cannot_drive', 'too_emotional', 'belong_in_the_kitchen',
-      'should_stay_home', 'should stay in the kitchen', 'good_at_math', 'all_look_the_same', 'look_the_same',
+      'bad_at', 'good_at', 'bad_drivers', 'cant_drive', 'cannot_drive', 'too_emotional', 'should_stay_home',
+      'are_rude', 'so_dramatic', 'are_dramatic', 'drink_too_much', 'always_complain', 'always_complaining', 'all_look_the_same', 'look_the_same',
       'naturally_better', 'not_as_smart', 'are_cheap', 'are_loud', 'love_money', 'good_with_money', 'hysterical',
       'cant_lead', 'shouldnt_lead', 'are_bossy', 'are_weak', 'throw_like_a_girl', 'run_like_a_girl',
       'cant_take_a_joke', 'always_late', 'are_all_the_same', 'no_sense_of_humor', 'bad_with_technology',

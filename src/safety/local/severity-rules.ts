@@ -73,7 +73,7 @@ const VIOLENCE_TAGS = [
 ];
 const SELF_HARM_TAGS = [
   Tag.SELF_HARM_TERM, Tag.SELF_HARM_IDEATION, Tag.SELF_HARM_METHOD, Tag.SELF_HARM_DOSE, Tag.SELF_HARM_ENCOURAGE,
-  Tag.SELF_HARM_EATING,
+  Tag.SELF_HARM_EATING, Tag.SELF_HARM_PREPARATION,
 ];
 const SEXUAL_TAGS = [
   Tag.SEXUAL_ANATOMY, Tag.SEXUAL_SLANG, Tag.SEXUAL_MILD, Tag.SEXUAL_EXPLICIT, Tag.SEXUAL_HARDCORE, Tag.SEXUAL_SOLICIT,
@@ -95,8 +95,8 @@ for (const t of [
 /** Scratch for TextFacts, grown on demand and reused by every call. */
 let tokenScratch = new Uint8Array(0);
 let sentenceScratch = new Uint8Array(0);
-const TOKEN_ARRAYS = 7;
-const SENTENCE_ARRAYS = 5;
+const TOKEN_ARRAYS = 9;
+const SENTENCE_ARRAYS = 6;
 
 /** Per-token and per-sentence facts, built once per text from its matches. */
 class TextFacts {
@@ -107,11 +107,14 @@ class TextFacts {
   readonly firstPerson: Uint8Array;
   readonly negation: Uint8Array;
   readonly copula: Uint8Array;
+  readonly wishEnd: Uint8Array;
+  readonly ambiguous: Uint8Array;
   readonly fiction: Uint8Array;
   readonly professional: Uint8Array;
   readonly plan: Uint8Array;
   readonly ideation: Uint8Array;
   readonly group: Uint8Array;
+  readonly preparation: Uint8Array;
 
   constructor(
     readonly stream: TokenStream,
@@ -134,11 +137,14 @@ class TextFacts {
     this.firstPerson = perToken(4);
     this.negation = perToken(5);
     this.copula = perToken(6);
+    this.wishEnd = perToken(7);
+    this.ambiguous = perToken(8);
     this.fiction = perSentence(0);
     this.professional = perSentence(1);
     this.plan = perSentence(2);
     this.ideation = perSentence(3);
     this.group = perSentence(4);
+    this.preparation = perSentence(5);
     const { tag, start, end } = hits;
     for (let h = 0; h < tag.length; h++) {
       const t = tag[h];
@@ -158,6 +164,15 @@ class TextFacts {
           break;
         case Tag.ADVOCATE:
           this.advocateEnd[end[h] - 1] = 1;
+          break;
+        case Tag.WISH:
+          this.wishEnd[end[h] - 1] = 1;
+          break;
+        case Tag.VIOLENCE_ACT_AMBIGUOUS:
+          this.ambiguous[start[h]] = 1;
+          break;
+        case Tag.SELF_HARM_PREPARATION:
+          this.preparation[s] = 1;
           break;
         case Tag.FIRST_PERSON:
           this.firstPerson[start[h]] = 1;
@@ -182,6 +197,7 @@ class TextFacts {
           this.ideation[s] = 1;
           break;
         case Tag.HATE_GROUP:
+        case Tag.OBJECT_GROUP:
           this.group[s] = 1;
           break;
       }
@@ -202,12 +218,21 @@ class TextFacts {
     return flags[s] === 1 || (s > 0 && flags[s - 1] === 1) || (s + 1 < flags.length && flags[s + 1] === 1);
   }
 
-  /** Object class of the first object within OBJECT_WINDOW tokens from `from`, in sentence `s`. */
+  /**
+   * Object class of the first object within OBJECT_WINDOW tokens from `from`, in sentence `s`.
+   * A reflexive ("myself", "yourself") counts only right after the verb: "cut myself", not
+   * "cut my hair myself".
+   */
   objectAfter(from: number, s: number): number {
     const { sentence, flags, count } = this.stream;
     const limit = Math.min(count, from + OBJECT_WINDOW);
     for (let t = from; t < limit && sentence[t] === s; t++) {
-      if (this.objectAt[t] !== NO_OBJECT) return this.objectAt[t];
+      const object = this.objectAt[t];
+      if (object === SELF || object === YOU || object === THIRD_SELF) {
+        if (t === from) return object;
+        continue;
+      }
+      if (object !== NO_OBJECT) return object;
       // An unknown capitalised word mid-sentence is most likely a name ("I will kill Steve").
       const f = flags[t];
       if ((f & CAPITALISED) !== 0 && (f & (SENTENCE_START | NUMERIC)) === 0 && this.hits.known[t] === 0) return PERSON;
@@ -281,8 +306,14 @@ interface ActReading {
   readonly object: number;
   readonly intent: boolean;
   readonly advocate: boolean;
+  /** Wanting it done ("I hope someone shoots him"), not threatening to do it. */
+  readonly wish: boolean;
+  /** The verb opens its sentence: an order ("Kill him.", "Cut yourself."). */
+  readonly imperative: boolean;
   readonly firstPerson: boolean;
   readonly negated: boolean;
+  /** The verb has common harmless senses and needs a person or group as object to count. */
+  readonly ambiguous: boolean;
 }
 
 function readAct(sentence: Sentence, h: number): ActReading {
@@ -292,6 +323,9 @@ function readAct(sentence: Sentence, h: number): ActReading {
     object: facts.objectAfter(facts.hits.end[h], s),
     intent: facts.before(facts.intentEnd, at, INTENT_WINDOW, s),
     advocate: facts.before(facts.advocateEnd, at, INTENT_WINDOW, s),
+    wish: facts.before(facts.wishEnd, at, SUBJECT_WINDOW, s),
+    imperative: (facts.stream.flags[at] & SENTENCE_START) !== 0,
+    ambiguous: facts.ambiguous[at] === 1,
     firstPerson: facts.before(facts.firstPerson, at, SUBJECT_WINDOW, s),
     negated: facts.before(facts.negation, at, NEGATION_WINDOW, s),
   };
@@ -319,7 +353,11 @@ function violence(sentence: Sentence): number {
   }
   if (has(Tag.VIOLENCE_WEAPON)) lift(has(Tag.HOW_TO) && has(Tag.MAKE) ? MEDIUM : pro ? SAFE : LOW);
   if (has(Tag.VIOLENCE_TERROR)) lift(has(Tag.ENDORSE) ? HIGH : pro ? SAFE : LOW);
-  if (has(Tag.VIOLENCE_GLORIFY)) lift(fiction ? LOW : MEDIUM);
+  // Calls for violence against a group ("… should be wiped out", "death to all …") are incitement.
+  const group = facts.group[s] === 1;
+  const quoted = (pro || has(Tag.HATE_COUNTER)) && !has(Tag.ENDORSE);
+  if (has(Tag.HATE_VIOLENT) && group) lift(quoted || fiction ? LOW : HIGH);
+  if (has(Tag.VIOLENCE_GLORIFY)) lift(fiction || quoted ? LOW : group ? HIGH : MEDIUM);
   if (has(Tag.VIOLENCE_GRAPHIC)) {
     const vivid = counts[Tag.VIOLENCE_GRAPHIC] >= 2 || has(Tag.VIOLENCE_ACT_LETHAL) || has(Tag.VIOLENCE_ACT_HARM);
     lift(vivid ? (pro ? LOW : MEDIUM) : pro ? SAFE : LOW);
@@ -338,17 +376,24 @@ function violence(sentence: Sentence): number {
       continue;
     }
     const target = act.object === PERSON || act.object === GROUP;
+    if (act.ambiguous && !target) continue;
     if (target && !act.negated) {
       if ((act.intent || act.advocate) && act.firstPerson) {
         lift(fiction ? LOW : lethal ? HIGH : MEDIUM);
         continue;
       }
-      if (act.advocate) {
-        lift(fiction ? LOW : lethal ? MEDIUM : LOW);
+      if (act.advocate || act.imperative || act.wish) {
+        // Urging violence against a whole group is incitement, whoever says it.
+        const incitement = act.object === GROUP && !act.wish;
+        lift(fiction ? LOW : incitement ? HIGH : lethal ? MEDIUM : LOW);
         continue;
       }
       if (has(Tag.HOW_TO)) {
         lift(lethal ? HIGH : MEDIUM);
+        continue;
+      }
+      if (has(Tag.ENDORSE)) {
+        lift(fiction ? LOW : MEDIUM);
         continue;
       }
     }
@@ -362,7 +407,8 @@ function selfHarm(sentence: Sentence): number {
   const has = (t: number): boolean => counts[t] > 0;
   const fiction = facts.framedFiction(s);
   const pro = facts.framedProfessional(s);
-  const plan = facts.near(facts.plan, s);
+  const plan = facts.near(facts.plan, s) || facts.near(facts.preparation, s);
+  const soon = has(Tag.SELF_HARM_TIME);
   let level = SAFE;
   const lift = (l: number): void => {
     if (l > level) level = l;
@@ -376,14 +422,17 @@ function selfHarm(sentence: Sentence): number {
   }
   if (has(Tag.SELF_HARM_EATING)) lift(has(Tag.HOW_TO) ? HIGH : pro ? LOW : MEDIUM);
   if (has(Tag.SELF_HARM_TERM)) lift(pro ? SAFE : LOW);
+  if (has(Tag.SELF_HARM_PREPARATION)) lift(soon || facts.near(facts.ideation, s) ? HIGH : MEDIUM);
 
   const { tag, start } = facts.hits;
   for (let h = sentence.from; h < sentence.to; h++) {
     const t = tag[h];
     if (t === Tag.SELF_HARM_IDEATION) {
       if (facts.before(facts.negation, start[h], NEGATION_WINDOW, s)) lift(LOW);
+      // Support and resource text about someone else's thoughts ("if you are thinking about suicide").
+      else if (pro && !facts.before(facts.firstPerson, start[h], SUBJECT_WINDOW, s)) lift(SAFE);
       else if (fiction || pro) lift(LOW);
-      else lift(plan ? HIGH : MEDIUM);
+      else lift(plan || soon ? HIGH : MEDIUM);
       continue;
     }
     if (t !== Tag.SELF_HARM_ACT_LETHAL && t !== Tag.SELF_HARM_ACT_INJURY) continue;
@@ -401,11 +450,11 @@ function selfHarm(sentence: Sentence): number {
       const wants = act.intent || act.advocate;
       const ongoing = has(Tag.SELF_HARM_ONGOING);
       let l: number;
-      if (lethal) l = wants ? (plan || has(Tag.SELF_HARM_TIME) ? HIGH : MEDIUM) : ongoing ? MEDIUM : LOW;
+      if (lethal) l = wants ? (plan || soon ? HIGH : MEDIUM) : ongoing ? MEDIUM : LOW;
       else l = wants || ongoing ? (plan ? HIGH : MEDIUM) : SAFE;
       lift(fiction || pro ? Math.min(l, LOW) : l);
     } else if (act.object === YOU && !act.negated) {
-      if (lethal || act.advocate) lift(fiction ? MEDIUM : HIGH);
+      if (lethal || act.advocate || act.imperative) lift(fiction ? MEDIUM : HIGH);
     } else if (act.object === THIRD_SELF) {
       lift(lethal && !pro ? LOW : SAFE);
     }
@@ -444,8 +493,11 @@ function sexual(sentence: Sentence): number {
     else lift(clinical ? LOW : MEDIUM);
   }
   if (has(Tag.SEXUAL_SLANG)) lift(has(Tag.SEXUAL_MILD) || has(Tag.SEXUAL_DETAIL) ? MEDIUM : LOW);
-  if (has(Tag.SEXUAL_ANATOMY)) lift(clinical ? SAFE : has(Tag.SEXUAL_DETAIL) && has(Tag.SEXUAL_MILD) ? MEDIUM : LOW);
-  if (has(Tag.SEXUAL_MILD)) lift(clinical ? SAFE : LOW);
+  if (has(Tag.SEXUAL_ANATOMY) && !clinical) {
+    const sexualised = has(Tag.SEXUAL_SEXUALISING) || explicit;
+    lift(has(Tag.SEXUAL_DETAIL) ? (sexualised ? HIGH : MEDIUM) : LOW);
+  }
+  if (has(Tag.SEXUAL_MILD) && !clinical) lift(has(Tag.SEXUAL_DETAIL) ? MEDIUM : LOW);
   return level;
 }
 
@@ -519,9 +571,11 @@ function hate(sentence: Sentence): number {
         break;
     }
   }
-  // Reporting, history, fiction and counter-speech quote hate to describe or oppose it; endorsing
-  // it ("… was right") is not that.
-  const framed = facts.framedProfessional(s) || facts.framedFiction(s) || has(Tag.HATE_COUNTER);
-  if (level > SAFE && framed && !has(Tag.ENDORSE)) level--;
-  return level;
+  // Reporting, history and fiction quote hate to describe it (one step down); counter-speech
+  // quotes it to oppose it (two steps). Endorsing it ("… was right") is neither.
+  if (level > SAFE && !has(Tag.ENDORSE)) {
+    if (has(Tag.HATE_COUNTER)) level -= 2;
+    else if (facts.framedProfessional(s) || facts.framedFiction(s)) level -= 1;
+  }
+  return Math.max(level, SAFE);
 }

@@ -29,10 +29,10 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.SEXUAL_MILD],
     phrases: [
-      'sex', 'sexuality', 'making_out', 'make_out', 'made_out', 'hookup', 'hook_up', 'one_night_stand',
-      'in bed together', 'slept together', 'sleep together', 'condom{,s}', 'had sex', 'have sex', 'having sex',
-      'sex_life', 'make love', 'making love', 'made love', 'lust', 'sensual', 'undress{,ed,ing}',
-      'strip', 'stripped', 'cleavage', 'sex_appeal', 'virgin', 'virginity',
+      'sex', 'sexuality', 'making_out', 'make_out', 'made_out', 'hookup', 'hook_up', 'hooking_up', 'one_night_stand',
+      'in bed together', 'slept together', 'sleep together', 'had sex', 'have sex', 'having sex', 'strip_club',
+      'stripper{,s}', 'kissed/kissing passionately', 'passionate_kiss', 'sexual_content', 'strip_poker',
+      'sex_life', 'make love', 'making love', 'made love', 'lust', 'sensual', 'cleavage', 'sex_appeal', 'virgin', 'virginity',
       // Alone, "xxx" is as often a placeholder or a size (xxx-large) as a rating: low, not blocked.
       'xxx',
     ],
@@ -40,7 +40,7 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.SEXUAL_MILD, Tag.SEXUAL_SEXUALISING],
     phrases: [
-      'sexy', 'sexual', 'sexually', 'seduce{,d}', 'seductive', 'seduction', 'naked', 'nude', 'nudity', 'lingerie',
+      'sexy', 'sexual', 'sexually', 'seduc{e,es,ed,ing}', 'seductive', 'undress{,es,ed,ing}', 'seduction', 'naked', 'nude', 'nudity', 'lingerie',
       'turned_on', 'hot_body', 'sexualize{,d}', 'sexualise{,d}', 'sex_with', 'in_bed_with', 'aroused',
       'arousing', 'arousal',
     ],
@@ -51,11 +51,12 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
       'porn', 'porno', 'pornography', 'pornographic', 'hentai', 'erotica', 'erotic', 'orgasm{,s}',
       'masturbat{e,es,ed,ing,ion}', 'foreplay', 'fetish{,es}', 'kinky', 'bdsm', 'bondage', 'dildo{,s}',
       'vibrator{,s}', 'sex_toy{,s}', 'onlyfans', 'sexting', 'sext', 'sex_scene{,s}', 'sex_story', 'sex_stories',
-      'oral_sex', 'anal_sex', 'intercourse', 'threesome', 'orgy', 'strip_club', 'stripper{,s}', 'camgirl', 'nsfw',
+      'touch/touching/play_with/playing_with myself', 'get/got/getting myself off',
+      'oral_sex', 'anal_sex', 'intercourse', 'threesome', 'orgy', 'camgirl', 'nsfw',
       'lewd', 'smut', 'smutty', 'x_rated', 'rule_34', 'sexual_fantasy', 'sexual_fantasies', 'sexual_roleplay',
       'erotic_roleplay', 'dirty_talk', 'talk_dirty', 'phone_sex', 'cybersex', 'spank{,ed,ing}', 'penetrat{e,ed,ion}',
       'grind on', 'moan{,s,ed,ing}', 'dick_pic{,s}', 'nudes', 'horny', 'cum', 'sex_act{,s}', 'sexual_act{,s}',
-      'sexual_content', 'sex_tape', 'lap_dance', 'escort', 'prostitut{e,es,ion}', 'hooker', 'sexbot',
+      'sex_tape', 'lap_dance', 'escort', 'prostitut{e,es,ion}', 'hooker', 'sexbot',
     ],
   },
   {
@@ -78,8 +79,7 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.SEXUAL_DETAIL],
     phrases: [
-      'graphic', 'graphically', 'explicit', 'explicitly', 'in_detail', 'detailed', 'vivid', 'vividly', 'describe',
-      'describing', 'step_by_step', 'every_detail', 'in_full_detail', 'uncensored', 'leave_nothing_out',
+      'graphic', 'graphically', 'explicit', 'explicitly', 'in_detail', 'detailed', 'vivid', 'vividly', 'step_by_step', 'every_detail', 'in_full_detail', 'uncensored', 'leave_nothing_out',
       'no_holds_barred', 'very_detailed', 'extremely_detailed', 'hardcore', 'dirty', 'steamy', 'raunchy',
     ],
   },
@@ -108,7 +108,8 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.SEXUAL_NONCONSENT],
     phrases: [
-      'rap{e,ed,es,ing}', 'rapist{,s}', 'molest{,ed,ing,ation,er,ers}', 'sexual_assault{,s}', 'sexually_assault{,ed}',
+      'rap{e,ed,es,ing}', 'rapist{,s}', 'molest{,ed,ing,ation,er,ers}', 'sexual_assault{,s}',
+      'sexually_assault{,s,ed,ing}', 'cant/cannot/can_not/unable_to/too_drunk_to consent',
       'grop{e,ed,ing}', 'non_consensual', 'nonconsensual', 'against her/his/their will', 'without her/his/their consent',
       'drugged her/him', 'roofie{,d}', 'incest', 'forced himself/herself on', 'forced_sex', 'sexual_abuse',
       'sexually_abused', 'revenge_porn', 'deepfake_porn', 'deepfake_nudes', 'upskirt', 'voyeur{,ism}',
@@ -132,7 +133,10 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
       'safeguarding', 'report', 'reporting', 'survivor{,s}', 'victim{,s}', 'court', 'police', 'convicted',
       'charged', 'sentenced', 'arrested', 'investigation', 'news', 'lawsuit', 'abuse_prevention', 'prevent',
       'protect', 'protecting', 'dermatologist', 'statistics', 'study', 'research', 'art_history', 'museum',
-      'sculpture', 'painting', 'renaissance', 'statue', 'classical_art', 'life_drawing', 'figure_drawing',
+      'sculpture', 'painting', 'renaissance', 'statue', 'classical_art', 'life_drawing', 'figure_drawing', 'training',
+      'harassment', 'workplace', 'hr', 'compliance', 'body_parts', 'correct_names', 'anatomically_correct', 'learn',
+      'teach', 'teaching', 'parents', 'parenting', 'art', 'artist', 'artwork', 'fresco', 'chapel', 'figures',
+      'gallery', 'paintings', 'sculptures', 'classical', 'gender', 'condom{,s}', 'sti_testing', 'std_testing',
     ],
   },
   {
@@ -145,7 +149,7 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
       'blue_tit{,s}', 'great_tit{,s}', 'pussy_willow{,s}', 'pussy_cat', 'moby_dick', 'spotted_dick', 'dick_van_dyke',
       'kiss_principle', 'kiss_goodbye', 'kiss_of_death', 'kiss_the_ring', 'nude_lipstick', 'nude_color',
       'nude_colour', 'nude_heels', 'nude_shade', 'naked_eye', 'naked_truth', 'strip the', 'comic_strip',
-      'strip_mall', 'strip_whitespace', 'strip_off', 'the_strip', 'las_vegas_strip', 'strip_mining', 'led_strip',
+      'strip_mall', 'strip_whitespace', 'strip_off', 'las_vegas_strip', 'strip_mining', 'led_strip',
       'strip_of', 'stripped_down', 'stripped_of', 'python_strip', 'rstrip', 'lstrip', 'escort_mission',
       'police_escort', 'escorted', 'virgin_olive_oil', 'extra_virgin', 'virgin_islands', 'virgin_atlantic',
       'virgin_mary', 'virgin_records', 'explicit_type', 'explicit_content_warning', 'cock_a_doodle', 'weather_cock',

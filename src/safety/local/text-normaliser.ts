@@ -24,7 +24,8 @@
  *   tries the shortened spellings against its vocabulary, which rewriting here could not
  *   (rewriting "ass" and "as" to one form would confuse them).
  *
- * Sentences: a boundary is `.`, `!`, `?` or `;` between tokens, a blank line, or every
+ * Sentences: a boundary is `.`, `!`, `?` or `;` followed by something other than a letter or
+ * digit (so not "99.9" or "node.js"), a blank line, or every
  * MAX_SENTENCE_TOKENS tokens, so that co-occurrence rules never span a whole run-on document.
  *
  * Cost: one pass over the characters, no string per token (the matcher looks tokens up by hash
@@ -47,6 +48,7 @@ export const SENTENCE_START = 16;
 export const MAX_SENTENCE_TOKENS = 60;
 /** Shortest token that can set TokenStream.mixedCase. */
 export const MIXED_CASE_LENGTH = 12;
+const MAX_MIXED_CASE_HINTS = 16;
 
 export interface TokenStream {
   readonly count: number;
@@ -62,11 +64,14 @@ export interface TokenStream {
   readonly flags: Uint8Array;
   readonly sentenceCount: number;
   /**
-   * Whether some token of at least MIXED_CASE_LENGTH characters has upper- and lower-case letters
-   * after its first character, as base64 does ("SWdub3JlIGFsbCBw…"); ordinary prose never does,
-   * so callers can skip looking for encoded payloads.
+   * Where in `source` tokens begin that have at least MIXED_CASE_LENGTH characters and upper- and
+   * lower-case letters after their first character, as base64 does ("SWdub3JlIGFsbCBw…");
+   * ordinary prose has none, so callers look for encoded payloads only around these (at most
+   * MAX_MIXED_CASE_HINTS).
    */
-  readonly mixedCase: boolean;
+  readonly mixedCase: readonly number[];
+  /** The text after NFKD normalisation; `mixedCase` offsets point into it. */
+  readonly source: string;
   /** Token i as a string (allocates; for the rare paths and for tests). */
   token(i: number): string;
 }
@@ -172,6 +177,7 @@ let chars = new Uint16Array(16_384);
 let rawStart = new Int32Array(4096);
 let rawEnd = new Int32Array(4096);
 let rawFlags = new Uint8Array(4096);
+let rawHash = new Int32Array(4096);
 /** Gap before each raw token: its first character, its length, whether it ends a sentence. */
 let gapCode = new Int32Array(4096);
 let gapLength = new Int32Array(4096);
@@ -191,6 +197,7 @@ function ensureCapacity(characters: number): void {
     rawStart = new Int32Array(size);
     rawEnd = new Int32Array(size);
     rawFlags = new Uint8Array(size);
+    rawHash = new Int32Array(size);
     gapCode = new Int32Array(size);
     gapLength = new Int32Array(size);
     gapBreaks = new Uint8Array(size);
@@ -216,7 +223,7 @@ export function tokenise(text: string): TokenStream {
   let gapChars = 0;
   let gapSentence = 0;
   let gapNewlines = 0;
-  let mixedCase = false;
+  const mixedCase: number[] = [];
   let i = 0;
   while (i < n) {
     const c = source.charCodeAt(i);
@@ -225,18 +232,28 @@ export function tokenise(text: string): TokenStream {
       if (cls !== SKIP) {
         if (gapFirst < 0) gapFirst = c;
         gapChars++;
-        if (cls === SENTENCE_END || c === 0x21 /* ! */) gapSentence = 1;
+        if (cls === SENTENCE_END || c === 0x21 /* ! */) {
+          // "99.9", "e.g", "node.js": a full stop between word characters ends nothing.
+          const next = i + 1 < n ? source.charCodeAt(i + 1) : 0x20;
+          const nextClass = next < TABLE_SIZE ? CLASS[next] : classOf(next);
+          if (nextClass !== LETTER && nextClass !== DIGIT) gapSentence = 1;
+        }
         else if (cls === NEWLINE && ++gapNewlines >= 2) gapSentence = 1;
       }
       i++;
       continue;
     }
-    // A word: write its characters lower-cased, leet characters as they are for now.
+    // A word: write its characters lower-cased, leet characters as they are for now, hashing
+    // them and watching for runs on the way.
     const start = length;
     let letters = 0;
+    let digits = 0;
     let others = 0;
     let inner = 0;
     let flags = 0;
+    let hash = 0x811c9dc5;
+    let previous = -1;
+    let run = 0;
     if (c < 128 ? c >= 0x41 && c <= 0x5a : c < TABLE_SIZE && LOWER[c] !== c) flags |= CAPITALISED;
     let j = i;
     while (j < n) {
@@ -247,7 +264,10 @@ export function tokenise(text: string): TokenStream {
         mapped = cc < TABLE_SIZE ? LOWER[cc] : cc;
         letters++;
         if (mapped !== cc && j > i) inner++;
-      } else if (k === DIGIT || k === LEET_START) {
+      } else if (k === DIGIT) {
+        mapped = cc;
+        digits++;
+      } else if (k === LEET_START) {
         mapped = cc;
         others++;
       } else if (k === SKIP) {
@@ -267,30 +287,36 @@ export function tokenise(text: string): TokenStream {
         }
       } else break;
       chars[length++] = mapped;
+      hash = Math.imul(hash ^ mapped, 0x01000193);
+      if (mapped === previous) {
+        if (++run === 3 && mapped !== STAR) flags |= ELONGATED;
+      } else {
+        previous = mapped;
+        run = 1;
+      }
       j++;
     }
     if (length > start) {
-      if (inner > 0 && length - start >= MIXED_CASE_LENGTH && inner < letters - 1) mixedCase = true;
-      // Leet characters stand for letters only in a word that has letters.
-      if (letters > 0 && others > 0) {
+      if (inner > 0 && length - start >= MIXED_CASE_LENGTH && inner < letters - 1) {
+        if (mixedCase.length < MAX_MIXED_CASE_HINTS) mixedCase.push(i);
+      }
+      // Leet characters stand for letters only in a word that has letters (rare: rewrite, rehash).
+      if (letters > 0 && others + digits > 0) {
+        hash = 0x811c9dc5;
+        flags &= ~ELONGATED;
         for (let p = start; p < length; p++) {
           const m = chars[p];
           if (m < 128 && LEET[m] !== 0) chars[p] = LEET[m];
+          hash = Math.imul(hash ^ chars[p], 0x01000193);
+          if (p >= start + 2 && chars[p] === chars[p - 1] && chars[p] === chars[p - 2] && chars[p] !== STAR) {
+            flags |= ELONGATED;
+          }
         }
-      } else if (letters === 0 && (flags & MASKED) === 0) {
-        let digitsOnly = true;
-        for (let p = start; p < length; p++) if (chars[p] < 0x30 || chars[p] > 0x39) digitsOnly = false;
-        if (digitsOnly) flags |= NUMERIC;
-      }
-      for (let p = start + 2; p < length; p++) {
-        if (chars[p] === chars[p - 1] && chars[p] === chars[p - 2] && chars[p] !== STAR) {
-          flags |= ELONGATED;
-          break;
-        }
-      }
+      } else if (letters === 0 && others === 0 && (flags & MASKED) === 0) flags |= NUMERIC;
       rawStart[raw] = start;
       rawEnd[raw] = length;
       rawFlags[raw] = flags;
+      rawHash[raw] = hash;
       gapCode[raw] = gapFirst;
       gapLength[raw] = gapChars;
       gapBreaks[raw] = gapSentence;
@@ -302,7 +328,7 @@ export function tokenise(text: string): TokenStream {
     gapNewlines = 0;
     i = j;
   }
-  return assemble(raw, mixedCase);
+  return assemble(raw, mixedCase, source);
 }
 
 /** Is raw token `r` a single letter, or a single leet character that can stand for one? */
@@ -316,7 +342,7 @@ function singleLetter(r: number): boolean {
  * Join runs of single letters spelled out with one repeated separator ("k.i.l.l"), hash the
  * tokens and assign sentences.
  */
-function assemble(raw: number, mixedCase: boolean): TokenStream {
+function assemble(raw: number, mixedCase: readonly number[], source: string): TokenStream {
   let count = 0;
   let sentence = 0;
   let inSentence = 0;
@@ -338,9 +364,10 @@ function assemble(raw: number, mixedCase: boolean): TokenStream {
         runEnd++;
       }
     }
-    let start = rawStart[r];
+    const start = rawStart[r];
     let end = rawEnd[r];
     let flags = rawFlags[r];
+    let hash = rawHash[r];
     if (runEnd - r >= 3) {
       // The letters are one apart in `chars` only if nothing came between; copy them together.
       let letters = 0;
@@ -355,16 +382,13 @@ function assemble(raw: number, mixedCase: boolean): TokenStream {
         }
         end = start + (runEnd - r);
         flags &= CAPITALISED;
+        hash = 0x811c9dc5;
+        for (let p = start; p < end; p++) hash = Math.imul(hash ^ chars[p], 0x01000193);
       } else runEnd = r + 1;
     } else runEnd = r + 1;
     if (count > 0 && (gapBreaks[r] === 1 || inSentence >= MAX_SENTENCE_TOKENS)) {
       sentence++;
       inSentence = 0;
-    }
-    let hash = 0x811c9dc5;
-    for (let p = start; p < end; p++) {
-      hash ^= chars[p];
-      hash = Math.imul(hash, 0x01000193);
     }
     outStart[count] = start;
     outEnd[count] = end;
@@ -388,6 +412,7 @@ function assemble(raw: number, mixedCase: boolean): TokenStream {
     flags: outFlags,
     sentenceCount: count === 0 ? 0 : sentence + 1,
     mixedCase,
+    source,
     token: (t: number): string => decode(buffer, starts[t], ends[t]),
   };
 }

@@ -1,0 +1,62 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { startGovernance, type Governance } from '../governance/governance.js';
+import { Metrics } from '../observability/metrics.js';
+import { createContentSafety, type ContentSafety } from '../safety/content-safety.js';
+import { createServer, type CeruleanServer } from './app.js';
+
+export interface Service {
+  readonly server: CeruleanServer;
+  readonly governance: Governance;
+  readonly safety: ContentSafety;
+  /** Drains the server, then commits buffered usage and closes storage and connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * The whole service from one configuration: governance (storage, caches, counters, ledger), content
+ * safety, and the HTTP server with every stage plugged in. `cerulean serve` and the tests build it
+ * the same way.
+ */
+export async function startService(config: Config, options: { masterHash: Buffer; version: string; logger?: FastifyBaseLogger }): Promise<Service> {
+  const { logger } = options;
+  const metrics = new Metrics();
+  const governance = await startGovernance(config, { masterHash: options.masterHash, logger, registry: metrics.registry });
+  // Model-backed classifiers call deployments through the server's current table.
+  let current: CeruleanServer | undefined;
+  const safety = createContentSafety(config, {
+    deployments: () => (current as CeruleanServer).deployments(),
+    projects: governance.cache,
+    observers: governance.abuse ? [governance.abuse] : [],
+  });
+  const server = createServer({
+    config,
+    authenticator: governance.authenticator,
+    logger,
+    metrics,
+    admit: governance.admission,
+    filter: safety.stage,
+    moderation: safety.moderation,
+    meters: [governance.meter],
+    admin: { storage: governance.storage, version: options.version, filterPolicies: () => safety.policyNames() },
+    onReload: (next) => {
+      safety.reload(next);
+      // Thresholds and actions follow a reload; turning monitoring on or off takes a restart.
+      const abuse = next.content_safety.abuse_monitoring;
+      if (abuse) governance.abuse?.reconfigure(abuse);
+    },
+  });
+  current = server;
+  return {
+    server,
+    governance,
+    safety,
+    async close() {
+      try {
+        await server.shutdown();
+      } finally {
+        await governance.close();
+      }
+    },
+  };
+}

@@ -61,11 +61,15 @@ export class UsageLedger {
     return recovered.reduce((sum, segment) => sum + segment.records.length, 0);
   }
 
-  /** Journals a record; call before the response it meters is completed to the caller. */
-  record(record: UsageRecord): void {
-    this.spool.append(record);
+  /**
+   * Journals a record; resolves once it is durable against a crash of the process. Await it before
+   * the response it meters is completed to the caller.
+   */
+  record(record: UsageRecord): Promise<void> {
+    const written = this.spool.append(record);
     this.queue.push(record);
     if (this.queue.length >= this.maxBatch && !this.flushing) void this.flush();
+    return written;
   }
 
   /** Records journaled but not yet committed. */

@@ -18,9 +18,9 @@ export class UsageMeter implements Meter {
     this.cache = cache;
   }
 
-  record(context: InferenceContext, finishedAt: number): void {
+  record(context: InferenceContext, finishedAt: number): Promise<void> | undefined {
     const route = context.route;
-    if (!route) return;
+    if (!route) return undefined;
     const usage = context.usage;
     const status = context.status ?? 0;
     const images = context.operation === 'images' && status === 200 ? (typeof context.body.n === 'number' ? context.body.n : 1) : 0;
@@ -28,7 +28,7 @@ export class UsageMeter implements Meter {
     context.cost = cost;
     context.admission?.settle(usage, cost);
     const principal = context.principal;
-    this.ledger.record({
+    return this.ledger.record({
       requestId: context.id,
       at: context.receivedAt,
       organizationId: context.organizationId ?? '',

@@ -3,7 +3,8 @@ import type { InferenceContext } from './context.js';
 
 /** Stage "meter": told once about every finished request, stream or not, success or failure. */
 export interface Meter {
-  record(context: InferenceContext, finishedAt: number): void;
+  /** May return a promise that settles once the record is durable; the response's last bytes wait for it. */
+  record(context: InferenceContext, finishedAt: number): void | Promise<void> | undefined;
 }
 
 /** Feeds the Prometheus metrics: requests, tokens, time to response, time to first token, tokens/s. */

@@ -74,10 +74,15 @@ export class Pipeline {
    * Stage "meter": runs once per request, just before the last byte of the response is written
    * (or when the caller went away), so that what the caller received is always metered.
    */
-  finish(context: InferenceContext): void {
-    if (context.metered) return;
+  finish(context: InferenceContext): Promise<void> | undefined {
+    if (context.metered) return undefined;
     context.metered = true;
     const finishedAt = performance.now();
-    for (const meter of this.options.meters) meter.record(context, finishedAt);
+    let durable: Array<Promise<void>> | undefined;
+    for (const meter of this.options.meters) {
+      const written = meter.record(context, finishedAt);
+      if (written) (durable ??= []).push(written);
+    }
+    return durable && (durable.length === 1 ? durable[0] : Promise.all(durable).then(() => undefined));
   }
 }

@@ -201,17 +201,17 @@ export function createServer(options: AppOptions): CeruleanServer {
           return reply;
         }
         context.status = 200;
-        pipeline.finish(context);
+        await pipeline.finish(context);
         if (result.raw !== undefined) return reply.type('application/json').send(result.raw);
         return reply.send(result.body);
       } catch (error) {
         context.status = error instanceof ClientAbortedError ? 499 : error instanceof CeruleanError ? error.status : 500;
         if (shape === 'azure' && context.route) reply.header('x-ms-region', context.route.region);
-        pipeline.finish(context);
+        await pipeline.finish(context);
         throw error;
       } finally {
         // The caller went away mid-stream, or something unforeseen: still metered, once.
-        pipeline.finish(context);
+        pipeline.finish(context)?.catch((error: unknown) => request.log.error({ err: error }, 'metering failed'));
       }
     };
 

@@ -31,8 +31,8 @@ export async function writeEventStream(
   reply: FastifyReply,
   chunks: AsyncIterable<JsonObject>,
   context: InferenceContext,
-  /** Runs before the final bytes (`[DONE]` or the error event) are written. */
-  beforeEnd: () => void,
+  /** Runs, and is awaited, before the final bytes (`[DONE]` or the error event) are written. */
+  beforeEnd: () => Promise<void> | undefined,
 ): Promise<void> {
   const iterator = chunks[Symbol.asyncIterator]();
   let step = await iterator.next();
@@ -53,7 +53,7 @@ export async function writeEventStream(
       }
       step = await iterator.next();
     }
-    beforeEnd();
+    await beforeEnd();
     response.end('data: [DONE]\n\n');
   } catch (error) {
     if (error instanceof ClientAbortedError || context.signal.aborted) {
@@ -65,7 +65,7 @@ export async function writeEventStream(
     const rendered = renderError(error, context.shape);
     context.status = rendered.status;
     if (!(error instanceof CeruleanError)) reply.log.error({ err: error }, 'stream failed');
-    beforeEnd();
+    await beforeEnd()?.catch((failure: unknown) => reply.log.error({ err: failure }, 'metering failed'));
     response.end(`data: ${JSON.stringify(rendered.body)}\n\n`);
   }
 }

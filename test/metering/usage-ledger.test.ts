@@ -109,13 +109,16 @@ const expectedTotals = (records: UsageRecord[]) => ({
 });
 
 describe('UsageSpool + UsageLedger', () => {
-  it('journals each record to the spool at once and commits it to storage only on flush, then deletes the segment', async () => {
+  it('journals each record to the spool before record() resolves, in one write per turn, and commits it to storage only on flush', async () => {
     const repository = new InstrumentedRepository(storage.usage);
     const ledger = new UsageLedger(repository, new UsageSpool(dir), { flushIntervalMs: NO_TIMER });
     expect(await ledger.start()).toBe(0);
 
     const records = ids('req', 5).map((id) => usage(id));
-    for (const record of records) ledger.record(record);
+    const written = records.map((record) => ledger.record(record));
+    // Grouped: nothing is written until the turn ends; every promise settles with that one write.
+    expect(spooledIds()).toEqual([]);
+    await Promise.all(written);
     // Journaled (one line each, in the order recorded), not yet in storage.
     expect(segments()).toHaveLength(1);
     expect(spooledIds()).toEqual(records.map((r) => r.requestId));
@@ -131,7 +134,7 @@ describe('UsageSpool + UsageLedger', () => {
     expect(await totals()).toEqual(expectedTotals(records));
 
     // The next records go to a fresh segment.
-    ledger.record(usage('req-6'));
+    await ledger.record(usage('req-6'));
     expect(segments()).toHaveLength(1);
     expect(spooledIds()).toEqual(['req-6']);
     await ledger.close();

@@ -71,7 +71,10 @@ export const CONTEXT_LEXICON: readonly PhraseRule[] = [
     ],
   },
   { tags: [Tag.OBJECT_SELF], phrases: ['myself', 'my_self', 'my_own_life', 'my_life', 'ourselves'] },
-  { tags: [Tag.OBJECT_THIRD_SELF], phrases: ['himself', 'herself', 'themselves', 'themself', 'his_own_life', 'her_own_life'] },
+  {
+    tags: [Tag.OBJECT_THIRD_SELF],
+    phrases: ['himself', 'herself', 'themselves', 'themself', 'his_own_life', 'her_own_life'],
+  },
   { tags: [Tag.OBJECT_YOU], phrases: ['yourself', 'urself', 'your_self', 'yourselves', 'yo_self', 'your_own_life'] },
   {
     tags: [Tag.OBJECT_THING],
@@ -84,7 +87,8 @@ export const CONTEXT_LEXICON: readonly PhraseRule[] = [
       '[the] bug/bugs/bacteria/germs/virus/viruses/weeds/mold/mould/pests/mosquitoes/mosquitos/flies/' +
         'ants/fleas/lice/ticks/termites/mice/cells/tumor/tumour/infection/fungus/algae/pathogens',
       'cancer_cells', 'the_cancer', '[a/the/all/any/every] zombie/orphan/child/parent/background/stuck/hung ' +
-        'process/processes/thread/threads/job/jobs/task/tasks', '[the] branch/feature/build/deal/bill/proposal/plan/project/idea/mood/' +
+        'process/processes/thread/threads/job/jobs/task/tasks',
+      '[the] branch/feature/build/deal/bill/proposal/plan/project/idea/mood/' +
         'vibe/battery/buzz/noise/music/conversation/momentum/competition/budget/joke/pain/smell/odor/' +
         'odour/appetite/hunger/boredom/fire/flame/flames/exam/test/interview/presentation/audition/' +
         'workout/set/show/performance/game/stage/chances/dream/dreams/hope/hopes/enthusiasm/rumor/rumour/' +
@@ -162,7 +166,8 @@ export const CONTEXT_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.HOW_TO],
     phrases: [
-      'can/could/should i/we/you make/build/mix/create/cook/brew/assemble', 'what/which chemicals', 'household chemicals',
+      'can/could/should i/we/you make/build/mix/create/cook/brew/assemble', 'what/which chemicals',
+      'household chemicals',
       'painless_way_to', 'most_painless_way', 'least_painful_way_to', 'quietest_way_to', 'safest_way_to',
       'cleanest_way_to', 'a_way_to', 'any_way_to', 'tips_to', 'tips_for', 'tips_on', 'give_me_tips',
       'how_to', 'how_do_i', 'how_do_you', 'how_can_i', 'how_could_i', 'how_would_i', 'how_would_you',

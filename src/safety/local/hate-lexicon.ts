@@ -19,7 +19,8 @@ export const HATE_LEXICON: readonly PhraseRule[] = [
       'muslims', 'muslim_people', 'jews', 'jewish_people', 'christians', 'catholics', 'hindus', 'sikhs', 'buddhists',
       'atheists', 'mormons', 'black_people', 'blacks', 'white_people', 'whites', 'asians', 'asian_people', 'africans',
       'african_americans', 'arabs', 'mexicans', 'latinos', 'latinas', 'latinx', 'hispanics', 'immigrants', 'migrants',
-      'refugees', 'foreigners', 'asylum_seekers', 'illegals', 'gays', 'gay_people', 'gay_men', 'lesbians', 'homosexuals',
+      'refugees', 'foreigners', 'asylum_seekers', 'illegals', 'gays', 'gay_people', 'gay_men', 'lesbians',
+      'homosexuals',
       'bisexuals', 'trans_people', 'transgender_people', 'transgenders', 'trans_women', 'trans_men', 'lgbt_people',
       'lgbtq_people', 'queer_people', 'women', 'females', 'men', 'disabled_people', 'the_disabled', 'autistic_people',
       'autistics', 'deaf_people', 'blind_people', 'mentally_ill_people', 'gypsies', 'roma', 'romani_people', 'indians',
@@ -52,7 +53,10 @@ export const HATE_LEXICON: readonly PhraseRule[] = [
       'are_no_better_than', 'no_better_than', 'are_worse_than', 'arent_even', 'are_not_even', 'are_a', 'is_a',
     ],
   },
-  { tags: [Tag.GROUP_REFERENT], phrases: ['they', 'them', 'those_people', 'these_people', 'their_kind', 'those', 'these'] },
+  {
+    tags: [Tag.GROUP_REFERENT],
+    phrases: ['they', 'them', 'those_people', 'these_people', 'their_kind', 'those', 'these'],
+  },
   {
     tags: [Tag.HATE_NEGATIVE],
     phrases: [
@@ -91,7 +95,8 @@ export const HATE_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.HATE_EXCLUDE],
     phrases: [
-      'should_be_deported', 'deport_them_all', 'deport_all', 'deport_every', 'go back to', 'go back where they came from',
+      'should_be_deported', 'deport_them_all', 'deport_all', 'deport_every', 'go back to',
+      'go back where they came from',
       'go back to where', 'send them back', 'send them all back', 'dont belong here', 'do not belong', 'dont belong in',
       'should not be allowed', 'shouldnt be allowed', 'should be banned', 'ban all', 'kick them out', 'get rid of',
       'keep them out', 'should not vote', 'shouldnt vote', 'second_class_citizens', 'segregate{,d}',
@@ -127,7 +132,8 @@ export const HATE_LEXICON: readonly PhraseRule[] = [
     tags: [Tag.HATE_STEREOTYPE],
     phrases: [
       'bad_at', 'good_at', 'bad_drivers', 'cant_drive', 'cannot_drive', 'too_emotional', 'should_stay_home',
-      'are_rude', 'so_dramatic', 'are_dramatic', 'drink_too_much', 'always_complain', 'always_complaining', 'all_look_the_same', 'look_the_same',
+      'are_rude', 'so_dramatic', 'are_dramatic', 'drink_too_much', 'always_complain', 'always_complaining',
+      'all_look_the_same', 'look_the_same',
       'naturally_better', 'not_as_smart', 'are_cheap', 'are_loud', 'love_money', 'good_with_money', 'hysterical',
       'cant_lead', 'shouldnt_lead', 'are_bossy', 'are_weak', 'throw_like_a_girl', 'run_like_a_girl',
       'cant_take_a_joke', 'always_late', 'are_all_the_same', 'no_sense_of_humor', 'bad_with_technology',
@@ -171,7 +177,7 @@ export const HATE_LEXICON: readonly PhraseRule[] = [
  */
 export const HASHED_SLURS: ReadonlyMap<number, number> = new Map(
   [
-    // anti-Black (four spellings, plus one archaic term)
+    // anti-Black (one slur in two spellings, and a second slur; singular and plural)
     0xa4705559, 0x06d6111e, 0xd9eb56dd, 0xbb7973ea, 0xf23e2de2, 0xe8e1bb43,
     // anti-Asian
     0xf6a4b84e, 0x824e0807, 0xf9603045, 0xc86be502,

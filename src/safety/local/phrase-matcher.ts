@@ -61,6 +61,9 @@ interface TrieNode {
   tags: number[] | undefined;
 }
 
+/** Scratch sizes (tokens) above which buffers are given back when a much shorter text follows. */
+const RETAIN_TOKENS = 1 << 18;
+
 /** Largest expansion one phrase may produce; more is a lexicon mistake, reported at build. */
 const MAX_EXPANSION = 20_000;
 
@@ -256,7 +259,9 @@ class WordTable {
     this.hashes = new Int32Array(ids.length * 2);
     this.ids = new Int32Array(ids.length * 2).fill(-1);
     this.spellings = new Array<string>(ids.length * 2);
-    for (let slot = 0; slot < ids.length; slot++) if (ids[slot] >= 0) this.place(hashes[slot], spellings[slot], ids[slot]);
+    for (let slot = 0; slot < ids.length; slot++) {
+      if (ids[slot] >= 0) this.place(hashes[slot], spellings[slot], ids[slot]);
+    }
   }
 }
 
@@ -272,13 +277,13 @@ export class PhraseMatcher {
   private readonly hashed = new HashedTerms();
   private readonly benignTag: number;
   /** Per-token and per-match scratch, grown on demand and reused by every call. */
-  private ids = new Int32Array(4096);
-  private known = new Uint8Array(4096);
-  private covered = new Uint8Array(4096);
-  private benignEnd = new Int32Array(4096);
-  private hitTag = new Int32Array(4096);
-  private hitStart = new Int32Array(4096);
-  private hitEnd = new Int32Array(4096);
+  private ids: Int32Array<ArrayBuffer> = new Int32Array(4096);
+  private known: Uint8Array<ArrayBuffer> = new Uint8Array(4096);
+  private covered: Uint8Array<ArrayBuffer> = new Uint8Array(4096);
+  private benignEnd: Int32Array<ArrayBuffer> = new Int32Array(4096);
+  private hitTag: Int32Array<ArrayBuffer> = new Int32Array(4096);
+  private hitStart: Int32Array<ArrayBuffer> = new Int32Array(4096);
+  private hitEnd: Int32Array<ArrayBuffer> = new Int32Array(4096);
   private hitCount = 0;
 
   constructor(rules: readonly PhraseRule[], options: MatcherOptions = {}) {
@@ -374,8 +379,10 @@ export class PhraseMatcher {
 
   match(stream: TokenStream): PhraseHits {
     const n = stream.count;
-    if (this.ids.length < n) {
-      const size = Math.max(n, this.ids.length * 2);
+    // Grow for long texts; give a huge buffer back when a much shorter text follows.
+    const shrink = this.ids.length > RETAIN_TOKENS && n < this.ids.length >> 3;
+    if (this.ids.length < n || shrink) {
+      const size = shrink ? Math.max(n, 4096) : Math.max(n, this.ids.length * 2);
       this.ids = new Int32Array(size);
       this.known = new Uint8Array(size);
       this.covered = new Uint8Array(size);
@@ -384,6 +391,11 @@ export class PhraseMatcher {
     const ids = this.ids;
     const known = this.known;
     this.hitCount = 0;
+    if (this.hitTag.length > RETAIN_TOKENS && n < this.hitTag.length >> 3) {
+      this.hitTag = new Int32Array(4096);
+      this.hitStart = new Int32Array(4096);
+      this.hitEnd = new Int32Array(4096);
+    }
     let benign = false;
     for (let t = 0; t < n; t++) {
       const id = this.resolve(stream, t);

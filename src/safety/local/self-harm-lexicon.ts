@@ -17,7 +17,8 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
       'self_termination', 'took his/her/their own life', 'take their own lives', 'suicide_rate{,s}',
       'self_destructive', 'cutting_scars', 'self_harm_scars', 'eating_disorder{,s}', 'anorexia', 'bulimia',
       'end/ended/ending her/his/their life', 'take/took/taking her/his/their life', 'attempt_to_end',
-      'cut/cutting/slit/slitting her/his/their wrists', 'wrist_cutting', 'tried_to_kill_himself', 'tried_to_kill_herself',
+      'cut/cutting/slit/slitting her/his/their wrists', 'wrist_cutting', 'tried_to_kill_himself',
+      'tried_to_kill_herself',
     ],
   },
   {
@@ -43,7 +44,9 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
   },
   {
     tags: [Tag.SELF_HARM_TIME],
-    phrases: ['tonight', 'tomorrow', 'today', 'this_weekend', 'this_week', 'right_now', 'soon', 'in_an_hour', 'after_work'],
+    phrases: [
+      'tonight', 'tomorrow', 'today', 'this_weekend', 'this_week', 'right_now', 'soon', 'in_an_hour', 'after_work',
+    ],
   },
   {
     tags: [Tag.SELF_HARM_PLAN],
@@ -83,7 +86,8 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
     tags: [Tag.SELF_HARM_DOSE],
     phrases: [
       'lethal_dose', 'fatal_dose', 'lethal amount', 'fatal amount', 'overdose_on', 'od_on',
-      'how many/much pills/tablets/sleeping_pills', 'how many pills to die', 'enough pills to', 'kill myself with pills',
+      'how many/much pills/tablets/sleeping_pills', 'how many pills to die', 'enough pills to',
+      'kill myself with pills',
     ],
   },
   {
@@ -144,7 +148,9 @@ export const SELF_HARM_LEXICON: readonly PhraseRule[] = [
     phrases: [
       // The same spans as the self-harm terms above, so that "harm" inside them is not also an act.
       'self_harm', 'self_harming', 'self_harmed', 'self_injury', 'self_injurious', 'self_harm_scars',
-      'cut yourself a slice/piece', 'dont kill yourself over', 'i deserve{,d} to die', 'i dont deserve to live', 'dont hurt yourself', 'kill myself laughing', 'could kill myself', 'kill me now', 'just kill me', 'someone kill me',
+      'cut yourself a slice/piece', 'dont kill yourself over', 'i deserve{,d} to die', 'i dont deserve to live',
+      'dont hurt yourself', 'kill myself laughing', 'could kill myself', 'kill me now', 'just kill me',
+      'someone kill me',
       'die of embarrassment', 'dying of embarrassment', 'i could die', 'i literally died', 'died of laughter',
       'want to die of embarrassment', 'i want to die laughing', 'cut myself a slice/piece', 'cut_myself_shaving',
       'cut my finger', 'cut myself while/cooking/on', 'burn myself on', 'burned myself on', 'burnt myself on',

@@ -96,6 +96,8 @@ for (const t of [
 let tokenScratch = new Uint8Array(0);
 let sentenceScratch = new Uint8Array(0);
 const TOKEN_ARRAYS = 9;
+/** Scratch above this size is given back when a much shorter text follows. */
+const RETAIN_BYTES = 1 << 22;
 const SENTENCE_ARRAYS = 6;
 
 /** Per-token and per-sentence facts, built once per text from its matches. */
@@ -122,7 +124,10 @@ class TextFacts {
   ) {
     const n = stream.count;
     const sentences = stream.sentenceCount;
-    if (tokenScratch.length < n * TOKEN_ARRAYS) tokenScratch = new Uint8Array(Math.max(n, 4096) * TOKEN_ARRAYS * 2);
+    const tooBig = tokenScratch.length > RETAIN_BYTES && n * TOKEN_ARRAYS < tokenScratch.length >> 3;
+    if (tokenScratch.length < n * TOKEN_ARRAYS || tooBig) {
+      tokenScratch = new Uint8Array(Math.max(n, 4096) * TOKEN_ARRAYS * 2);
+    }
     if (sentenceScratch.length < sentences * SENTENCE_ARRAYS) {
       sentenceScratch = new Uint8Array(Math.max(sentences, 1024) * SENTENCE_ARRAYS * 2);
     }
@@ -264,6 +269,7 @@ export function judgeCategories(stream: TokenStream, hits: PhraseHits): Category
   if (anchors === 0) return levels;
   const facts = new TextFacts(stream, hits);
   const counts = new Uint16Array(TAG_COUNT);
+  const sentence = new Sentence(facts, counts);
   let h = 0;
   while (h < count) {
     const s = stream.sentence[hits.start[h]];
@@ -275,7 +281,9 @@ export function judgeCategories(stream: TokenStream, hits: PhraseHits): Category
       if (ANCHOR[t] === 1) anchored = true;
     }
     if (anchored) {
-      const sentence: Sentence = { facts, counts, s, from: h, to: e };
+      sentence.s = s;
+      sentence.from = h;
+      sentence.to = e;
       raise(levels.violence, violence(sentence), VIOLENCE_TAGS, counts);
       raise(levels.self_harm, selfHarm(sentence), SELF_HARM_TAGS, counts);
       raise(levels.sexual, sexual(sentence), SEXUAL_TAGS, counts);
@@ -292,14 +300,30 @@ function raise(target: CategoryLevel, level: number, vocabulary: readonly number
   if (!target.touched) for (const t of vocabulary) if (counts[t] > 0) target.touched = true;
 }
 
-interface Sentence {
-  readonly facts: TextFacts;
-  /** Matches per tag in this sentence. */
-  readonly counts: Uint16Array;
-  readonly s: number;
+/**
+ * The sentence being judged, and the level its category function has reached. One instance is
+ * reused for every sentence of a text, so judging allocates nothing per sentence.
+ */
+class Sentence {
   /** This sentence's matches are hits [from, to). */
-  readonly from: number;
-  readonly to: number;
+  from = 0;
+  to = 0;
+  s = 0;
+  level = SAFE;
+
+  constructor(
+    readonly facts: TextFacts,
+    /** Matches per tag in this sentence. */
+    readonly counts: Uint16Array,
+  ) {}
+
+  has(tag: number): boolean {
+    return this.counts[tag] > 0;
+  }
+
+  lift(level: number): void {
+    if (level > this.level) this.level = level;
+  }
 }
 
 interface ActReading {
@@ -333,36 +357,35 @@ function readAct(sentence: Sentence, h: number): ActReading {
 
 function violence(sentence: Sentence): number {
   const { facts, counts, s } = sentence;
-  const has = (t: number): boolean => counts[t] > 0;
   const fiction = facts.framedFiction(s);
   const pro = facts.framedProfessional(s);
-  let level = SAFE;
-  const lift = (l: number): void => {
-    if (l > level) level = l;
-  };
+  sentence.level = SAFE;
 
-  if (has(Tag.VIOLENCE_THREAT_HIGH)) lift(fiction ? LOW : HIGH);
-  if (has(Tag.VIOLENCE_THREAT_MEDIUM)) lift(fiction ? LOW : MEDIUM);
-  if (has(Tag.VIOLENCE_INSTRUCTION)) lift(HIGH);
-  if (has(Tag.VIOLENCE_WEAPON_SEVERE)) {
+  if (sentence.has(Tag.VIOLENCE_THREAT_HIGH)) sentence.lift(fiction ? LOW : HIGH);
+  if (sentence.has(Tag.VIOLENCE_THREAT_MEDIUM)) sentence.lift(fiction ? LOW : MEDIUM);
+  if (sentence.has(Tag.VIOLENCE_INSTRUCTION)) sentence.lift(HIGH);
+  if (sentence.has(Tag.VIOLENCE_WEAPON_SEVERE)) {
     // Making a bomb is dangerous knowledge whatever the framing; mentioning one is not.
-    if (has(Tag.HOW_TO) && has(Tag.MAKE)) lift(HIGH);
-    else if (has(Tag.HOW_TO)) lift(MEDIUM);
-    else if (has(Tag.MAKE) && has(Tag.INTENT) && has(Tag.FIRST_PERSON)) lift(HIGH);
-    else lift(pro ? SAFE : LOW);
+    if (sentence.has(Tag.HOW_TO) && sentence.has(Tag.MAKE)) sentence.lift(HIGH);
+    else if (sentence.has(Tag.HOW_TO)) sentence.lift(MEDIUM);
+    else if (sentence.has(Tag.MAKE) && sentence.has(Tag.INTENT) && sentence.has(Tag.FIRST_PERSON)) sentence.lift(HIGH);
+    else sentence.lift(pro ? SAFE : LOW);
   }
-  if (has(Tag.VIOLENCE_WEAPON)) lift(has(Tag.HOW_TO) && has(Tag.MAKE) ? MEDIUM : pro ? SAFE : LOW);
-  if (has(Tag.VIOLENCE_TERROR)) lift(has(Tag.ENDORSE) ? HIGH : pro ? SAFE : LOW);
+  if (sentence.has(Tag.VIOLENCE_WEAPON)) {
+    sentence.lift(sentence.has(Tag.HOW_TO) && sentence.has(Tag.MAKE) ? MEDIUM : pro ? SAFE : LOW);
+  }
+  if (sentence.has(Tag.VIOLENCE_TERROR)) sentence.lift(sentence.has(Tag.ENDORSE) ? HIGH : pro ? SAFE : LOW);
   // Calls for violence against a group ("… should be wiped out", "death to all …") are incitement.
   const group = facts.group[s] === 1;
-  const quoted = (pro || has(Tag.HATE_COUNTER)) && !has(Tag.ENDORSE);
-  if (has(Tag.HATE_VIOLENT) && group) lift(quoted || fiction ? LOW : HIGH);
-  if (has(Tag.VIOLENCE_GLORIFY)) lift(fiction || quoted ? LOW : group ? HIGH : MEDIUM);
-  if (has(Tag.VIOLENCE_GRAPHIC)) {
-    const vivid = counts[Tag.VIOLENCE_GRAPHIC] >= 2 || has(Tag.VIOLENCE_ACT_LETHAL) || has(Tag.VIOLENCE_ACT_HARM);
-    lift(vivid ? (pro ? LOW : MEDIUM) : pro ? SAFE : LOW);
+  const quoted = (pro || sentence.has(Tag.HATE_COUNTER)) && !sentence.has(Tag.ENDORSE);
+  if (sentence.has(Tag.HATE_VIOLENT) && group) sentence.lift(quoted || fiction ? LOW : HIGH);
+  if (sentence.has(Tag.VIOLENCE_GLORIFY)) sentence.lift(fiction || quoted ? LOW : group ? HIGH : MEDIUM);
+  if (sentence.has(Tag.VIOLENCE_GRAPHIC)) {
+    const vivid =
+      counts[Tag.VIOLENCE_GRAPHIC] >= 2 || sentence.has(Tag.VIOLENCE_ACT_LETHAL) || sentence.has(Tag.VIOLENCE_ACT_HARM);
+    sentence.lift(vivid ? (pro ? LOW : MEDIUM) : pro ? SAFE : LOW);
   }
-  if (has(Tag.VIOLENCE_MENTION)) lift(pro ? SAFE : LOW);
+  if (sentence.has(Tag.VIOLENCE_MENTION)) sentence.lift(pro ? SAFE : LOW);
 
   const { tag } = facts.hits;
   for (let h = sentence.from; h < sentence.to; h++) {
@@ -372,146 +395,140 @@ function violence(sentence: Sentence): number {
     // Harm to oneself or "yourself" is self-harm's to judge; acts on things are idiom.
     if (act.object === THING || act.object === SELF || act.object === YOU || act.object === THIRD_SELF) continue;
     if (act.object === GAME) {
-      lift(LOW);
+      sentence.lift(LOW);
       continue;
     }
     const target = act.object === PERSON || act.object === GROUP;
     if (act.ambiguous && !target) continue;
     if (target && !act.negated) {
       if ((act.intent || act.advocate) && act.firstPerson) {
-        lift(fiction ? LOW : lethal ? HIGH : MEDIUM);
+        sentence.lift(fiction ? LOW : lethal ? HIGH : MEDIUM);
         continue;
       }
       if (act.advocate || act.imperative || act.wish) {
         // Urging violence against a whole group is incitement, whoever says it.
         const incitement = act.object === GROUP && !act.wish;
-        lift(fiction ? LOW : incitement ? HIGH : lethal ? MEDIUM : LOW);
+        sentence.lift(fiction ? LOW : incitement ? HIGH : lethal ? MEDIUM : LOW);
         continue;
       }
-      if (has(Tag.HOW_TO)) {
-        lift(lethal ? HIGH : MEDIUM);
+      if (sentence.has(Tag.HOW_TO)) {
+        sentence.lift(lethal ? HIGH : MEDIUM);
         continue;
       }
-      if (has(Tag.ENDORSE)) {
-        lift(fiction ? LOW : MEDIUM);
+      if (sentence.has(Tag.ENDORSE)) {
+        sentence.lift(fiction ? LOW : MEDIUM);
         continue;
       }
     }
-    lift(pro || act.negated ? SAFE : LOW);
+    sentence.lift(pro || act.negated ? SAFE : LOW);
   }
-  return level;
+  return sentence.level;
 }
 
 function selfHarm(sentence: Sentence): number {
-  const { facts, counts, s } = sentence;
-  const has = (t: number): boolean => counts[t] > 0;
+  const { facts, s } = sentence;
   const fiction = facts.framedFiction(s);
   const pro = facts.framedProfessional(s);
   const plan = facts.near(facts.plan, s) || facts.near(facts.preparation, s);
-  const soon = has(Tag.SELF_HARM_TIME);
-  let level = SAFE;
-  const lift = (l: number): void => {
-    if (l > level) level = l;
-  };
+  const soon = sentence.has(Tag.SELF_HARM_TIME);
+  sentence.level = SAFE;
 
-  if (has(Tag.SELF_HARM_ENCOURAGE)) lift(fiction ? MEDIUM : HIGH);
-  if (has(Tag.SELF_HARM_METHOD)) lift(pro ? LOW : HIGH);
-  if (has(Tag.SELF_HARM_DOSE)) {
-    const personal = facts.near(facts.ideation, s) || plan || has(Tag.SELF_HARM_TERM);
-    lift(personal ? HIGH : pro ? LOW : MEDIUM);
+  if (sentence.has(Tag.SELF_HARM_ENCOURAGE)) sentence.lift(fiction ? MEDIUM : HIGH);
+  if (sentence.has(Tag.SELF_HARM_METHOD)) sentence.lift(pro ? LOW : HIGH);
+  if (sentence.has(Tag.SELF_HARM_DOSE)) {
+    const personal = facts.near(facts.ideation, s) || plan || sentence.has(Tag.SELF_HARM_TERM);
+    sentence.lift(personal ? HIGH : pro ? LOW : MEDIUM);
   }
-  if (has(Tag.SELF_HARM_EATING)) lift(has(Tag.HOW_TO) ? HIGH : pro ? LOW : MEDIUM);
-  if (has(Tag.SELF_HARM_TERM)) lift(pro ? SAFE : LOW);
-  if (has(Tag.SELF_HARM_PREPARATION)) lift(soon || facts.near(facts.ideation, s) ? HIGH : MEDIUM);
+  if (sentence.has(Tag.SELF_HARM_EATING)) sentence.lift(sentence.has(Tag.HOW_TO) ? HIGH : pro ? LOW : MEDIUM);
+  if (sentence.has(Tag.SELF_HARM_TERM)) sentence.lift(pro ? SAFE : LOW);
+  if (sentence.has(Tag.SELF_HARM_PREPARATION)) sentence.lift(soon || facts.near(facts.ideation, s) ? HIGH : MEDIUM);
 
   const { tag, start } = facts.hits;
   for (let h = sentence.from; h < sentence.to; h++) {
     const t = tag[h];
     if (t === Tag.SELF_HARM_IDEATION) {
-      if (facts.before(facts.negation, start[h], NEGATION_WINDOW, s)) lift(LOW);
+      if (facts.before(facts.negation, start[h], NEGATION_WINDOW, s)) sentence.lift(LOW);
       // Support and resource text about someone else's thoughts ("if you are thinking about suicide").
-      else if (pro && !facts.before(facts.firstPerson, start[h], SUBJECT_WINDOW, s)) lift(SAFE);
-      else if (fiction || pro) lift(LOW);
-      else lift(plan || soon ? HIGH : MEDIUM);
+      else if (pro && !facts.before(facts.firstPerson, start[h], SUBJECT_WINDOW, s)) sentence.lift(SAFE);
+      else if (fiction || pro) sentence.lift(LOW);
+      else sentence.lift(plan || soon ? HIGH : MEDIUM);
       continue;
     }
     if (t !== Tag.SELF_HARM_ACT_LETHAL && t !== Tag.SELF_HARM_ACT_INJURY) continue;
     const lethal = t === Tag.SELF_HARM_ACT_LETHAL;
     const act = readAct(sentence, h);
     if (act.object === SELF) {
-      if (has(Tag.HOW_TO)) {
-        lift(HIGH);
+      if (sentence.has(Tag.HOW_TO)) {
+        sentence.lift(HIGH);
         continue;
       }
       if (act.negated) {
-        lift(lethal ? LOW : SAFE);
+        sentence.lift(lethal ? LOW : SAFE);
         continue;
       }
       const wants = act.intent || act.advocate;
-      const ongoing = has(Tag.SELF_HARM_ONGOING);
+      const ongoing = sentence.has(Tag.SELF_HARM_ONGOING);
       let l: number;
       if (lethal) l = wants ? (plan || soon ? HIGH : MEDIUM) : ongoing ? MEDIUM : LOW;
       else l = wants || ongoing ? (plan ? HIGH : MEDIUM) : SAFE;
-      lift(fiction || pro ? Math.min(l, LOW) : l);
+      sentence.lift(fiction || pro ? Math.min(l, LOW) : l);
     } else if (act.object === YOU && !act.negated) {
-      if (lethal || act.advocate || act.imperative) lift(fiction ? MEDIUM : HIGH);
+      if (lethal || act.advocate || act.imperative) sentence.lift(fiction ? MEDIUM : HIGH);
     } else if (act.object === THIRD_SELF) {
-      lift(lethal && !pro ? LOW : SAFE);
+      sentence.lift(lethal && !pro ? LOW : SAFE);
     }
   }
-  return level;
+  return sentence.level;
 }
 
 function sexual(sentence: Sentence): number {
-  const { facts, counts, s } = sentence;
-  const has = (t: number): boolean => counts[t] > 0;
-  const clinical = has(Tag.SEXUAL_CLINICAL) || facts.framedProfessional(s);
-  let level = SAFE;
-  const lift = (l: number): void => {
-    if (l > level) level = l;
-  };
-  const explicit = has(Tag.SEXUAL_EXPLICIT) || has(Tag.SEXUAL_HARDCORE) || has(Tag.SEXUAL_SOLICIT);
+  const { facts, s } = sentence;
+  const clinical = sentence.has(Tag.SEXUAL_CLINICAL) || facts.framedProfessional(s);
+  sentence.level = SAFE;
+  const explicit =
+    sentence.has(Tag.SEXUAL_EXPLICIT) || sentence.has(Tag.SEXUAL_HARDCORE) || sentence.has(Tag.SEXUAL_SOLICIT);
 
-  if (has(Tag.SEXUAL_MINOR)) {
+  if (sentence.has(Tag.SEXUAL_MINOR)) {
     // Anything sexualising together with a minor is the most severe case there is; clinical
     // anatomy (a paediatric examination, puberty education) is not sexualising.
     const sexualising =
       explicit ||
-      has(Tag.SEXUAL_SEXUALISING) ||
-      has(Tag.SEXUAL_SLANG) ||
-      (has(Tag.SEXUAL_NONCONSENT) && !clinical) ||
-      (has(Tag.SEXUAL_ANATOMY) && !clinical) ||
-      (has(Tag.SEXUAL_MILD) && !clinical);
-    if (sexualising) lift(clinical && !explicit ? MEDIUM : HIGH);
-    else if (has(Tag.SEXUAL_NONCONSENT)) lift(MEDIUM);
+      sentence.has(Tag.SEXUAL_SEXUALISING) ||
+      sentence.has(Tag.SEXUAL_SLANG) ||
+      (sentence.has(Tag.SEXUAL_NONCONSENT) && !clinical) ||
+      (sentence.has(Tag.SEXUAL_ANATOMY) && !clinical) ||
+      (sentence.has(Tag.SEXUAL_MILD) && !clinical);
+    if (sexualising) sentence.lift(clinical && !explicit ? MEDIUM : HIGH);
+    else if (sentence.has(Tag.SEXUAL_NONCONSENT)) sentence.lift(MEDIUM);
   }
-  if (has(Tag.SEXUAL_HARDCORE)) lift(HIGH);
-  if (has(Tag.SEXUAL_EXPLICIT)) lift(has(Tag.SEXUAL_DETAIL) ? HIGH : clinical ? LOW : MEDIUM);
-  if (has(Tag.SEXUAL_SOLICIT)) lift(MEDIUM);
-  if (has(Tag.SEXUAL_NONCONSENT)) {
-    if (explicit || has(Tag.ENDORSE) || (has(Tag.SEXUAL_DETAIL) && has(Tag.SEXUAL_MILD))) lift(HIGH);
-    else lift(clinical ? LOW : MEDIUM);
+  if (sentence.has(Tag.SEXUAL_HARDCORE)) sentence.lift(HIGH);
+  if (sentence.has(Tag.SEXUAL_EXPLICIT)) {
+    sentence.lift(sentence.has(Tag.SEXUAL_DETAIL) ? HIGH : clinical ? LOW : MEDIUM);
   }
-  if (has(Tag.SEXUAL_SLANG)) lift(has(Tag.SEXUAL_MILD) || has(Tag.SEXUAL_DETAIL) ? MEDIUM : LOW);
-  if (has(Tag.SEXUAL_ANATOMY) && !clinical) {
-    const sexualised = has(Tag.SEXUAL_SEXUALISING) || explicit;
-    lift(has(Tag.SEXUAL_DETAIL) ? (sexualised ? HIGH : MEDIUM) : LOW);
+  if (sentence.has(Tag.SEXUAL_SOLICIT)) sentence.lift(MEDIUM);
+  if (sentence.has(Tag.SEXUAL_NONCONSENT)) {
+    const detailed = sentence.has(Tag.SEXUAL_DETAIL) && sentence.has(Tag.SEXUAL_MILD);
+    if (explicit || sentence.has(Tag.ENDORSE) || detailed) sentence.lift(HIGH);
+    else sentence.lift(clinical ? LOW : MEDIUM);
   }
-  if (has(Tag.SEXUAL_MILD) && !clinical) lift(has(Tag.SEXUAL_DETAIL) ? MEDIUM : LOW);
-  return level;
+  if (sentence.has(Tag.SEXUAL_SLANG)) {
+    sentence.lift(sentence.has(Tag.SEXUAL_MILD) || sentence.has(Tag.SEXUAL_DETAIL) ? MEDIUM : LOW);
+  }
+  if (sentence.has(Tag.SEXUAL_ANATOMY) && !clinical) {
+    const sexualised = sentence.has(Tag.SEXUAL_SEXUALISING) || explicit;
+    sentence.lift(sentence.has(Tag.SEXUAL_DETAIL) ? (sexualised ? HIGH : MEDIUM) : LOW);
+  }
+  if (sentence.has(Tag.SEXUAL_MILD) && !clinical) sentence.lift(sentence.has(Tag.SEXUAL_DETAIL) ? MEDIUM : LOW);
+  return sentence.level;
 }
 
 function hate(sentence: Sentence): number {
-  const { facts, counts, s } = sentence;
-  const has = (t: number): boolean => counts[t] > 0;
+  const { facts, s } = sentence;
   const { tag, start, end } = facts.hits;
-  let level = SAFE;
-  const lift = (l: number): void => {
-    if (l > level) level = l;
-  };
+  sentence.level = SAFE;
   const groupHere = facts.group[s] === 1;
   const groupRecent = groupHere || (s > 0 && facts.group[s - 1] === 1);
-  if (!groupRecent && !has(Tag.HATE_SLUR)) return SAFE;
+  if (!groupRecent && !sentence.has(Tag.HATE_SLUR)) return SAFE;
 
   /**
    * Is hit `h` said of a group? A group (or "they", when a group was named in this sentence or
@@ -537,44 +554,52 @@ function hate(sentence: Sentence): number {
   for (let h = sentence.from; h < sentence.to; h++) {
     switch (tag[h]) {
       case Tag.HATE_DEHUMANISE:
-        if (aboutGroup(h, true)) lift(HIGH);
+        if (aboutGroup(h, true)) sentence.lift(HIGH);
         break;
       case Tag.HATE_VIOLENT:
       case Tag.HATE_EXCLUDE_STRONG:
-        if (aboutGroup(h, false)) lift(HIGH);
+        if (aboutGroup(h, false)) sentence.lift(HIGH);
         break;
       case Tag.HATE_EXCLUDE:
       case Tag.HATE_NEGATIVE_CLAIM:
-        if (aboutGroup(h, false)) lift(MEDIUM);
+        if (aboutGroup(h, false)) sentence.lift(MEDIUM);
         break;
       case Tag.HATE_NEGATIVE:
-        if (aboutGroup(h, true)) lift(MEDIUM);
+        if (aboutGroup(h, true)) sentence.lift(MEDIUM);
         break;
       case Tag.HATE_STEREOTYPE:
-        if (aboutGroup(h, false)) lift(LOW);
+        if (aboutGroup(h, false)) sentence.lift(LOW);
         break;
       case Tag.HATE_SLUR: {
         const hostile =
-          has(Tag.HATE_DEHUMANISE) || has(Tag.HATE_VIOLENT) || has(Tag.HATE_EXCLUDE) || has(Tag.HATE_EXCLUDE_STRONG) ||
-          has(Tag.HATE_NEGATIVE) || has(Tag.VIOLENCE_ACT_LETHAL) || has(Tag.VIOLENCE_GLORIFY) || has(Tag.PROFANITY);
-        lift(has(Tag.HATE_META) && !hostile ? LOW : hostile ? HIGH : MEDIUM);
+          sentence.has(Tag.HATE_DEHUMANISE) ||
+          sentence.has(Tag.HATE_VIOLENT) ||
+          sentence.has(Tag.HATE_EXCLUDE) ||
+          sentence.has(Tag.HATE_EXCLUDE_STRONG) ||
+          sentence.has(Tag.HATE_NEGATIVE) ||
+          sentence.has(Tag.VIOLENCE_ACT_LETHAL) ||
+          sentence.has(Tag.VIOLENCE_GLORIFY) ||
+          sentence.has(Tag.PROFANITY);
+        sentence.lift(sentence.has(Tag.HATE_META) && !hostile ? LOW : hostile ? HIGH : MEDIUM);
         break;
       }
       case Tag.VIOLENCE_ACT_LETHAL:
       case Tag.VIOLENCE_ACT_HARM: {
         const act = readAct(sentence, h);
-        if (act.object === GROUP && !act.negated && (act.intent || act.advocate || has(Tag.GENERALISER))) lift(HIGH);
+        const urged = act.intent || act.advocate || sentence.has(Tag.GENERALISER);
+        if (act.object === GROUP && !act.negated && urged) sentence.lift(HIGH);
         break;
       }
       case Tag.VIOLENCE_GLORIFY:
-        if (aboutGroup(h, false)) lift(HIGH);
+        if (aboutGroup(h, false)) sentence.lift(HIGH);
         break;
     }
   }
   // Reporting, history and fiction quote hate to describe it (one step down); counter-speech
   // quotes it to oppose it (two steps). Endorsing it ("… was right") is neither.
-  if (level > SAFE && !has(Tag.ENDORSE)) {
-    if (has(Tag.HATE_COUNTER)) level -= 2;
+  let level = sentence.level;
+  if (level > SAFE && !sentence.has(Tag.ENDORSE)) {
+    if (sentence.has(Tag.HATE_COUNTER)) level -= 2;
     else if (facts.framedProfessional(s) || facts.framedFiction(s)) level -= 1;
   }
   return Math.max(level, SAFE);

@@ -24,7 +24,9 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.SEXUAL_SLANG],
     maskable: true,
-    phrases: ['dick{,s}', 'cock{,s}', 'pussy', 'pussies', 'tits', 'titties', 'boobs', 'boobies', 'cum', 'jizz', 'boner'],
+    phrases: [
+      'dick{,s}', 'cock{,s}', 'pussy', 'pussies', 'tits', 'titties', 'boobs', 'boobies', 'cum', 'jizz', 'boner',
+    ],
   },
   {
     tags: [Tag.SEXUAL_MILD],
@@ -32,7 +34,8 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
       'sex', 'sexuality', 'making_out', 'make_out', 'made_out', 'hookup', 'hook_up', 'hooking_up', 'one_night_stand',
       'in bed together', 'slept together', 'sleep together', 'had sex', 'have sex', 'having sex', 'strip_club',
       'stripper{,s}', 'kissed/kissing passionately', 'passionate_kiss', 'sexual_content', 'strip_poker',
-      'sex_life', 'make love', 'making love', 'made love', 'lust', 'sensual', 'cleavage', 'sex_appeal', 'virgin', 'virginity',
+      'sex_life', 'make love', 'making love', 'made love', 'lust', 'sensual', 'cleavage', 'sex_appeal', 'virgin',
+      'virginity',
       // Alone, "xxx" is as often a placeholder or a size (xxx-large) as a rating: low, not blocked.
       'xxx',
     ],
@@ -40,7 +43,8 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.SEXUAL_MILD, Tag.SEXUAL_SEXUALISING],
     phrases: [
-      'sexy', 'sexual', 'sexually', 'seduc{e,es,ed,ing}', 'seductive', 'undress{,es,ed,ing}', 'seduction', 'naked', 'nude', 'nudity', 'lingerie',
+      'sexy', 'sexual', 'sexually', 'seduc{e,es,ed,ing}', 'seductive', 'undress{,es,ed,ing}', 'seduction', 'naked',
+      'nude', 'nudity', 'lingerie',
       'turned_on', 'hot_body', 'sexualize{,d}', 'sexualise{,d}', 'sex_with', 'in_bed_with', 'aroused',
       'arousing', 'arousal',
     ],
@@ -79,7 +83,8 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.SEXUAL_DETAIL],
     phrases: [
-      'graphic', 'graphically', 'explicit', 'explicitly', 'in_detail', 'detailed', 'vivid', 'vividly', 'step_by_step', 'every_detail', 'in_full_detail', 'uncensored', 'leave_nothing_out',
+      'graphic', 'graphically', 'explicit', 'explicitly', 'in_detail', 'detailed', 'vivid', 'vividly', 'step_by_step',
+      'every_detail', 'in_full_detail', 'uncensored', 'leave_nothing_out',
       'no_holds_barred', 'very_detailed', 'extremely_detailed', 'hardcore', 'dirty', 'steamy', 'raunchy',
     ],
   },
@@ -97,7 +102,8 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.SEXUAL_MINOR],
     phrases: [
-      'child', 'children', 'kid{,s}', 'minor{,s}', 'underage', 'under_age', 'preteen{,s}', 'pre_teen{,s}', 'toddler{,s}',
+      'child', 'children', 'kid{,s}', 'minor{,s}', 'underage', 'under_age', 'preteen{,s}', 'pre_teen{,s}',
+      'toddler{,s}',
       'little_girl{,s}', 'little_boy{,s}', 'schoolgirl{,s}', 'schoolboy{,s}', `${AGES_UNDER_18} year/years/yr/yrs old`,
       `${AGES_UNDER_18} yo`, `${AGES_UNDER_18} year_old/years_old girl/boy/girls/boys`, 'teen', 'teens', 'teenager{,s}',
       'teenage', 'highschooler{,s}', 'middle_schooler{,s}', 'in high/middle/elementary/primary school', 'loli',
@@ -110,7 +116,8 @@ export const SEXUAL_LEXICON: readonly PhraseRule[] = [
     phrases: [
       'rap{e,ed,es,ing}', 'rapist{,s}', 'molest{,ed,ing,ation,er,ers}', 'sexual_assault{,s}',
       'sexually_assault{,s,ed,ing}', 'cant/cannot/can_not/unable_to/too_drunk_to consent',
-      'grop{e,ed,ing}', 'non_consensual', 'nonconsensual', 'against her/his/their will', 'without her/his/their consent',
+      'grop{e,ed,ing}', 'non_consensual', 'nonconsensual', 'against her/his/their will',
+      'without her/his/their consent',
       'drugged her/him', 'roofie{,d}', 'incest', 'forced himself/herself on', 'forced_sex', 'sexual_abuse',
       'sexually_abused', 'revenge_porn', 'deepfake_porn', 'deepfake_nudes', 'upskirt', 'voyeur{,ism}',
       'child_abuse_material', 'csam', 'child_porn', 'child_pornography', 'sex_slave{,s}', 'sexual_slavery',

@@ -167,46 +167,84 @@ function classOf(c: number): number {
   return LETTER;
 }
 
+/**
+ * Whether NFKD could change how `text` tokenises: it has a character outside ASCII that is not
+ * punctuation the tables already handle (curly quotes, dashes, ellipses) nor a Greek or Cyrillic
+ * letter (looked up directly). Most English text, smart quotes included, skips the normalisation
+ * and the copy it makes.
+ */
+function needsDecomposition(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xc0) continue;
+    if ((c >= 0x2000 && c <= 0x206f) || (c >= 0x370 && c <= 0x4ff) || c === 0xd7 || c === 0xf7) continue;
+    return true;
+  }
+  return false;
+}
+
 /** Does a character of class `k` continue a word (so a `!`, `|` or `*` before it is inside one)? */
 function continuesWord(k: number): boolean {
   return k === LETTER || k === DIGIT || k === LEET_START || k === LEET_INNER || k === MASK || k === SKIP;
 }
 
 /** Scratch buffers, grown on demand and reused by every call (see "Cost" above). */
-let chars = new Uint16Array(16_384);
-let rawStart = new Int32Array(4096);
-let rawEnd = new Int32Array(4096);
-let rawFlags = new Uint8Array(4096);
-let rawHash = new Int32Array(4096);
+let chars: Uint16Array<ArrayBuffer> = new Uint16Array(16_384);
+let rawStart: Int32Array<ArrayBuffer> = new Int32Array(4096);
+let rawEnd: Int32Array<ArrayBuffer> = new Int32Array(4096);
+let rawFlags: Uint8Array<ArrayBuffer> = new Uint8Array(4096);
+let rawHash: Int32Array<ArrayBuffer> = new Int32Array(4096);
 /** Gap before each raw token: its first character, its length, whether it ends a sentence. */
-let gapCode = new Int32Array(4096);
-let gapLength = new Int32Array(4096);
-let gapBreaks = new Uint8Array(4096);
-let outStart = new Int32Array(4096);
-let outEnd = new Int32Array(4096);
-let outHash = new Int32Array(4096);
-let outSentence = new Int32Array(4096);
-let outFlags = new Uint8Array(4096);
+let gapCode: Int32Array<ArrayBuffer> = new Int32Array(4096);
+let gapLength: Int32Array<ArrayBuffer> = new Int32Array(4096);
+let gapBreaks: Uint8Array<ArrayBuffer> = new Uint8Array(4096);
+let outStart: Int32Array<ArrayBuffer> = new Int32Array(4096);
+let outEnd: Int32Array<ArrayBuffer> = new Int32Array(4096);
+let outHash: Int32Array<ArrayBuffer> = new Int32Array(4096);
+let outSentence: Int32Array<ArrayBuffer> = new Int32Array(4096);
+let outFlags: Uint8Array<ArrayBuffer> = new Uint8Array(4096);
 
+/**
+ * Buffers larger than this many characters are given back when a much smaller text comes next,
+ * so that one huge input does not pin its buffers for the life of the process.
+ */
+const RETAIN_CHARACTERS = 1 << 20;
+
+/** Make room for `characters` characters; token arrays start at a typical density and grow. */
 function ensureCapacity(characters: number): void {
-  if (chars.length < characters) chars = new Uint16Array(Math.max(characters, chars.length * 2));
-  // At most one token per two characters, plus one.
-  const tokens = (characters >> 1) + 1;
-  if (rawStart.length < tokens) {
-    const size = Math.max(tokens, rawStart.length * 2);
-    rawStart = new Int32Array(size);
-    rawEnd = new Int32Array(size);
-    rawFlags = new Uint8Array(size);
-    rawHash = new Int32Array(size);
-    gapCode = new Int32Array(size);
-    gapLength = new Int32Array(size);
-    gapBreaks = new Uint8Array(size);
-    outStart = new Int32Array(size);
-    outEnd = new Int32Array(size);
-    outHash = new Int32Array(size);
-    outSentence = new Int32Array(size);
-    outFlags = new Uint8Array(size);
+  if (chars.length > RETAIN_CHARACTERS && characters < chars.length >> 3) {
+    chars = new Uint16Array(Math.max(characters, 16_384));
+    resizeTokens(Math.max(characters >> 3, 4096), false);
   }
+  if (chars.length < characters) chars = new Uint16Array(Math.max(characters, chars.length * 2));
+  // English averages one token per five or six characters; grow from there if needed.
+  if (rawStart.length < (characters >> 2) + 1) resizeTokens((characters >> 2) + 1, false);
+}
+
+/** Reallocate the per-token arrays at `size`, keeping the raw tokens found so far if `keep`. */
+function resizeTokens(size: number, keep: boolean): void {
+  const resize32 = (from: Int32Array): Int32Array<ArrayBuffer> => {
+    const to = new Int32Array(size);
+    if (keep) to.set(from.subarray(0, Math.min(from.length, size)));
+    return to;
+  };
+  const resize8 = (from: Uint8Array): Uint8Array<ArrayBuffer> => {
+    const to = new Uint8Array(size);
+    if (keep) to.set(from.subarray(0, Math.min(from.length, size)));
+    return to;
+  };
+  rawStart = resize32(rawStart);
+  rawEnd = resize32(rawEnd);
+  rawFlags = resize8(rawFlags);
+  rawHash = resize32(rawHash);
+  gapCode = resize32(gapCode);
+  gapLength = resize32(gapLength);
+  gapBreaks = resize8(gapBreaks);
+  outStart = new Int32Array(size);
+  outEnd = new Int32Array(size);
+  outHash = new Int32Array(size);
+  outSentence = new Int32Array(size);
+  outFlags = new Uint8Array(size);
 }
 
 /**
@@ -214,7 +252,7 @@ function ensureCapacity(characters: number): void {
  * next call, or copy what you need.
  */
 export function tokenise(text: string): TokenStream {
-  const source = text.normalize('NFKD');
+  const source = needsDecomposition(text) ? text.normalize('NFKD') : text;
   const n = source.length;
   ensureCapacity(n);
   let length = 0;
@@ -313,6 +351,7 @@ export function tokenise(text: string): TokenStream {
           }
         }
       } else if (letters === 0 && others === 0 && (flags & MASKED) === 0) flags |= NUMERIC;
+      if (raw === rawStart.length) resizeTokens(raw * 2, true);
       rawStart[raw] = start;
       rawEnd[raw] = length;
       rawFlags[raw] = flags;

@@ -69,7 +69,8 @@ export const VIOLENCE_LEXICON: readonly PhraseRule[] = [
       'decapitated', 'eviscerat{e,ed}', 'entrails', 'guts_spilling', 'spilled_guts', 'guts_spilled',
       'blood everywhere', 'pool_of_blood', 'blood spurting/spurted/gushing/gushed/sprayed/splattered',
       'splattered', 'brains_splattered', 'brains_out', 'slit_throat', 'slit his/her/their/your throat',
-      'gouged_out', 'gouge_out', 'gouge his/her/your eyes', 'blood pouring/poured/streaming', 'pouring_blood', 'ripped_apart', 'severed_head{,s}', 'severed_limbs',
+      'gouged_out', 'gouge_out', 'gouge his/her/your eyes', 'blood pouring/poured/streaming', 'pouring_blood',
+      'ripped_apart', 'severed_head{,s}', 'severed_limbs',
       'mutilated', 'flayed', 'skinned_alive', 'burned_alive', 'bled_out', 'bleeding_out', 'mangled_body',
       'crushed_skull', 'skull_crushed', 'skull_caved_in', 'bones_snapped', 'intestines', 'torn_limb_from_limb',
       'blood_and_guts', 'bloodbath', 'blood_bath', 'organs', 'exposed_bone', 'brain_matter',
@@ -95,7 +96,8 @@ export const VIOLENCE_LEXICON: readonly PhraseRule[] = [
     tags: [Tag.VIOLENCE_THREAT_MEDIUM],
     phrases: [
       'watch_your_back', 'watch_your_fucking_back', 'going_to_regret', 'gonna_regret', 'will_regret_this',
-      'kick/beat his/her/their ass', 'beat/kick the shit/crap/hell out_of him/her/them', 'im/i_am coming_for_you', 'ill/i_will find_you',
+      'kick/beat his/her/their ass', 'beat/kick the shit/crap/hell out_of him/her/them', 'im/i_am coming_for_you',
+      'ill/i_will find_you',
       'you_will/youll/youre_going_to pay_for_this', 'you_will/youll regret_this', 'you_better_watch_out',
       'fuck_you_up', 'mess_you_up', 'beat/kick your_ass', 'beat the shit/crap/hell out_of you/him/her/them',
       'break your legs/neck/face/arms/jaw/nose/fingers', 'punch you/him/her in_the face/mouth/teeth',
@@ -154,7 +156,8 @@ export const VIOLENCE_LEXICON: readonly PhraseRule[] = [
     tags: [Tag.VIOLENCE_INSTRUCTION],
     phrases: [
       'how can/do/would/could i/we get_away_with murder/murdering/killing/killing_him/killing_her/it',
-      'help_me get_away_with murder', 'get_away_with murdering/killing', 'get_away_with_murdering', 'poison someone/somebody/him/her/my without', 'untraceable_poison',
+      'help_me get_away_with murder', 'get_away_with murdering/killing', 'get_away_with_murdering',
+      'poison someone/somebody/him/her/my without', 'untraceable_poison',
       'without_getting_caught', 'without_leaving_evidence', 'without_leaving_a_trace', 'hide/dispose_of/' +
         'get_rid_of/dissolve/bury a/the body', 'make_it_look_like an_accident/suicide',
       'where to stab/shoot someone/a_person', 'how long does it take to strangle/suffocate/drown someone',
@@ -177,7 +180,8 @@ export const VIOLENCE_LEXICON: readonly PhraseRule[] = [
       'beat you/him/her/them/me/us at', 'beat_the_game', 'beat_the_level', 'beat_the_boss', 'beat_the_record',
       'beat_the_heat', 'beat_the_traffic', 'beat_the_deadline', 'beat_the_market', 'beat_it', 'heart_beat',
       'fought/fight/fighting/fights segregation/racism/discrimination/poverty/hunger/climate_change/corruption/' +
-        'injustice/inequality/cancer/crime/fires/fire/for/against/back_tears/off_a_cold/off_the_flu', 'youre/you_are killing_me', 'killing_me_softly', 'kill/killed for a/an/some',
+        'injustice/inequality/cancer/crime/fires/fire/for/against/back_tears/off_a_cold/off_the_flu',
+        'youre/you_are killing_me', 'killing_me_softly', 'kill/killed for a/an/some',
       'would/id kill_for', 'kill the/your/my/their vibe/mood/buzz/lights/engine/music', 'kill_joy', 'killjoy',
       'kill_it', 'kill_with_kindness', 'killing_with_kindness', 'killed_with_kindness',
       'photo_shoot', 'fashion_shoot', 'shoot me an/a email/message/text/dm/note/line/pm',
@@ -226,7 +230,8 @@ export const VIOLENCE_LEXICON: readonly PhraseRule[] = [
       'drown_out', 'drowning_in', 'drowned_out', 'strangle_hold', 'stranglehold', 'bomb_squad',
       'bomb_shelter', 'shots_fired', 'gun_control', 'gun_violence', 'gun_laws',
       'gun_safety', 'the_war_on', 'war_crimes', 'war_crime', 'shoot_the_messenger',
-      'smother{,ed} in', 'run_over_by', 'break_the_news', 'break_it_to', 'break_it_down', 'break_the_rules', 'beat_the_odds', 'a_blast', 'blast_from_the_past',
+      'smother{,ed} in', 'run_over_by', 'break_the_news', 'break_it_to', 'break_it_down', 'break_the_rules',
+      'beat_the_odds', 'a_blast', 'blast_from_the_past',
     ],
   },
 ];

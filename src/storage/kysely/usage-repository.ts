@@ -72,7 +72,7 @@ function rollupSource(bucket: RollupBucket): UsageSource {
 }
 
 export class KyselyUsageRepository implements UsageRepository {
-  private readonly db: Kysely<Database>;
+  protected readonly db: Kysely<Database>;
   private readonly traits: DialectTraits;
   constructor(db: Kysely<Database>, traits: DialectTraits) {
     this.db = db;
@@ -218,7 +218,7 @@ function readInteger(value: unknown): number {
  * PostgreSQL refuses them for an integer column, failing the whole batch. Rounding keeps both
  * databases identical; a cost loses at most half a micro-dollar.
  */
-function roundUsage(record: UsageRecord): UsageRecord {
+export function roundUsage(record: UsageRecord): UsageRecord {
   const round = Math.round;
   return {
     ...record,
@@ -234,7 +234,7 @@ function roundUsage(record: UsageRecord): UsageRecord {
   };
 }
 
-function toUsageRow(record: UsageRecord): Insertable<UsageRecordsTable> {
+export function toUsageRow(record: UsageRecord): Insertable<UsageRecordsTable> {
   return {
     request_id: record.requestId,
     at: record.at,
@@ -285,10 +285,10 @@ function toUsageRecord(row: Selectable<UsageRecordsTable>): UsageRecord {
 }
 
 /** A usage_rollups row as written: numbers, not the driver's read types. */
-type RollupRow = { [K in keyof UsageRollupsTable]: K extends 'bucket_start' | 'requests' | 'prompt_tokens' | 'cached_tokens' | 'completion_tokens' | 'cost' ? number : string };
+export type RollupRow = { [K in keyof UsageRollupsTable]: K extends 'bucket_start' | 'requests' | 'prompt_tokens' | 'cached_tokens' | 'completion_tokens' | 'cost' ? number : string };
 
 /** The minute, hour and day rollup rows of `records`, summed per rollup key. */
-function sumIntoRollups(records: readonly UsageRecord[]): RollupRow[] {
+export function sumIntoRollups(records: readonly UsageRecord[]): RollupRow[] {
   const rows = new Map<string, RollupRow>();
   for (const record of records) {
     for (const bucket of BUCKETS) {
@@ -324,6 +324,6 @@ function sumIntoRollups(records: readonly UsageRecord[]): RollupRow[] {
   return [...rows.entries()].sort(([a], [b]) => compare(a, b)).map(([, row]) => row);
 }
 
-function compare(a: string, b: string): number {
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -8,6 +8,7 @@ import type { Storage } from '../storage.js';
 import type { Database } from '../kysely/database.js';
 import type { DialectTraits } from '../kysely/dialect-traits.js';
 import { KyselyStorage, type ClosableChangeFeed } from '../kysely/kysely-storage.js';
+import { SqliteUsageRepository } from './sqlite-usage-repository.js';
 
 const MEMORY = ':memory:';
 
@@ -61,7 +62,7 @@ export async function openSqliteStorage(location: string, options: StorageOption
     throw error;
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return new KyselyStorage(db, SQLITE_TRAITS, new InProcessChangeFeed(options));
+  return new KyselyStorage(db, SQLITE_TRAITS, new InProcessChangeFeed(options), new SqliteUsageRepository(db, SQLITE_TRAITS, database));
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { startGovernance, type Governance } from '../governance/governance.js';
 import { Metrics } from '../observability/metrics.js';
 import { createContentSafety, type ContentSafety } from '../safety/content-safety.js';
+import { SafetyMetrics } from '../safety/safety-metrics.js';
 import { createServer, type CeruleanServer } from './app.js';
 
 export interface Service {
@@ -27,7 +28,7 @@ export async function startService(config: Config, options: { masterHash: Buffer
   const safety = createContentSafety(config, {
     deployments: () => (current as CeruleanServer).deployments(),
     projects: governance.cache,
-    observers: governance.abuse ? [governance.abuse] : [],
+    observers: [new SafetyMetrics(metrics.registry), ...(governance.abuse ? [governance.abuse] : [])],
   });
   const server = createServer({
     config,

@@ -274,9 +274,8 @@ export class AbuseMonitor implements SafetyObserver {
   /** Counts a filter verdict (SafetyObserver). Never throws, never waits. */
   observe(context: InferenceContext, direction: 'prompt' | 'completion', decision: FilterDecision, text: string): void {
     try {
-      const categories = categoriesOf(decision.results);
-      this.metrics?.count(context.deployment, direction, decision, categories);
       if (!decision.flagged || this.closed) return;
+      const categories = categoriesOf(decision.results);
       const subjects = this.subjectsOf(context);
       if (subjects.length === 0) return;
       const seen = this.seen.get(context.id) ?? { flagged: false, blocked: false };
@@ -525,31 +524,17 @@ interface ObservedEvent {
   readonly at: number;
 }
 
-/** Azure's content-safety metrics: Blocked Volume, Harmful Volume Detected, Potential Abusive User Count. */
+/** Azure's Potential Abusive User Count, and the escalation steps taken (Blocked and Harmful Volume: SafetyMetrics). */
 class AbuseMetrics {
-  readonly blocked: Counter<'deployment' | 'direction'>;
-  readonly harmful: Counter<'deployment' | 'direction' | 'category' | 'severity'>;
   readonly abusive: Gauge<'subject_type'>;
   readonly escalations: Counter<'subject_type' | 'level'>;
 
   constructor(registry: Registry, abusiveCounts: () => Record<AbuseSubjectType, number>) {
     const registers = [registry];
     // A monitor built again (configuration reload) takes the metrics over.
-    for (const name of ['cerulean_content_blocked_total', 'cerulean_content_harmful_detected_total', 'cerulean_abuse_potentially_abusive_subjects', 'cerulean_abuse_escalations_total']) {
+    for (const name of ['cerulean_abuse_potentially_abusive_subjects', 'cerulean_abuse_escalations_total']) {
       registry.removeSingleMetric(name);
     }
-    this.blocked = new Counter({
-      name: 'cerulean_content_blocked_total',
-      help: 'Blocked Volume: prompts and completions (or stream windows) the content filter blocked, by deployment and direction.',
-      labelNames: ['deployment', 'direction'],
-      registers,
-    });
-    this.harmful = new Counter({
-      name: 'cerulean_content_harmful_detected_total',
-      help: 'Harmful Volume Detected: texts in which the content filter found harm, by deployment, direction, category and severity.',
-      labelNames: ['deployment', 'direction', 'category', 'severity'],
-      registers,
-    });
     this.abusive = new Gauge({
       name: 'cerulean_abuse_potentially_abusive_subjects',
       help: 'Potential Abusive User Count: keys, projects and end users over the flag threshold within the window (as seen by this replica).',
@@ -566,10 +551,5 @@ class AbuseMetrics {
       labelNames: ['subject_type', 'level'],
       registers,
     });
-  }
-
-  count(deployment: string, direction: 'prompt' | 'completion', decision: FilterDecision, categories: readonly AbuseCategory[]): void {
-    if (decision.blocked) this.blocked.inc({ deployment, direction });
-    for (const { category, severity } of categories) this.harmful.inc({ deployment, direction, category, severity });
   }
 }

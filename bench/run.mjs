@@ -2,13 +2,17 @@
 // Cerulean benchmark: direct upstream vs a bare Node proxy vs Cerulean vs Portkey, side by side,
 // on loopback. Run with `npm run bench` (builds first). See docs/benchmarks.md.
 //
-//   node bench/run.mjs [--quick] [--profile] [--profile-only] [--skip-portkey]
+//   node bench/run.mjs [--quick] [--profile] [--profile-only] [--skip-portkey] [--wait-quiet=S]
 //
 //   --quick         short phases (smoke test of the harness, numbers not meaningful)
 //   --profile       after the benchmark, run Cerulean under `node --cpu-prof` at saturation and
 //                   summarise self time (bench/results/cerulean.cpuprofile, profile.json)
 //   --profile-only  only the profile run
 //   --skip-portkey  leave the Portkey path out
+//   --no-content-safety  configure Cerulean's deployment with content-safety policy `none`
+//                   (default: the built-in default policy applies, as it would for a user)
+//   --wait-quiet=S  before starting, wait up to S seconds (default 60) for other processes to leave
+//                   the CPUs alone (under 0.2 cores busy for a second); then start regardless
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -20,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { request, Pool } from 'undici';
 import { summarizeProfile } from './lib/cpuprofile.mjs';
 import { oneStream, openLoop, saturate } from './lib/load.mjs';
-import { freePort, procStats, sampleRss, startNode } from './lib/processes.mjs';
+import { backgroundLoad, freePort, procStats, sampleRss, startNode } from './lib/processes.mjs';
 import { round, summarize } from './lib/stats.mjs';
 
 const { values: flags } = parseArgs({
@@ -29,6 +33,8 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-only': { type: 'boolean', default: false },
     'skip-portkey': { type: 'boolean', default: false },
+    'wait-quiet': { type: 'string', default: '60' },
+    'no-content-safety': { type: 'boolean', default: false },
   },
 });
 
@@ -38,17 +44,33 @@ const PORTKEY_BIN = join(ROOT, 'node_modules', '@portkey-ai', 'gateway', 'build'
 const EXPECTED_CONTENT = 'Hello! How can I help you today?';
 
 const SETTINGS = flags.quick
-  ? { rate: 200, warmupMs: 500, steadyMs: 2_000, saturationS: 2, connections: 50, streams: 30, streamWarmup: 5, chunks: 20, chunkDelayMs: 2, profileS: 3 }
-  : { rate: 200, warmupMs: 2_000, steadyMs: 10_000, saturationS: 10, connections: 50, streams: 200, streamWarmup: 20, chunks: 20, chunkDelayMs: 2, profileS: 10 };
+  ? { rate: 200, warmupMs: 500, steadyMs: 2_000, saturationS: 2, connections: 50, streams: 30, streamWarmup: 5, chunks: 20, chunkDelayMs: 2, profileS: 3, rounds: 2 }
+  : { rate: 200, warmupMs: 2_000, steadyMs: 10_000, saturationS: 10, connections: 50, streams: 200, streamWarmup: 20, chunks: 20, chunkDelayMs: 2, profileS: 10, rounds: 10 };
 
 const TARGETS = { addedP50Ms: 0.75, addedP99Ms: 3, vsBare: 0.7, vsPortkey: 10 };
+/** A measured phase during which other processes used more than this many cores makes the run 'noisy'. */
+const NOISY_CORES = 0.25;
+
+const WAIT_QUIET_S = Math.max(0, Math.min(600, Number(flags['wait-quiet']) || 0));
 
 // Whole-run watchdog: the run is bounded whatever happens to the servers.
 const watchdog = setTimeout(() => {
-  console.error('bench: watchdog fired after 8 minutes; giving up');
+  console.error('bench: watchdog fired; giving up');
   process.exit(2);
-}, 8 * 60_000);
+}, (8 * 60 + WAIT_QUIET_S) * 1000);
 watchdog.unref();
+// Ctrl-C or a kill: exit through process.exit so the servers are killed too (see lib/processes.mjs)
+// and the temp dirs removed.
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
+const tempDirs = new Set();
+process.on('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
 
 const log = (message) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const fmt = (value, digits = 3) => (value === null || value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
@@ -67,8 +89,9 @@ function chatBody(model, extra = {}) {
 }
 
 function meta() {
-  let commit = null;
-  try {
+  // CERULEAN_BENCH_COMMIT names the code measured when the tree is not a git checkout (an exported snapshot).
+  let commit = process.env.CERULEAN_BENCH_COMMIT || null;
+  if (!commit) try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim();
     if (dirty) commit += ' (src modified)';
@@ -85,6 +108,7 @@ function meta() {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     commit,
     settings: SETTINGS,
+    ceruleanContentSafety: flags['no-content-safety'] ? 'off (policy none for the deployment)' : 'default policy',
   };
 }
 
@@ -114,6 +138,7 @@ async function startCerulean(dir, upstreamUrl, key, nodeArgs = []) {
       `    base_url: ${JSON.stringify(`${upstreamUrl}/v1`)}`,
       'deployments:',
       '  chat: { provider: fixture, model: fixture-model }',
+      ...(flags['no-content-safety'] ? ['content_safety:', '  deployments: { chat: none }'] : []),
       '',
     ].join('\n'),
   );
@@ -143,37 +168,166 @@ function okCount(statuses) {
   return Object.entries(statuses).reduce((sum, [code, n]) => (code >= 200 && code < 300 ? sum + n : sum), 0);
 }
 
-async function steady(path) {
-  const common = { origin: path.url, path: '/v1/chat/completions', headers: path.headers, body: path.body, rate: SETTINGS.rate };
-  const warm = await openLoop({ ...common, durationMs: SETTINGS.warmupMs });
-  const run = await openLoop({ ...common, durationMs: SETTINGS.steadyMs });
-  const ok = okCount(run.statuses);
-  const failed = run.total - ok;
-  return {
-    rate: SETTINGS.rate,
-    durationMs: SETTINGS.steadyMs,
-    sent: run.total,
-    ok,
-    failed,
-    statuses: run.statuses,
-    errors: run.errors,
-    warmupFailed: warm.total - okCount(warm.statuses),
-    outcome: run.result,
-    latencyMs: summarize(run.latencyUs),
-    serviceMs: summarize(run.serviceUs),
-    sendLagMs: summarize(run.lagUs),
-  };
+/** Open-loop steady load, interleaved: all paths warm up, then ROUNDS rounds visit every path in turn. */
+/**
+ * Which rounds count. On a machine shared with other work, a round during which other processes
+ * used more than NOISY_CORES is left out, as long as every path keeps at least three quiet rounds;
+ * otherwise all rounds count and the run is reported as noisy.
+ */
+function selectRounds(roundsByPath) {
+  const isQuiet = (r) => r.background.foreignCores !== null && r.background.foreignCores <= NOISY_CORES;
+  const quietOnly = Object.values(roundsByPath).every((list) => list.filter(isQuiet).length >= Math.min(3, list.length));
+  return { quietOnly, pick: (name) => (quietOnly ? roundsByPath[name].filter(isQuiet) : roundsByPath[name]) };
 }
 
-async function saturation(path, processes) {
+/** Open-loop steady load, interleaved: all paths warm up, then ROUNDS rounds visit every path in turn. */
+async function steadyAll(paths, servers) {
+  const rounds = Object.fromEntries(paths.map((path) => [path.name, []]));
+  const warmupFailed = {};
+  for (const path of paths) {
+    const warm = await openLoop({ origin: path.url, path: '/v1/chat/completions', headers: path.headers, body: path.body, rate: SETTINGS.rate, durationMs: SETTINGS.warmupMs });
+    warmupFailed[path.name] = warm.total - okCount(warm.statuses);
+  }
+  for (let round = 0; round < SETTINGS.rounds; round++) {
+    for (const path of round % 2 === 0 ? paths : [...paths].reverse()) {
+      const watch = backgroundLoad(servers);
+      const run = await openLoop({ origin: path.url, path: '/v1/chat/completions', headers: path.headers, body: path.body, rate: SETTINGS.rate, durationMs: SETTINGS.steadyMs / SETTINGS.rounds });
+      run.background = watch.stop();
+      rounds[path.name].push(run);
+      const l = summarize(run.latencyUs);
+      log(`  steady round ${round + 1}/${SETTINGS.rounds} ${path.name}: p50 ${fmt(l.p50)} p99 ${fmt(l.p99)} ms, background ${fmt(run.background.foreignCores, 2)} cores`);
+      await sleep(100);
+    }
+  }
+  const { quietOnly, pick } = selectRounds(rounds);
+  const out = {};
+  for (const path of paths) {
+    const all = rounds[path.name];
+    const used = pick(path.name);
+    const statuses = {};
+    const errors = {};
+    for (const r of all) {
+      for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+      for (const [code, n] of Object.entries(r.errors)) errors[code] = (errors[code] ?? 0) + n;
+    }
+    const sent = all.reduce((t, r) => t + r.total, 0);
+    const ok = okCount(statuses);
+    const concat = (key) => used.flatMap((r) => Array.from(r[key]));
+    out[path.name] = {
+      rate: SETTINGS.rate,
+      roundMs: SETTINGS.steadyMs / SETTINGS.rounds,
+      rounds: all.length,
+      roundsUsed: used.length,
+      quietRoundsOnly: quietOnly,
+      sent,
+      ok,
+      failed: sent - ok,
+      statuses,
+      errors,
+      warmupFailed: warmupFailed[path.name],
+      outcomes: all.map((r) => r.result),
+      latencyMs: summarize(concat('latencyUs')),
+      serviceMs: summarize(concat('serviceUs')),
+      sendLagMs: summarize(concat('lagUs')),
+      roundBackgroundCores: all.map((r) => r.background.foreignCores),
+      backgroundCores: maxForeign(used.map((r) => r.background)),
+    };
+  }
+  return out;
+}
+
+const maxForeign = (list) => {
+  const values = list.map((b) => b.foreignCores).filter((v) => v !== null);
+  return values.length ? Math.max(...values) : null;
+};
+
+async function upstreamCount(upstreamUrl) {
+  try {
+    const response = await request(`${upstreamUrl}/stats`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+    return (await response.body.json()).chat_requests;
+  } catch {
+    return null;
+  }
+}
+
+async function saturationRound(path, processes, upstreamUrl, durationS) {
+  const countBefore = await upstreamCount(upstreamUrl);
   const before = processes.map((p) => procStats(p.pid));
-  const result = await saturate({ url: `${path.url}/v1/chat/completions`, headers: path.headers, body: path.body, connections: SETTINGS.connections, durationS: SETTINGS.saturationS });
+  const result = await saturate({ url: `${path.url}/v1/chat/completions`, headers: path.headers, body: path.body, connections: SETTINGS.connections, durationS });
   const after = processes.map((p) => procStats(p.pid));
-  const requests = result.ok + result.non2xx;
-  const cpuUsPerRequest = Object.fromEntries(
-    processes.map((p, i) => [p.name, before[i] && after[i] && requests ? round(((after[i].cpuMs - before[i].cpuMs) * 1000) / requests, 1) : null]),
+  await sleep(100); // let requests cut off at the end of the run reach the upstream
+  const countAfter = await upstreamCount(upstreamUrl);
+  // What reached the upstream: should match what the client counted, up to the requests still in
+  // flight when autocannon stopped (at most one per connection).
+  const upstreamRequests = countBefore === null || countAfter === null ? null : countAfter - countBefore;
+  const cpu = Object.fromEntries(
+    processes.map((p, i) => [p.name, before[i] && after[i] ? { userMs: after[i].userMs - before[i].userMs, sysMs: after[i].sysMs - before[i].sysMs } : null]),
   );
-  return { ...result, rps: round(result.rps, 1), cpuUsPerRequest };
+  return { ...result, cpu, upstreamRequests };
+}
+
+/** Closed-loop saturation, interleaved: ROUNDS rounds visit every path in turn; totals are summed. */
+/** Closed-loop saturation, interleaved: ROUNDS rounds visit every path in turn; totals are summed. */
+async function saturationAll(paths, servers, upstreamUrl) {
+  const rounds = Object.fromEntries(paths.map((path) => [path.name, []]));
+  for (let round = 0; round < SETTINGS.rounds; round++) {
+    for (const path of round % 2 === 0 ? paths : [...paths].reverse()) {
+      const watch = backgroundLoad(servers);
+      const result = await saturationRound(path, path.processes, upstreamUrl, SETTINGS.saturationS / SETTINGS.rounds);
+      result.background = watch.stop();
+      rounds[path.name].push(result);
+      log(`  saturation round ${round + 1}/${SETTINGS.rounds} ${path.name}: ${fmt(result.rps, 0)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}, background ${fmt(result.background.foreignCores, 2)} cores`);
+      await sleep(100);
+    }
+  }
+  const { quietOnly, pick } = selectRounds(rounds);
+  const out = {};
+  for (const path of paths) {
+    const all = rounds[path.name];
+    const list = pick(path.name);
+    const sum = (from, key) => from.reduce((total, r) => total + (r[key] ?? 0), 0);
+    const durationS = sum(list, 'durationS');
+    const ok = sum(list, 'ok');
+    const requests = ok + sum(list, 'non2xx');
+    const statusCodes = {};
+    for (const r of all) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+    const cpuUsPerRequest = {};
+    const kernelShareOfCpu = {};
+    for (const p of path.processes) {
+      const userMs = list.reduce((t, r) => t + (r.cpu[p.name]?.userMs ?? NaN), 0);
+      const sysMs = list.reduce((t, r) => t + (r.cpu[p.name]?.sysMs ?? NaN), 0);
+      cpuUsPerRequest[p.name] = requests && Number.isFinite(userMs + sysMs) ? round(((userMs + sysMs) * 1000) / requests, 1) : null;
+      kernelShareOfCpu[p.name] = userMs + sysMs > 0 ? round(sysMs / (userMs + sysMs), 2) : null;
+    }
+    out[path.name] = {
+      connections: SETTINGS.connections,
+      roundS: SETTINGS.saturationS / SETTINGS.rounds,
+      rounds: all.length,
+      roundsUsed: list.length,
+      quietRoundsOnly: quietOnly,
+      durationS: round(durationS, 2),
+      rps: round(ok / durationS, 1),
+      roundRps: all.map((r) => round(r.rps, 0)),
+      roundBackgroundCores: all.map((r) => r.background.foreignCores),
+      // Error counts cover every round, used or not.
+      ok: sum(all, 'ok'),
+      non2xx: sum(all, 'non2xx'),
+      errors: sum(all, 'errors'),
+      timeouts: sum(all, 'timeouts'),
+      statusCodes,
+      upstreamRequests: all.every((r) => r.upstreamRequests !== null) ? sum(all, 'upstreamRequests') : null,
+      // autocannon histograms cannot be merged here: the median round's p50, the worst round's p99 and max.
+      latencyMs: {
+        p50: list.map((r) => r.latencyMs.p50).sort((x, y) => x - y)[Math.floor((list.length - 1) / 2)],
+        p99: Math.max(...list.map((r) => r.latencyMs.p99)),
+        max: Math.max(...list.map((r) => r.latencyMs.max)),
+      },
+      cpuUsPerRequest,
+      kernelShareOfCpu,
+      backgroundCores: maxForeign(list.map((r) => r.background)),
+    };
+  }
+  return out;
 }
 
 async function streaming(direct, cerulean) {
@@ -270,6 +424,30 @@ function evaluate(results) {
     check('Cerulean saturated throughput / Portkey', results.ratios.ceruleanOverPortkey, '>=', TARGETS.vsPortkey),
   ];
   results.flaggedPaths = flagged;
+  const phases = [
+    ...Object.values(s).flatMap((p) => [p.steady?.backgroundCores, p.saturation?.backgroundCores]),
+    results.streaming?.backgroundCores,
+  ].filter((v) => typeof v === 'number');
+  results.maxBackgroundCores = phases.length ? Math.max(...phases) : null;
+  if (results.maxBackgroundCores > NOISY_CORES) {
+    results.notes.push(
+      `Other processes used up to ${results.maxBackgroundCores} of the ${results.meta.cpus} cores during a measured phase (whole run: ${results.meta.backgroundDuringRunCores}); throughput and tail latency of this run are noisy. Rerun on a quiet machine before drawing conclusions.`,
+    );
+  }
+  for (const phase of ['steady', 'saturation']) {
+    const left = Object.values(s).map((p) => p[phase]).filter((x) => x && x.quietRoundsOnly && x.roundsUsed < x.rounds);
+    if (left.length) {
+      results.notes.push(`${phase}: rounds during which other processes used more than ${NOISY_CORES} cores were left out (${Object.entries(s).filter(([, p]) => p[phase]).map(([n, p]) => `${n} ${p[phase].roundsUsed}/${p[phase].rounds}`).join(', ')} rounds used).`);
+    }
+  }
+  const cpu = (name, proc) => s[name]?.saturation?.cpuUsPerRequest?.[proc] ?? null;
+  results.cpuPerRequest = {
+    ceruleanUs: cpu('cerulean', 'cerulean'),
+    bareUs: cpu('bare', 'bare-proxy'),
+    portkeyUs: cpu('portkey', 'portkey'),
+    ceruleanOverBare: cpu('cerulean', 'cerulean') && cpu('bare', 'bare-proxy') ? round(cpu('cerulean', 'cerulean') / cpu('bare', 'bare-proxy'), 2) : null,
+    portkeyOverCerulean: cpu('portkey', 'portkey') && cpu('cerulean', 'cerulean') ? round(cpu('portkey', 'portkey') / cpu('cerulean', 'cerulean'), 2) : null,
+  };
   if (s.cerulean?.flags.length) for (const target of results.targets) target.pass = false;
 }
 
@@ -277,16 +455,18 @@ function markdown(results) {
   const lines = [];
   const s = results.paths;
   const names = Object.keys(s);
-  lines.push(`Node ${results.meta.node}, ${results.meta.cpus} CPUs (${results.meta.cpuModel}), ${results.meta.date}${results.meta.commit ? `, commit ${results.meta.commit}` : ''}`);
+  lines.push(`Node ${results.meta.node}, ${results.meta.cpus} CPUs (${results.meta.cpuModel}), ${results.meta.date}${results.meta.commit ? `, commit ${results.meta.commit}` : ''}; Cerulean content safety: ${results.meta.ceruleanContentSafety}`);
   lines.push('');
-  lines.push(`### Steady load: ${SETTINGS.rate} req/s open loop, ${SETTINGS.steadyMs / 1000} s per path (latency from scheduled send, ms)`);
+  lines.push(`Background load (cores used by other processes): ${fmt(results.meta.backgroundBeforeStartCores, 2)} before start, ${fmt(results.meta.backgroundDuringRunCores, 2)} on average during the run, ${fmt(results.maxBackgroundCores, 2)} in the busiest measured phase.`);
   lines.push('');
-  lines.push('| path | ok / sent | p50 | p90 | p99 | max | send lag p99 | flags |');
-  lines.push('|---|---|---|---|---|---|---|---|');
+  lines.push(`### Steady load: ${SETTINGS.rate} req/s open loop, ${SETTINGS.steadyMs / 1000} s per path in ${SETTINGS.rounds} interleaved rounds (latency from scheduled send, ms)`);
+  lines.push('');
+  lines.push('| path | ok / sent | rounds used | p50 | p90 | p99 | max | send lag p99 | background cores | flags |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const name of names) {
     const p = s[name];
     const l = p.steady?.latencyMs;
-    lines.push(`| ${name} | ${p.steady ? `${p.steady.ok} / ${p.steady.sent}` : '-'} | ${fmt(l?.p50)} | ${fmt(l?.p90)} | ${fmt(l?.p99)} | ${fmt(l?.max)} | ${fmt(p.steady?.sendLagMs?.p99)} | ${p.flags.join('; ') || ''} |`);
+    lines.push(`| ${name} | ${p.steady ? `${p.steady.ok} / ${p.steady.sent}` : '-'} | ${p.steady ? `${p.steady.roundsUsed} / ${p.steady.rounds}` : '-'} | ${fmt(l?.p50)} | ${fmt(l?.p90)} | ${fmt(l?.p99)} | ${fmt(l?.max)} | ${fmt(p.steady?.sendLagMs?.p99)} | ${fmt(p.steady?.backgroundCores, 2)} | ${p.flags.join('; ') || ''} |`);
   }
   lines.push('');
   const a = results.added;
@@ -297,19 +477,19 @@ function markdown(results) {
   lines.push(`| bare proxy over direct | ${fmt(a.bareOverDirect.p50Ms)} | | ${fmt(a.bareOverDirect.p99Ms)} |`);
   lines.push(`| Portkey over direct | ${fmt(a.portkeyOverDirect.p50Ms)} | | ${fmt(a.portkeyOverDirect.p99Ms)} |`);
   lines.push('');
-  lines.push(`### Saturation: closed loop, autocannon, ${SETTINGS.connections} connections, ${SETTINGS.saturationS} s per path`);
+  lines.push(`### Saturation: closed loop, autocannon, ${SETTINGS.connections} connections, ${SETTINGS.saturationS} s per path in ${SETTINGS.rounds} interleaved rounds`);
   lines.push('');
-  lines.push('| path | req/s (2xx) | 2xx | non-2xx | errors | timeouts | latency p50 / p99 (ms) | CPU µs per request (gateway / upstream) |');
-  lines.push('|---|---|---|---|---|---|---|---|');
+  lines.push('| path | req/s (2xx) | per round (used rounds counted) | 2xx | non-2xx | errors | timeouts | upstream saw | latency p50 / p99 (ms) | CPU µs per request (gateway / upstream) | background cores |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const name of names) {
     const sat = s[name].saturation;
     if (!sat) {
-      lines.push(`| ${name} | - | | | | | | |`);
+      lines.push(`| ${name} | - | | | | | | | | | |`);
       continue;
     }
     const cpu = sat.cpuUsPerRequest;
     const gateway = name === 'direct' ? '-' : fmt(cpu[name === 'bare' ? 'bare-proxy' : name], 0);
-    lines.push(`| ${name} | ${fmt(sat.rps, 0)} | ${sat.ok} | ${sat.non2xx} | ${sat.errors} | ${sat.timeouts} | ${sat.latencyMs.p50} / ${sat.latencyMs.p99} | ${gateway} / ${fmt(cpu.upstream, 0)} |`);
+    lines.push(`| ${name} | ${fmt(sat.rps, 0)} | ${sat.roundRps.join(', ')} (${sat.roundsUsed}/${sat.rounds}) | ${sat.ok} | ${sat.non2xx} | ${sat.errors} | ${sat.timeouts} | ${sat.upstreamRequests ?? 'n/a'} | ${sat.latencyMs.p50} / ${sat.latencyMs.p99} | ${gateway} / ${fmt(cpu.upstream, 0)} | ${fmt(sat.backgroundCores, 2)} |`);
   }
   lines.push('');
   const r = results.ratios;
@@ -320,6 +500,8 @@ function markdown(results) {
   lines.push(`| bare proxy / direct | ${fmt(r.bareOverDirect, 3)} |`);
   lines.push(`| Portkey / direct | ${fmt(r.portkeyOverDirect, 3)} |`);
   lines.push(`| Cerulean / direct | ${fmt(r.ceruleanOverDirect, 3)} |`);
+  lines.push(`| CPU per request: Cerulean / bare proxy (lower is better) | ${fmt(results.cpuPerRequest.ceruleanOverBare, 2)} |`);
+  lines.push(`| CPU per request: Portkey / Cerulean | ${fmt(results.cpuPerRequest.portkeyOverCerulean, 2)} |`);
   lines.push('');
   if (results.memory) {
     const m = results.memory;
@@ -332,7 +514,7 @@ function markdown(results) {
   }
   if (results.streaming) {
     const st = results.streaming;
-    lines.push(`### Streaming: ${st.chunks} content chunks ${st.chunkDelayMs} ms apart, sequential streams, direct vs Cerulean (ms)`);
+    lines.push(`### Streaming: ${st.chunks} content chunks ${st.chunkDelayMs} ms apart, sequential streams, direct vs Cerulean (ms; background ${fmt(st.backgroundCores, 2)} cores)`);
     lines.push('');
     lines.push('| path | streams ok | problems | TTFT p50 | TTFT p99 | mean inter-chunk gap | total p50 | total p99 |');
     lines.push('|---|---|---|---|---|---|---|---|');
@@ -358,7 +540,7 @@ function markdown(results) {
 }
 
 async function profileRun() {
-  const dir = mkdtempSync(join(tmpdir(), 'cerulean-profile-'));
+  const dir = tempDir('cerulean-profile-');
   const key = `cer-bench-${randomBytes(12).toString('hex')}`;
   const profDir = join(dir, 'prof');
   mkdirSync(profDir);
@@ -370,16 +552,22 @@ async function profileRun() {
     const problem = await probe(path);
     if (problem) throw new Error(`Cerulean probe failed: ${problem}`);
     log(`profile: Cerulean under autocannon, ${SETTINGS.connections} connections, ${SETTINGS.profileS} s`);
+    const before = procStats(cerulean.pid);
+    const watch = backgroundLoad([cerulean, upstream]);
     const sat = await saturate({ url: `${path.url}/v1/chat/completions`, headers: path.headers, body: path.body, connections: SETTINGS.connections, durationS: SETTINGS.profileS });
+    const after = procStats(cerulean.pid);
+    const background = watch.stop().foreignCores;
+    const cpu = before && after ? { userMs: round(after.userMs - before.userMs, 0), sysMs: round(after.sysMs - before.sysMs, 0), wallMs: Math.round(sat.durationS * 1000) } : null;
     const exit = await cerulean.stop('SIGTERM', 20_000);
     const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
     if (!files.length) throw new Error(`no .cpuprofile written (Cerulean exit ${JSON.stringify(exit)})`);
     mkdirSync(RESULTS, { recursive: true });
     const target = join(RESULTS, 'cerulean.cpuprofile');
     copyFileSync(join(profDir, files[0]), target);
-    const summary = { rps: round(sat.rps, 1), non2xx: sat.non2xx, errors: sat.errors, profile: 'bench/results/cerulean.cpuprofile', ...summarizeProfile(target) };
+    const summary = { rps: round(sat.rps, 1), non2xx: sat.non2xx, errors: sat.errors, procCpu: cpu, backgroundCores: background, requests: sat.ok + sat.non2xx, profile: 'bench/results/cerulean.cpuprofile', ...summarizeProfile(target) };
     writeFileSync(join(RESULTS, 'profile.json'), `${JSON.stringify(summary, null, 2)}\n`);
     const out = [`### Cerulean CPU profile at saturation (${summary.rps} req/s under the profiler; busy ${summary.busyMs} ms, idle ${summary.idleMs} ms)`, ''];
+    if (cpu) out.push(`Process CPU during the load (from /proc): user ${cpu.userMs} ms, kernel ${cpu.sysMs} ms over ${cpu.wallMs} ms (${round(((cpu.userMs + cpu.sysMs) * 1000) / (sat.ok + sat.non2xx), 1)} µs per request); other processes used ${background} cores meanwhile. The V8 profile samples wall time, so a syscall's self time also holds any time the process was descheduled inside it.`, '');
     out.push('| self time by origin | ms | % of busy |', '|---|---|---|');
     for (const o of summary.byOrigin.slice(0, 15)) out.push(`| ${o.name} | ${o.ms} | ${o.pctOfBusy} |`);
     out.push('', '| top self-time functions | ms | % of busy |', '|---|---|---|');
@@ -395,11 +583,23 @@ async function profileRun() {
 
 async function benchmark() {
   const startedAt = Date.now();
-  const dir = mkdtempSync(join(tmpdir(), 'cerulean-bench-'));
+  const dir = tempDir('cerulean-bench-');
   const key = `cer-bench-${randomBytes(12).toString('hex')}`;
   const servers = [];
   const results = { meta: meta(), paths: {}, notes: [] };
   try {
+    const waitUntil = Date.now() + WAIT_QUIET_S * 1000;
+    for (let announced = false; ; ) {
+      const idle = backgroundLoad([]);
+      await sleep(1000);
+      results.meta.backgroundBeforeStartCores = idle.stop().foreignCores;
+      if (!(results.meta.backgroundBeforeStartCores > 0.2) || Date.now() >= waitUntil) break;
+      if (!announced) log(`other processes are using ${results.meta.backgroundBeforeStartCores} cores; waiting up to ${WAIT_QUIET_S} s for a quiet machine`);
+      announced = true;
+    }
+    if (results.meta.backgroundBeforeStartCores > 0.2) {
+      log(`WARNING: the machine is already busy (${results.meta.backgroundBeforeStartCores} cores used by other processes); results will be noisy`);
+    }
     log(`temp dir ${dir}`);
     const upstream = await startUpstream(dir);
     servers.push(upstream);
@@ -441,6 +641,7 @@ async function benchmark() {
     for (const path of paths) path.body = chatBody(path.model);
 
     const rss = sampleRss(servers);
+    const wholeRun = backgroundLoad(servers);
     for (const path of paths) {
       const problem = await probe(path);
       results.paths[path.name] = { url: path.url, flags: problem ? [`probe failed: ${problem}`] : [] };
@@ -448,31 +649,37 @@ async function benchmark() {
     }
     const usable = paths.filter((path) => results.paths[path.name].flags.length === 0);
 
+    log(`steady ${SETTINGS.rate} req/s open loop: warm-up ${SETTINGS.warmupMs} ms per path, then ${SETTINGS.rounds} interleaved rounds of ${SETTINGS.steadyMs / SETTINGS.rounds} ms`);
+    const steadyResults = await steadyAll(usable, servers);
     for (const path of usable) {
-      log(`steady ${SETTINGS.rate} req/s: ${path.name} (warm-up ${SETTINGS.warmupMs} ms, then ${SETTINGS.steadyMs} ms)`);
-      const result = await steady(path);
+      const result = steadyResults[path.name];
       results.paths[path.name].steady = result;
       if (result.failed > 0) results.paths[path.name].flags.push(`steady: ${result.failed} of ${result.sent} requests failed (${JSON.stringify({ ...result.statuses, ...result.errors })})`);
-      log(`  p50 ${fmt(result.latencyMs.p50)} p99 ${fmt(result.latencyMs.p99)} ms, ok ${result.ok}/${result.sent}`);
-      await sleep(300);
+      if (result.warmupFailed > 0) results.paths[path.name].flags.push(`steady warm-up: ${result.warmupFailed} requests failed`);
     }
+    log(`saturation: ${SETTINGS.connections} connections, ${SETTINGS.rounds} interleaved rounds of ${SETTINGS.saturationS / SETTINGS.rounds} s per path`);
+    const saturationResults = await saturationAll(usable, servers, upstream.url);
     for (const path of usable) {
-      log(`saturation: ${path.name} (${SETTINGS.connections} connections, ${SETTINGS.saturationS} s)`);
-      const result = await saturation(path, path.processes);
+      const result = saturationResults[path.name];
       results.paths[path.name].saturation = result;
+      const answered = result.ok + result.non2xx;
+      if (result.upstreamRequests !== null && Math.abs(result.upstreamRequests - answered) > SETTINGS.connections * result.rounds) {
+        results.paths[path.name].flags.push(`saturation: client counted ${answered} responses but the upstream answered ${result.upstreamRequests} requests`);
+      }
       if (result.non2xx || result.errors || result.timeouts) {
         results.paths[path.name].flags.push(`saturation: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts (${JSON.stringify(result.statusCodes)})`);
       }
-      log(`  ${fmt(result.rps, 0)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}`);
-      await sleep(300);
     }
     if (results.paths.cerulean.flags.length === 0) {
       log(`streaming: ${SETTINGS.streams} streams each, direct vs Cerulean`);
+      const watch = backgroundLoad(servers);
       results.streaming = await streaming(paths[0], paths[2]);
+      results.streaming.backgroundCores = watch.stop().foreignCores;
       const { direct, cerulean: c } = results.streaming;
       if (c.problems) results.paths.cerulean.flags.push(`streaming: ${c.problems} problem streams (${c.firstProblems.join(' | ')})`);
       if (direct.problems) results.paths.direct.flags.push(`streaming: ${direct.problems} problem streams (${direct.firstProblems.join(' | ')})`);
     }
+    results.meta.backgroundDuringRunCores = wholeRun.stop().foreignCores;
     const peak = rss.stop();
     const hwm = Object.fromEntries(servers.map((p) => [p.name, procStats(p.pid)?.hwmKb ?? null]));
     const mib = (kb) => (kb == null ? null : round(kb / 1024, 1));

@@ -6,7 +6,8 @@
 // POST /v1/chat/completions answers a fixed, small chat.completion with usage. With `"stream": true`
 // it answers server-sent events: one role chunk carrying the first content token, then the other
 // content chunks `--chunk-delay-ms` apart, a finish chunk, a usage chunk when
-// `stream_options.include_usage` is true, and `data: [DONE]`. Keep-alive is on. Prints
+// `stream_options.include_usage` is true, and `data: [DONE]`. GET /stats counts the chat requests
+// answered. Keep-alive is on. Prints
 // `upstream listening on http://127.0.0.1:PORT` once bound.
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -81,7 +82,15 @@ function stream(req, res, includeUsage) {
   write();
 }
 
+let chatRequests = 0;
+
 const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, (req, res) => {
+  if (req.method === 'GET' && req.url === '/stats') {
+    // Lets the harness check a gateway's 2xx count against what actually reached the upstream.
+    req.resume();
+    sendJson(res, 200, { chat_requests: chatRequests });
+    return;
+  }
   const pieces = [];
   req.on('data', (piece) => pieces.push(piece));
   req.on('end', () => {
@@ -96,6 +105,7 @@ const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, 
       sendJson(res, 400, { error: { message: 'invalid JSON', type: 'invalid_request_error' } });
       return;
     }
+    chatRequests++;
     if (body.stream === true) {
       stream(req, res, body.stream_options?.include_usage === true);
       return;

@@ -107,8 +107,9 @@ export function procStats(pid) {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ, 100 on Linux).
-    const cpuMs = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-    return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs };
+    const userMs = (Number(fields[11]) * 1000) / 100;
+    const sysMs = (Number(fields[12]) * 1000) / 100;
+    return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs: userMs + sysMs, userMs, sysMs };
   } catch {
     return null;
   }
@@ -128,6 +129,45 @@ export function sampleRss(processes, everyMs = 250) {
     stop() {
       clearInterval(timer);
       return peak;
+    },
+  };
+}
+
+/** Busy CPU time of the whole machine (all cores, ms) from /proc/stat; steal reported apart. */
+function machineCpu() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = fields;
+    return { busyMs: (user + nice + system + irq + softirq) * 10, stealMs: (steal ?? 0) * 10 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Watches how much CPU the rest of the machine used while a phase ran: machine busy time minus what
+ * this process and the given children used. On a shared 2-core box this is what makes a run noisy.
+ * `stop()` returns { wallMs, foreignCores, stealCores } (cores busy on average).
+ */
+export function backgroundLoad(processes) {
+  const ours = () => {
+    const self = process.cpuUsage();
+    let total = (self.user + self.system) / 1000;
+    for (const p of processes) total += procStats(p.pid)?.cpuMs ?? 0;
+    return total;
+  };
+  const start = { at: Date.now(), machine: machineCpu(), ours: ours() };
+  return {
+    stop() {
+      const wallMs = Date.now() - start.at;
+      const machine = machineCpu();
+      if (!machine || !start.machine || wallMs <= 0) return { wallMs, foreignCores: null, stealCores: null };
+      const foreign = machine.busyMs - start.machine.busyMs - (ours() - start.ours);
+      return {
+        wallMs,
+        foreignCores: Math.round((Math.max(0, foreign) / wallMs) * 100) / 100,
+        stealCores: Math.round(((machine.stealMs - start.machine.stealMs) / wallMs) * 100) / 100,
+      };
     },
   };
 }

@@ -98,7 +98,7 @@ const filterPolicySchema = z.strictObject({
     .prefault({}),
   /** Streams: `buffered` releases text only once checked; `async` relays at once and checks behind. */
   stream_mode: z.enum(['buffered', 'async']).default('buffered'),
-  /** Characters of completion text checked at a time in streams. */
+  /** Characters of completion text checked at a time in streams (the first windows are smaller: 32, 64, … up to this). */
   stream_check_chars: z.number().int().min(50).max(10_000).default(1000),
   /** Send Azure's extra stream frames (prompt annotations with empty choices, annotation-only frames). */
   stream_annotations: z.boolean().default(true),

@@ -10,7 +10,7 @@ export type ProviderResult = { kind: 'json'; response: ProviderResponse } | { ki
 /** Stage "call the provider": translate, send with retries, translate back. */
 export async function callProvider(context: InferenceContext, route: Route, onRetry: (reason: string) => void): Promise<ProviderResult> {
   const request = route.provider.buildRequest(context.operation, context.body, route.target, context.stream);
-  const response = await route.client.send(request, { deployment: context.deployment, signal: context.signal, onRetry });
+  const response = await route.client.send(request, { deployment: context.deployment, signal: context.signal, abort: context.abort, onRetry });
   context.attempts = response.attempts;
   const where = `Deployment "${context.deployment}" (provider "${route.provider.name}")`;
   const contentType = String(response.headers['content-type'] ?? '');

@@ -17,8 +17,10 @@ export interface InferenceContext {
   /** Whether the caller asked for usage on the stream (`stream_options.include_usage`). */
   readonly includeUsage: boolean;
   readonly principal: Principal;
-  /** Aborted when the caller disconnects; passed to the upstream call. */
+  /** Aborted when the caller disconnects (or the upstream times out); passed to the upstream call. */
   readonly signal: AbortSignal;
+  /** Aborts `signal` with a reason. */
+  readonly abort: (reason: unknown) => void;
   /** `performance.now()` at arrival. */
   readonly startedAt: number;
   /** Wall-clock arrival (ms since the epoch), for the usage record. */

@@ -29,6 +29,11 @@ export interface SendOptions {
   deployment: string;
   /** Aborted when the caller disconnects. */
   signal: AbortSignal;
+  /**
+   * Aborts `signal`'s controller: when given, no controller is made per attempt, and the total
+   * timeout aborts the caller's controller with an UpstreamTimeoutError (timeouts are never retried).
+   */
+  abort?: (reason: unknown) => void;
   onRetry?: (reason: string) => void;
 }
 
@@ -111,14 +116,25 @@ export class UpstreamClient {
     const { retry, timeouts } = this.config;
     const where = `Deployment "${options.deployment}" (${this.label})`;
     for (let attempt = 1; ; attempt++) {
-      if (options.signal.aborted) throw new ClientAbortedError();
-      const controller = new AbortController();
-      const onClientAbort = (): void => controller.abort(new ClientAbortedError());
-      options.signal.addEventListener('abort', onClientAbort, { once: true });
-      const timer = setTimeout(() => controller.abort(new UpstreamTimeoutError(`${where} did not complete within ${timeouts.total_ms} ms.`)), timeouts.total_ms);
+      if (options.signal.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new ClientAbortedError();
+      // A caller that owns its abort controller lends it (one controller per request, and the
+      // total timeout aborts it); otherwise this attempt gets its own, chained to the caller's signal.
+      let signal = options.signal;
+      let abort = options.abort;
+      let unlink: (() => void) | undefined;
+      if (!abort) {
+        const controller = new AbortController();
+        const onClientAbort = (): void => controller.abort(new ClientAbortedError());
+        options.signal.addEventListener('abort', onClientAbort, { once: true });
+        unlink = () => options.signal.removeEventListener('abort', onClientAbort);
+        signal = controller.signal;
+        abort = (reason) => controller.abort(reason);
+      }
+      const abortWith = abort;
+      const timer = setTimeout(() => abortWith(new UpstreamTimeoutError(`${where} did not complete within ${timeouts.total_ms} ms.`)), timeouts.total_ms);
       const release = (): void => {
         clearTimeout(timer);
-        options.signal.removeEventListener('abort', onClientAbort);
+        unlink?.();
       };
       let response: Dispatcher.ResponseData;
       try {
@@ -127,11 +143,11 @@ export class UpstreamClient {
           path: request.path,
           headers: request.headers,
           body: request.body,
-          signal: controller.signal,
+          signal,
         });
       } catch (error) {
         release();
-        if (controller.signal.aborted) throw controller.signal.reason;
+        if (signal.aborted) throw signal.reason;
         const code = errorCode(error);
         const retryable = code !== undefined && CONNECT_ERRORS.has(code);
         if (retryable && attempt < retry.max_attempts) {
@@ -158,7 +174,7 @@ export class UpstreamClient {
         text = await response.body.text();
       } catch (error) {
         release();
-        if (controller.signal.aborted) throw controller.signal.reason;
+        if (signal.aborted) throw signal.reason;
         throw new UpstreamUnreachableError(`${where} broke off its error response.`, error);
       }
       release();

@@ -35,6 +35,8 @@ interface ChoiceState {
   text: string;
   /** Characters of `text` already judged. */
   checked: number;
+  /** Check windows judged so far (each window doubles, up to the policy's size). */
+  windows: number;
   /** Chunks held back until their text is judged (buffered mode). */
   pending: JsonObject[];
   finished: boolean;
@@ -45,6 +47,8 @@ interface ChoiceState {
 
 /** Characters re-read before a window, so a phrase split across two checks is still seen whole. */
 const OVERLAP = 200;
+/** Size of a stream's first check window, in characters. */
+const FIRST_WINDOW = 32;
 
 type Choice = { index?: number; delta?: { content?: unknown }; text?: unknown; finish_reason?: unknown; message?: { content?: unknown } };
 
@@ -152,6 +156,10 @@ export class ContentSafetyStage implements FilterStage {
     const policy = filter.policy;
     const buffered = policy.stream_mode === 'buffered';
     const windowChars = policy.stream_check_chars;
+    // Check windows start small and double up to the policy's size: the first words of an answer
+    // are released (buffered mode) after a few dozen characters, not after a whole window, while
+    // long answers are still checked in full-size windows.
+    const windowFor = (state: ChoiceState): number => Math.min(windowChars, FIRST_WINDOW * 2 ** state.windows);
     const annotate = policy.stream_annotations;
     const blocklists = this.options.resolver.blocklistsFor(filter, context.projectId);
     const states = new Map<number, ChoiceState>();
@@ -164,7 +172,7 @@ export class ContentSafetyStage implements FilterStage {
     const stateOf = (index: number): ChoiceState => {
       let state = states.get(index);
       if (!state) {
-        state = { index, text: '', checked: 0, pending: [], finished: false, redactor: filter.redacts('completion') ? this.options.streamRedactor?.(filter) : undefined };
+        state = { index, text: '', checked: 0, windows: 0, pending: [], finished: false, redactor: filter.redacts('completion') ? this.options.streamRedactor?.(filter) : undefined };
         states.set(index, state);
       }
       return state;
@@ -179,6 +187,7 @@ export class ContentSafetyStage implements FilterStage {
     const stopFrame = (state: ChoiceState, results: ContentFilterResults): JsonObject =>
       frame(state.index, { delta: {}, finish_reason: 'content_filter', content_filter_results: results });
     const judge = (state: ChoiceState, start: number, end: number): Promise<FilterDecision> => {
+      state.windows += 1;
       const text = state.text.slice(Math.max(0, start - OVERLAP), end);
       return filter.check({ text, direction: 'completion' }, blocklists, context.signal).then((decision) => {
         this.observe(context, 'completion', decision, text);
@@ -267,14 +276,14 @@ export class ContentSafetyStage implements FilterStage {
             continue;
           }
           state.pending.push(single);
-          if (ending || state.text.length - state.checked >= windowChars) yield* release(state, ending);
+          if (ending || state.text.length - state.checked >= windowFor(state)) yield* release(state, ending);
         } else {
           if (state.inflight?.settled && (yield* settle(state))) {
             if (allFinished()) return;
             continue;
           }
           yield single;
-          if (!state.inflight && (ending || state.text.length - state.checked >= windowChars)) startCheck(state, state.text.length);
+          if (!state.inflight && (ending || state.text.length - state.checked >= windowFor(state))) startCheck(state, state.text.length);
           if (ending && state.inflight) {
             // The last check of a choice is waited for: its verdict closes the choice.
             await state.inflight.promise.catch(() => undefined);

@@ -187,6 +187,7 @@ export function createServer(options: AppOptions): CeruleanServer {
         includeUsage: options?.include_usage === true,
         principal: request.principal as Principal,
         signal: controller.signal,
+        abort: (reason) => controller.abort(reason),
         startedAt: performance.now() - reply.elapsedTime,
         receivedAt: Date.now(),
         projectHint: typeof hint === 'string' && hint !== '' ? hint : undefined,

@@ -56,7 +56,7 @@ export async function writeEventStream(
     await beforeEnd();
     response.end('data: [DONE]\n\n');
   } catch (error) {
-    if (error instanceof ClientAbortedError || context.signal.aborted) {
+    if (error instanceof ClientAbortedError || context.signal.reason instanceof ClientAbortedError) {
       context.status = 499;
       await iterator.return?.();
       if (!response.destroyed) response.destroy();

@@ -20,6 +20,11 @@ providers:
     base_url: "${upstream.url}/v1"
     retry: { max_attempts: 2, base_delay_ms: 1, max_delay_ms: 200 }
     timeouts: { first_byte_ms: 300 }
+  tight:
+    type: openai
+    api_key: sk-upstream-secret
+    base_url: "${upstream.url}/v1"
+    timeouts: { total_ms: 400 }
   dead:
     type: openai-compatible
     base_url: "http://127.0.0.1:1/v1"
@@ -33,6 +38,7 @@ deployments:
   flaky: { provider: up, model: flaky-503 }
   slow: { provider: up, model: slow-first-byte }
   slowstream: { provider: up, model: slow-stream }
+  tightstream: { provider: tight, model: slow-stream }
   echo: { provider: up, model: bad-key-echo }
   dropped: { provider: up, model: drop }
   gone: { provider: dead, model: m }
@@ -214,6 +220,18 @@ describe('upstream failures', () => {
     expect(r.status).toBe(504);
     expect(r.body.error.type).toBe('timeout_error');
     expect(r.body.error.message).toContain('300 ms');
+  });
+
+  it('a stream that outlives the total timeout ends with a timeout error event, not a silent cut', async () => {
+    const response = await fetch(`${cerulean.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER_KEY}` },
+      body: chatBody('tightstream', { stream: true }),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const last = text.trim().split('\n\n').at(-1) as string;
+    expect(JSON.parse(last.slice(6)).error).toMatchObject({ type: 'timeout_error', code: 'upstream_timeout' });
   });
 
   it('a refused provider credential is 502 and the credential never appears', async () => {

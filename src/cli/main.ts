@@ -52,6 +52,8 @@ async function serve(args: string[]): Promise<number> {
     const missing = config.missingVariables[name];
     if (missing?.length) logger.warn({ provider: name, type: provider.type, missing }, 'provider has no credential; its deployments answer 503');
   }
+  // Start-up lines are shown at once; after that the log is written in 4 KiB batches.
+  logger.flush();
 
   process.on('SIGHUP', () => {
     try {

@@ -182,6 +182,17 @@ describe('streams', () => {
     expect(last.choices[0].finish_reason).toBe('content_filter');
     const safe = await frames('chat-async', `ECHO:${LONG_SAFE}`);
     expect(contentOf(safe)).toBe(LONG_SAFE);
+
+    // The official SDK consumes the annotation frames without failing.
+    const stream = await client.chat.completions.create({ model: 'chat-async', ...ask(`ECHO:${violating.replace('VIOLENT', '{{V}}')}`), stream: true });
+    let text = '';
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe('content_filter');
+    expect(text.length).toBeLessThan(violationAt + 1000);
   });
 
   it('leaves out the extra frames when stream_annotations is off, for clients that index choices[0]', async () => {

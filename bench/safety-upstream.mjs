@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// The content-safety benchmark's upstream: bench/upstream.mjs with the size of each streamed content
+// chunk as a flag, so a stream can be long enough for the buffered filter's check window
+// (stream_check_chars, default 1000 characters) to show in the time to first token.
+//
+//   node bench/safety-upstream.mjs [--port 0] [--chunks 20] [--chunk-delay-ms 2] [--chunk-chars 100]
+//
+// --chunk-chars 0 sends bench/upstream.mjs's short tokens ("tok0 ", "tok1 ", …). The text is
+// benign English, so no filter blocks it. POST /v1/chat/completions answers a small completion
+// (or the stream); GET /stats counts the chat requests answered. Prints
+// `upstream listening on http://127.0.0.1:PORT` once bound.
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '0' },
+    chunks: { type: 'string', default: '20' },
+    'chunk-delay-ms': { type: 'string', default: '2' },
+    'chunk-chars': { type: 'string', default: '100' },
+  },
+});
+const CHUNKS = Math.max(1, Math.min(1000, Number(values.chunks)));
+const CHUNK_DELAY_MS = Math.max(0, Math.min(1000, Number(values['chunk-delay-ms'])));
+const CHUNK_CHARS = Math.max(0, Math.min(10_000, Number(values['chunk-chars'])));
+const MODEL = 'fixture-model';
+const CONTENT = 'Hello! How can I help you today?';
+const PROSE =
+  'The library opens at nine in the morning and closes at six in the evening. Visitors can borrow up to ten books at a time, ' +
+  'and the reading room on the second floor is quiet and well lit. Our volunteers organise a weekly book club where members ' +
+  'discuss novels, history and science. Coffee is available in the lobby, and the garden behind the building has benches. ';
+
+const COMPLETION = Buffer.from(
+  JSON.stringify({
+    id: 'chatcmpl-fixture',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model: MODEL,
+    system_fingerprint: 'fp_fixture',
+    choices: [{ index: 0, message: { role: 'assistant', content: CONTENT, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 12, completion_tokens: 9, total_tokens: 21 },
+  }),
+);
+
+function chunk(delta, finishReason = null, usage) {
+  const body = {
+    id: 'chatcmpl-fixture-stream',
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    model: MODEL,
+    system_fingerprint: 'fp_fixture',
+    choices: usage ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+  };
+  if (usage) body.usage = usage;
+  return `data: ${JSON.stringify(body)}\n\n`;
+}
+
+/** Chunk i's text: CHUNK_CHARS characters of the prose, continuing where chunk i-1 stopped. */
+function text(i) {
+  if (CHUNK_CHARS === 0) return `tok${i} `;
+  let out = '';
+  let at = (i * CHUNK_CHARS) % PROSE.length;
+  while (out.length < CHUNK_CHARS) {
+    out += PROSE.slice(at, at + CHUNK_CHARS - out.length);
+    at = 0;
+  }
+  return out;
+}
+
+const CONTENT_EVENTS = Array.from({ length: CHUNKS }, (_, i) => chunk(i === 0 ? { role: 'assistant', content: text(i) } : { content: text(i) }));
+const STREAM_CHARS = Array.from({ length: CHUNKS }, (_, i) => text(i).length).reduce((a, b) => a + b, 0);
+const FINISH_EVENT = chunk({}, 'stop');
+const USAGE_EVENT = chunk(null, null, { prompt_tokens: 12, completion_tokens: CHUNKS, total_tokens: 12 + CHUNKS });
+
+function sendJson(res, status, payload) {
+  const body = Buffer.from(JSON.stringify(payload));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
+  res.end(body);
+}
+
+function stream(res, includeUsage) {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  let next = 0;
+  let timer;
+  res.on('close', () => clearTimeout(timer));
+  const write = () => {
+    if (res.destroyed) return;
+    res.write(CONTENT_EVENTS[next++]);
+    if (next < CHUNKS) {
+      timer = setTimeout(write, CHUNK_DELAY_MS);
+      return;
+    }
+    res.write(FINISH_EVENT);
+    if (includeUsage) res.write(USAGE_EVENT);
+    res.end('data: [DONE]\n\n');
+  };
+  write();
+}
+
+let chatRequests = 0;
+const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, (req, res) => {
+  if (req.method === 'GET' && req.url === '/stats') {
+    req.resume();
+    sendJson(res, 200, { chat_requests: chatRequests, stream_chars: STREAM_CHARS });
+    return;
+  }
+  const pieces = [];
+  req.on('data', (piece) => pieces.push(piece));
+  req.on('end', () => {
+    if (req.method !== 'POST' || !req.url.startsWith('/v1/chat/completions')) {
+      sendJson(res, 404, { error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } });
+      return;
+    }
+    let body;
+    try {
+      body = JSON.parse(Buffer.concat(pieces).toString('utf8'));
+    } catch {
+      sendJson(res, 400, { error: { message: 'invalid JSON', type: 'invalid_request_error' } });
+      return;
+    }
+    chatRequests++;
+    if (body.stream === true) {
+      stream(res, body.stream_options?.include_usage === true);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': COMPLETION.length });
+    res.end(COMPLETION);
+  });
+});
+server.maxRequestsPerSocket = 0;
+server.listen(Number(values.port), values.host, () => {
+  process.stdout.write(`upstream listening on http://${values.host}:${server.address().port}\n`);
+});
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 2000).unref();
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

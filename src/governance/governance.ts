@@ -102,7 +102,8 @@ export async function startGovernance(
   const cache = new PolicyCache(storage);
   await cache.start();
 
-  const redis = config.redis ? new Redis(config.redis.url, { maxRetriesPerRequest: 2 }) : undefined;
+  // Auto-pipelining batches the scripts of concurrent requests into one write per event-loop turn.
+  const redis = config.redis ? new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true }) : undefined;
   const rateStore: RateLimitStore = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore();
   const budgetStore: BudgetStore = redis ? new RedisBudgetStore(redis) : new MemoryBudgetStore();
 

@@ -2,7 +2,7 @@ import { InvalidRequestError, PermissionError } from '../errors/catalogue.js';
 import type { AdmissionTicket, AdmitStage } from '../pipeline/admit.js';
 import type { InferenceContext } from '../pipeline/context.js';
 import type { Usage } from '../providers/provider.js';
-import { estimateRequestTokens, type QuotaAdmission } from '../ratelimit/quota-admission.js';
+import type { QuotaAdmission } from '../ratelimit/quota-admission.js';
 import { can } from './access-control.js';
 import type { BudgetGuard } from './budget/budget-guard.js';
 import type { PolicyCache } from './policy-cache.js';
@@ -77,30 +77,39 @@ export class GovernanceAdmission implements AdmitStage {
       throw new PermissionError(applyHint(deployment, projectId), 'limited_access');
     }
 
-    const quota = await quotas.admit({
-      deployment,
-      deploymentTpm: policy?.tpm ?? null,
-      projectId: projectId ?? '',
-      projectTpm: projectId === undefined ? null : cache.projectTpm(projectId, deployment),
-      operation: context.operation,
-      body: context.body,
-      model: route.target.model,
-      apiVersion: context.apiVersion,
-    });
-
-    let reservation: Awaited<ReturnType<BudgetGuard['reserve']>>;
-    if (budgets.applies(projectId, keyId) && policy?.prices) {
-      const tokens = quota.estimatedTokens || estimateRequestTokens(context.operation, context.body, route.target.model);
-      const prices = policy.prices;
+    const deploymentTpm = policy?.tpm ?? null;
+    const projectTpm = projectId === undefined ? null : cache.projectTpm(projectId, deployment);
+    const prices = budgets.applies(projectId, keyId) ? policy?.prices : undefined;
+    const estimatedTokens =
+      deploymentTpm !== null || projectTpm !== null || prices ? quotas.estimate(context.operation, context.body, route.target.model) : 0;
+    let worstCase = 0;
+    if (prices) {
       const images = context.operation === 'images' ? (typeof context.body.n === 'number' ? context.body.n : 1) : 0;
-      const worstCase = Math.ceil((tokens * Math.max(prices.inputPerMillion, prices.outputPerMillion)) / 1_000_000 + images * prices.perImage);
-      try {
-        reservation = await budgets.reserve(projectId, keyId, worstCase);
-      } catch (error) {
-        await quota.settle(0);
-        throw error;
-      }
+      worstCase = Math.ceil((estimatedTokens * Math.max(prices.inputPerMillion, prices.outputPerMillion)) / 1_000_000 + images * prices.perImage);
     }
+    // Quota and budget are checked at once (with Redis: two scripts in flight together, not one after
+    // the other); whichever refuses, the other's reservation is given back.
+    const [quotaOutcome, budgetOutcome] = await Promise.allSettled([
+      quotas.admit({
+        deployment,
+        deploymentTpm,
+        projectId: projectId ?? '',
+        projectTpm,
+        operation: context.operation,
+        body: context.body,
+        model: route.target.model,
+        apiVersion: context.apiVersion,
+        estimatedTokens,
+      }),
+      prices ? budgets.reserve(projectId, keyId, worstCase) : Promise.resolve(undefined),
+    ]);
+    if (quotaOutcome.status === 'rejected' || budgetOutcome.status === 'rejected') {
+      if (quotaOutcome.status === 'fulfilled') await quotaOutcome.value.settle(0);
+      if (budgetOutcome.status === 'fulfilled' && budgetOutcome.value) await budgets.settle(budgetOutcome.value, 0);
+      throw quotaOutcome.status === 'rejected' ? quotaOutcome.reason : (budgetOutcome as PromiseRejectedResult).reason;
+    }
+    const quota = quotaOutcome.value;
+    const reservation = budgetOutcome.value;
 
     const onError = this.options.onError ?? (() => {});
     let settled = false;

@@ -65,6 +65,8 @@ export interface AdmissionRequest {
   readonly apiVersion?: string;
   /** ms since the epoch; defaults to the clock. */
   readonly now?: number;
+  /** The request's estimate when the caller already computed it (`estimate`); saves counting twice. */
+  readonly estimatedTokens?: number;
 }
 
 export interface Admission {
@@ -102,11 +104,16 @@ export class QuotaAdmission {
     this.apiVersion = options.apiVersion ?? '2024-10-21';
   }
 
+  /** The admission estimate with this admission's defaults: prompt tokens plus the most it may generate. */
+  estimate(operation: Operation, body: JsonObject, model: string): number {
+    return estimateRequestTokens(operation, body, model, this.defaultMaxTokens);
+  }
+
   /** Reserves the request's quota, or throws RateLimitedError (nothing reserved) when a window is full. */
   async admit(request: AdmissionRequest): Promise<Admission> {
     const { deploymentTpm, projectTpm } = request;
     if (deploymentTpm === null && projectTpm === null) return UNLIMITED;
-    const estimate = estimateRequestTokens(request.operation, request.body, request.model, this.defaultMaxTokens);
+    const estimate = request.estimatedTokens ?? this.estimate(request.operation, request.body, request.model);
     const specs: WindowSpec[] = [];
     const measures: Measure[] = [];
     const add = (scope: string, tpm: number): void => {

@@ -160,7 +160,7 @@ async function classifierTimings(prompts) {
 async function startUpstream(dir, name, chunkChars) {
   return startNode({
     name,
-    args: [join(ROOT, 'bench', 'safety-upstream.mjs'), '--port', '0', '--chunks', String(SETTINGS.chunks), '--chunk-delay-ms', String(SETTINGS.chunkDelayMs), '--chunk-chars', String(chunkChars)],
+    args: [join(ROOT, 'bench', 'upstream.mjs'), '--port', '0', '--chunks', String(SETTINGS.chunks), '--chunk-delay-ms', String(SETTINGS.chunkDelayMs), '--chunk-chars', String(chunkChars)],
     logFile: join(dir, `${name}.log`),
     readyPattern: /upstream listening on (http:\/\/\S+)/,
   });

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // A fast OpenAI-compatible upstream fixture for the benchmark.
 //
-//   node bench/upstream.mjs [--port 0] [--chunks 20] [--chunk-delay-ms 2]
+//   node bench/upstream.mjs [--port 0] [--chunks 20] [--chunk-delay-ms 2] [--chunk-chars 0]
 //
 // POST /v1/chat/completions answers a fixed, small chat.completion with usage. With `"stream": true`
 // it answers server-sent events: one role chunk carrying the first content token, then the other
 // content chunks `--chunk-delay-ms` apart, a finish chunk, a usage chunk when
 // `stream_options.include_usage` is true, and `data: [DONE]`. GET /stats counts the chat requests
-// answered. Keep-alive is on. Prints
+// answered (and the characters of content one stream carries). `--chunk-chars N` makes each
+// streamed content chunk N characters of benign English prose instead of a short token, so a
+// stream can be long enough for a buffered content filter's check windows to show. Keep-alive is
+// on. Prints
 // `upstream listening on http://127.0.0.1:PORT` once bound.
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -18,10 +21,28 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     chunks: { type: 'string', default: '20' },
     'chunk-delay-ms': { type: 'string', default: '2' },
+    'chunk-chars': { type: 'string', default: '0' },
   },
 });
 const CHUNKS = Math.max(1, Math.min(1000, Number(values.chunks)));
 const CHUNK_DELAY_MS = Math.max(0, Math.min(1000, Number(values['chunk-delay-ms'])));
+const CHUNK_CHARS = Math.max(0, Math.min(10_000, Number(values['chunk-chars'])));
+const PROSE =
+  'The library opens at nine in the morning and closes at six in the evening. Visitors can borrow up to ten books at a time, ' +
+  'and the reading room on the second floor is quiet and well lit. Our volunteers organise a weekly book club where members ' +
+  'discuss novels, history and science. Coffee is available in the lobby, and the garden behind the building has benches. ';
+
+/** Chunk i's text: a short token, or CHUNK_CHARS characters of the prose continuing where chunk i-1 stopped. */
+function text(i) {
+  if (CHUNK_CHARS === 0) return `tok${i} `;
+  let out = '';
+  let at = (i * CHUNK_CHARS) % PROSE.length;
+  while (out.length < CHUNK_CHARS) {
+    out += PROSE.slice(at, at + CHUNK_CHARS - out.length);
+    at = 0;
+  }
+  return out;
+}
 const MODEL = 'fixture-model';
 const CONTENT = 'Hello! How can I help you today?';
 
@@ -50,10 +71,9 @@ function chunk(delta, finishReason = null, usage) {
   return `data: ${JSON.stringify(body)}\n\n`;
 }
 
-// Pre-rendered stream events: event 0 carries the role and token 0; events 1..CHUNKS-1 one token each.
-const CONTENT_EVENTS = Array.from({ length: CHUNKS }, (_, i) =>
-  chunk(i === 0 ? { role: 'assistant', content: `tok${i} ` } : { content: `tok${i} ` }),
-);
+// Pre-rendered stream events: event 0 carries the role and the first text; events 1..CHUNKS-1 one text each.
+const CONTENT_EVENTS = Array.from({ length: CHUNKS }, (_, i) => chunk(i === 0 ? { role: 'assistant', content: text(i) } : { content: text(i) }));
+const STREAM_CHARS = Array.from({ length: CHUNKS }, (_, i) => text(i).length).reduce((a, b) => a + b, 0);
 const FINISH_EVENT = chunk({}, 'stop');
 const USAGE_EVENT = chunk(null, null, { prompt_tokens: 12, completion_tokens: CHUNKS, total_tokens: 12 + CHUNKS });
 
@@ -88,7 +108,7 @@ const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, 
   if (req.method === 'GET' && req.url === '/stats') {
     // Lets the harness check a gateway's 2xx count against what actually reached the upstream.
     req.resume();
-    sendJson(res, 200, { chat_requests: chatRequests });
+    sendJson(res, 200, { chat_requests: chatRequests, stream_chars: STREAM_CHARS });
     return;
   }
   const pieces = [];

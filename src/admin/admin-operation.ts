@@ -20,8 +20,11 @@ export interface AdminContext {
   readonly deployments: readonly string[];
   /** Content-filter policy names in the running configuration (`content_safety.policies`). */
   readonly filterPolicies: readonly string[];
-  /** Appends to the audit log with this call's actor and source filled in. */
-  audit(entry: Omit<AuditInput, 'at' | 'actor' | 'source'>): Promise<void>;
+  /**
+   * Appends to the audit log with this call's actor and source filled in; `action` defaults to the
+   * operation's id (give it only for a second entry about another thing, e.g. the key a review suspends).
+   */
+  audit(entry: Omit<AuditInput, 'at' | 'actor' | 'source' | 'action'> & { action?: string }): Promise<void>;
   /** Tells every replica's cache that something changed. */
   changed(topic: string, id: string): Promise<void>;
 }

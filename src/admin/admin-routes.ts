@@ -17,7 +17,12 @@ export interface AdminDependencies {
 }
 
 /** The context one admin call runs in: who, from where, and the audit and change-feed hooks. */
-export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, principal: Principal, source: string): AdminContext {
+export function adminContext(
+  dependencies: Omit<AdminDependencies, 'version'>,
+  operation: AdminOperation,
+  principal: Principal,
+  source: string,
+): AdminContext {
   const { storage } = dependencies;
   const now = Date.now();
   return {
@@ -28,7 +33,7 @@ export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, p
     deployments: dependencies.deployments(),
     filterPolicies: dependencies.filterPolicies?.() ?? [],
     audit: async (entry) => {
-      await storage.audit.append({ ...entry, at: now, actor: actorOf(principal), source });
+      await storage.audit.append({ ...entry, action: entry.action ?? operation.id, at: now, actor: actorOf(principal), source });
     },
     changed: (topic, id) => storage.changes.publish(topic, id),
   };
@@ -64,7 +69,7 @@ export function registerAdminRoutes(
           ...(request.params as Record<string, unknown>),
         };
         const input = parseInput(operation, raw);
-        const context = adminContext(dependencies, request.principal as Principal, request.ip);
+        const context = adminContext(dependencies, operation, request.principal as Principal, request.ip);
         const result = await operation.run(context, input);
         if (raw.format === 'csv' && operation.csv) {
           return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${operation.id}.csv"`).send(operation.csv(result));

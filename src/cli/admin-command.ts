@@ -6,6 +6,7 @@ import type { AdminOperation } from '../admin/admin-operation.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { CeruleanError } from '../errors/catalogue.js';
 import { storageUrl } from '../governance/governance.js';
+import { filterPolicyNames } from '../safety/filter-registry.js';
 import { openStorage } from '../storage/open-storage.js';
 
 /** Areas whose bare command (`cerulean usage`) means one verb. */
@@ -118,7 +119,8 @@ async function locally(operation: AdminOperation, fields: Record<string, string>
     await storage.migrate();
     const input = parseInput(operation, fields);
     const context = adminContext(
-      { storage, deployments: () => Object.keys(config.deployments), filterPolicies: () => Object.keys(config.content_safety.policies) },
+      { storage, deployments: () => Object.keys(config.deployments), filterPolicies: () => filterPolicyNames(config) },
+      operation,
       MASTER_PRINCIPAL,
       'cli',
     );

@@ -76,6 +76,7 @@ export class FilterRegistry implements FilterResolver {
     return [...this.filters.keys(), NO_POLICY];
   }
 
+
   filterFor(deployment: string, projectId: string | undefined): ContentFilter | undefined {
     const name =
       (projectId !== undefined ? this.projects?.filterPolicyFor(projectId, deployment) : undefined) ??
@@ -105,4 +106,9 @@ export function defaultPolicy(): FilterPolicyConfig {
     stream_annotations: true,
     on_error: 'fail_open',
   };
+}
+
+/** Policy names a configuration offers (what FilterRegistry.policyNames answers): its own, `default` and `none`. */
+export function filterPolicyNames(config: Config): string[] {
+  return [...new Set([...Object.keys(config.content_safety.policies), DEFAULT_POLICY, NO_POLICY])];
 }

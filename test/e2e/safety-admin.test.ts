@@ -247,7 +247,12 @@ describe('blocklists', () => {
 
 describe('content-filter policy assignment', () => {
   const operatorContext = () =>
-    adminContext({ storage: cerulean.governance.storage, deployments: () => ['chat', 'embed'], filterPolicies: () => ['strict', 'lenient'] }, MASTER_PRINCIPAL, 'test');
+    adminContext(
+      { storage: cerulean.governance.storage, deployments: () => ['chat', 'embed'], filterPolicies: () => ['strict', 'lenient'] },
+      adminOperation('content-filters.assign')!,
+      MASTER_PRINCIPAL,
+      'test',
+    );
 
   it('accepts only configured policies on configured deployments', async () => {
     const assign = adminOperation('content-filters.assign')!;

@@ -233,7 +233,7 @@ describe('abuse monitor', () => {
 
       // The operator reinstates it: the key is unsuspended, the gate opens, and counting starts afresh.
       const reinstate = adminOperation('abuse.reinstate')!;
-      const context0 = adminContext({ storage, deployments: () => ['chat'] }, MASTER_PRINCIPAL, 'test');
+      const context0 = adminContext({ storage, deployments: () => ['chat'] }, reinstate, MASTER_PRINCIPAL, 'test');
       expect(await reinstate.run(context0, { review: keyReview!.id, reason: 'customer fixed their app' })).toMatchObject({ status: 'reinstated', decidedBy: 'master' });
       expect((await storage.keys.get('key_1'))?.suspendedAt).toBeNull();
       await expect.poll(() => refusal(monitor, context())).toBeUndefined();
@@ -370,7 +370,7 @@ describe('abuse monitor', () => {
     expect(await refusal(monitor, keyContext())).toMatchObject({ status: 429 });
     const review = await storage.abuse.findActive('key', 'key_1', 'proj_a');
     const dismiss = adminOperation('abuse.dismiss')!;
-    await dismiss.run(adminContext({ storage, deployments: () => [] }, MASTER_PRINCIPAL, 'test'), { review: review!.id });
+    await dismiss.run(adminContext({ storage, deployments: () => [] }, dismiss, MASTER_PRINCIPAL, 'test'), { review: review!.id });
     await expect.poll(() => refusal(monitor, keyContext())).toBeUndefined();
     await observe(monitor, FLAGGED, 1);
     expect(await storage.abuse.findActive('key', 'key_1', 'proj_a')).toBeUndefined();

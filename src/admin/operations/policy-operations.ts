@@ -104,7 +104,7 @@ export const policyOperations = [
       };
       await context.storage.deployments.upsert(after);
       await context.changed('deployment', input.deployment);
-      await context.audit({ action: 'deployments.update', target: `deployment:${input.deployment}`, organizationId: null, projectId: null, before: before ?? null, after });
+      await context.audit({ target: `deployment:${input.deployment}`, organizationId: null, projectId: null, before: before ?? null, after });
       return policyOut(input.deployment, after);
     },
   }),
@@ -133,7 +133,7 @@ export const policyOperations = [
         reason: null,
       };
       await context.storage.access.create(request);
-      await context.audit({ action: 'access.apply', target: `access-request:${request.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: request });
+      await context.audit({ target: `access-request:${request.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: request });
       return request;
     },
   }),
@@ -171,7 +171,7 @@ export const policyOperations = [
         });
         const project = await context.storage.projects.get(before.projectId);
         await context.changed('access', before.projectId);
-        await context.audit({ action: `access.${verb}`, target: `access-request:${before.id}`, organizationId: project?.organizationId ?? null, projectId: before.projectId, before, after });
+        await context.audit({ target: `access-request:${before.id}`, organizationId: project?.organizationId ?? null, projectId: before.projectId, before, after });
         return after;
       },
     }),
@@ -200,7 +200,7 @@ export const policyOperations = [
       const after = { projectId: project.id, deployment: input.deployment, tpm: input.tpm, updatedAt: context.now };
       await context.storage.quotas.set(after);
       await context.changed('quota', project.id);
-      await context.audit({ action: 'quotas.set', target: `quota:${project.id}/${input.deployment}`, organizationId: project.organizationId, projectId: project.id, before, after });
+      await context.audit({ target: `quota:${project.id}/${input.deployment}`, organizationId: project.organizationId, projectId: project.id, before, after });
       return after;
     },
   }),
@@ -216,7 +216,7 @@ export const policyOperations = [
       if (!before) throw new ResourceNotFoundError('quota', `${project.id}/${input.deployment}`);
       await context.storage.quotas.remove(project.id, input.deployment);
       await context.changed('quota', project.id);
-      await context.audit({ action: 'quotas.remove', target: `quota:${project.id}/${input.deployment}`, organizationId: project.organizationId, projectId: project.id, before, after: null });
+      await context.audit({ target: `quota:${project.id}/${input.deployment}`, organizationId: project.organizationId, projectId: project.id, before, after: null });
       return { removed: true };
     },
   }),
@@ -253,7 +253,7 @@ export const policyOperations = [
       };
       await context.storage.budgets.set(after);
       await context.changed('budget', input.id);
-      await context.audit({ action: 'budgets.set', target: `budget:${input.scope}/${input.id}`, organizationId: project.organizationId, projectId: project.id, before, after });
+      await context.audit({ target: `budget:${input.scope}/${input.id}`, organizationId: project.organizationId, projectId: project.id, before, after });
       return budgetOut(after);
     },
   }),
@@ -269,7 +269,7 @@ export const policyOperations = [
       if (!before) throw new ResourceNotFoundError('budget', `${input.scope}/${input.id}`);
       await context.storage.budgets.remove(input.scope, input.id);
       await context.changed('budget', input.id);
-      await context.audit({ action: 'budgets.remove', target: `budget:${input.scope}/${input.id}`, organizationId: project.organizationId, projectId: project.id, before, after: null });
+      await context.audit({ target: `budget:${input.scope}/${input.id}`, organizationId: project.organizationId, projectId: project.id, before, after: null });
       return { removed: true };
     },
   }),

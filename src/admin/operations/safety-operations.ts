@@ -86,7 +86,7 @@ export const safetyOperations = [
       const list: Blocklist = { id: input.id ?? newId('bl'), projectId: project.id, name: input.name, createdAt: context.now };
       if (await context.storage.blocklists.get(list.id)) throw new ConflictError(`Blocklist "${list.id}" already exists.`);
       await context.storage.blocklists.create(list);
-      await context.audit({ action: 'blocklists.create', target: `blocklist:${list.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: list });
+      await context.audit({ target: `blocklist:${list.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: list });
       await announce(context, project.id);
       return { ...list, terms: [] };
     },
@@ -123,7 +123,7 @@ export const safetyOperations = [
       const { list, project } = await blocklistFor(context, input.blocklist, 'safety:manage');
       const terms = await context.storage.blocklists.listTerms(list.id);
       await context.storage.blocklists.delete(list.id);
-      await context.audit({ action: 'blocklists.delete', target: `blocklist:${list.id}`, organizationId: project.organizationId, projectId: project.id, before: { ...list, terms }, after: null });
+      await context.audit({ target: `blocklist:${list.id}`, organizationId: project.organizationId, projectId: project.id, before: { ...list, terms }, after: null });
       await announce(context, project.id);
       return { deleted: true, id: list.id };
     },
@@ -151,7 +151,7 @@ export const safetyOperations = [
       if (!(await context.storage.blocklists.addTerm(term))) {
         throw new ConflictError(`Blocklist "${list.id}" already has the ${input.kind} term ${JSON.stringify(value)}.`, 'duplicate_term');
       }
-      await context.audit({ action: 'blocklists.add_term', target: `blocklist:${list.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: term });
+      await context.audit({ target: `blocklist:${list.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: term });
       await announce(context, project.id);
       return term;
     },
@@ -167,7 +167,7 @@ export const safetyOperations = [
       const before = (await context.storage.blocklists.listTerms(list.id)).find((term) => term.id === input.term);
       if (!before) throw new ResourceNotFoundError('blocklist term', input.term);
       await context.storage.blocklists.removeTerm(list.id, before.id);
-      await context.audit({ action: 'blocklists.remove_term', target: `blocklist:${list.id}`, organizationId: project.organizationId, projectId: project.id, before, after: null });
+      await context.audit({ target: `blocklist:${list.id}`, organizationId: project.organizationId, projectId: project.id, before, after: null });
       await announce(context, project.id);
       return { removed: true, id: before.id };
     },
@@ -191,7 +191,7 @@ export const safetyOperations = [
       const after: ProjectFilterPolicy = { projectId: project.id, deployment: input.deployment, policy: input.policy, updatedAt: context.now };
       await context.storage.safetySettings.setPolicy(after);
       await context.audit({
-        action: 'content-filters.assign',
+        
         target: `content-filter:${project.id}/${input.deployment}`,
         organizationId: project.organizationId,
         projectId: project.id,
@@ -226,7 +226,7 @@ export const safetyOperations = [
       if (before.policy === NO_FILTER) requireOperator(context.principal);
       await context.storage.safetySettings.removePolicy(project.id, input.deployment);
       await context.audit({
-        action: 'content-filters.remove',
+        
         target: `content-filter:${project.id}/${input.deployment}`,
         organizationId: project.organizationId,
         projectId: project.id,
@@ -309,7 +309,7 @@ export const safetyOperations = [
           await storage.keys.unsuspend(subject.id);
           await context.audit({ action: 'keys.unsuspend', target: `key:${subject.id}`, ...target, before: { suspendedAt: subject.suspendedAt }, after: { suspendedAt: null, review: before.id } });
         }
-        await context.audit({ action: `abuse.${verb}`, target: `abuse-review:${before.id}`, ...target, before, after });
+        await context.audit({ target: `abuse-review:${before.id}`, ...target, before, after });
         if (subject) await context.changed('key', subject.id);
         await context.changed('abuse', before.id);
         await announce(context, before.projectId);

@@ -72,7 +72,7 @@ export const tenancyOperations = [
       const organization = { id: input.id ?? newId('org'), name: input.name, createdAt: context.now };
       if (await context.storage.organizations.get(organization.id)) throw new ConflictError(`Organization "${organization.id}" already exists.`);
       await context.storage.organizations.create(organization);
-      await context.audit({ action: 'organizations.create', target: `organization:${organization.id}`, organizationId: organization.id, projectId: null, before: null, after: organization });
+      await context.audit({ target: `organization:${organization.id}`, organizationId: organization.id, projectId: null, before: null, after: organization });
       await context.changed('organization', organization.id);
       return organization;
     },
@@ -109,7 +109,7 @@ export const tenancyOperations = [
       };
       if (await context.storage.projects.get(project.id)) throw new ConflictError(`Project "${project.id}" already exists.`);
       await context.storage.projects.create(project);
-      await context.audit({ action: 'projects.create', target: `project:${project.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: project });
+      await context.audit({ target: `project:${project.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: project });
       await context.changed('project', project.id);
       return project;
     },
@@ -147,7 +147,7 @@ export const tenancyOperations = [
       const before = await projectFor(context, input.project, 'projects:manage');
       if (input.name === undefined && input.key_auth === undefined) throw new InvalidRequestError('Nothing to change: give name or key_auth.');
       const after = await context.storage.projects.update(input.project, { name: input.name, keyAuthEnabled: input.key_auth });
-      await context.audit({ action: 'projects.update', target: `project:${before.id}`, organizationId: before.organizationId, projectId: before.id, before, after });
+      await context.audit({ target: `project:${before.id}`, organizationId: before.organizationId, projectId: before.id, before, after });
       await context.changed('project', before.id);
       return after;
     },
@@ -161,7 +161,7 @@ export const tenancyOperations = [
     async run(context, input) {
       const before = await projectFor(context, input.project, 'projects:manage');
       await context.storage.projects.delete(input.project);
-      await context.audit({ action: 'projects.delete', target: `project:${before.id}`, organizationId: before.organizationId, projectId: before.id, before, after: null });
+      await context.audit({ target: `project:${before.id}`, organizationId: before.organizationId, projectId: before.id, before, after: null });
       await context.changed('project', before.id);
       return { deleted: true, id: before.id };
     },
@@ -203,7 +203,7 @@ export const tenancyOperations = [
         createdBy: context.principal.kind === 'master' ? 'master' : `${context.principal.kind}:${context.principal.id}`,
       };
       await context.storage.keys.create(key);
-      await context.audit({ action: 'keys.create', target: `key:${key.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: publicKey(key) });
+      await context.audit({ target: `key:${key.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: publicKey(key) });
       await context.changed('key', key.id);
       return { ...publicKey(key), key: secret };
     },
@@ -234,7 +234,7 @@ export const tenancyOperations = [
       if (before.revokedAt !== null) throw new ConflictError(`Key "${input.key}" is already revoked.`, 'already_revoked');
       const after = await context.storage.keys.revoke(input.key, context.now);
       await context.changed('key', input.key);
-      await context.audit({ action: 'keys.revoke', target: `key:${before.id}`, organizationId: project.organizationId, projectId: project.id, before: publicKey(before), after: after && publicKey(after) });
+      await context.audit({ target: `key:${before.id}`, organizationId: project.organizationId, projectId: project.id, before: publicKey(before), after: after && publicKey(after) });
       return after && publicKey(after);
     },
   }),
@@ -266,7 +266,7 @@ export const tenancyOperations = [
         createdAt: context.now,
       };
       await context.storage.users.create(user);
-      await context.audit({ action: 'users.create', target: `user:${user.id}`, organizationId: user.organizationId, projectId: null, before: null, after: user });
+      await context.audit({ target: `user:${user.id}`, organizationId: user.organizationId, projectId: null, before: null, after: user });
       await context.changed('user', user.id);
       return user;
     },
@@ -292,7 +292,7 @@ export const tenancyOperations = [
       const before = await context.storage.users.get(input.user);
       if (!before || !can(context.principal, 'users:manage', { organizationId: before.organizationId })) throw new ResourceNotFoundError('user', input.user);
       await context.storage.users.delete(input.user);
-      await context.audit({ action: 'users.delete', target: `user:${before.id}`, organizationId: before.organizationId, projectId: null, before, after: null });
+      await context.audit({ target: `user:${before.id}`, organizationId: before.organizationId, projectId: null, before, after: null });
       await context.changed('user', before.id);
       return { deleted: true, id: before.id };
     },
@@ -314,7 +314,7 @@ export const tenancyOperations = [
       const assignment = { id: newId('role'), userId: user.id, scope: input.scope, scopeId: input.scope_id, role, createdAt: context.now };
       await context.storage.roles.assign(assignment);
       await context.changed('role', user.id);
-      await context.audit({ action: 'roles.assign', target: `user:${user.id}`, organizationId: target.organizationId, projectId: target.projectId ?? null, before, after: assignment });
+      await context.audit({ target: `user:${user.id}`, organizationId: target.organizationId, projectId: target.projectId ?? null, before, after: assignment });
       return assignment;
     },
   }),
@@ -334,7 +334,7 @@ export const tenancyOperations = [
       if (!canGrant(context.principal, before.role, target)) throw new PermissionError(`The caller may not remove the ${before.role} role.`);
       await context.storage.roles.revoke(user.id, input.scope, input.scope_id);
       await context.changed('role', user.id);
-      await context.audit({ action: 'roles.revoke', target: `user:${user.id}`, organizationId: target.organizationId, projectId: target.projectId ?? null, before, after: null });
+      await context.audit({ target: `user:${user.id}`, organizationId: target.organizationId, projectId: target.projectId ?? null, before, after: null });
       return { revoked: true };
     },
   }),

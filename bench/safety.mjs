@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Pool, request } from 'undici';
-import { openLoop } from './lib/load.mjs';
+import { oneStream as streamOnce, openLoop } from './lib/load.mjs';
 import { backgroundLoad, startNode } from './lib/processes.mjs';
 import { round, summarize } from './lib/stats.mjs';
 import { fmt, installWatchdog, log as baseLog, machine, okCount, ROOT, tempDir, waitForQuiet } from './governance-safety-common.mjs';
@@ -311,41 +311,10 @@ async function filterSequential(cerulean, headers, prompts) {
 
 /** One stream: when the first content arrived, when the stream ended, how much content came. */
 async function oneStream(pool, headers, body) {
-  const start = now();
-  const response = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers, body });
-  if (response.statusCode !== 200) return { error: `status ${response.statusCode}: ${(await response.body.text()).slice(0, 200)}` };
-  let firstUs = null;
-  let chars = 0;
-  let events = 0;
-  let done = false;
-  let usage = false;
-  let buffer = '';
-  for await (const piece of response.body) {
-    const arrived = usSince(start);
-    buffer += piece.toString('utf8');
-    let cut;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      for (const line of event.split('\n')) {
-        if (!line.startsWith('data:')) continue;
-        const data = line.slice(5).trim();
-        if (data === '[DONE]') {
-          done = true;
-          continue;
-        }
-        const parsed = JSON.parse(data);
-        if (parsed.usage) usage = true;
-        const content = parsed.choices?.[0]?.delta?.content;
-        if (typeof content === 'string' && content.length > 0) {
-          firstUs ??= arrived;
-          chars += content.length;
-          events++;
-        }
-      }
-    }
-  }
-  return { firstUs, totalUs: usSince(start), chars, events, done, usage };
+  const result = await streamOnce(pool, { path: '/v1/chat/completions', headers, body });
+  if (result.error) return result;
+  const { contentUs, chars, totalUs, done, usage } = result;
+  return { firstUs: contentUs[0] ?? null, totalUs, chars, events: contentUs.length, done, usage };
 }
 
 async function streams(cerulean, headers, variant, expectedChars) {

@@ -106,8 +106,8 @@ export async function saturate({ url, headers, body, connections = 50, durationS
 
 /**
  * One streamed chat completion: times (µs after the request was handed to the client) at which each
- * event with non-empty `delta.content` arrived, the end of the stream, and whether usage and
- * `[DONE]` were seen.
+ * event with non-empty `delta.content` arrived, the characters of content, the end of the stream,
+ * and whether usage and `[DONE]` were seen.
  */
 export async function oneStream(pool, { path, headers, body }) {
   const start = now();
@@ -117,6 +117,7 @@ export async function oneStream(pool, { path, headers, body }) {
     return { error: `status ${response.statusCode}: ${text.slice(0, 200)}` };
   }
   const contentUs = [];
+  let chars = 0;
   let usage = false;
   let done = false;
   let buffer = '';
@@ -135,10 +136,14 @@ export async function oneStream(pool, { path, headers, body }) {
           continue;
         }
         const parsed = JSON.parse(data);
-        if (parsed.choices?.[0]?.delta?.content) contentUs.push(arrived);
+        const content = parsed.choices?.[0]?.delta?.content;
+        if (typeof content === 'string' && content.length > 0) {
+          contentUs.push(arrived);
+          chars += content.length;
+        }
         if (parsed.usage) usage = true;
       }
     }
   }
-  return { contentUs, totalUs: us(now() - start), usage, done };
+  return { contentUs, chars, totalUs: us(now() - start), usage, done };
 }

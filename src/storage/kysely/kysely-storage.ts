@@ -81,7 +81,11 @@ export class KyselyStorage implements Storage {
       try {
         await this.changes.close();
       } finally {
-        await this.db.destroy();
+        try {
+          await this.usage.close();
+        } finally {
+          await this.db.destroy();
+        }
       }
     })();
     return this.closing;

@@ -79,6 +79,9 @@ export class KyselyUsageRepository implements UsageRepository {
     this.traits = traits;
   }
 
+  /** Releases what the repository holds beside the shared connection (a dialect's writer thread). */
+  async close(): Promise<void> {}
+
   /**
    * In one transaction: insert the records with ON CONFLICT (request_id) DO NOTHING RETURNING
    * request_id, which names exactly the new ones, then add only those to the minute, hour and day

@@ -9,6 +9,7 @@ import type { Database } from '../kysely/database.js';
 import type { DialectTraits } from '../kysely/dialect-traits.js';
 import { KyselyStorage, type ClosableChangeFeed } from '../kysely/kysely-storage.js';
 import { SqliteUsageRepository } from './sqlite-usage-repository.js';
+import { ThreadedUsageWriter } from './usage-writer.js';
 
 const MEMORY = ':memory:';
 
@@ -40,7 +41,8 @@ export const SQLITE_TRAITS: DialectTraits = {
  * Open one Storage per file per process. better-sqlite3 waits for a lock synchronously, on the
  * event loop: a second connection in the same process waiting behind the first one's transaction
  * would block the very loop that transaction needs to commit, and fail after busy_timeout. Other
- * processes (the CLI beside the server) are fine.
+ * processes (the CLI beside the server) are fine, and so is the usage writer thread
+ * (usage-writer.ts): it waits on its own thread, and its transactions never span an await.
  *
  * @param location a file path relative to the working directory, or `:memory:`.
  */
@@ -62,7 +64,9 @@ export async function openSqliteStorage(location: string, options: StorageOption
     throw error;
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return new KyselyStorage(db, SQLITE_TRAITS, new InProcessChangeFeed(options), new SqliteUsageRepository(db, SQLITE_TRAITS, database));
+  // Usage batches of a database file are committed from a writer thread, off the event loop.
+  const writer = file === MEMORY ? undefined : ThreadedUsageWriter.forFile(file);
+  return new KyselyStorage(db, SQLITE_TRAITS, new InProcessChangeFeed(options), new SqliteUsageRepository(db, SQLITE_TRAITS, database, writer));
 }
 
 /**

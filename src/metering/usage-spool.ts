@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { close, closeSync, fsync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UsageRecord } from '../storage/storage.js';
 
@@ -26,7 +26,7 @@ function isAlive(pid: number): boolean {
  * event loop goes out in one write(2) at the end of the turn, and `append` resolves then — the
  * response waits those microseconds instead of each request paying a system call. (Surviving a
  * power cut as well would need an fsync per group; `fsyncOnRotate` bounds that loss to one flush
- * interval instead.)
+ * interval instead, off the event loop.)
  *
  * Records are appended to the active segment; `rotate` seals it and opens the next. A sealed
  * segment is deleted only after its records are committed to storage. At start, every segment
@@ -126,8 +126,12 @@ export class UsageSpool {
     // Lines still pending belong to this segment: the ledger queued them with it.
     this.writePending();
     if (this.fd === undefined) return undefined;
-    if (this.fsyncOnRotate) fsyncSync(this.fd);
-    closeSync(this.fd);
+    const fd = this.fd;
+    // The fsync runs on libuv's thread pool: on the event loop it would stall every request in
+    // flight for as long as the disk takes. Nothing waits for it; the segment is only deleted
+    // after its records are in storage anyway, and an unlinked file may still be synced and closed.
+    if (this.fsyncOnRotate) fsync(fd, () => close(fd, () => {}));
+    else closeSync(fd);
     const sealed = this.activePath;
     this.fd = undefined;
     this.activePath = undefined;

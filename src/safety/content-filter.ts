@@ -51,12 +51,19 @@ export class ContentFilter {
   readonly policy: FilterPolicyConfig;
   private readonly classifiers: readonly TextClassifier[];
   private readonly pii: PiiScanner | undefined;
+  /** Whether any classifier provides each shield signal (fixed per classifier): asked per check. */
+  private readonly providesJailbreak: boolean;
+  private readonly providesIndirectAttack: boolean;
+  private readonly providesProfanity: boolean;
 
   constructor(name: string, policy: FilterPolicyConfig, classifiers: readonly TextClassifier[], pii?: PiiScanner) {
     this.name = name;
     this.policy = policy;
     this.classifiers = classifiers;
     this.pii = policy.pii.action === 'off' ? undefined : pii;
+    this.providesJailbreak = this.provides('jailbreak');
+    this.providesIndirectAttack = this.provides('indirect_attack');
+    this.providesProfanity = this.provides('profanity');
   }
 
   private provides(signal: Signal): boolean {
@@ -97,24 +104,33 @@ export class ContentFilter {
   /** Runs the policy's classifiers on the text and decides. Never throws for content or classifier failure. */
   async check(input: ClassifyInput, blocklists?: BlocklistScanner, signal?: AbortSignal): Promise<FilterDecision> {
     const policy = this.policy;
-    const outcomes = await Promise.allSettled(this.classifiers.map((classifier) => classifier.classify(input, signal)));
-    const verdicts: Classification[] = [];
+    const classifiers = this.classifiers;
+    let verdicts: Classification[];
     let failed = false;
-    for (const outcome of outcomes) {
-      if (outcome.status === 'fulfilled') verdicts.push(outcome.value);
-      else failed = true;
+    if (classifiers.length === 1) {
+      // One classifier (the usual policy, `local` alone): the same outcome as allSettled below
+      // without its per-classifier records and extra turns of the microtask queue. A classifier
+      // that throws instead of rejecting fails the check in both.
+      const pending = classifiers[0].classify(input, signal);
+      try {
+        verdicts = [await pending];
+      } catch {
+        verdicts = [];
+        failed = true;
+      }
+    } else {
+      const outcomes = await Promise.allSettled(classifiers.map((classifier) => classifier.classify(input, signal)));
+      verdicts = [];
+      for (const outcome of outcomes) {
+        if (outcome.status === 'fulfilled') verdicts.push(outcome.value);
+        else failed = true;
+      }
     }
-    const results: ContentFilterResults = {};
-    let blocked = false;
-    let flagged = false;
-    let worst: FilterDecision['worst'] = { category: null, severity: 'safe' };
-    const note = (category: FilterDecision['worst']['category'], severity: Severity): void => {
-      if (severityRank(severity) > severityRank(worst.severity) || worst.category === null) worst = { category, severity };
-    };
+    const tally = new Tally();
+    const results = tally.results;
 
     const thresholds = input.direction === 'prompt' ? policy.prompt : policy.completion;
-    const categoriesKnown = verdicts.some((verdict) => verdict.categories);
-    if (categoriesKnown) {
+    if (anyCategories(verdicts)) {
       for (const category of HARM_CATEGORIES) {
         const threshold = thresholds[category];
         if (threshold === 'off') continue;
@@ -125,39 +141,22 @@ export class ContentFilter {
         }
         const filtered = blocks(threshold, verdict.severity);
         results[category] = { filtered, severity: verdict.severity };
-        blocked ||= filtered;
-        if (verdict.severity !== 'safe') {
-          flagged = true;
-          note(category, verdict.severity);
-        }
+        tally.blocked ||= filtered;
+        if (verdict.severity !== 'safe') tally.note(category, verdict.severity);
       }
     }
 
-    const shield = (name: 'jailbreak' | 'indirect_attack', action: 'block' | 'annotate' | 'off'): void => {
-      // No annotation at all rather than a "not detected" no classifier of the policy looked for.
-      if (action === 'off' || !this.provides(name)) return;
-      const detected = verdicts.some((verdict) => verdict[name]?.detected === true);
-      const filtered = detected && action === 'block';
-      results[name] = { filtered, detected };
-      blocked ||= filtered;
-      if (detected) {
-        flagged = true;
-        note(name, 'high');
-      }
-    };
     if (input.direction === 'prompt') {
-      shield('jailbreak', policy.jailbreak);
-      if (input.documents?.length || policy.indirect_attack !== 'off') shield('indirect_attack', policy.indirect_attack);
+      // No annotation at all rather than a "not detected" no classifier of the policy looked for.
+      if (policy.jailbreak !== 'off' && this.providesJailbreak) tally.shield(verdicts, 'jailbreak', policy.jailbreak);
+      if (policy.indirect_attack !== 'off' && this.providesIndirectAttack) tally.shield(verdicts, 'indirect_attack', policy.indirect_attack);
     }
-    if (policy.profanity !== 'off' && this.provides('profanity')) {
+    if (policy.profanity !== 'off' && this.providesProfanity) {
       const detected = verdicts.some((verdict) => verdict.profanity?.detected === true);
       const filtered = detected && policy.profanity === 'block';
       results.profanity = { filtered, detected };
-      blocked ||= filtered;
-      if (detected) {
-        flagged = true;
-        note('profanity', 'low');
-      }
+      tally.blocked ||= filtered;
+      if (detected) tally.note('profanity', 'low');
     }
 
     if (blocklists) {
@@ -165,9 +164,8 @@ export class ContentFilter {
       const ids = [...new Set(hits.map((hit) => hit.listId))];
       results.custom_blocklists = { filtered: ids.length > 0, details: ids.map((id) => ({ filtered: true, id })) };
       if (ids.length > 0) {
-        blocked = true;
-        flagged = true;
-        note('blocklist', 'high');
+        tally.blocked = true;
+        tally.note('blocklist', 'high');
       }
     }
 
@@ -177,17 +175,52 @@ export class ContentFilter {
       const detected = matches.length > 0;
       const filtered = detected && policy.pii.action === 'block';
       results.pii = { filtered, detected, redacted: detected && policy.pii.action === 'redact', types: [...new Set(matches.map((match) => match.type))] };
-      blocked ||= filtered;
-      if (detected) {
-        flagged = true;
-        note('pii', 'medium');
-      }
+      tally.blocked ||= filtered;
+      if (detected) tally.note('pii', 'medium');
     }
 
     if (failed) {
       results.error = { ...FILTER_ERROR };
-      if (policy.on_error === 'fail_closed') blocked = true;
+      if (policy.on_error === 'fail_closed') tally.blocked = true;
     }
-    return { results, blocked, flagged, worst };
+    return { results, blocked: tally.blocked, flagged: tally.flagged, worst: tally.worst() };
   }
+}
+
+type WorstCategory = FilterDecision['worst']['category'];
+
+/** The decision as `check` builds it, finding by finding. */
+class Tally {
+  readonly results: ContentFilterResults = {};
+  blocked = false;
+  flagged = false;
+  private worstCategory: WorstCategory = null;
+  private worstSeverity: Severity = 'safe';
+
+  /** Something was detected: the decision is flagged, and this is the worst finding if it outranks the others. */
+  note(category: WorstCategory, severity: Severity): void {
+    this.flagged = true;
+    if (severityRank(severity) > severityRank(this.worstSeverity) || this.worstCategory === null) {
+      this.worstCategory = category;
+      this.worstSeverity = severity;
+    }
+  }
+
+  /** A prompt shield's annotation: detected when any classifier detected it. */
+  shield(verdicts: readonly Classification[], name: 'jailbreak' | 'indirect_attack', action: 'block' | 'annotate'): void {
+    const detected = verdicts.some((verdict) => verdict[name]?.detected === true);
+    const filtered = detected && action === 'block';
+    this.results[name] = { filtered, detected };
+    this.blocked ||= filtered;
+    if (detected) this.note(name, 'high');
+  }
+
+  worst(): FilterDecision['worst'] {
+    return { category: this.worstCategory, severity: this.worstSeverity };
+  }
+}
+
+function anyCategories(verdicts: readonly Classification[]): boolean {
+  for (const verdict of verdicts) if (verdict.categories) return true;
+  return false;
 }

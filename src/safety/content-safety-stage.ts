@@ -78,7 +78,8 @@ export class ContentSafetyStage implements FilterStage {
   }
 
   private observe(context: InferenceContext, direction: 'prompt' | 'completion', decision: FilterDecision, text: string): void {
-    for (const observer of this.options.observers ?? []) observer.observe(context, direction, decision, text);
+    const observers = this.options.observers;
+    if (observers) for (const observer of observers) observer.observe(context, direction, decision, text);
   }
 
   private filterOf(context: InferenceContext): ContentFilter | undefined {
@@ -115,35 +116,40 @@ export class ContentSafetyStage implements FilterStage {
     if (context.promptFilterResults) out.prompt_filter_results = promptFilterResults(context.promptFilterResults as ContentFilterResults);
     if (context.operation !== 'chat' && context.operation !== 'completions') return out;
     const blocklists = this.options.resolver.blocklistsFor(filter, context.projectId);
-    const redactor = filter.redacts('completion');
     const choices = Array.isArray(body.choices) ? (body.choices as Choice[]) : [];
-    out.choices = await Promise.all(
-      choices.map(async (original) => {
-        const choice: Choice & JsonObject = { ...(original as JsonObject) };
-        if (choice.message) choice.message = { ...choice.message };
-        let text = typeof choice.message?.content === 'string' ? choice.message.content : typeof choice.text === 'string' ? choice.text : '';
-        if (redactor && text) {
-          const redacted = redactor.redact(text, redactor.detect(text));
-          if (redacted !== text) {
-            text = redacted;
-            if (choice.message) choice.message.content = text;
-            else choice.text = text;
-            context.filtered = true;
-          }
-        }
-        const decision = await filter.check({ text, direction: 'completion' }, blocklists, context.signal);
-        this.observe(context, 'completion', decision, text);
-        choice.content_filter_results = decision.results;
-        if (decision.blocked) {
-          context.filtered = true;
-          choice.finish_reason = 'content_filter';
-          if (choice.message) choice.message.content = null;
-          else choice.text = '';
-        }
-        return choice;
-      }),
-    );
+    // Choices are judged concurrently; the usual single choice skips Promise.all's machinery.
+    out.choices =
+      choices.length === 1
+        ? [await this.judgeChoice(context, filter, choices[0], blocklists)]
+        : await Promise.all(choices.map((original) => this.judgeChoice(context, filter, original, blocklists)));
     return out;
+  }
+
+  /** A copy of one choice of a complete response, redacted and annotated, emptied if blocked. */
+  private async judgeChoice(context: InferenceContext, filter: ContentFilter, original: Choice, blocklists: BlocklistScanner | undefined): Promise<JsonObject> {
+    const redactor = filter.redacts('completion');
+    const choice: Choice & JsonObject = { ...(original as JsonObject) };
+    if (choice.message) choice.message = { ...choice.message };
+    let text = typeof choice.message?.content === 'string' ? choice.message.content : typeof choice.text === 'string' ? choice.text : '';
+    if (redactor && text) {
+      const redacted = redactor.redact(text, redactor.detect(text));
+      if (redacted !== text) {
+        text = redacted;
+        if (choice.message) choice.message.content = text;
+        else choice.text = text;
+        context.filtered = true;
+      }
+    }
+    const decision = await filter.check({ text, direction: 'completion' }, blocklists, context.signal);
+    this.observe(context, 'completion', decision, text);
+    choice.content_filter_results = decision.results;
+    if (decision.blocked) {
+      context.filtered = true;
+      choice.finish_reason = 'content_filter';
+      if (choice.message) choice.message.content = null;
+      else choice.text = '';
+    }
+    return choice;
   }
 
   filterStream(context: InferenceContext, chunks: AsyncIterable<JsonObject>): AsyncIterable<JsonObject> {

@@ -22,6 +22,18 @@ function partsText(content: unknown): string {
   return out;
 }
 
+/**
+ * `text` with its `<documents>…</documents>` sections removed, their contents appended to
+ * `documents`. Text without a `<` cannot have one (most messages): no regular expression runs.
+ */
+function withoutDocuments(text: string, documents: string[]): string {
+  if (!text.includes('<')) return text;
+  return text.replace(DOCUMENTS, (_match, inner: string) => {
+    documents.push(inner);
+    return '';
+  });
+}
+
 /** The prompt of a request as the filter judges it; undefined for operations that are not filtered (embeddings). */
 export function promptOf(operation: Operation, body: JsonObject): PromptText | undefined {
   const documents: string[] = [];
@@ -35,10 +47,7 @@ export function promptOf(operation: Operation, body: JsonObject): PromptText | u
           documents.push(text);
           continue;
         }
-        lines.push(text.replace(DOCUMENTS, (_match, inner: string) => {
-          documents.push(inner);
-          return '';
-        }));
+        lines.push(withoutDocuments(text, documents));
       }
       break;
     case 'completions': {

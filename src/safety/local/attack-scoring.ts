@@ -60,12 +60,16 @@ export class AttackScorer {
   }
 
   score(stream: TokenStream, hits: PhraseHits): number {
-    const { tag, start, end } = hits;
-    if (tag.length === 0) return 0;
+    const { count, tag, start, end } = hits;
+    if (count === 0) return 0;
     const cues = this.weightOfBit.length;
-    /** Per sentence with cues: how often each cue occurred. */
-    const counts = new Map<number, Uint8Array>();
+    /**
+     * Per sentence with cues: how often each cue occurred. Made on the first cue: most texts
+     * have matches (pronouns, "is") but no attack cue, and then score 0 without allocating.
+     */
+    let counts: Map<number, Uint8Array> | undefined;
     const mark = (s: number, bit: number): void => {
+      counts ??= new Map();
       let row = counts.get(s);
       if (!row) {
         row = new Uint8Array(cues);
@@ -76,7 +80,7 @@ export class AttackScorer {
     let lastIgnoreEnd = -1;
     let lastSendEnd = -1;
     let lastNegationEnd = -1;
-    for (let h = 0; h < tag.length; h++) {
+    for (let h = 0; h < count; h++) {
       const t = tag[h];
       const s = stream.sentence[start[h]];
       const bit = this.bitOfTag[t];
@@ -95,6 +99,7 @@ export class AttackScorer {
         }
       }
     }
+    if (counts === undefined) return 0;
     let best = 0;
     const window = new Uint16Array(cues);
     for (const s of counts.keys()) {

@@ -64,6 +64,30 @@ const ATTACK_PAYLOAD_WEIGHT = 0.9;
 const DOCUMENTS_OPEN = '<documents>';
 const DOCUMENTS_CLOSE = '</documents>';
 
+/**
+ * The verdicts a category can get, one shared frozen object each (by level; and safe with its
+ * words seen), and the other answers that carry no number: a classification then allocates
+ * nothing for them. Callers only read verdicts, never write them.
+ */
+const VERDICTS: readonly CategoryVerdict[] = LEVEL_SCORES.map((score, level) => Object.freeze({ severity: SEVERITIES[level], score }));
+const SAFE_TOUCHED: CategoryVerdict = Object.freeze({ severity: 'safe', score: SAFE_TOUCHED_SCORE });
+const PROFANE = Object.freeze({ detected: true });
+const NOT_PROFANE = Object.freeze({ detected: false });
+const NO_ATTACK = Object.freeze({ detected: false, score: 0 });
+const NO_SECTIONS: readonly string[] = Object.freeze([]);
+const NO_PAYLOADS: readonly string[] = Object.freeze([]);
+
+/**
+ * TEMPLATE_MARKERS grouped by first character, so that looking for all of them costs one native
+ * `indexOf` per distinct first character rather than one `includes` per marker.
+ */
+const MARKERS_BY_FIRST = new Map<string, string[]>();
+for (const marker of TEMPLATE_MARKERS) {
+  const group = MARKERS_BY_FIRST.get(marker[0]);
+  if (group) group.push(marker);
+  else MARKERS_BY_FIRST.set(marker[0], [marker]);
+}
+
 interface Engine {
   readonly matcher: PhraseMatcher;
   readonly jailbreak: AttackScorer;
@@ -125,55 +149,48 @@ export class LocalClassifier implements TextClassifier {
     const { text, direction } = input;
     const prompt = direction === 'prompt';
     const { jailbreak, indirect } = this.engine;
-    const { outside, inside } = prompt ? splitDocuments(text) : { outside: text, inside: [] };
+    let outside = text;
+    let inside = NO_SECTIONS;
+    if (prompt && text.includes(DOCUMENTS_OPEN)) ({ outside, inside } = splitDocuments(text));
 
     // Categories and profanity: the prompt outside and inside <documents>, and decoded payloads.
     const main = this.analyse(outside, true, prompt ? jailbreak : undefined);
-    const judged: Analysis[] = [main];
+    let judged: Analysis[] | undefined;
     let jailbreakScore = main.attack;
     if (prompt && hasTemplateMarker(outside)) {
       jailbreakScore = jailbreak.combine(jailbreakScore, TEMPLATE_MARKER_WEIGHT);
     }
     for (const payload of payloadsOf(main)) {
       const decoded = this.analyse(payload, true, jailbreak);
-      judged.push(decoded);
+      (judged ??= [main]).push(decoded);
       jailbreakScore = jailbreak.combine(jailbreakScore, PAYLOAD_WEIGHT);
       if (decoded.attack >= ATTACK_THRESHOLD) jailbreakScore = jailbreak.combine(jailbreakScore, ATTACK_PAYLOAD_WEIGHT);
     }
     let indirectScore = 0;
     for (const section of inside) {
       const analysis = this.analyse(section, true, indirect);
-      judged.push(analysis);
+      (judged ??= [main]).push(analysis);
       indirectScore = Math.max(indirectScore, this.documentScore(section, analysis));
     }
 
-    const categories = {} as Record<HarmCategory, CategoryVerdict>;
-    for (const category of HARM_CATEGORIES) {
-      let level = 0;
-      let touched = false;
-      for (const analysis of judged) {
-        const judgedLevel = analysis.levels![category];
-        if (judgedLevel.level > level) level = judgedLevel.level;
-        touched ||= judgedLevel.touched;
-      }
-      categories[category] = {
-        severity: SEVERITIES[level],
-        score: level === 0 && touched ? SAFE_TOUCHED_SCORE : LEVEL_SCORES[level],
-      };
-    }
-    const profanity = { detected: judged.some((analysis) => analysis.profane) };
+    // Usually the text alone was judged: its levels are the answer.
+    const categories = judged === undefined ? verdictsOf(main) : combinedVerdicts(judged);
+    const profanity = (judged === undefined ? main.profane : judged.some((analysis) => analysis.profane)) ? PROFANE : NOT_PROFANE;
     if (!prompt) return { categories, profanity };
 
     // Documents and tool results: judged for indirect attacks only.
-    for (const document of input.documents ?? []) {
-      const analysis = this.analyse(document, false, indirect);
-      indirectScore = Math.max(indirectScore, this.documentScore(document, analysis));
+    const documents = input.documents;
+    if (documents) {
+      for (const document of documents) {
+        const analysis = this.analyse(document, false, indirect);
+        indirectScore = Math.max(indirectScore, this.documentScore(document, analysis));
+      }
     }
     return {
       categories,
       profanity,
-      jailbreak: { detected: jailbreakScore >= ATTACK_THRESHOLD, score: round(jailbreakScore) },
-      indirect_attack: { detected: indirectScore >= ATTACK_THRESHOLD, score: round(indirectScore) },
+      jailbreak: attackVerdict(jailbreakScore),
+      indirect_attack: attackVerdict(indirectScore),
     };
   }
 
@@ -195,8 +212,8 @@ export class LocalClassifier implements TextClassifier {
     const stream = tokenise(text);
     const hits = this.engine.matcher.match(stream);
     let profane = false;
-    for (const t of hits.tag) {
-      if (t === Tag.PROFANITY) {
+    for (let h = 0; h < hits.count; h++) {
+      if (hits.tag[h] === Tag.PROFANITY) {
         profane = true;
         break;
       }
@@ -232,13 +249,53 @@ function splitDocuments(text: string): { outside: string; inside: string[] } {
   return { outside, inside };
 }
 
-function payloadsOf(analysis: Analysis): string[] {
-  return analysis.payloadHints.length === 0 ? [] : findEncodedPayloads(analysis.source, analysis.payloadHints);
+function payloadsOf(analysis: Analysis): readonly string[] {
+  return analysis.payloadHints.length === 0 ? NO_PAYLOADS : findEncodedPayloads(analysis.source, analysis.payloadHints);
 }
 
+/** Whether `text` contains any of TEMPLATE_MARKERS. */
 function hasTemplateMarker(text: string): boolean {
-  for (const marker of TEMPLATE_MARKERS) if (text.includes(marker)) return true;
+  for (const [first, markers] of MARKERS_BY_FIRST) {
+    for (let at = text.indexOf(first); at >= 0; at = text.indexOf(first, at + 1)) {
+      for (const marker of markers) if (text.startsWith(marker, at)) return true;
+    }
+  }
   return false;
+}
+
+/** One analysis's category levels as verdicts. */
+function verdictsOf(analysis: Analysis): Record<HarmCategory, CategoryVerdict> {
+  const levels = analysis.levels!;
+  return {
+    hate: verdictOf(levels.hate.level, levels.hate.touched),
+    sexual: verdictOf(levels.sexual.level, levels.sexual.touched),
+    violence: verdictOf(levels.violence.level, levels.violence.touched),
+    self_harm: verdictOf(levels.self_harm.level, levels.self_harm.touched),
+  };
+}
+
+/** Per category, the highest level any of the analyses reached, touched if any touched it. */
+function combinedVerdicts(judged: readonly Analysis[]): Record<HarmCategory, CategoryVerdict> {
+  const categories = {} as Record<HarmCategory, CategoryVerdict>;
+  for (const category of HARM_CATEGORIES) {
+    let level = 0;
+    let touched = false;
+    for (const analysis of judged) {
+      const judgedLevel = analysis.levels![category];
+      if (judgedLevel.level > level) level = judgedLevel.level;
+      touched ||= judgedLevel.touched;
+    }
+    categories[category] = verdictOf(level, touched);
+  }
+  return categories;
+}
+
+function verdictOf(level: number, touched: boolean): CategoryVerdict {
+  return level === 0 && touched ? SAFE_TOUCHED : VERDICTS[level];
+}
+
+function attackVerdict(score: number): { detected: boolean; score: number } {
+  return score === 0 ? NO_ATTACK : { detected: score >= ATTACK_THRESHOLD, score: round(score) };
 }
 
 function round(score: number): number {

@@ -44,15 +44,27 @@ export interface MatcherOptions {
 }
 
 /**
- * Matches, as parallel arrays ordered by start token. Ends are exclusive. Like the TokenStream it
- * comes from, valid only until the next `match`.
+ * Matches, as parallel arrays ordered by start token: match h is tag[h], tokens [start[h], end[h])
+ * for h < count. The arrays are the matcher's scratch buffers, longer than `count` (views of the
+ * right length would cost an allocation each per call). Like the TokenStream it comes from, valid
+ * only until the next `match`.
  */
 export interface PhraseHits {
+  readonly count: number;
   readonly tag: Int32Array;
   readonly start: Int32Array;
   readonly end: Int32Array;
-  /** 1 where the token is a word of some lexicon (after spelling repairs). */
+  /** 1 where token t (t < the stream's count) is a word of some lexicon (after spelling repairs). */
   readonly known: Uint8Array;
+}
+
+/** PhraseHits as the matcher fills it in. */
+interface Hits {
+  count: number;
+  tag: Int32Array;
+  start: Int32Array;
+  end: Int32Array;
+  known: Uint8Array;
 }
 
 interface TrieNode {
@@ -192,18 +204,27 @@ class HashedTerms {
 
 /**
  * Spelling → word id, open addressing on FNV-1a hashes, so that a token can be looked up from
- * its characters in the tokeniser's buffer without making a string of it.
+ * its characters in the tokeniser's buffer without making a string of it. Each slot's spelling is
+ * also kept as code units in one pool, so the per-token comparison reads typed arrays only
+ * (lexicon strings built by concatenation are cons strings, slow to index with charCodeAt).
  */
 class WordTable {
   private hashes: Int32Array;
   private ids: Int32Array;
   private spellings: string[];
+  /** Where each slot's spelling starts in `pool`, and its length. */
+  private spellingAt: Int32Array;
+  private spellingLength: Int32Array;
+  private pool = new Uint16Array(8192);
+  private pooled = 0;
   private size = 0;
 
   constructor(capacity = 1024) {
     this.hashes = new Int32Array(capacity);
     this.ids = new Int32Array(capacity).fill(-1);
     this.spellings = new Array<string>(capacity);
+    this.spellingAt = new Int32Array(capacity);
+    this.spellingLength = new Int32Array(capacity);
   }
 
   /** Adds `spelling` unless present; returns its id. */
@@ -227,20 +248,15 @@ class WordTable {
 
   /** The id of the spelling chars[from, to) whose hash is `hash`, or -1. */
   lookup(chars: Uint16Array, from: number, to: number, hash: number): number {
-    const mask = this.ids.length - 1;
+    const { ids, hashes, spellingAt, spellingLength, pool } = this;
+    const mask = ids.length - 1;
     const length = to - from;
-    for (let slot = hash & mask; this.ids[slot] >= 0; slot = (slot + 1) & mask) {
-      if (this.hashes[slot] !== hash) continue;
-      const spelling = this.spellings[slot];
-      if (spelling.length !== length) continue;
-      let same = true;
-      for (let k = 0; k < length; k++) {
-        if (spelling.charCodeAt(k) !== chars[from + k]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.ids[slot];
+    for (let slot = hash & mask; ids[slot] >= 0; slot = (slot + 1) & mask) {
+      if (hashes[slot] !== hash || spellingLength[slot] !== length) continue;
+      const at = spellingAt[slot];
+      let k = 0;
+      while (k < length && pool[at + k] === chars[from + k]) k++;
+      if (k === length) return ids[slot];
     }
     return -1;
   }
@@ -252,6 +268,21 @@ class WordTable {
     this.hashes[slot] = hash;
     this.ids[slot] = id;
     this.spellings[slot] = spelling;
+    this.spellingAt[slot] = this.intern(spelling);
+    this.spellingLength[slot] = spelling.length;
+  }
+
+  /** Appends `spelling`'s code units to the pool; returns where they start. */
+  private intern(spelling: string): number {
+    if (this.pooled + spelling.length > this.pool.length) {
+      const pool = new Uint16Array(Math.max(this.pool.length * 2, this.pooled + spelling.length));
+      pool.set(this.pool);
+      this.pool = pool;
+    }
+    const at = this.pooled;
+    for (let k = 0; k < spelling.length; k++) this.pool[at + k] = spelling.charCodeAt(k);
+    this.pooled += spelling.length;
+    return at;
   }
 
   private grow(): void {
@@ -259,6 +290,10 @@ class WordTable {
     this.hashes = new Int32Array(ids.length * 2);
     this.ids = new Int32Array(ids.length * 2).fill(-1);
     this.spellings = new Array<string>(ids.length * 2);
+    this.spellingAt = new Int32Array(ids.length * 2);
+    this.spellingLength = new Int32Array(ids.length * 2);
+    // Re-placing interns every spelling again: start the pool afresh.
+    this.pooled = 0;
     for (let slot = 0; slot < ids.length; slot++) {
       if (ids[slot] >= 0) this.place(hashes[slot], spellings[slot], ids[slot]);
     }
@@ -285,6 +320,8 @@ export class PhraseMatcher {
   private hitStart: Int32Array<ArrayBuffer> = new Int32Array(4096);
   private hitEnd: Int32Array<ArrayBuffer> = new Int32Array(4096);
   private hitCount = 0;
+  /** What `match` returns: one object, refreshed per call, over the scratch above. */
+  private readonly hits: Hits = { count: 0, tag: this.hitTag, start: this.hitStart, end: this.hitEnd, known: this.known };
 
   constructor(rules: readonly PhraseRule[], options: MatcherOptions = {}) {
     builds++;
@@ -336,11 +373,11 @@ export class PhraseMatcher {
     for (const tag of tags) if (!node.tags.includes(tag)) node.tags.push(tag);
   }
 
-  /** Id of the lexicon word token `t` stands for, or -1 when it is no lexicon word. */
-  private resolve(stream: TokenStream, t: number): number {
-    const id = this.wordIds.lookup(stream.chars, stream.start[t], stream.end[t], stream.hash[t]);
-    if (id >= 0 || (stream.flags[t] & ELONGATED) === 0) return id;
-    // Rare: a drawn-out word ("kiiilll"). Try it with its runs shortened.
+  /**
+   * Id of the lexicon word an ELONGATED token `t` that is no lexicon word as spelled stands for,
+   * or -1. Rare: a drawn-out word ("kiiilll"); try it with its runs shortened.
+   */
+  private resolveElongated(stream: TokenStream, t: number): number {
     const token = stream.token(t);
     const two = this.wordIds.get(shortenRuns(token, 2));
     if (two >= 0) return two;
@@ -397,8 +434,12 @@ export class PhraseMatcher {
       this.hitEnd = new Int32Array(4096);
     }
     let benign = false;
+    // Each token's word id, from its characters in place.
+    const { chars, start, end, hash, flags } = stream;
+    const words = this.wordIds;
     for (let t = 0; t < n; t++) {
-      const id = this.resolve(stream, t);
+      let id = words.lookup(chars, start[t], end[t], hash[t]);
+      if (id < 0 && (flags[t] & ELONGATED) !== 0) id = this.resolveElongated(stream, t);
       ids[t] = id;
       known[t] = id >= 0 ? 1 : 0;
     }
@@ -425,13 +466,13 @@ export class PhraseMatcher {
       }
     }
     if (benign) this.dropInsideBenign(n);
-    const count = this.hitCount;
-    return {
-      tag: this.hitTag.subarray(0, count),
-      start: this.hitStart.subarray(0, count),
-      end: this.hitEnd.subarray(0, count),
-      known: known.subarray(0, n),
-    };
+    const hits = this.hits;
+    hits.count = this.hitCount;
+    hits.tag = this.hitTag;
+    hits.start = this.hitStart;
+    hits.end = this.hitEnd;
+    hits.known = known;
+    return hits;
   }
 
   /**

@@ -64,7 +64,15 @@ export interface CategoryLevel {
   touched: boolean;
 }
 
-export type CategoryLevels = Record<HarmCategory, CategoryLevel>;
+export type CategoryLevels = Readonly<Record<HarmCategory, Readonly<CategoryLevel>>>;
+
+/** The levels of a text without any category's vocabulary (most texts): shared, frozen. */
+const UNTOUCHED: CategoryLevels = Object.freeze({
+  hate: Object.freeze({ level: SAFE, touched: false }),
+  sexual: Object.freeze({ level: SAFE, touched: false }),
+  violence: Object.freeze({ level: SAFE, touched: false }),
+  self_harm: Object.freeze({ level: SAFE, touched: false }),
+});
 
 const VIOLENCE_TAGS = [
   Tag.VIOLENCE_ACT_LETHAL, Tag.VIOLENCE_ACT_HARM, Tag.VIOLENCE_WEAPON_SEVERE, Tag.VIOLENCE_WEAPON, Tag.VIOLENCE_GRAPHIC,
@@ -150,8 +158,8 @@ class TextFacts {
     this.ideation = perSentence(3);
     this.group = perSentence(4);
     this.preparation = perSentence(5);
-    const { tag, start, end } = hits;
-    for (let h = 0; h < tag.length; h++) {
+    const { count, tag, start, end } = hits;
+    for (let h = 0; h < count; h++) {
       const t = tag[h];
       const s = stream.sentence[start[h]];
       const objectClass = OBJECT_CLASS[t];
@@ -257,16 +265,16 @@ class TextFacts {
  * Judge every sentence that has matches and keep, per category, the highest level reached.
  */
 export function judgeCategories(stream: TokenStream, hits: PhraseHits): CategoryLevels {
-  const levels: CategoryLevels = {
+  const count = hits.count;
+  let anchors = 0;
+  for (let h = 0; h < count; h++) anchors += ANCHOR[hits.tag[h]];
+  if (anchors === 0) return UNTOUCHED;
+  const levels: Record<HarmCategory, CategoryLevel> = {
     hate: { level: SAFE, touched: false },
     sexual: { level: SAFE, touched: false },
     violence: { level: SAFE, touched: false },
     self_harm: { level: SAFE, touched: false },
   };
-  const count = hits.tag.length;
-  let anchors = 0;
-  for (let h = 0; h < count; h++) anchors += ANCHOR[hits.tag[h]];
-  if (anchors === 0) return levels;
   const facts = new TextFacts(stream, hits);
   const counts = new Uint16Array(TAG_COUNT);
   const sentence = new Sentence(facts, counts);

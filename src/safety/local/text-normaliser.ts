@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer';
+
 /**
  * Normalisation and tokenisation for the local classifier: text in, a stream of normalised word
  * tokens out, each with its sentence, a hash and a few flags. The lexicons are tokenised by this
@@ -28,9 +30,13 @@
  * digit (so not "99.9" or "node.js"), a blank line, or every
  * MAX_SENTENCE_TOKENS tokens, so that co-occurrence rules never span a whole run-on document.
  *
- * Cost: one pass over the characters, no string per token (the matcher looks tokens up by hash
- * and compares characters in place), and scratch buffers reused across calls. The price of the
- * reuse: a TokenStream is valid only until the next call to `tokenise`.
+ * Cost: the text's UTF-16 code units are copied natively into a scratch buffer, checked for
+ * characters NFKD could change, then tokenised in one pass over that buffer; no string per token (the
+ * matcher looks tokens up by hash and compares characters in place), and scratch buffers reused
+ * across calls. Reading a typed array rather than the string keeps the hot loop monomorphic: a
+ * `charCodeAt` loop that has seen both one-byte and two-byte strings (any non-Latin1 text) runs
+ * about half as fast, for every text after. The price of the reuse: a TokenStream is valid only
+ * until the next call to `tokenise`.
  */
 
 /** Token flag: a run of three or more of one letter ("kiiill"). */
@@ -43,6 +49,15 @@ export const CAPITALISED = 4;
 export const NUMERIC = 8;
 /** Token flag: first token of its sentence. */
 export const SENTENCE_START = 16;
+
+/**
+ * FNV-1a (32-bit) parameters, the offset basis as a signed 32-bit number so that the running hash
+ * stays a small integer in V8 (0x811c9dc5 itself is above 2^31, a heap number).
+ */
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+/** TokenStream.mixedCase of the (usual) text without any such token: shared, never written. */
+const NO_HINTS: readonly number[] = Object.freeze([]);
 
 /** Longest sentence, in tokens, before a boundary is forced. */
 export const MAX_SENTENCE_TOKENS = 60;
@@ -91,10 +106,17 @@ const SKIP = 6;
 const SENTENCE_END = 7;
 const NEWLINE = 8;
 
-/** Class and replacement character for code units below TABLE_SIZE (Latin, Greek, Cyrillic). */
+/**
+ * Class and replacement character of every UTF-16 code unit, so the hot loop is one array read
+ * per character whatever the script (a range test there, with a call for the rare side, made the
+ * loop slower for every text once any non-Latin text had taken the call). Below TABLE_SIZE
+ * (Latin, Greek, Cyrillic) they come from the case mappings and the lists below; above it from
+ * classAboveTable, with no case folding. 192 KiB in all.
+ */
+const CODE_UNITS = 0x10000;
 const TABLE_SIZE = 0x500;
-const CLASS = new Uint8Array(TABLE_SIZE);
-const LOWER = new Uint16Array(TABLE_SIZE);
+const CLASS = new Uint8Array(CODE_UNITS);
+const LOWER = new Uint16Array(CODE_UNITS);
 /** Letter a leet character stands for inside a word (0 for none). */
 const LEET = new Uint16Array(128);
 const STAR = 0x2a;
@@ -147,10 +169,14 @@ const code = (s: string): number => s.charCodeAt(0);
       }
     }
   }
+  for (let c = TABLE_SIZE; c < CODE_UNITS; c++) {
+    CLASS[c] = classAboveTable(c);
+    LOWER[c] = c;
+  }
 })();
 
-function classOf(c: number): number {
-  if (c < TABLE_SIZE) return CLASS[c];
+/** Class of a code unit at or above TABLE_SIZE (only used to fill CLASS). */
+function classAboveTable(c: number): number {
   // Zero-width spaces and joiners, word joiner, BOM: dropped so they cannot split a word.
   if ((c >= 0x200b && c <= 0x200f) || (c >= 0x2060 && c <= 0x2064) || c === 0xfeff) return SKIP;
   if (c === 0x2018 || c === 0x2019) return SKIP; // curly apostrophes
@@ -168,17 +194,39 @@ function classOf(c: number): number {
 }
 
 /**
- * Whether NFKD could change how `text` tokenises: it has a character outside ASCII that is not
+ * Whether NFKD could change how code unit `c` tokenises: it is outside ASCII and neither
  * punctuation the tables already handle (curly quotes, dashes, ellipses) nor a Greek or Cyrillic
  * letter (looked up directly). Most English text, smart quotes included, skips the normalisation
  * and the copy it makes.
  */
-function needsDecomposition(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xc0) continue;
-    if ((c >= 0x2000 && c <= 0x206f) || (c >= 0x370 && c <= 0x4ff) || c === 0xd7 || c === 0xf7) continue;
-    return true;
+function mayDecompose(c: number): boolean {
+  if (c < 0xc0) return false;
+  return !((c >= 0x2000 && c <= 0x206f) || (c >= 0x370 && c <= 0x4ff) || c === 0xd7 || c === 0xf7);
+}
+
+/** Whether a Uint16Array reads UTF-16LE bytes as code units (little-endian hosts: x64, arm64 …). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Copy `text`'s code units into `units`: natively where the byte order allows (a memory copy,
+ * tens of times faster than a loop), else with a `charCodeAt` loop. After this nothing reads the
+ * string, so no hot loop depends on how V8 happens to represent it.
+ */
+function copyUnits(text: string): void {
+  if (LITTLE_ENDIAN) {
+    unitBytes.write(text, 0, 'utf16le');
+    return;
+  }
+  const out = units;
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+}
+
+/** Whether NFKD could change how the first `n` units of `units` tokenise (see mayDecompose). */
+function needsDecomposition(n: number): boolean {
+  const input = units;
+  for (let i = 0; i < n; i++) {
+    const c = input[i];
+    if (c >= 0xc0 && mayDecompose(c)) return true;
   }
   return false;
 }
@@ -189,6 +237,10 @@ function continuesWord(k: number): boolean {
 }
 
 /** Scratch buffers, grown on demand and reused by every call (see "Cost" above). */
+/** The source text's code units (see copyUnits). */
+let units: Uint16Array<ArrayBuffer> = new Uint16Array(16_384);
+/** `units` as bytes, for Buffer#write. */
+let unitBytes = Buffer.from(units.buffer);
 let chars: Uint16Array<ArrayBuffer> = new Uint16Array(16_384);
 let rawStart: Int32Array<ArrayBuffer> = new Int32Array(4096);
 let rawEnd: Int32Array<ArrayBuffer> = new Int32Array(4096);
@@ -214,9 +266,15 @@ const RETAIN_CHARACTERS = 1 << 20;
 function ensureCapacity(characters: number): void {
   if (chars.length > RETAIN_CHARACTERS && characters < chars.length >> 3) {
     chars = new Uint16Array(Math.max(characters, 16_384));
+    units = new Uint16Array(chars.length);
+    unitBytes = Buffer.from(units.buffer);
     resizeTokens(Math.max(characters >> 3, 4096), false);
   }
-  if (chars.length < characters) chars = new Uint16Array(Math.max(characters, chars.length * 2));
+  if (chars.length < characters) {
+    chars = new Uint16Array(Math.max(characters, chars.length * 2));
+    units = new Uint16Array(chars.length);
+    unitBytes = Buffer.from(units.buffer);
+  }
   // English averages one token per five or six characters; grow from there if needed.
   if (rawStart.length < (characters >> 2) + 1) resizeTokens((characters >> 2) + 1, false);
 }
@@ -252,28 +310,38 @@ function resizeTokens(size: number, keep: boolean): void {
  * next call, or copy what you need.
  */
 export function tokenise(text: string): TokenStream {
-  const source = needsDecomposition(text) ? text.normalize('NFKD') : text;
+  let source = text;
+  ensureCapacity(source.length);
+  copyUnits(source);
+  if (needsDecomposition(source.length)) {
+    source = text.normalize('NFKD');
+    ensureCapacity(source.length);
+    copyUnits(source);
+  }
   const n = source.length;
-  ensureCapacity(n);
+  // Locals for everything the per-character loop touches (module bindings cost a load each time).
+  const input = units;
+  const out = chars;
+  const classes = CLASS;
+  const lower = LOWER;
   let length = 0;
   let raw = 0;
   let gapFirst = -1;
   let gapChars = 0;
   let gapSentence = 0;
   let gapNewlines = 0;
-  const mixedCase: number[] = [];
+  let mixedCase: number[] | undefined;
   let i = 0;
   while (i < n) {
-    const c = source.charCodeAt(i);
-    const cls = c < TABLE_SIZE ? CLASS[c] : classOf(c);
+    const c = input[i];
+    const cls = classes[c];
     if (cls !== LETTER && cls !== DIGIT && cls !== LEET_START) {
       if (cls !== SKIP) {
         if (gapFirst < 0) gapFirst = c;
         gapChars++;
         if (cls === SENTENCE_END || c === 0x21 /* ! */) {
           // "99.9", "e.g", "node.js": a full stop between word characters ends nothing.
-          const next = i + 1 < n ? source.charCodeAt(i + 1) : 0x20;
-          const nextClass = next < TABLE_SIZE ? CLASS[next] : classOf(next);
+          const nextClass = i + 1 < n ? classes[input[i + 1]] : SEPARATOR;
           if (nextClass !== LETTER && nextClass !== DIGIT) gapSentence = 1;
         }
         else if (cls === NEWLINE && ++gapNewlines >= 2) gapSentence = 1;
@@ -289,17 +357,19 @@ export function tokenise(text: string): TokenStream {
     let others = 0;
     let inner = 0;
     let flags = 0;
-    let hash = 0x811c9dc5;
+    let hash = FNV_OFFSET;
     let previous = -1;
     let run = 0;
-    if (c < 128 ? c >= 0x41 && c <= 0x5a : c < TABLE_SIZE && LOWER[c] !== c) flags |= CAPITALISED;
+    // Upper case is a letter whose lower case differs (which, as before the tables covered every
+    // code unit, includes the Cyrillic and Greek look-alikes folded to Latin).
+    if (lower[c] !== c) flags |= CAPITALISED;
     let j = i;
     while (j < n) {
-      const cc = source.charCodeAt(j);
-      const k = cc < TABLE_SIZE ? CLASS[cc] : classOf(cc);
+      const cc = input[j];
+      const k = classes[cc];
       let mapped: number;
       if (k === LETTER) {
-        mapped = cc < TABLE_SIZE ? LOWER[cc] : cc;
+        mapped = lower[cc];
         letters++;
         if (mapped !== cc && j > i) inner++;
       } else if (k === DIGIT) {
@@ -313,9 +383,7 @@ export function tokenise(text: string): TokenStream {
         continue;
       } else if (k === LEET_INNER || k === MASK) {
         // Only inside a word: the next character must continue it.
-        if (j + 1 >= n) break;
-        const next = source.charCodeAt(j + 1);
-        if (!continuesWord(next < TABLE_SIZE ? CLASS[next] : classOf(next))) break;
+        if (j + 1 >= n || !continuesWord(classes[input[j + 1]])) break;
         if (k === MASK) {
           mapped = STAR;
           flags |= MASKED;
@@ -324,8 +392,8 @@ export function tokenise(text: string): TokenStream {
           others++;
         }
       } else break;
-      chars[length++] = mapped;
-      hash = Math.imul(hash ^ mapped, 0x01000193);
+      out[length++] = mapped;
+      hash = Math.imul(hash ^ mapped, FNV_PRIME);
       if (mapped === previous) {
         if (++run === 3 && mapped !== STAR) flags |= ELONGATED;
       } else {
@@ -336,17 +404,18 @@ export function tokenise(text: string): TokenStream {
     }
     if (length > start) {
       if (inner > 0 && length - start >= MIXED_CASE_LENGTH && inner < letters - 1) {
+        mixedCase ??= [];
         if (mixedCase.length < MAX_MIXED_CASE_HINTS) mixedCase.push(i);
       }
       // Leet characters stand for letters only in a word that has letters (rare: rewrite, rehash).
       if (letters > 0 && others + digits > 0) {
-        hash = 0x811c9dc5;
+        hash = FNV_OFFSET;
         flags &= ~ELONGATED;
         for (let p = start; p < length; p++) {
-          const m = chars[p];
-          if (m < 128 && LEET[m] !== 0) chars[p] = LEET[m];
-          hash = Math.imul(hash ^ chars[p], 0x01000193);
-          if (p >= start + 2 && chars[p] === chars[p - 1] && chars[p] === chars[p - 2] && chars[p] !== STAR) {
+          const m = out[p];
+          if (m < 128 && LEET[m] !== 0) out[p] = LEET[m];
+          hash = Math.imul(hash ^ out[p], FNV_PRIME);
+          if (p >= start + 2 && out[p] === out[p - 1] && out[p] === out[p - 2] && out[p] !== STAR) {
             flags |= ELONGATED;
           }
         }
@@ -367,7 +436,7 @@ export function tokenise(text: string): TokenStream {
     gapNewlines = 0;
     i = j;
   }
-  return assemble(raw, mixedCase, source);
+  return assemble(raw, mixedCase ?? NO_HINTS, source);
 }
 
 /** Is raw token `r` a single letter, or a single leet character that can stand for one? */
@@ -421,8 +490,8 @@ function assemble(raw: number, mixedCase: readonly number[], source: string): To
         }
         end = start + (runEnd - r);
         flags &= CAPITALISED;
-        hash = 0x811c9dc5;
-        for (let p = start; p < end; p++) hash = Math.imul(hash ^ chars[p], 0x01000193);
+        hash = FNV_OFFSET;
+        for (let p = start; p < end; p++) hash = Math.imul(hash ^ chars[p], FNV_PRIME);
       } else runEnd = r + 1;
     } else runEnd = r + 1;
     if (count > 0 && (gapBreaks[r] === 1 || inSentence >= MAX_SENTENCE_TOKENS)) {
@@ -438,22 +507,28 @@ function assemble(raw: number, mixedCase: readonly number[], source: string): To
     count++;
     r = runEnd;
   }
-  const buffer = chars;
-  const starts = outStart;
-  const ends = outEnd;
-  return {
-    count,
-    chars: buffer,
-    start: starts,
-    end: ends,
-    hash: outHash,
-    sentence: outSentence,
-    flags: outFlags,
-    sentenceCount: count === 0 ? 0 : sentence + 1,
-    mixedCase,
-    source,
-    token: (t: number): string => decode(buffer, starts[t], ends[t]),
-  };
+  return new Tokens(count, count === 0 ? 0 : sentence + 1, mixedCase, source);
+}
+
+/** The TokenStream over the scratch buffers as they are now (one object, no closure, per call). */
+class Tokens implements TokenStream {
+  readonly chars = chars;
+  readonly start = outStart;
+  readonly end = outEnd;
+  readonly hash = outHash;
+  readonly sentence = outSentence;
+  readonly flags = outFlags;
+
+  constructor(
+    readonly count: number,
+    readonly sentenceCount: number,
+    readonly mixedCase: readonly number[],
+    readonly source: string,
+  ) {}
+
+  token(t: number): string {
+    return decode(this.chars, this.start[t], this.end[t]);
+  }
 }
 
 function decode(units: Uint16Array, from: number, to: number): string {

@@ -24,6 +24,33 @@ export interface UpstreamResponse {
   attempts: number;
 }
 
+/** A response read to the end (`sendBuffered`). */
+export interface BufferedUpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** How many attempts were made, 1 when the first succeeded. */
+  attempts: number;
+}
+
+/** What one attempt yields to the retry loop: its status, the error body on demand, the result on success. */
+interface Attempt<T> {
+  status: number;
+  headers: UpstreamResponse['headers'];
+  errorText(): Promise<string>;
+  /** The caller's result; `release` clears the attempt's timer once the exchange is over. */
+  success(release: () => void, attempts: number): T;
+}
+
+/** The upstream answered a status line, then broke off its body. */
+class BrokenBodyError extends Error {
+  readonly status: number;
+  constructor(status: number, cause: unknown) {
+    super(`upstream broke off its response (status ${status})`, { cause });
+    this.status = status;
+  }
+}
+
 export interface SendOptions {
   /** Deployment name, for messages. */
   deployment: string;
@@ -112,7 +139,92 @@ export class UpstreamClient {
     return this.secret ? text.split(this.secret).join('[redacted]') : text;
   }
 
-  async send(request: UpstreamRequest, options: SendOptions): Promise<UpstreamResponse> {
+  /**
+   * Sends a request whose answer is relayed as it arrives (streams): resolves once the upstream's
+   * status and headers are in, with the body still to read.
+   */
+  send(request: UpstreamRequest, options: SendOptions): Promise<UpstreamResponse> {
+    return this.withRetries(options, async (signal) => {
+      const response = await this.pool.request({ method: request.method, path: request.path, headers: request.headers, body: request.body, signal });
+      const { statusCode: status, headers, body } = response;
+      return {
+        status,
+        headers,
+        errorText: () => body.text(),
+        success: (release, attempts) => {
+          body.once('close', release);
+          body.once('error', release);
+          return { status, headers, body, attempts };
+        },
+      };
+    });
+  }
+
+  /**
+   * Sends a request whose answer is needed whole (everything but streams): resolves with the body
+   * read to the end. Goes through undici's dispatch interface with a handler that only collects
+   * the bytes: no response stream, no body mixin, no abort-signal bookkeeping inside undici, about
+   * half the client's CPU per request of `send`.
+   */
+  sendBuffered(request: UpstreamRequest, options: SendOptions): Promise<BufferedUpstreamResponse> {
+    return this.withRetries(options, async (signal) => {
+      const { status, headers, text } = await this.dispatchBuffered(request, signal);
+      return {
+        status,
+        headers,
+        errorText: async () => text,
+        success: (release, attempts) => {
+          release();
+          return { status, headers, text, attempts };
+        },
+      };
+    });
+  }
+
+  /** One exchange through `dispatch`, collecting the body; aborted with `signal`. */
+  private dispatchBuffered(request: UpstreamRequest, signal: AbortSignal): Promise<{ status: number; headers: UpstreamResponse['headers']; text: string }> {
+    return new Promise((resolve, reject) => {
+      let controller: Dispatcher.DispatchController | undefined;
+      let status = 0;
+      let headers: UpstreamResponse['headers'] = {};
+      const chunks: Buffer[] = [];
+      const onAbort = (): void => controller?.abort(signal.reason instanceof Error ? signal.reason : new ClientAbortedError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => signal.removeEventListener('abort', onAbort);
+      this.pool.dispatch(
+        { method: request.method, path: request.path, headers: request.headers, body: request.body },
+        {
+          onRequestStart(started) {
+            controller = started;
+            if (signal.aborted) onAbort();
+          },
+          onResponseStart(_controller, statusCode, responseHeaders) {
+            status = statusCode;
+            headers = responseHeaders;
+          },
+          onResponseData(_controller, chunk) {
+            chunks.push(chunk);
+          },
+          onResponseEnd() {
+            settle();
+            resolve({ status, headers, text: chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8') });
+          },
+          onResponseError(_controller, error) {
+            settle();
+            // After the status line, the upstream broke off its body; before it, the exchange failed.
+            reject(status === 0 ? error : new BrokenBodyError(status, error));
+          },
+        },
+      );
+    });
+  }
+
+  /**
+   * The retry loop shared by both ways of sending: per attempt a total timeout, an abort signal
+   * (the caller's controller when lent, else one chained to the caller's signal), and a retry with
+   * backoff for connect errors and retryable statuses, honouring retry-after.
+   */
+  private async withRetries<T>(options: SendOptions, exchange: (signal: AbortSignal) => Promise<Attempt<T>>): Promise<T> {
     const { retry, timeouts } = this.config;
     const where = `Deployment "${options.deployment}" (${this.label})`;
     for (let attempt = 1; ; attempt++) {
@@ -136,18 +248,15 @@ export class UpstreamClient {
         clearTimeout(timer);
         unlink?.();
       };
-      let response: Dispatcher.ResponseData;
+      let result: Attempt<T>;
       try {
-        response = await this.pool.request({
-          method: request.method,
-          path: request.path,
-          headers: request.headers,
-          body: request.body,
-          signal,
-        });
+        result = await exchange(signal);
       } catch (error) {
         release();
         if (signal.aborted) throw signal.reason;
+        if (error instanceof BrokenBodyError) {
+          throw new UpstreamUnreachableError(`${where} broke off its ${error.status >= 400 ? 'error ' : ''}response.`, error.cause);
+        }
         const code = errorCode(error);
         const retryable = code !== undefined && CONNECT_ERRORS.has(code);
         if (retryable && attempt < retry.max_attempts) {
@@ -162,16 +271,12 @@ export class UpstreamClient {
         throw new UpstreamUnreachableError(`${where} is unreachable (${code ?? 'connection failed'}).`, error);
       }
 
-      const status = response.statusCode;
-      if (status < 400) {
-        response.body.once('close', release);
-        response.body.once('error', release);
-        return { status, headers: response.headers, body: response.body, attempts: attempt };
-      }
+      const status = result.status;
+      if (status < 400) return result.success(release, attempt);
 
       let text: string;
       try {
-        text = await response.body.text();
+        text = await result.errorText();
       } catch (error) {
         release();
         if (signal.aborted) throw signal.reason;
@@ -179,7 +284,7 @@ export class UpstreamClient {
       }
       release();
       const detail = this.provider.mapError(status, text);
-      const advised = retryAfterSeconds(response.headers) ?? detail.retryAfterSeconds;
+      const advised = retryAfterSeconds(result.headers) ?? detail.retryAfterSeconds;
       if (RETRYABLE_STATUS.has(status) && attempt < retry.max_attempts) {
         const delayMs = this.delayMs(attempt, advised);
         if (delayMs <= retry.max_delay_ms) {

@@ -20,6 +20,10 @@ providers:
     base_url: "${upstream.url}/v1"
     retry: { max_attempts: 2, base_delay_ms: 1, max_delay_ms: 200 }
     timeouts: { first_byte_ms: 300 }
+  patient:
+    type: openai
+    api_key: sk-upstream-secret
+    base_url: "${upstream.url}/v1"
   tight:
     type: openai
     api_key: sk-upstream-secret
@@ -41,6 +45,8 @@ deployments:
   tightstream: { provider: tight, model: slow-stream }
   echo: { provider: up, model: bad-key-echo }
   dropped: { provider: up, model: drop }
+  truncated: { provider: up, model: truncated }
+  slowpatient: { provider: patient, model: slow-first-byte }
   gone: { provider: dead, model: m }
   unset: { provider: nokey, model: gpt-4o }
   claude: { provider: claude, model: claude-sonnet-4-5 }
@@ -213,6 +219,31 @@ describe('upstream failures', () => {
     expect(r.body.error.message).toMatch(/Deployment "gone" \(provider "dead"\) is unreachable/);
     const dropped = await call('/v1/chat/completions', { body: chatBody('dropped') });
     expect(dropped.status).toBe(502);
+  });
+
+  it('an upstream that breaks off its body is 502, not retried', async () => {
+    const before = upstream.requests.length;
+    const r = await call('/v1/chat/completions', { body: chatBody('truncated') });
+    expect(r.status).toBe(502);
+    expect(r.body.error.message).toMatch(/Deployment "truncated" \(provider "up"\) broke off its response/);
+    expect(upstream.requests.length).toBe(before + 1);
+  });
+
+  it('a client disconnect aborts a non-streamed upstream call', async () => {
+    const before = upstream.aborted;
+    const slowCalls = (): number => upstream.requests.filter((request) => request.body?.model === 'slow-first-byte').length;
+    const calls = slowCalls();
+    const controller = new AbortController();
+    const pending = fetch(`${cerulean.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER_KEY}` },
+      body: chatBody('slowpatient'),
+      signal: controller.signal,
+    }).catch((error: unknown) => error);
+    await expect.poll(slowCalls, { timeout: 3_000 }).toBe(calls + 1);
+    controller.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    await expect.poll(() => upstream.aborted, { timeout: 1_000 }).toBe(before + 1);
   });
 
   it('a slow upstream is 504', async () => {

@@ -17,8 +17,7 @@ export class DeploymentCaller {
   }
 
   private async send(route: Route, request: UpstreamRequest, deployment: string, signal: AbortSignal): Promise<unknown> {
-    const response = await route.client.send(request, { deployment, signal });
-    const text = await response.body.text();
+    const { text } = await route.client.sendBuffered(request, { deployment, signal });
     try {
       return JSON.parse(text) as unknown;
     } catch {

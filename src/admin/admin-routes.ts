@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { InvalidRequestError } from '../errors/catalogue.js';
 import type { Principal } from '../pipeline/authenticate.js';
 import type { Storage } from '../storage/storage.js';
@@ -52,7 +52,7 @@ export function parseInput<T>(operation: AdminOperation<T>, raw: Record<string, 
 export function registerAdminRoutes(
   app: FastifyInstance,
   dependencies: AdminDependencies,
-  authenticate: (request: FastifyRequest) => Promise<void>,
+  authenticate: onRequestHookHandler,
 ): void {
   const document = openApiDocument(ADMIN_OPERATIONS, dependencies.version);
   app.get(`${ADMIN_PREFIX}/openapi.json`, async () => document);

@@ -1,3 +1,4 @@
+import type { Counter, Histogram } from 'prom-client';
 import type { Metrics } from '../observability/metrics.js';
 import type { InferenceContext } from './context.js';
 
@@ -7,28 +8,72 @@ export interface Meter {
   record(context: InferenceContext, finishedAt: number): void | Promise<void> | undefined;
 }
 
+/** Label value for requests that named no configured deployment: caller-chosen names must not become label sets. */
+export const UNKNOWN_DEPLOYMENT = '(unknown)';
+
+/** A deployment's metric children, bound to their labels once (prom-client hashes label objects per call otherwise). */
+type CounterChild = Counter.Internal;
+type HistogramChild = Histogram.Internal<string>;
+interface DeploymentSeries {
+  readonly requests: Map<string, CounterChild>;
+  readonly timeToResponse: { streaming: HistogramChild; 'non-streaming': HistogramChild };
+  readonly timeToFirstToken: HistogramChild;
+  readonly promptTokens: CounterChild;
+  readonly completionTokens: CounterChild;
+  readonly tokensPerSecond: HistogramChild;
+}
+
 /** Feeds the Prometheus metrics: requests, tokens, time to response, time to first token, tokens/s. */
 export class MetricsMeter implements Meter {
   private readonly metrics: Metrics;
+  private readonly series = new Map<string, DeploymentSeries>();
+
   constructor(metrics: Metrics) {
     this.metrics = metrics;
   }
 
+  private seriesOf(deployment: string): DeploymentSeries {
+    let series = this.series.get(deployment);
+    if (!series) {
+      const { metrics } = this;
+      series = {
+        requests: new Map(),
+        timeToResponse: {
+          streaming: metrics.timeToResponse.labels({ deployment, stream: 'streaming' }),
+          'non-streaming': metrics.timeToResponse.labels({ deployment, stream: 'non-streaming' }),
+        },
+        timeToFirstToken: metrics.timeToFirstToken.labels({ deployment }),
+        promptTokens: metrics.tokens.labels({ deployment, kind: 'prompt' }),
+        completionTokens: metrics.tokens.labels({ deployment, kind: 'completion' }),
+        tokensPerSecond: metrics.tokensPerSecond.labels({ deployment }),
+      };
+      this.series.set(deployment, series);
+    }
+    return series;
+  }
+
   record(context: InferenceContext, finishedAt: number): void {
-    const { metrics } = this;
-    const deployment = context.deployment;
+    // Only deployments of the configuration (a bounded set) become label values.
+    const deployment = context.route ? context.deployment : UNKNOWN_DEPLOYMENT;
+    const series = this.seriesOf(deployment);
     const stream = context.stream ? 'streaming' : 'non-streaming';
-    metrics.requests.inc({ deployment, status: String(context.status ?? 0), operation: context.operation, stream });
-    const seconds = (finishedAt - context.startedAt) / 1000;
-    metrics.timeToResponse.observe({ deployment, stream }, seconds);
-    if (context.firstTokenAt !== undefined) metrics.timeToFirstToken.observe({ deployment }, (context.firstTokenAt - context.startedAt) / 1000);
+    const status = String(context.status ?? 0);
+    const requestKey = `${status} ${context.operation} ${stream}`;
+    let requests = series.requests.get(requestKey);
+    if (!requests) {
+      requests = this.metrics.requests.labels({ deployment, status, operation: context.operation, stream });
+      series.requests.set(requestKey, requests);
+    }
+    requests.inc();
+    series.timeToResponse[stream].observe((finishedAt - context.startedAt) / 1000);
+    if (context.firstTokenAt !== undefined) series.timeToFirstToken.observe((context.firstTokenAt - context.startedAt) / 1000);
     const usage = context.usage;
     if (usage) {
-      if (usage.prompt_tokens > 0) metrics.tokens.inc({ deployment, kind: 'prompt' }, usage.prompt_tokens);
+      if (usage.prompt_tokens > 0) series.promptTokens.inc(usage.prompt_tokens);
       if (usage.completion_tokens > 0) {
-        metrics.tokens.inc({ deployment, kind: 'completion' }, usage.completion_tokens);
+        series.completionTokens.inc(usage.completion_tokens);
         const generationSeconds = (finishedAt - (context.firstTokenAt ?? context.startedAt)) / 1000;
-        if (generationSeconds > 0) metrics.tokensPerSecond.observe({ deployment }, usage.completion_tokens / generationSeconds);
+        if (generationSeconds > 0) series.tokensPerSecond.observe(usage.completion_tokens / generationSeconds);
       }
     }
   }

@@ -308,4 +308,12 @@ describe('operations endpoints and headers', () => {
     expect(text).toContain('cerulean_time_to_first_token_seconds');
     expect(text).toContain('cerulean_tokens_per_second');
   });
+
+  it('deployment names no configuration holds never become metric labels', async () => {
+    const name = `made-up-${Math.random().toString(36).slice(2)}`;
+    expect((await call('/v1/chat/completions', { body: chatBody(name) })).status).toBe(404);
+    const text = (await call('/metrics', { method: 'GET' })).body as string;
+    expect(text).not.toContain(name);
+    expect(text).toMatch(/cerulean_requests_total\{deployment="\(unknown\)",status="404",operation="chat",stream="non-streaming"\} \d+/);
+  });
 });

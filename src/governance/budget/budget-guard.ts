@@ -5,21 +5,33 @@ import type { BudgetCounter, BudgetStore } from './budget-store.js';
 
 const DAY_MS = 86_400_000;
 
-function monthStart(now: number): number {
-  const date = new Date(now);
-  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+/** The UTC day and month a moment falls in, as counter key parts and period starts. */
+interface Periods {
+  readonly dayStart: number;
+  readonly monthStart: number;
+  /** YYYY-MM-DD and YYYY-MM. */
+  readonly day: string;
+  readonly month: string;
 }
 
-function dayStart(now: number): number {
-  return Math.floor(now / DAY_MS) * DAY_MS;
+// Every request reserves against its budgets: the periods are worked out once per UTC day, not per request.
+let lastPeriods: Periods | undefined;
+
+function periodsAt(now: number): Periods {
+  const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
+  if (lastPeriods?.dayStart === dayStart) return lastPeriods;
+  const date = new Date(dayStart);
+  const day = date.toISOString().slice(0, 10);
+  lastPeriods = { dayStart, monthStart: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1), day, month: day.slice(0, 7) };
+  return lastPeriods;
 }
 
 /** Counter keys and limits of one budget at `now`: month and/or day. */
 function countersOf(budget: Budget, now: number): Array<BudgetCounter & { start: number; period: 'month' | 'day' }> {
-  const iso = new Date(now).toISOString();
+  const periods = periodsAt(now);
   const out: Array<BudgetCounter & { start: number; period: 'month' | 'day' }> = [];
-  if (budget.monthlyLimit !== null) out.push({ key: `${budget.scope}:${budget.scopeId}:m:${iso.slice(0, 7)}`, limit: budget.monthlyLimit, start: monthStart(now), period: 'month' });
-  if (budget.dailyLimit !== null) out.push({ key: `${budget.scope}:${budget.scopeId}:d:${iso.slice(0, 10)}`, limit: budget.dailyLimit, start: dayStart(now), period: 'day' });
+  if (budget.monthlyLimit !== null) out.push({ key: `${budget.scope}:${budget.scopeId}:m:${periods.month}`, limit: budget.monthlyLimit, start: periods.monthStart, period: 'month' });
+  if (budget.dailyLimit !== null) out.push({ key: `${budget.scope}:${budget.scopeId}:d:${periods.day}`, limit: budget.dailyLimit, start: periods.dayStart, period: 'day' });
   return out;
 }
 

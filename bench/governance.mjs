@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { summarizeProfile } from './lib/cpuprofile.mjs';
 import { openLoop, saturate } from './lib/load.mjs';
-import { backgroundLoad, procStats, startNode, ceruleanNodeFlags } from './lib/processes.mjs';
+import { backgroundLoad, procStats, startNode } from './lib/processes.mjs';
 import { round, summarize } from './lib/stats.mjs';
 import { admin, fmt, installWatchdog, log as baseLog, machine, okCount, ROOT, tempDir, waitForQuiet } from './governance-safety-common.mjs';
 
@@ -139,7 +139,7 @@ async function startCerulean(dir, mode, upstreamUrl, masterKey) {
   }
   const server = await startNode({
     name: 'cerulean',
-    args: [...ceruleanNodeFlags(), ...nodeArgs, join(ROOT, 'bin', 'cerulean.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'],
+    args: [...nodeArgs, join(ROOT, 'bin', 'cerulean.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'],
     env: { CERULEAN_MASTER_KEY: masterKey },
     logFile: join(dir, `cerulean-${mode.name}.log`),
     readyPattern: /Cerulean listening on (http:\/\/\S+)/,

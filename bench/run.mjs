@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { request, Pool } from 'undici';
 import { summarizeProfile } from './lib/cpuprofile.mjs';
 import { oneStream, openLoop, saturate } from './lib/load.mjs';
-import { backgroundLoad, freePort, procStats, sampleRss, startNode, ceruleanNodeFlags } from './lib/processes.mjs';
+import { backgroundLoad, freePort, procStats, sampleRss, startNode } from './lib/processes.mjs';
 import { round, summarize } from './lib/stats.mjs';
 
 const { values: flags } = parseArgs({
@@ -108,7 +108,6 @@ function meta() {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     commit,
     settings: SETTINGS,
-    ceruleanNodeFlags: ceruleanNodeFlags().join(' '),
     ceruleanContentSafety: flags['no-content-safety'] ? 'off (policy none for the deployment)' : 'default policy',
   };
 }
@@ -145,7 +144,7 @@ async function startCerulean(dir, upstreamUrl, key, nodeArgs = []) {
   );
   return startNode({
     name: 'cerulean',
-    args: [...ceruleanNodeFlags(), ...nodeArgs, join(ROOT, 'bin', 'cerulean.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'],
+    args: [...nodeArgs, join(ROOT, 'bin', 'cerulean.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'],
     env: { CERULEAN_MASTER_KEY: key },
     logFile: join(dir, 'cerulean.log'),
     readyPattern: /Cerulean listening on (http:\/\/\S+)/,

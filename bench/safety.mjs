@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Pool, request } from 'undici';
 import { oneStream as streamOnce, openLoop } from './lib/load.mjs';
-import { backgroundLoad, startNode, ceruleanNodeFlags } from './lib/processes.mjs';
+import { backgroundLoad, startNode } from './lib/processes.mjs';
 import { round, summarize } from './lib/stats.mjs';
 import { fmt, installWatchdog, log as baseLog, machine, okCount, ROOT, tempDir, waitForQuiet } from './governance-safety-common.mjs';
 
@@ -204,7 +204,7 @@ async function startCerulean(dir, longUrl, shortUrl, masterKey) {
   );
   return startNode({
     name: 'cerulean',
-    args: [...ceruleanNodeFlags(), join(ROOT, 'bin', 'cerulean.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'],
+    args: [join(ROOT, 'bin', 'cerulean.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'],
     env: { CERULEAN_MASTER_KEY: masterKey },
     logFile: join(dir, 'cerulean.log'),
     readyPattern: /Cerulean listening on (http:\/\/\S+)/,

@@ -171,13 +171,3 @@ export function backgroundLoad(processes) {
     },
   };
 }
-
-/**
- * The Node flags `npm start` runs Cerulean with (package.json `config.node_flags`), so that the
- * benchmarks measure the service as it is launched.
- */
-export function ceruleanNodeFlags() {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  const flags = manifest.config?.node_flags ?? '';
-  return flags.split(/\s+/).filter(Boolean);
-}

@@ -11,7 +11,7 @@
 //                                               [--warmup-ms=N] [--wait-quiet=S] [--pg-url URL] [--redis-url URL]
 //
 //   --quick        short phases (smoke test of the harness; numbers not meaningful)
-//   --warmup-ms=N  steady warm-up per path before the measured rounds (default 2000, as bench/run.mjs)
+//   --warmup-ms=N  steady warm-up per path before the measured rounds (default 10000, as bench/run.mjs)
 //   --usage-flush-ms=N  usage.flush_interval_ms for Cerulean (default: Cerulean's, 1000); an
 //                  experiment knob to see what the once-a-second ledger commit does to the tail
 //   --profile      run Cerulean under `node --cpu-prof` (profiles in bench/results/governance-*.cpuprofile)
@@ -47,14 +47,14 @@ const RESULTS = join(ROOT, 'bench', 'results');
 const EXPECTED_CONTENT = 'Hello! How can I help you today?';
 const SETTINGS = flags.quick
   ? { rate: 200, warmupMs: 500, roundMs: 500, rounds: 2, saturationRoundS: 2, saturationRounds: 1, connections: 50 }
-  : { rate: 200, warmupMs: 2_000, roundMs: 1_000, rounds: 10, saturationRoundS: 1, saturationRounds: 10, connections: 50 };
+  : { rate: 200, warmupMs: 10_000, roundMs: 1_000, rounds: 10, saturationRoundS: 1, saturationRounds: 10, connections: 50 };
 if (flags['warmup-ms'] !== undefined) SETTINGS.warmupMs = Math.max(0, Math.min(30_000, Number(flags['warmup-ms']) || 0));
 /** A round during which other processes used more than this many cores is left out (as bench/run.mjs does). */
 const NOISY_CORES = 0.25;
 const TARGETS = { addedP50Ms: 0.75, addedP99Ms: 3, vsBare: 0.7 };
 const QUOTA_TPM = 100_000_000;
 const WAIT_QUIET_S = Math.max(0, Math.min(900, Number(flags['wait-quiet']) || 0));
-installWatchdog(TAG, WAIT_QUIET_S + 5 * 60);
+installWatchdog(TAG, WAIT_QUIET_S + 7 * 60);
 
 const body = JSON.stringify({
   model: 'chat',

@@ -11,6 +11,8 @@
 //   --skip-portkey  leave the Portkey path out
 //   --no-content-safety  configure Cerulean's deployment with content-safety policy `none`
 //                   (default: the built-in default policy applies, as it would for a user)
+//   --warmup-ms=N   steady-load warm-up per path before the measured rounds (default 10000: the
+//                   proxies' JIT is still settling for tens of seconds after start)
 //   --wait-quiet=S  before starting, wait up to S seconds (default 60) for other processes to leave
 //                   the CPUs alone (under 0.2 cores busy for a second); then start regardless
 import { execFileSync } from 'node:child_process';
@@ -34,6 +36,7 @@ const { values: flags } = parseArgs({
     'profile-only': { type: 'boolean', default: false },
     'skip-portkey': { type: 'boolean', default: false },
     'wait-quiet': { type: 'string', default: '60' },
+    'warmup-ms': { type: 'string' },
     'no-content-safety': { type: 'boolean', default: false },
   },
 });
@@ -45,7 +48,9 @@ const EXPECTED_CONTENT = 'Hello! How can I help you today?';
 
 const SETTINGS = flags.quick
   ? { rate: 200, warmupMs: 500, steadyMs: 2_000, saturationS: 2, connections: 50, streams: 30, streamWarmup: 5, chunks: 20, chunkDelayMs: 2, profileS: 3, rounds: 2 }
-  : { rate: 200, warmupMs: 2_000, steadyMs: 10_000, saturationS: 10, connections: 50, streams: 200, streamWarmup: 20, chunks: 20, chunkDelayMs: 2, profileS: 10, rounds: 10 };
+  : { rate: 200, warmupMs: 10_000, steadyMs: 10_000, saturationS: 10, connections: 50, streams: 200, streamWarmup: 20, chunks: 20, chunkDelayMs: 2, profileS: 10, rounds: 10 };
+
+if (flags['warmup-ms'] !== undefined) SETTINGS.warmupMs = Math.max(0, Math.min(60_000, Number(flags['warmup-ms']) || 0));
 
 const TARGETS = { addedP50Ms: 0.75, addedP99Ms: 3, vsBare: 0.7, vsPortkey: 10 };
 /** A measured phase during which other processes used more than this many cores makes the run 'noisy'. */

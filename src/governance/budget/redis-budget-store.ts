@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { DeltaBatcher } from '../../ratelimit/redis/delta-batcher.js';
 import type { BudgetCounter, BudgetStore, ReserveResult } from './budget-store.js';
 
 // KEYS: counters; ARGV[1]: amount, ARGV[2]: ttl ms, ARGV[3..]: limits. Checks every counter, then adds to all.
@@ -19,11 +20,11 @@ end
 return {1, -1, values}
 `;
 
-// KEYS: counters; ARGV[1]: delta. Never below zero, never recreates an expired counter.
+// KEYS: counters; ARGV[i]: the delta for KEYS[i]. Never below zero, never recreates an expired counter.
 const SETTLE = `
-for _, key in ipairs(KEYS) do
+for i, key in ipairs(KEYS) do
   if redis.call('EXISTS', key) == 1 then
-    local value = redis.call('INCRBY', key, ARGV[1])
+    local value = redis.call('INCRBY', key, ARGV[i])
     if value < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
   end
 end
@@ -44,14 +45,19 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly redis: BudgetRedis;
   private readonly owned: boolean;
   private readonly prefix: string;
+  /** Settlements of concurrent requests, summed per counter and applied by one script (see DeltaBatcher). */
+  private readonly settlements: DeltaBatcher;
 
-  constructor(redis: Redis | string, prefix = '{cerulean-budget}:') {
+  constructor(redis: Redis | string, prefix = '{cerulean-budget}:', settleDelayMs = 5) {
     this.owned = typeof redis === 'string';
     const client = typeof redis === 'string' ? new Redis(redis, { lazyConnect: false, maxRetriesPerRequest: 2 }) : redis;
     client.defineCommand('budgetReserve', { lua: RESERVE });
     client.defineCommand('budgetSettle', { lua: SETTLE });
     this.redis = client as BudgetRedis;
     this.prefix = prefix;
+    this.settlements = new DeltaBatcher(async (keys, deltas) => {
+      await this.redis.budgetSettle(keys.length, ...keys, ...deltas);
+    }, settleDelayMs);
   }
 
   async reserve(counters: readonly BudgetCounter[], amount: number, ttlMs: number): Promise<ReserveResult> {
@@ -68,7 +74,7 @@ export class RedisBudgetStore implements BudgetStore {
 
   async settle(keys: readonly string[], delta: number): Promise<void> {
     if (keys.length === 0 || delta === 0) return;
-    await this.redis.budgetSettle(keys.length, ...keys.map((key) => this.prefix + key), delta);
+    await Promise.all(keys.map((key) => this.settlements.add(this.prefix + key, delta)));
   }
 
   async seed(key: string, amount: number, ttlMs: number): Promise<void> {
@@ -76,6 +82,7 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async close(): Promise<void> {
+    await this.settlements.flush();
     if (this.owned) await this.redis.quit();
   }
 }

@@ -1,4 +1,5 @@
 import { Redis, type Cluster } from 'ioredis';
+import { DeltaBatcher } from './delta-batcher.js';
 import {
   assertValidAdjustment,
   assertValidSpecs,
@@ -38,22 +39,25 @@ return reply
 `;
 
 /**
- * Adds ARGV[1] (may be negative) to an existing counter, clamped at 0, keeping its TTL. A missing
- * key (expired window) is left missing: recreating it would leave a key without a TTL.
+ * Adds ARGV[i] (may be negative) to the existing counter KEYS[i], clamped at 0, keeping its TTL. A
+ * missing key (expired window) is left missing: recreating it would leave a key without a TTL.
  */
 const ADJUST_SCRIPT = `
-local current = redis.call('GET', KEYS[1])
-if not current then return -1 end
-local value = tonumber(current) + tonumber(ARGV[1])
-if value < 0 then value = 0 end
-redis.call('SET', KEYS[1], value, 'KEEPTTL')
-return value
+for i, key in ipairs(KEYS) do
+  local current = redis.call('GET', key)
+  if current then
+    local value = tonumber(current) + tonumber(ARGV[i])
+    if value < 0 then value = 0 end
+    redis.call('SET', key, value, 'KEEPTTL')
+  end
+end
+return 1
 `;
 
 /** The client with the two scripts defined on it (ioredis adds them as methods, EVALSHA first). */
 interface ScriptedClient {
   ceruleanRateLimitTake(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<unknown>;
-  ceruleanRateLimitAdjust(key: string, delta: number): Promise<unknown>;
+  ceruleanRateLimitAdjust(numberOfKeys: number, ...keysThenDeltas: Array<string | number>): Promise<unknown>;
 }
 
 export interface RedisRateLimitStoreOptions {
@@ -68,6 +72,8 @@ export interface RedisRateLimitStoreOptions {
    * shard serves.
    */
   readonly keyPrefix?: string;
+  /** How long adjustments are summed before one script applies them (see DeltaBatcher). Default 5 ms. */
+  readonly adjustDelayMs?: number;
 }
 
 /**
@@ -83,6 +89,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   private readonly connection: Redis | Cluster;
   private readonly ownsConnection: boolean;
   private readonly keyPrefix: string;
+  private readonly adjustments: DeltaBatcher;
 
   constructor(redis: Redis | Cluster | string, options: RedisRateLimitStoreOptions = {}) {
     const keyPrefix = options.keyPrefix ?? '{cerulean}:rl:';
@@ -98,8 +105,11 @@ export class RedisRateLimitStore implements RateLimitStore {
       this.ownsConnection = false;
     }
     this.connection.defineCommand('ceruleanRateLimitTake', { lua: TAKE_SCRIPT });
-    this.connection.defineCommand('ceruleanRateLimitAdjust', { lua: ADJUST_SCRIPT, numberOfKeys: 1 });
+    this.connection.defineCommand('ceruleanRateLimitAdjust', { lua: ADJUST_SCRIPT });
     this.client = this.connection as unknown as ScriptedClient;
+    this.adjustments = new DeltaBatcher(async (keys, deltas) => {
+      await this.client.ceruleanRateLimitAdjust(keys.length, ...keys, ...deltas);
+    }, options.adjustDelayMs ?? 5);
   }
 
   async take(specs: readonly WindowSpec[], now: number = Date.now()): Promise<TakeResult> {
@@ -125,10 +135,11 @@ export class RedisRateLimitStore implements RateLimitStore {
   async adjust(key: string, windowMs: number, delta: number, windowStart: number): Promise<void> {
     assertValidAdjustment(key, windowMs, delta);
     if (delta === 0) return;
-    await this.client.ceruleanRateLimitAdjust(this.redisKey(key, windowMs, windowStart), delta);
+    await this.adjustments.add(this.redisKey(key, windowMs, windowStart), delta);
   }
 
   async close(): Promise<void> {
+    await this.adjustments.flush();
     if (this.ownsConnection) await this.connection.quit();
   }
 

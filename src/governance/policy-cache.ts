@@ -48,8 +48,9 @@ const EMPTY: Snapshot = {
  * projects, deployment policies, quotas, budgets, limited-access approvals, projects' custom
  * blocklists and content-filter policy assignments — held in memory as one immutable snapshot. A change
  * published on the storage change feed (by any replica) triggers a reload, so revocations and
- * policy changes apply everywhere within the feed's delivery time; a periodic reload bounds
- * staleness should a message ever be lost.
+ * policy changes apply everywhere within the feed's delivery time. Any message triggers it,
+ * including the feed's resync after a lost connection; a periodic reload bounds staleness should
+ * a message ever be lost some other way.
  */
 export class PolicyCache {
   private readonly storage: Storage;

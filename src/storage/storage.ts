@@ -472,10 +472,20 @@ export interface AbuseRepository {
   pruneSamples(before: number): Promise<number>;
 }
 
+/**
+ * The topic a change feed delivers (with id '') after a gap in delivery, e.g. once its lost
+ * connection to the database is back: changes published meanwhile may have been missed, so
+ * whatever a subscriber derived from the feed should be reloaded.
+ */
+export const RESYNC_TOPIC = '*';
+
 /** Invalidation messages between replicas (key revoked, role changed, policy changed, …). */
 export interface ChangeFeed {
   publish(topic: string, id: string): Promise<void>;
-  /** Returns an unsubscribe function. Delivery within one second on every replica. */
+  /**
+   * Returns an unsubscribe function. Delivery within one second on every replica; after a gap in
+   * delivery, every subscriber gets {@link RESYNC_TOPIC} once.
+   */
   subscribe(handler: (topic: string, id: string) => void): Promise<() => Promise<void>>;
 }
 

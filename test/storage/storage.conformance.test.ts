@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditHash } from '../../src/storage/kysely/audit-chain.js';
 import { openStorage, type StorageNotice } from '../../src/storage/open-storage.js';
 import { AUDIT_LOCK_CLASS } from '../../src/storage/postgres/postgres-storage.js';
-import type { AuditInput, MigrationResult, Storage, UsageRecord } from '../../src/storage/storage.js';
+import { RESYNC_TOPIC, type AuditInput, type MigrationResult, type Storage, type UsageRecord } from '../../src/storage/storage.js';
 
 /**
  * One conformance suite for every Storage implementation: each test gets a fresh database (a new
@@ -935,8 +935,9 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
         expect(performance.now() - started).toBeLessThan(1_000);
       });
 
-      it('reconnects the listening connection after it is killed', async () => {
-        await storage.changes.subscribe(() => undefined);
+      it('reconnects the listening connection after it is killed, and tells subscribers to resync', async () => {
+        const received: Array<[string, string]> = [];
+        await storage.changes.subscribe((topic, id) => received.push([topic, id]));
         // The harness tags this test's connections with application_name = its schema.
         const [{ killed }] = await harness.raw(
           `select count(pg_terminate_backend(pid)) as killed from pg_stat_activity
@@ -950,6 +951,8 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
           5_000,
         );
         expect(notices.some((notice) => notice.level === 'warn' && notice.message.startsWith('Change feed connection lost'))).toBe(true);
+        // What was published while the connection was down is gone: subscribers hear that once.
+        expect(received).toEqual([[RESYNC_TOPIC, '']]);
         const id = uniqueId('key');
         const { received: delivered } = await expectChange(storage.changes, id);
         await storage.changes.publish('key.revoked', id);

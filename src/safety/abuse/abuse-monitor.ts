@@ -4,7 +4,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AbuseMonitoringConfig } from '../../config/schema.js';
 import { CeruleanError, PermissionError } from '../../errors/catalogue.js';
 import type { InferenceContext } from '../../pipeline/context.js';
-import type { AbuseCategory, AbuseReview, AbuseSubjectType, Storage } from '../../storage/storage.js';
+import { RESYNC_TOPIC, type AbuseCategory, type AbuseReview, type AbuseSubjectType, type Storage } from '../../storage/storage.js';
 import type { ContentFilterResults } from '../annotations.js';
 import { HARM_CATEGORIES } from '../classifier.js';
 import type { FilterDecision } from '../content-filter.js';
@@ -182,6 +182,7 @@ export class AbuseMonitor implements SafetyObserver {
     await this.loadSuspended();
     this.unsubscribe = await this.storage.changes.subscribe((topic, id) => {
       if (topic === 'abuse') this.track(this.reviewChanged(id), 'applying a review change');
+      else if (topic === RESYNC_TOPIC) this.track(this.loadSuspended(), 'reloading suspensions after a change-feed gap');
     });
     await this.pruneSamples().catch((error: unknown) => this.onError(error, 'pruning abuse samples'));
     this.timer = setInterval(() => {

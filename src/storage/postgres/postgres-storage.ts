@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { StorageNotice, StorageOptions } from '../open-storage.js';
-import type { Storage } from '../storage.js';
+import { RESYNC_TOPIC, type Storage } from '../storage.js';
 import type { Database } from '../kysely/database.js';
 import type { DialectTraits } from '../kysely/dialect-traits.js';
 import { KyselyStorage, type ClosableChangeFeed } from '../kysely/kysely-storage.js';
@@ -211,7 +211,7 @@ class PostgresChangeFeed implements ClosableChangeFeed {
     this.listening = undefined;
     client.end().catch(() => undefined);
     if (this.closed) return;
-    this.notify({ level: 'warn', message: 'Change feed connection lost; reconnecting (changes published meanwhile are missed)', error });
+    this.notify({ level: 'warn', message: 'Change feed connection lost; reconnecting (subscribers resync once it is back)', error });
     this.scheduleReconnect();
   }
 
@@ -225,6 +225,8 @@ class PostgresChangeFeed implements ClosableChangeFeed {
         () => {
           this.reconnectAttempts = 0;
           this.notify({ level: 'info', message: 'Change feed reconnected' });
+          // Whatever was published while the connection was down is lost: subscribers resync.
+          this.deliver(JSON.stringify({ topic: RESYNC_TOPIC, id: '' }));
         },
         (error: unknown) => {
           this.notify({ level: 'warn', message: 'Change feed reconnect failed; retrying', error });

@@ -26,6 +26,7 @@ import { request } from 'undici';
 import { summarizeProfile } from './lib/cpuprofile.mjs';
 import { openLoop, saturate } from './lib/load.mjs';
 import { backgroundLoad, procStats, startNode } from './lib/processes.mjs';
+import { mergeCounts, selectRounds } from './lib/rounds.mjs';
 import { round, summarize } from './lib/stats.mjs';
 import { admin, fmt, installWatchdog, log as baseLog, machine, okCount, ROOT, tempDir, waitForQuiet } from './governance-safety-common.mjs';
 
@@ -50,7 +51,6 @@ const SETTINGS = flags.quick
   : { rate: 200, warmupMs: 10_000, roundMs: 1_000, rounds: 10, saturationRoundS: 1, saturationRounds: 10, connections: 50 };
 if (flags['warmup-ms'] !== undefined) SETTINGS.warmupMs = Math.max(0, Math.min(30_000, Number(flags['warmup-ms']) || 0));
 /** A round during which other processes used more than this many cores is left out (as bench/run.mjs does). */
-const NOISY_CORES = 0.25;
 const TARGETS = { addedP50Ms: 0.75, addedP99Ms: 3, vsBare: 0.7 };
 const QUOTA_TPM = 100_000_000;
 const WAIT_QUIET_S = Math.max(0, Math.min(900, Number(flags['wait-quiet']) || 0));
@@ -193,13 +193,6 @@ function storeProcesses(mode) {
 }
 const cpuOf = (procs) => procs.reduce((t, p) => t + (procStats(p.pid)?.cpuMs ?? 0), 0);
 
-/** Rounds that count: the quiet ones when every path keeps at least three of them, else all (as bench/run.mjs). */
-function selectRounds(roundsByPath) {
-  const isQuiet = (r) => r.background !== null && r.background <= NOISY_CORES;
-  const quietOnly = Object.values(roundsByPath).every((list) => list.filter(isQuiet).length >= Math.min(3, list.length));
-  return { quietOnly, pick: (name) => (quietOnly ? roundsByPath[name].filter(isQuiet) : roundsByPath[name]) };
-}
-
 /** Steady open-loop load, interleaved rounds over the paths (as bench/run.mjs does). */
 async function steady(paths, counter, mode) {
   const rounds = Object.fromEntries(paths.map((p) => [p.name, []]));
@@ -227,17 +220,12 @@ async function steady(paths, counter, mode) {
       await sleep(100);
     }
   }
-  const { quietOnly, pick } = selectRounds(rounds);
+  const { quietOnly, pick } = selectRounds(rounds, (r) => r.background);
   const out = {};
   for (const path of paths) {
     const all = rounds[path.name];
     const used = pick(path.name);
-    const statuses = {};
-    const errors = {};
-    for (const r of all) {
-      for (const [c, n] of Object.entries(r.statuses)) statuses[c] = (statuses[c] ?? 0) + n;
-      for (const [c, n] of Object.entries(r.errors)) errors[c] = (errors[c] ?? 0) + n;
-    }
+    const { statuses, errors } = mergeCounts(all);
     out[path.name] = {
       sent: all.reduce((t, r) => t + r.total, 0),
       ok: okCount(statuses),
@@ -298,7 +286,7 @@ async function saturation(paths, counter, spoolDir, mode) {
       await sleep(100);
     }
   }
-  const { quietOnly, pick } = selectRounds(rounds);
+  const { quietOnly, pick } = selectRounds(rounds, (r) => r.background);
   const out = {};
   for (const path of paths) {
     const all = rounds[path.name];

@@ -27,7 +27,10 @@ import { request, Pool } from 'undici';
 import { summarizeProfile } from './lib/cpuprofile.mjs';
 import { oneStream, openLoop, saturate } from './lib/load.mjs';
 import { backgroundLoad, freePort, procStats, sampleRss, startNode } from './lib/processes.mjs';
+import { mergeCounts, NOISY_CORES, selectRounds } from './lib/rounds.mjs';
 import { round, summarize } from './lib/stats.mjs';
+
+const foreignCores = (r) => r.background.foreignCores;
 
 const { values: flags } = parseArgs({
   options: {
@@ -53,8 +56,6 @@ const SETTINGS = flags.quick
 if (flags['warmup-ms'] !== undefined) SETTINGS.warmupMs = Math.max(0, Math.min(60_000, Number(flags['warmup-ms']) || 0));
 
 const TARGETS = { addedP50Ms: 0.75, addedP99Ms: 3, vsBare: 0.7, vsPortkey: 10 };
-/** A measured phase during which other processes used more than this many cores makes the run 'noisy'. */
-const NOISY_CORES = 0.25;
 
 const WAIT_QUIET_S = Math.max(0, Math.min(600, Number(flags['wait-quiet']) || 0));
 
@@ -174,18 +175,6 @@ function okCount(statuses) {
 }
 
 /** Open-loop steady load, interleaved: all paths warm up, then ROUNDS rounds visit every path in turn. */
-/**
- * Which rounds count. On a machine shared with other work, a round during which other processes
- * used more than NOISY_CORES is left out, as long as every path keeps at least three quiet rounds;
- * otherwise all rounds count and the run is reported as noisy.
- */
-function selectRounds(roundsByPath) {
-  const isQuiet = (r) => r.background.foreignCores !== null && r.background.foreignCores <= NOISY_CORES;
-  const quietOnly = Object.values(roundsByPath).every((list) => list.filter(isQuiet).length >= Math.min(3, list.length));
-  return { quietOnly, pick: (name) => (quietOnly ? roundsByPath[name].filter(isQuiet) : roundsByPath[name]) };
-}
-
-/** Open-loop steady load, interleaved: all paths warm up, then ROUNDS rounds visit every path in turn. */
 async function steadyAll(paths, servers) {
   const rounds = Object.fromEntries(paths.map((path) => [path.name, []]));
   const warmupFailed = {};
@@ -204,17 +193,12 @@ async function steadyAll(paths, servers) {
       await sleep(100);
     }
   }
-  const { quietOnly, pick } = selectRounds(rounds);
+  const { quietOnly, pick } = selectRounds(rounds, foreignCores);
   const out = {};
   for (const path of paths) {
     const all = rounds[path.name];
     const used = pick(path.name);
-    const statuses = {};
-    const errors = {};
-    for (const r of all) {
-      for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
-      for (const [code, n] of Object.entries(r.errors)) errors[code] = (errors[code] ?? 0) + n;
-    }
+    const { statuses, errors } = mergeCounts(all);
     const sent = all.reduce((t, r) => t + r.total, 0);
     const ok = okCount(statuses);
     const concat = (key) => used.flatMap((r) => Array.from(r[key]));
@@ -285,7 +269,7 @@ async function saturationAll(paths, servers, upstreamUrl) {
       await sleep(100);
     }
   }
-  const { quietOnly, pick } = selectRounds(rounds);
+  const { quietOnly, pick } = selectRounds(rounds, foreignCores);
   const out = {};
   for (const path of paths) {
     const all = rounds[path.name];

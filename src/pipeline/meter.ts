@@ -26,10 +26,13 @@ interface DeploymentSeries {
 /** Feeds the Prometheus metrics: requests, tokens, time to response, time to first token, tokens/s. */
 export class MetricsMeter implements Meter {
   private readonly metrics: Metrics;
+  private readonly isDeployment: (name: string) => boolean;
   private readonly series = new Map<string, DeploymentSeries>();
 
-  constructor(metrics: Metrics) {
+  /** `isDeployment` tells the configured deployment names (the table in force) from anything else. */
+  constructor(metrics: Metrics, isDeployment: (name: string) => boolean) {
     this.metrics = metrics;
+    this.isDeployment = isDeployment;
   }
 
   private seriesOf(deployment: string): DeploymentSeries {
@@ -54,7 +57,7 @@ export class MetricsMeter implements Meter {
 
   record(context: InferenceContext, finishedAt: number): void {
     // Only deployments of the configuration (a bounded set) become label values.
-    const deployment = context.route ? context.deployment : UNKNOWN_DEPLOYMENT;
+    const deployment = context.route || this.isDeployment(context.deployment) ? context.deployment : UNKNOWN_DEPLOYMENT;
     const series = this.seriesOf(deployment);
     const stream = context.stream ? 'streaming' : 'non-streaming';
     const status = String(context.status ?? 0);

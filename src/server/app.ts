@@ -110,7 +110,7 @@ export function createServer(options: AppOptions): CeruleanServer {
     table: () => table,
     admit: options.admit,
     filter: options.filter,
-    meters: [new MetricsMeter(metrics), ...(options.meters ?? [])],
+    meters: [new MetricsMeter(metrics, (name) => table.get(name) !== undefined), ...(options.meters ?? [])],
     onRetry: (provider, reason) => metrics.upstreamRetries.inc({ provider, reason }),
   });
   const authenticator = options.authenticator;

@@ -309,11 +309,15 @@ describe('operations endpoints and headers', () => {
     expect(text).toContain('cerulean_tokens_per_second');
   });
 
-  it('deployment names no configuration holds never become metric labels', async () => {
+  it('deployment names no configuration holds never become metric labels; configured ones always do', async () => {
     const name = `made-up-${Math.random().toString(36).slice(2)}`;
     expect((await call('/v1/chat/completions', { body: chatBody(name) })).status).toBe(404);
     const text = (await call('/metrics', { method: 'GET' })).body as string;
     expect(text).not.toContain(name);
     expect(text).toMatch(/cerulean_requests_total\{deployment="\(unknown\)",status="404",operation="chat",stream="non-streaming"\} \d+/);
+    // A configured deployment keeps its name even when its request fails before a target is picked.
+    expect((await call('/v1/chat/completions', { body: chatBody('unset') })).status).toBe(503);
+    const after = (await call('/metrics', { method: 'GET' })).body as string;
+    expect(after).toMatch(/cerulean_requests_total\{deployment="unset",status="503",operation="chat",stream="non-streaming"\} \d+/);
   });
 });

@@ -12,25 +12,18 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
   const request = route.provider.buildRequest(context.operation, context.body, route.target, context.stream);
   const sendOptions = { deployment: context.deployment, signal: context.signal, abort: context.abort, onRetry };
   const where = `Deployment "${context.deployment}" (provider "${route.provider.name}")`;
-  let text: string;
   if (context.stream) {
     const response = await route.client.send(request, sendOptions);
     context.attempts = response.attempts;
     const contentType = String(response.headers['content-type'] ?? '');
     if (contentType.includes('text/event-stream')) return { kind: 'stream', chunks: relayStream(context, route, response, where) };
-    try {
-      text = await response.body.text();
-    } catch (error) {
-      if (context.signal.aborted) throw context.signal.reason ?? error;
-      throw new UpstreamUnreachableError(`${where} broke off its response.`, error);
-    }
-    // A stream was asked for: a complete JSON body instead is not something to relay.
-    if (isJson(text)) throw new UpstreamUnreachableError(`${where} answered a streaming request without a stream (content-type "${contentType}").`);
-    throw new UpstreamUnreachableError(`${where} answered with a body that is not JSON.`);
+    // Whatever else came back, it is not something to relay as a stream.
+    response.body.destroy();
+    throw new UpstreamUnreachableError(`${where} answered a streaming request without an event stream (content-type "${contentType}").`);
   }
   const response = await route.client.sendBuffered(request, sendOptions);
   context.attempts = response.attempts;
-  text = response.text;
+  const text = response.text;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -41,15 +34,6 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
   // Upstreams that answer in OpenAI's shape already: their bytes can be relayed as they are.
   if (route.provider.speaksOpenAI && parsed.raw === undefined) parsed.raw = text;
   return { kind: 'json', response: parsed };
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Reads the upstream's server-sent events and yields OpenAI chunks as they arrive, never buffering a stream. */

@@ -46,6 +46,7 @@ deployments:
   echo: { provider: up, model: bad-key-echo }
   dropped: { provider: up, model: drop }
   truncated: { provider: up, model: truncated }
+  nostream: { provider: up, model: no-stream }
   slowpatient: { provider: patient, model: slow-first-byte }
   gone: { provider: dead, model: m }
   unset: { provider: nokey, model: gpt-4o }
@@ -227,6 +228,12 @@ describe('upstream failures', () => {
     expect(r.status).toBe(502);
     expect(r.body.error.message).toMatch(/Deployment "truncated" \(provider "up"\) broke off its response/);
     expect(upstream.requests.length).toBe(before + 1);
+  });
+
+  it('an upstream that answers a streaming request without an event stream is 502', async () => {
+    const r = await call('/v1/chat/completions', { body: chatBody('nostream', { stream: true }) });
+    expect(r.status).toBe(502);
+    expect(r.body.error.message).toMatch(/Deployment "nostream" \(provider "up"\) answered a streaming request without an event stream \(content-type "application\/json/);
   });
 
   it('a client disconnect aborts a non-streamed upstream call', async () => {

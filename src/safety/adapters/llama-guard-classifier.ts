@@ -1,5 +1,5 @@
-import { ClassifierUnavailableError, type Classification, type ClassifyInput, type HarmCategory, type Severity, type Signal, type TextClassifier } from '../classifier.js';
-import type { DeploymentCaller } from './deployment-caller.js';
+import { ClassifierUnavailableError, type Classification, type ClassifyInput, type HarmCategory, type Severity, type Signal } from '../classifier.js';
+import { DeploymentClassifier } from './deployment-caller.js';
 
 /**
  * Llama Guard 3's hazard codes mapped to the four harm categories. Llama Guard answers unsafe/safe
@@ -32,19 +32,8 @@ export function parseGuardVerdict(text: string): { safe: boolean; codes: string[
  * user turn (prompts) or the assistant turn (completions); the model's chat template supplies the
  * hazard taxonomy, and its first line is the verdict.
  */
-export class LlamaGuardClassifier implements TextClassifier {
-  readonly name: string;
+export class LlamaGuardClassifier extends DeploymentClassifier {
   readonly provides: ReadonlySet<Signal> = new Set<Signal>(['categories']);
-  private readonly caller: DeploymentCaller;
-  private readonly deployment: string;
-  private readonly timeoutMs: number;
-
-  constructor(name: string, caller: DeploymentCaller, deployment: string, timeoutMs: number) {
-    this.name = name;
-    this.caller = caller;
-    this.deployment = deployment;
-    this.timeoutMs = timeoutMs;
-  }
 
   async classify(input: ClassifyInput, signal?: AbortSignal): Promise<Classification> {
     const messages =
@@ -54,14 +43,8 @@ export class LlamaGuardClassifier implements TextClassifier {
             { role: 'user', content: '(the request is not shown)' },
             { role: 'assistant', content: input.text },
           ];
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    let content: unknown;
-    try {
-      const response = await this.caller.chat(this.deployment, { model: this.deployment, messages, temperature: 0, max_tokens: 20 }, signal ? AbortSignal.any([signal, timeout]) : timeout);
-      content = (response.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0]?.message?.content;
-    } catch (error) {
-      throw new ClassifierUnavailableError(this.name, `guard deployment "${this.deployment}" failed`, { cause: error });
-    }
+    const response = await this.ask('guard', (deadline) => this.caller.chat(this.deployment, { model: this.deployment, messages, temperature: 0, max_tokens: 20 }, deadline), signal);
+    const content = (response.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0]?.message?.content;
     const verdict = typeof content === 'string' ? parseGuardVerdict(content) : undefined;
     if (!verdict) throw new ClassifierUnavailableError(this.name, `the guard model's answer is not a verdict: ${JSON.stringify(content)?.slice(0, 80)}`);
     const categories: Record<HarmCategory, { severity: Severity; score: number }> = {

@@ -1,5 +1,5 @@
-import { ClassifierUnavailableError, type Classification, type ClassifyInput, type HarmCategory, type Severity, type Signal, type TextClassifier } from '../classifier.js';
-import type { DeploymentCaller } from './deployment-caller.js';
+import { ClassifierUnavailableError, type Classification, type ClassifyInput, type HarmCategory, type Severity, type Signal } from '../classifier.js';
+import { DeploymentClassifier } from './deployment-caller.js';
 
 /** OpenAI moderation categories feeding each harm category; the `escalate` ones make any flag high. */
 const SOURCES: Record<HarmCategory, { scores: string[]; escalate: string[] }> = {
@@ -22,28 +22,11 @@ export function severityFromScore(score: number): Severity {
  * server implementing it) through one of Cerulean's deployments, and maps its category scores to
  * Azure's severities. Provides the four harm categories only.
  */
-export class OpenAIModerationClassifier implements TextClassifier {
-  readonly name: string;
+export class OpenAIModerationClassifier extends DeploymentClassifier {
   readonly provides: ReadonlySet<Signal> = new Set<Signal>(['categories']);
-  private readonly caller: DeploymentCaller;
-  private readonly deployment: string;
-  private readonly timeoutMs: number;
-
-  constructor(name: string, caller: DeploymentCaller, deployment: string, timeoutMs: number) {
-    this.name = name;
-    this.caller = caller;
-    this.deployment = deployment;
-    this.timeoutMs = timeoutMs;
-  }
 
   async classify(input: ClassifyInput, signal?: AbortSignal): Promise<Classification> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    let response: Record<string, unknown>;
-    try {
-      response = await this.caller.moderate(this.deployment, [input.text], signal ? AbortSignal.any([signal, timeout]) : timeout);
-    } catch (error) {
-      throw new ClassifierUnavailableError(this.name, `moderation deployment "${this.deployment}" failed`, { cause: error });
-    }
+    const response = await this.ask('moderation', (deadline) => this.caller.moderate(this.deployment, [input.text], deadline), signal);
     const result = (response.results as Array<{ categories?: Record<string, boolean>; category_scores?: Record<string, number> }> | undefined)?.[0];
     if (!result?.category_scores) throw new ClassifierUnavailableError(this.name, 'the moderation response has no results');
     const categories = {} as Record<HarmCategory, { severity: Severity; score: number }>;

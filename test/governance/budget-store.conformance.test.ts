@@ -55,6 +55,22 @@ describe.each(stores)('budget store: $name', ({ create }) => {
     expect(await store.reserve(counters, 100, DAY)).toEqual({ allowed: true, blockedBy: -1, spent: [300, 300] });
   });
 
+  it('concurrent reservations never overspend, and each is judged after the ones before it', async () => {
+    store = create();
+    const month = { key: 'project:p:m', limit: 1_000 };
+    const day = { key: 'key:k:d', limit: 250 };
+    const results = await Promise.all([
+      ...Array.from({ length: 30 }, () => store.reserve([month], 40, DAY)),
+      store.reserve([month, day], 1, DAY),
+    ]);
+    // 25 x 40 fill the month exactly; the other five and the reservation after them find no room.
+    expect(results.slice(0, 25).every((r) => r.allowed)).toBe(true);
+    expect(results[24].spent).toEqual([1_000]);
+    expect(results.slice(25, 30).every((r) => !r.allowed && r.blockedBy === 0)).toBe(true);
+    expect(results[30]).toMatchObject({ allowed: false, blockedBy: 0 });
+    expect((await store.reserve([day], 250, DAY)).allowed).toBe(true);
+  });
+
   it('settles to the actual cost, never below zero, and concurrent settlements add up', async () => {
     store = create();
     const counter = [{ key: 'project:p:m', limit: 10_000 }];

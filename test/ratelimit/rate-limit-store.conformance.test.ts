@@ -75,6 +75,24 @@ describe.each(implementations)('RateLimitStore conformance: $name', ({ create })
     expect(await used(k, 100, T0 + 5_000)).toBe(99);
   });
 
+  it('judges concurrent takes over overlapping windows one after the other, in the order made', async () => {
+    const a = key('order-a');
+    const b = key('order-b');
+    // Made in one turn of the event loop (one batch for Redis): each sees the takes before it.
+    const [first, second, third, fourth] = await Promise.all([
+      store.take([spec(a, 100, 60)], T0 + 1_000),
+      store.take([spec(a, 100, 60), spec(b, 50, 10)], T0 + 1_000),
+      store.take([spec(b, 50, 45)], T0 + 1_000),
+      store.take([spec(a, 100, 40), spec(b, 50, 5)], T0 + 1_000),
+    ]);
+    expect(first).toMatchObject({ allowed: true, remaining: [40] });
+    expect(second).toMatchObject({ allowed: false, blockedBy: 0, remaining: [40, 50] });
+    expect(third).toMatchObject({ allowed: true, remaining: [5] });
+    expect(fourth).toMatchObject({ allowed: true, remaining: [0, 0] });
+    expect(await used(a, 100, T0 + 2_000)).toBe(100);
+    expect(await used(b, 50, T0 + 2_000)).toBe(50);
+  });
+
   it('starts each aligned window from zero', async () => {
     const k = key('rollover');
     expect((await store.take([spec(k, 10, 10)], T0 + 59_999)).allowed).toBe(true);

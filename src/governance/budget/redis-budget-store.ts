@@ -1,23 +1,40 @@
 import { Redis } from 'ioredis';
 import { DeltaBatcher } from '../../ratelimit/redis/delta-batcher.js';
+import { ScriptBatcher } from '../../ratelimit/redis/script-batcher.js';
 import type { BudgetCounter, BudgetStore, ReserveResult } from './budget-store.js';
 
-// KEYS: counters; ARGV[1]: amount, ARGV[2]: ttl ms, ARGV[3..]: limits. Checks every counter, then adds to all.
+// Reservations of one batch (see ScriptBatcher), one after the other. KEYS: every reservation's
+// counters, reservation after reservation. ARGV[1]: the number of reservations; then per
+// reservation its number of counters n, the amount, the TTL in ms and the n limits. Each checks
+// all its counters, then adds to all of them or to none. Returns per reservation
+// { allowed (1|0), index of the first counter without room or -1, the counters' values }.
 const RESERVE = `
-local amount = tonumber(ARGV[1])
-local values = {}
-for i, key in ipairs(KEYS) do
-  local value = tonumber(redis.call('GET', key) or '0')
-  values[i] = value
-  if value + amount > tonumber(ARGV[i + 2]) then
-    return {0, i - 1, values}
+local replies = {}
+local k = 0
+local a = 2
+for c = 1, tonumber(ARGV[1]) do
+  local n = tonumber(ARGV[a])
+  local amount = tonumber(ARGV[a + 1])
+  local values = {}
+  local blocked = -1
+  for i = 1, n do
+    local value = tonumber(redis.call('GET', KEYS[k + i]) or '0')
+    values[i] = value
+    if blocked < 0 and value + amount > tonumber(ARGV[a + 2 + i]) then blocked = i - 1 end
   end
+  if blocked < 0 then
+    for i = 1, n do
+      values[i] = redis.call('INCRBY', KEYS[k + i], ARGV[a + 1])
+      if redis.call('PTTL', KEYS[k + i]) < 0 then redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 2]) end
+    end
+    replies[c] = { 1, -1, values }
+  else
+    replies[c] = { 0, blocked, values }
+  end
+  k = k + n
+  a = a + 3 + n
 end
-for i, key in ipairs(KEYS) do
-  values[i] = redis.call('INCRBY', key, amount)
-  if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, ARGV[2]) end
-end
-return {1, -1, values}
+return replies
 `;
 
 // KEYS: counters; ARGV[i]: the delta for KEYS[i]. Never below zero, never recreates an expired counter.
@@ -31,8 +48,14 @@ end
 return 1
 `;
 
+interface PendingReservation {
+  readonly counters: readonly BudgetCounter[];
+  readonly amount: number;
+  readonly ttlMs: number;
+}
+
 type BudgetRedis = Redis & {
-  budgetReserve(...args: Array<string | number>): Promise<[number, number, number[]]>;
+  budgetReserve(...args: Array<string | number>): Promise<Array<[number, number, number[]]>>;
   budgetSettle(...args: Array<string | number>): Promise<number>;
 };
 
@@ -47,6 +70,8 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly prefix: string;
   /** Settlements of concurrent requests, summed per counter and applied by one script (see DeltaBatcher). */
   private readonly settlements: DeltaBatcher;
+  /** Reservations made in one turn of the event loop, sent as one script call. */
+  private readonly reservations: ScriptBatcher<PendingReservation, [number, number, number[]]>;
 
   constructor(redis: Redis | string, prefix = '{cerulean-budget}:', settleDelayMs = 5) {
     this.owned = typeof redis === 'string';
@@ -55,6 +80,7 @@ export class RedisBudgetStore implements BudgetStore {
     client.defineCommand('budgetSettle', { lua: SETTLE });
     this.redis = client as BudgetRedis;
     this.prefix = prefix;
+    this.reservations = new ScriptBatcher((batch) => this.runReservations(batch));
     this.settlements = new DeltaBatcher(async (keys, deltas) => {
       await this.redis.budgetSettle(keys.length, ...keys, ...deltas);
     }, settleDelayMs);
@@ -62,13 +88,7 @@ export class RedisBudgetStore implements BudgetStore {
 
   async reserve(counters: readonly BudgetCounter[], amount: number, ttlMs: number): Promise<ReserveResult> {
     if (counters.length === 0) return { allowed: true, blockedBy: -1, spent: [] };
-    const [allowed, blockedBy, values] = await this.redis.budgetReserve(
-      counters.length,
-      ...counters.map((counter) => this.prefix + counter.key),
-      amount,
-      ttlMs,
-      ...counters.map((counter) => counter.limit),
-    );
+    const [allowed, blockedBy, values] = await this.reservations.submit({ counters, amount, ttlMs });
     return { allowed: allowed === 1, blockedBy, spent: values.map(Number) };
   }
 
@@ -82,7 +102,21 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async close(): Promise<void> {
+    this.reservations.flush();
     await this.settlements.flush();
     if (this.owned) await this.redis.quit();
+  }
+
+  private runReservations(batch: readonly PendingReservation[]): Promise<Array<[number, number, number[]]>> {
+    const keys: string[] = [];
+    const args: Array<string | number> = [batch.length];
+    for (const { counters, amount, ttlMs } of batch) {
+      args.push(counters.length, amount, ttlMs);
+      for (const counter of counters) {
+        keys.push(this.prefix + counter.key);
+        args.push(counter.limit);
+      }
+    }
+    return this.redis.budgetReserve(keys.length, ...keys, ...args);
   }
 }

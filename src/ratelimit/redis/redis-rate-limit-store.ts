@@ -1,5 +1,6 @@
 import { Redis, type Cluster } from 'ioredis';
 import { DeltaBatcher } from './delta-batcher.js';
+import { ScriptBatcher } from './script-batcher.js';
 import {
   assertValidAdjustment,
   assertValidSpecs,
@@ -12,30 +13,41 @@ import {
 } from '../rate-limit-store.js';
 
 /**
- * One round trip per take: reads every window's counter and, only if all have room, adds every
- * cost. Scripts run atomically, so concurrent takes from any number of replicas serialise here and
- * a window never passes its limit.
+ * Takes in one round trip: each take reads every window's counter and, only if all have room,
+ * adds every cost. The takes of one batch (see ScriptBatcher) are judged one after the other, and
+ * scripts run atomically, so concurrent takes from any number of replicas serialise here and a
+ * window never passes its limit.
  *
- * KEYS[i]: the counter of spec i's current window. ARGV[3i-2], ARGV[3i-1], ARGV[3i]: its limit,
- * cost and TTL in ms. Returns { allowed (1|0), count_1 .. count_n } with the counts as they were
- * before the take.
+ * KEYS: the counters of every take's current windows, take after take. ARGV[1]: the number of
+ * takes; then per take its number of windows n, then per window its limit, cost and TTL in ms.
+ * Returns per take { allowed (1|0), count_1 .. count_n } with the counts as they were before it.
  */
 const TAKE_SCRIPT = `
-local reply = { 1 }
-for i = 1, #KEYS do
-  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
-  reply[i + 1] = count
-  if count + tonumber(ARGV[3 * i - 1]) > tonumber(ARGV[3 * i - 2]) then reply[1] = 0 end
-end
-if reply[1] == 1 then
-  for i = 1, #KEYS do
-    if tonumber(ARGV[3 * i - 1]) > 0 then
-      redis.call('INCRBY', KEYS[i], ARGV[3 * i - 1])
-      redis.call('PEXPIRE', KEYS[i], ARGV[3 * i])
+local replies = {}
+local k = 0
+local a = 2
+for c = 1, tonumber(ARGV[1]) do
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  local reply = { 1 }
+  for i = 1, n do
+    local count = tonumber(redis.call('GET', KEYS[k + i]) or '0')
+    reply[i + 1] = count
+    if count + tonumber(ARGV[a + 3 * i - 2]) > tonumber(ARGV[a + 3 * i - 3]) then reply[1] = 0 end
+  end
+  if reply[1] == 1 then
+    for i = 1, n do
+      if tonumber(ARGV[a + 3 * i - 2]) > 0 then
+        redis.call('INCRBY', KEYS[k + i], ARGV[a + 3 * i - 2])
+        redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 3 * i - 1])
+      end
     end
   end
+  replies[c] = reply
+  k = k + n
+  a = a + 3 * n
 end
-return reply
+return replies
 `;
 
 /**
@@ -56,8 +68,13 @@ return 1
 
 /** The client with the two scripts defined on it (ioredis adds them as methods, EVALSHA first). */
 interface ScriptedClient {
-  ceruleanRateLimitTake(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<unknown>;
+  ceruleanRateLimitTake(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<unknown[]>;
   ceruleanRateLimitAdjust(numberOfKeys: number, ...keysThenDeltas: Array<string | number>): Promise<unknown>;
+}
+
+interface PendingTake {
+  readonly specs: readonly WindowSpec[];
+  readonly keys: readonly string[];
 }
 
 export interface RedisRateLimitStoreOptions {
@@ -90,13 +107,14 @@ export class RedisRateLimitStore implements RateLimitStore {
   private readonly ownsConnection: boolean;
   private readonly keyPrefix: string;
   private readonly adjustments: DeltaBatcher;
+  private readonly takes: ScriptBatcher<PendingTake, unknown>;
 
   constructor(redis: Redis | Cluster | string, options: RedisRateLimitStoreOptions = {}) {
     const keyPrefix = options.keyPrefix ?? '{cerulean}:rl:';
     if (!/\{[^}]+\}/.test(keyPrefix)) throw new TypeError(`keyPrefix must contain a hash tag such as {cerulean}, got "${keyPrefix}"`);
     this.keyPrefix = keyPrefix;
     if (typeof redis === 'string') {
-      // Auto-pipelining sends the takes of concurrent requests in one write; a bounded retry count
+      // Auto-pipelining sends the commands of one turn of the loop in one write; a bounded retry count
       // lets a take fail (and the caller decide) instead of queueing while Redis is down.
       this.connection = new Redis(redis, { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
       this.ownsConnection = true;
@@ -107,6 +125,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.connection.defineCommand('ceruleanRateLimitTake', { lua: TAKE_SCRIPT });
     this.connection.defineCommand('ceruleanRateLimitAdjust', { lua: ADJUST_SCRIPT });
     this.client = this.connection as unknown as ScriptedClient;
+    this.takes = new ScriptBatcher((takes) => this.runTakes(takes));
     this.adjustments = new DeltaBatcher(async (keys, deltas) => {
       await this.client.ceruleanRateLimitAdjust(keys.length, ...keys, ...deltas);
     }, options.adjustDelayMs ?? 5);
@@ -117,18 +136,15 @@ export class RedisRateLimitStore implements RateLimitStore {
     const n = specs.length;
     if (n === 0) return describeTake(specs, [], [], true, now);
     const starts: number[] = new Array(n);
-    const keysThenArgs: Array<string | number> = new Array(n * 4);
+    const keys: string[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const spec = specs[i];
-      starts[i] = windowStartOf(now, spec.windowMs);
-      keysThenArgs[i] = this.redisKey(spec.key, spec.windowMs, starts[i]);
-      keysThenArgs[n + 3 * i] = spec.limit;
-      keysThenArgs[n + 3 * i + 1] = spec.cost;
-      keysThenArgs[n + 3 * i + 2] = counterTtlMs(spec.windowMs);
+      starts[i] = windowStartOf(now, specs[i].windowMs);
+      keys[i] = this.redisKey(specs[i].key, specs[i].windowMs, starts[i]);
     }
-    const reply = await this.client.ceruleanRateLimitTake(n, ...keysThenArgs);
+    const reply = await this.takes.submit({ specs, keys });
     if (!Array.isArray(reply) || reply.length !== n + 1) throw new Error(`unexpected reply from the rate-limit script: ${String(reply)}`);
-    const counts = (reply as unknown[]).slice(1).map(Number);
+    const counts: number[] = new Array(n);
+    for (let i = 0; i < n; i++) counts[i] = Number(reply[i + 1]);
     return describeTake(specs, starts, counts, reply[0] === 1, now);
   }
 
@@ -139,8 +155,22 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async close(): Promise<void> {
+    this.takes.flush();
     await this.adjustments.flush();
     if (this.ownsConnection) await this.connection.quit();
+  }
+
+  private runTakes(takes: readonly PendingTake[]): Promise<unknown[]> {
+    const keys: string[] = [];
+    const args: Array<string | number> = [takes.length];
+    for (const { specs, keys: takeKeys } of takes) {
+      args.push(specs.length);
+      for (let i = 0; i < specs.length; i++) {
+        keys.push(takeKeys[i]);
+        args.push(specs[i].limit, specs[i].cost, counterTtlMs(specs[i].windowMs));
+      }
+    }
+    return this.client.ceruleanRateLimitTake(keys.length, ...keys, ...args);
   }
 
   private redisKey(key: string, windowMs: number, windowStart: number): string {

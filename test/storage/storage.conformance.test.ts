@@ -583,6 +583,14 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
       for (const bucket of ['minute', 'hour', 'day'] as const) expect(await storage.usage.rollups(bucket, {}, [])).toEqual([expected]);
     });
 
+    it('keeps any text a caller can put in a record exactly, nulls as nulls', async () => {
+      const awkward = ['NULL', '', 'a"b\\c', '{x,y}', "it's, (quoted)", 'ünïcødé 🚀', ' padded ', 'line\nbreak'];
+      const stored = awkward.map((endUser, i) => usage(`req_text_${i}`, { endUser, region: endUser || 'r' }));
+      stored.push(usage('req_text_null', { endUser: null, keyId: null, timeToFirstTokenMs: null }));
+      expect(await storage.usage.insertBatch(stored)).toBe(stored.length);
+      for (const record of stored) expect(await storage.usage.get(record.requestId)).toEqual(record);
+    });
+
     it('stores fractional measurements as integers, the same on both databases', async () => {
       const measured = usage('req_fraction', { at: T0 + 0.4, latencyMs: 1209.937, timeToFirstTokenMs: 80.5, cost: 12.4 });
       expect(await storage.usage.insertBatch([measured])).toBe(1);

@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type RawBuilder, type Selectable, type Transaction } from 'kysely';
 import type { BudgetScope, RollupBucket, UsageFilter, UsageGroup, UsageRecord, UsageRepository, UsageRow } from '../storage.js';
 import {
   toBoolean,
@@ -97,19 +97,9 @@ export class KyselyUsageRepository implements UsageRepository {
     for (const record of records) if (!byId.has(record.requestId)) byId.set(record.requestId, roundUsage(record));
     if (byId.size === 0) return 0;
     const rows = [...byId.values()].sort((a, b) => compare(a.requestId, b.requestId)).map(toUsageRow);
-    const columnsPerRow = Object.keys(rows[0]).length;
 
     return this.db.transaction().execute(async (trx) => {
-      const inserted = new Set<string>();
-      for (const chunk of chunksForStatement(this.traits, rows, columnsPerRow)) {
-        const returned = await trx
-          .insertInto('usage_records')
-          .values(chunk)
-          .onConflict((oc) => oc.column('request_id').doNothing())
-          .returning('request_id')
-          .execute();
-        for (const { request_id } of returned) inserted.add(request_id);
-      }
+      const inserted = await this.insertRecords(trx, rows);
       if (inserted.size === 0) return 0;
 
       const rollups = sumIntoRollups([...byId.values()].filter((record) => inserted.has(record.requestId)));
@@ -130,6 +120,25 @@ export class KyselyUsageRepository implements UsageRepository {
       }
       return inserted.size;
     });
+  }
+
+  /**
+   * Inserts rows (sorted by request id) that are not there yet, inside `trx`, and names the ones it
+   * inserted. Here: multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING, chunked under the
+   * dialect's parameter limit; a dialect may override it with a cheaper statement of its own.
+   */
+  protected async insertRecords(trx: Transaction<Database>, rows: readonly Insertable<UsageRecordsTable>[]): Promise<Set<string>> {
+    const inserted = new Set<string>();
+    for (const chunk of chunksForStatement(this.traits, rows, Object.keys(rows[0]).length)) {
+      const returned = await trx
+        .insertInto('usage_records')
+        .values(chunk)
+        .onConflict((oc) => oc.column('request_id').doNothing())
+        .returning('request_id')
+        .execute();
+      for (const { request_id } of returned) inserted.add(request_id);
+    }
+    return inserted;
   }
 
   async get(requestId: string): Promise<UsageRecord | undefined> {

@@ -5,6 +5,7 @@ import { RESYNC_TOPIC, type Storage } from '../storage.js';
 import type { Database } from '../kysely/database.js';
 import type { DialectTraits } from '../kysely/dialect-traits.js';
 import { KyselyStorage, type ClosableChangeFeed } from '../kysely/kysely-storage.js';
+import { PostgresUsageRepository } from './postgres-usage-repository.js';
 
 /** Notification channel of the change feed (database-wide: PostgreSQL channels ignore schemas). */
 export const CHANGE_CHANNEL = 'cerulean_changes';
@@ -56,7 +57,7 @@ export async function openPostgresStorage(url: string, options: StorageOptions =
   );
 
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyStorage(db, POSTGRES_TRAITS, new PostgresChangeFeed(pool, connectionString, notify));
+  return new KyselyStorage(db, POSTGRES_TRAITS, new PostgresChangeFeed(pool, connectionString, notify), new PostgresUsageRepository(db, POSTGRES_TRAITS));
 }
 
 /** Splits the Cerulean-only `schema` parameter off, so pg sees a plain connection string. */

@@ -28,6 +28,28 @@ const COLUMNS = [
 
 const INSERT_COLUMNS = sql.join(COLUMNS.map(([name]) => sql.ref(name)));
 
+const NEEDS_ESCAPE = /["\\]/;
+
+/**
+ * One column of `rows` as a PostgreSQL array literal (`{"a","b",NULL}` / `{1,2,NULL}`), built here
+ * rather than by pg's generic array serialiser, which escapes every element with two regular
+ * expressions: text is quoted, with `"` and `\` escaped only where present; numbers need no quoting.
+ */
+function arrayLiteral(rows: readonly Insertable<UsageRecordsTable>[], column: keyof UsageRecordsTable, text: boolean): string {
+  let literal = '{';
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0) literal += ',';
+    const value = rows[i][column];
+    if (value === null || value === undefined) literal += 'NULL';
+    else if (!text) literal += String(value);
+    else {
+      const string = String(value);
+      literal += NEEDS_ESCAPE.test(string) ? `"${string.replace(/["\\]/g, '\\$&')}"` : `"${string}"`;
+    }
+  }
+  return `${literal}}`;
+}
+
 /**
  * Usage on PostgreSQL: a batch of records goes in as one statement with one array parameter per
  * column (`INSERT ... SELECT * FROM unnest($1::text[], ...)`), whatever its size: 20 parameters
@@ -36,11 +58,7 @@ const INSERT_COLUMNS = sql.join(COLUMNS.map(([name]) => sql.ref(name)));
  */
 export class PostgresUsageRepository extends KyselyUsageRepository {
   protected override async insertRecords(trx: Transaction<Database>, rows: readonly Insertable<UsageRecordsTable>[]): Promise<Set<string>> {
-    const arrays = COLUMNS.map(([name, type]) => {
-      const values: unknown[] = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) values[i] = rows[i][name] ?? null;
-      return sql`${values}::${sql.raw(type)}[]`;
-    });
+    const arrays = COLUMNS.map(([name, type]) => sql`${arrayLiteral(rows, name, type === 'text')}::${sql.raw(type)}[]`);
     const { rows: returned } = await sql<{ request_id: string }>`
       insert into usage_records (${INSERT_COLUMNS})
       select * from unnest(${sql.join(arrays)})

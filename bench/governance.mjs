@@ -192,6 +192,11 @@ function storeProcesses(mode) {
   return list;
 }
 const cpuOf = (procs) => procs.reduce((t, p) => t + (procStats(p.pid)?.cpuMs ?? 0), 0);
+/** CPU ms of the store processes, per server: { postgres, 'redis-server' }. */
+const cpuByStore = (procs) => ({
+  postgres: cpuOf(procs.filter((p) => p.name === 'postgres')),
+  'redis-server': cpuOf(procs.filter((p) => p.name === 'redis-server')),
+});
 
 /** Steady open-loop load, interleaved rounds over the paths (as bench/run.mjs does). */
 async function steady(paths, counter, mode) {
@@ -254,7 +259,7 @@ async function saturation(paths, counter, spoolDir, mode) {
       const before = path.counted ? await counter.count() : 0;
       const stores = storeProcesses(mode);
       const cpuBefore = path.processes.map((p) => procStats(p.pid));
-      const storeBefore = cpuOf(stores);
+      const storeBefore = cpuByStore(stores);
       const watch = backgroundLoad([...path.all, ...stores]);
       let sampler = null;
       if (path.counted) {
@@ -273,7 +278,8 @@ async function saturation(paths, counter, spoolDir, mode) {
       }
       result.background = watch.stop().foreignCores;
       const cpuAfter = path.processes.map((p) => procStats(p.pid));
-      result.storeCpuMs = cpuOf(stores) - storeBefore;
+      const storeAfter = cpuByStore(stores);
+      result.storeCpuMs = { postgres: storeAfter.postgres - storeBefore.postgres, redis: storeAfter['redis-server'] - storeBefore['redis-server'] };
       result.cpuMs = Object.fromEntries(path.processes.map((p, i) => [p.name, cpuBefore[i] && cpuAfter[i] ? cpuAfter[i].cpuMs - cpuBefore[i].cpuMs : null]));
       // Requests in flight when autocannon stopped finish in Cerulean and upstream before counting.
       await sleep(500);
@@ -296,7 +302,8 @@ async function saturation(paths, counter, spoolDir, mode) {
     const requests = ok + list.reduce((t, r) => t + r.non2xx, 0);
     const gatewayProc = path.processes[0].name;
     const cpu = list.reduce((t, r) => t + (r.cpuMs[gatewayProc] ?? NaN), 0);
-    const storeCpu = list.reduce((t, r) => t + r.storeCpuMs, 0);
+    const pgCpu = list.reduce((t, r) => t + r.storeCpuMs.postgres, 0);
+    const redisCpu = list.reduce((t, r) => t + r.storeCpuMs.redis, 0);
     out[path.name] = {
       rps: round(ok / durationS, 1),
       roundRps: all.map((r) => round(r.rps, 0)),
@@ -310,7 +317,9 @@ async function saturation(paths, counter, spoolDir, mode) {
       latencyP50Ms: list.map((r) => r.latencyMs.p50).sort((a, b) => a - b)[Math.floor((list.length - 1) / 2)],
       latencyP99Ms: Math.max(...list.map((r) => r.latencyMs.p99)),
       cpuUsPerRequest: Number.isFinite(cpu) ? round((cpu * 1000) / requests, 1) : null,
-      storeCpuUsPerRequest: mode.redisUrl ? round((storeCpu * 1000) / requests, 1) : null,
+      storeCpuUsPerRequest: mode.redisUrl ? round(((pgCpu + redisCpu) * 1000) / requests, 1) : null,
+      postgresCpuUsPerRequest: mode.redisUrl ? round((pgCpu * 1000) / requests, 1) : null,
+      redisCpuUsPerRequest: mode.redisUrl ? round((redisCpu * 1000) / requests, 1) : null,
       roundBackgroundCores: all.map((r) => r.background),
       backgroundCores: list.length ? Math.max(...list.map((r) => r.background ?? 0)) : null,
     };
@@ -557,12 +566,12 @@ function markdown(results) {
   lines.push('');
   lines.push(`### Saturation: autocannon, ${SETTINGS.connections} connections, ${SETTINGS.saturationRounds * SETTINGS.saturationRoundS} s per path in ${SETTINGS.saturationRounds} interleaved rounds`);
   lines.push('');
-  lines.push('| storage | path | req/s (2xx, used rounds) | per round | rounds used | non-2xx | errors | latency p50 / p99 (ms) | gateway CPU µs / request | PostgreSQL + Redis CPU µs / request | background cores (busiest used round) |');
+  lines.push('| storage | path | req/s (2xx, used rounds) | per round | rounds used | non-2xx | errors | latency p50 / p99 (ms) | gateway CPU µs / request | PostgreSQL + Redis CPU µs / request (PostgreSQL + Redis) | background cores (busiest used round) |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const mode of results.modes) {
     for (const name of ['bare', 'cerulean']) {
       const p = mode.saturation[name];
-      lines.push(`| ${mode.mode} | ${name} | ${fmt(p.rps, 0)} | ${p.roundRps.join(', ')} | ${p.roundsUsed} / ${p.rounds} | ${p.non2xx} | ${p.errors} | ${p.latencyP50Ms} / ${p.latencyP99Ms} | ${fmt(p.cpuUsPerRequest, 0)} | ${name === 'cerulean' && p.storeCpuUsPerRequest !== null ? fmt(p.storeCpuUsPerRequest, 0) : '-'} | ${fmt(p.backgroundCores, 2)} |`);
+      lines.push(`| ${mode.mode} | ${name} | ${fmt(p.rps, 0)} | ${p.roundRps.join(', ')} | ${p.roundsUsed} / ${p.rounds} | ${p.non2xx} | ${p.errors} | ${p.latencyP50Ms} / ${p.latencyP99Ms} | ${fmt(p.cpuUsPerRequest, 0)} | ${name === 'cerulean' && p.storeCpuUsPerRequest !== null ? `${fmt(p.storeCpuUsPerRequest, 0)} (${fmt(p.postgresCpuUsPerRequest, 0)} + ${fmt(p.redisCpuUsPerRequest, 0)})` : '-'} | ${fmt(p.backgroundCores, 2)} |`);
     }
     lines.push(`| ${mode.mode} | **Cerulean / bare** | **${fmt(mode.ratioVsBare, 3)}** | | | | | | | | |`);
   }

@@ -185,7 +185,7 @@ describe('MemoryRateLimitStore', () => {
 });
 
 describe('RedisRateLimitStore', () => {
-  it('keeps each window in one key under the hash tag, expiring two windows after its last write', async () => {
+  it('keeps each window in one key under the hash tag, expiring two window lengths after it was created', async () => {
     const store = new RedisRateLimitStore(TEST_REDIS_URL, { keyPrefix: prefix });
     await store.take([{ key: 'ttl', limit: 10, cost: 1, windowMs: 10_000 }], T0);
     const redisKey = `${prefix}ttl:10000:${T0}`;
@@ -195,6 +195,11 @@ describe('RedisRateLimitStore', () => {
     expect(ttl).toBeLessThanOrEqual(20_000);
     await store.adjust('ttl', 10_000, 2, T0);
     expect(await admin.pttl(redisKey)).toBeGreaterThan(19_000);
+    // A refused take leaves nothing behind: not on the full window, not on the other one.
+    expect((await store.take([{ key: 'ttl-other', limit: 10, cost: 1, windowMs: 10_000 }, { key: 'ttl', limit: 3, cost: 1, windowMs: 10_000 }], T0)).allowed).toBe(false);
+    expect(await admin.get(redisKey)).toBe('3');
+    expect(Number((await admin.get(`${prefix}ttl-other:10000:${T0}`)) ?? '0')).toBe(0);
+    expect(await admin.pttl(`${prefix}ttl-other:10000:${T0}`)).not.toBe(-1);
     await store.close();
   });
 

@@ -5,9 +5,11 @@ import type { BudgetCounter, BudgetStore, ReserveResult } from './budget-store.j
 
 // Reservations of one batch (see ScriptBatcher), one after the other. KEYS: every reservation's
 // counters, reservation after reservation. ARGV[1]: the number of reservations; then per
-// reservation its number of counters n, the amount, the TTL in ms and the n limits. Each checks
-// all its counters, then adds to all of them or to none. Returns per reservation
-// { allowed (1|0), index of the first counter without room or -1, the counters' values }.
+// reservation its number of counters n, the amount, the TTL in ms and the n limits. Each adds the
+// amount to all its counters and keeps it only if every counter stayed within its limit, else takes
+// it back from all before the script ends (nobody sees it): one command per counter when admitted.
+// A counter created here gets the TTL. Returns per reservation { allowed (1|0), index of the first
+// counter without room or -1, the counters' values after the reservation }.
 const RESERVE = `
 local replies = {}
 local k = 0
@@ -18,17 +20,15 @@ for c = 1, tonumber(ARGV[1]) do
   local values = {}
   local blocked = -1
   for i = 1, n do
-    local value = tonumber(redis.call('GET', KEYS[k + i]) or '0')
+    local value = redis.call('INCRBY', KEYS[k + i], amount)
+    if value == amount then redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 2]) end
     values[i] = value
-    if blocked < 0 and value + amount > tonumber(ARGV[a + 2 + i]) then blocked = i - 1 end
+    if blocked < 0 and value > tonumber(ARGV[a + 2 + i]) then blocked = i - 1 end
   end
   if blocked < 0 then
-    for i = 1, n do
-      values[i] = redis.call('INCRBY', KEYS[k + i], ARGV[a + 1])
-      if redis.call('PTTL', KEYS[k + i]) < 0 then redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 2]) end
-    end
     replies[c] = { 1, -1, values }
   else
+    for i = 1, n do values[i] = redis.call('DECRBY', KEYS[k + i], amount) end
     replies[c] = { 0, blocked, values }
   end
   k = k + n

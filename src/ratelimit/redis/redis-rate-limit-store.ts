@@ -13,10 +13,12 @@ import {
 } from '../rate-limit-store.js';
 
 /**
- * Takes in one round trip: each take reads every window's counter and, only if all have room,
- * adds every cost. The takes of one batch (see ScriptBatcher) are judged one after the other, and
- * scripts run atomically, so concurrent takes from any number of replicas serialise here and a
- * window never passes its limit.
+ * Takes in one round trip: each take adds every cost and keeps them only if every window stayed
+ * within its limit; otherwise it takes them all back before the script ends. Refusals are rare, so
+ * an admitted take costs one command per window (plus setting the TTL of a window's new counter).
+ * The takes of one batch (see ScriptBatcher) are judged one after the other, and scripts run
+ * atomically, so concurrent takes from any number of replicas serialise here, nobody sees a cost
+ * that is taken back, and a window never passes its limit. A zero cost only reads its window.
  *
  * KEYS: the counters of every take's current windows, take after take. ARGV[1]: the number of
  * takes; then per take its number of windows n, then per window its limit, cost and TTL in ms.
@@ -31,16 +33,22 @@ for c = 1, tonumber(ARGV[1]) do
   a = a + 1
   local reply = { 1 }
   for i = 1, n do
-    local count = tonumber(redis.call('GET', KEYS[k + i]) or '0')
+    local cost = tonumber(ARGV[a + 3 * i - 2])
+    local count
+    if cost > 0 then
+      count = redis.call('INCRBY', KEYS[k + i], cost)
+      if count == cost then redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 3 * i - 1]) end
+      count = count - cost
+    else
+      count = tonumber(redis.call('GET', KEYS[k + i]) or '0')
+    end
     reply[i + 1] = count
-    if count + tonumber(ARGV[a + 3 * i - 2]) > tonumber(ARGV[a + 3 * i - 3]) then reply[1] = 0 end
+    if count + cost > tonumber(ARGV[a + 3 * i - 3]) then reply[1] = 0 end
   end
-  if reply[1] == 1 then
+  if reply[1] == 0 then
     for i = 1, n do
-      if tonumber(ARGV[a + 3 * i - 2]) > 0 then
-        redis.call('INCRBY', KEYS[k + i], ARGV[a + 3 * i - 2])
-        redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 3 * i - 1])
-      end
+      local cost = tonumber(ARGV[a + 3 * i - 2])
+      if cost > 0 then redis.call('DECRBY', KEYS[k + i], cost) end
     end
   end
   replies[c] = reply
@@ -95,8 +103,9 @@ export interface RedisRateLimitStoreOptions {
 
 /**
  * Fixed-window counters in Redis (standalone or Cluster), shared by every replica. Each window is
- * a key `<prefix><key>:<windowMs>:<windowStart>` holding an integer, expiring two windows after its
- * last write, so Redis memory stays bounded without any sweeping.
+ * a key `<prefix><key>:<windowMs>:<windowStart>` holding an integer, expiring two window lengths
+ * after it was created (so at least one window length after its window ended, time enough for the
+ * settlements of the requests it admitted), so Redis memory stays bounded without any sweeping.
  *
  * Given a URL the store owns its connection and closes it; given a client it leaves the client
  * open on `close`, for its owner to close.

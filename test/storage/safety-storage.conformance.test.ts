@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import { MIGRATIONS, migrateToLatest } from '../../src/storage/kysely/migrations
 import { openStorage } from '../../src/storage/open-storage.js';
 import { POSTGRES_TRAITS } from '../../src/storage/postgres/postgres-storage.js';
 import { SQLITE_TRAITS } from '../../src/storage/sqlite/sqlite-storage.js';
-import type { AbuseEventInput, AbuseSample, ApiKey, Storage } from '../../src/storage/storage.js';
+import type { AbuseEventInput, AbuseSample, Storage } from '../../src/storage/storage.js';
+import { dropSchema, keyRecord, POSTGRES_URL, T0, uniqueSchema } from './storage-test-support.js';
 
 /**
  * Conformance of the content-safety repositories (0002_content_safety): blocklists, per-project
@@ -19,8 +20,6 @@ import type { AbuseEventInput, AbuseSample, ApiKey, Storage } from '../../src/st
  * storage.conformance.test.ts: a fresh SQLite file or PostgreSQL schema per test, never skipped.
  */
 
-const POSTGRES_URL = process.env.CERULEAN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const T0 = Date.UTC(2024, 0, 1, 10, 0, 0);
 const DAY = 86_400_000;
 
 type Dialect = 'sqlite' | 'postgres';
@@ -43,7 +42,7 @@ async function sqlitePlace(): Promise<Place> {
 }
 
 async function postgresPlace(): Promise<Place> {
-  const schema = `cerulean_test_${randomBytes(6).toString('hex')}`;
+  const schema = uniqueSchema();
   const url = new URL(POSTGRES_URL);
   url.searchParams.set('schema', schema);
   return {
@@ -52,36 +51,11 @@ async function postgresPlace(): Promise<Place> {
       const pool = new pg.Pool({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}`, max: 2 });
       return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     },
-    async dispose() {
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      try {
-        await admin.query(`drop schema if exists "${schema}" cascade`);
-      } finally {
-        await admin.end();
-      }
-    },
+    dispose: () => dropSchema(schema),
   };
 }
 
 const PLACES: Record<Dialect, () => Promise<Place>> = { sqlite: sqlitePlace, postgres: postgresPlace };
-
-function keyRecord(id: string, projectId = 'proj_a', overrides: Partial<ApiKey> = {}): ApiKey {
-  return {
-    id,
-    projectId,
-    name: `key ${id}`,
-    prefix: `cer-${id}`,
-    hash: createHash('sha256').update(id).digest('hex'),
-    deployments: null,
-    expiresAt: null,
-    revokedAt: null,
-    createdAt: T0,
-    lastUsedAt: null,
-    createdBy: 'user_1',
-    ...overrides,
-  };
-}
 
 function event(overrides: Partial<AbuseEventInput> = {}): AbuseEventInput {
   return {

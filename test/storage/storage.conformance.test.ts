@@ -12,6 +12,7 @@ import { auditHash } from '../../src/storage/kysely/audit-chain.js';
 import { openStorage, type StorageNotice } from '../../src/storage/open-storage.js';
 import { AUDIT_LOCK_CLASS } from '../../src/storage/postgres/postgres-storage.js';
 import { RESYNC_TOPIC, type AuditInput, type MigrationResult, type Storage, type UsageRecord } from '../../src/storage/storage.js';
+import { dropSchema, keyRecord, POSTGRES_URL, T0, uniqueSchema } from './storage-test-support.js';
 
 /**
  * One conformance suite for every Storage implementation: each test gets a fresh database (a new
@@ -19,11 +20,9 @@ import { RESYNC_TOPIC, type AuditInput, type MigrationResult, type Storage, type
  * PostgreSQL is never skipped: without a server the suite fails.
  */
 
-const POSTGRES_URL = process.env.CERULEAN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ZERO_HASH = '0'.repeat(64);
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1, 10, 0, 0);
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -78,7 +77,7 @@ async function sqliteHarness(): Promise<Harness> {
 }
 
 async function postgresHarness(): Promise<Harness> {
-  const schema = `cerulean_test_${randomBytes(6).toString('hex')}`;
+  const schema = uniqueSchema();
   const url = new URL(POSTGRES_URL);
   url.searchParams.set('schema', schema);
   url.searchParams.set('application_name', schema);
@@ -114,13 +113,7 @@ async function postgresHarness(): Promise<Harness> {
     },
     async dispose() {
       await client?.end();
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      try {
-        await admin.query(`drop schema if exists "${schema}" cascade`);
-      } finally {
-        await admin.end();
-      }
+      await dropSchema(schema);
     },
   };
 }
@@ -213,20 +206,7 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
   }
 
   async function seedKey(id: string, projectId = 'proj_a', overrides: Partial<Parameters<Storage['keys']['create']>[0]> = {}): Promise<void> {
-    await storage.keys.create({
-      id,
-      projectId,
-      name: `key ${id}`,
-      prefix: `cer-${id}`,
-      hash: createHash('sha256').update(id).digest('hex'),
-      deployments: null,
-      expiresAt: null,
-      revokedAt: null,
-      createdAt: T0,
-      lastUsedAt: null,
-      createdBy: 'user_1',
-      ...overrides,
-    });
+    await storage.keys.create(keyRecord(id, projectId, overrides));
   }
 
   beforeEach(async () => {

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { writeCeruleanConfig } from './lib/config.mjs';
 import { summarizeProfile } from './lib/cpuprofile.mjs';
 import { openLoop, saturate } from './lib/load.mjs';
 import { backgroundLoad, procStats, startNode } from './lib/processes.mjs';
@@ -108,28 +109,19 @@ function spoolLines(spoolDir) {
 async function startCerulean(dir, mode, upstreamUrl, masterKey) {
   const dataDir = join(dir, `data-${mode.name}`);
   const configFile = join(dir, `cerulean-${mode.name}.yaml`);
-  writeFileSync(
-    configFile,
-    [
-      'server:',
-      '  host: 127.0.0.1',
-      '  port: 0',
-      `data_dir: ${JSON.stringify(dataDir)}`,
-      `storage: { url: ${JSON.stringify(mode.storageUrl)} }`,
-      ...(mode.redisUrl ? [`redis: { url: ${JSON.stringify(mode.redisUrl)} }`] : []),
+  writeCeruleanConfig(configFile, {
+    dataDir,
+    storageUrl: mode.storageUrl,
+    redisUrl: mode.redisUrl,
+    providers: { fixture: upstreamUrl },
+    deployments: { chat: 'fixture' },
+    extra: [
       ...(flags['usage-flush-ms'] ? [`usage: { flush_interval_ms: ${Math.max(1, Number(flags['usage-flush-ms']) || 1000)} }`] : []),
-      'providers:',
-      '  fixture:',
-      '    type: openai-compatible',
-      `    base_url: ${JSON.stringify(`${upstreamUrl}/v1`)}`,
-      'deployments:',
-      '  chat: { provider: fixture, model: fixture-model }',
       // Governance isolated: the content filter has its own benchmark (bench/safety.mjs).
       'content_safety:',
       '  deployments: { chat: none }',
-      '',
-    ].join('\n'),
-  );
+    ],
+  });
   const nodeArgs = [];
   let profDir = null;
   if (flags.profile) {

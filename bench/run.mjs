@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request, Pool } from 'undici';
+import { writeCeruleanConfig } from './lib/config.mjs';
 import { summarizeProfile } from './lib/cpuprofile.mjs';
 import { oneStream, openLoop, saturate } from './lib/load.mjs';
 import { backgroundLoad, freePort, procStats, sampleRss, startNode } from './lib/processes.mjs';
@@ -131,23 +132,12 @@ async function startUpstream(dir) {
 async function startCerulean(dir, upstreamUrl, key, nodeArgs = []) {
   const dataDir = join(dir, 'data');
   const configFile = join(dir, 'cerulean.yaml');
-  writeFileSync(
-    configFile,
-    [
-      'server:',
-      '  host: 127.0.0.1',
-      '  port: 0',
-      `data_dir: ${JSON.stringify(dataDir)}`,
-      'providers:',
-      '  fixture:',
-      '    type: openai-compatible',
-      `    base_url: ${JSON.stringify(`${upstreamUrl}/v1`)}`,
-      'deployments:',
-      '  chat: { provider: fixture, model: fixture-model }',
-      ...(flags['no-content-safety'] ? ['content_safety:', '  deployments: { chat: none }'] : []),
-      '',
-    ].join('\n'),
-  );
+  writeCeruleanConfig(configFile, {
+    dataDir,
+    providers: { fixture: upstreamUrl },
+    deployments: { chat: 'fixture' },
+    extra: flags['no-content-safety'] ? ['content_safety:', '  deployments: { chat: none }'] : [],
+  });
   return startNode({
     name: 'cerulean',
     args: [...nodeArgs, join(ROOT, 'bin', 'cerulean.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'],

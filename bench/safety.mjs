@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Pool, request } from 'undici';
+import { writeCeruleanConfig } from './lib/config.mjs';
 import { oneStream as streamOnce, openLoop } from './lib/load.mjs';
 import { backgroundLoad, startNode } from './lib/processes.mjs';
 import { round, summarize } from './lib/stats.mjs';
@@ -168,27 +169,11 @@ async function startUpstream(dir, name, chunkChars) {
 
 async function startCerulean(dir, longUrl, shortUrl, masterKey) {
   const configFile = join(dir, 'cerulean.yaml');
-  writeFileSync(
-    configFile,
-    [
-      'server:',
-      '  host: 127.0.0.1',
-      '  port: 0',
-      `data_dir: ${JSON.stringify(join(dir, 'data'))}`,
-      'providers:',
-      '  long:',
-      '    type: openai-compatible',
-      `    base_url: ${JSON.stringify(`${longUrl}/v1`)}`,
-      '  short:',
-      '    type: openai-compatible',
-      `    base_url: ${JSON.stringify(`${shortUrl}/v1`)}`,
-      'deployments:',
-      '  none: { provider: long, model: fixture-model }',
-      '  buffered: { provider: long, model: fixture-model }',
-      '  async: { provider: long, model: fixture-model }',
-      '  none-short: { provider: short, model: fixture-model }',
-      '  buffered-short: { provider: short, model: fixture-model }',
-      '  async-short: { provider: short, model: fixture-model }',
+  writeCeruleanConfig(configFile, {
+    dataDir: join(dir, 'data'),
+    providers: { long: longUrl, short: shortUrl },
+    deployments: { none: 'long', buffered: 'long', async: 'long', 'none-short': 'short', 'buffered-short': 'short', 'async-short': 'short' },
+    extra: [
       'content_safety:',
       '  policies:',
       // The default policy with one change: streams are relayed at once and judged behind.
@@ -199,9 +184,8 @@ async function startCerulean(dir, longUrl, shortUrl, masterKey) {
       '    async: async',
       '    async-short: async',
       // `buffered` and `buffered-short` are not listed: the built-in default policy applies.
-      '',
-    ].join('\n'),
-  );
+    ],
+  });
   return startNode({
     name: 'cerulean',
     args: [join(ROOT, 'bin', 'cerulean.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'],

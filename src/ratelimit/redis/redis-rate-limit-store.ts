@@ -123,9 +123,10 @@ export class RedisRateLimitStore implements RateLimitStore {
     if (!/\{[^}]+\}/.test(keyPrefix)) throw new TypeError(`keyPrefix must contain a hash tag such as {cerulean}, got "${keyPrefix}"`);
     this.keyPrefix = keyPrefix;
     if (typeof redis === 'string') {
-      // Auto-pipelining sends the commands of one turn of the loop in one write; a bounded retry count
-      // lets a take fail (and the caller decide) instead of queueing while Redis is down.
-      this.connection = new Redis(redis, { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
+      // A bounded retry count lets a take fail (and the caller decide) instead of queueing while
+      // Redis is down. No auto-pipelining: the takes are batched here already (ScriptBatcher), and
+      // ioredis's per-turn pipeline cost more CPU than the write it saved.
+      this.connection = new Redis(redis, { maxRetriesPerRequest: 2 });
       this.ownsConnection = true;
     } else {
       this.connection = redis;

@@ -102,8 +102,9 @@ export async function startGovernance(
   const cache = new PolicyCache(storage);
   await cache.start();
 
-  // One connection for quota and budget counters. Their checks are batched per event-loop turn by
-  // the stores (ScriptBatcher); ioredis's auto-pipelining on top cost more CPU than it saved.
+  // One connection for quota and budget counters: sharing it, the two stores share one RedisCounters,
+  // so the quota takes and budget reservations of one event-loop turn go out as one script call.
+  // No ioredis auto-pipelining on top: it cost more CPU than it saved.
   const redis = config.redis ? new Redis(config.redis.url, { maxRetriesPerRequest: 2 }) : undefined;
   const rateStore: RateLimitStore = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore();
   const budgetStore: BudgetStore = redis ? new RedisBudgetStore(redis) : new MemoryBudgetStore();

@@ -49,8 +49,8 @@ export class KyselyStorage implements Storage {
   private readonly traits: DialectTraits;
   private closing: Promise<void> | undefined;
 
-  /** `usage` replaces the shared usage repository with a dialect's faster one. */
-  constructor(db: Kysely<Database>, traits: DialectTraits, changes: ClosableChangeFeed, usage?: KyselyUsageRepository) {
+  /** `usage`: the dialect's usage repository (the queries are shared, writing a batch is not). */
+  constructor(db: Kysely<Database>, traits: DialectTraits, changes: ClosableChangeFeed, usage: KyselyUsageRepository) {
     this.db = db;
     this.traits = traits;
     this.dialect = traits.name;
@@ -64,7 +64,7 @@ export class KyselyStorage implements Storage {
     this.quotas = new KyselyQuotaRepository(db);
     this.budgets = new KyselyBudgetRepository(db);
     this.access = new KyselyAccessRequestRepository(db);
-    this.usage = usage ?? new KyselyUsageRepository(db, traits);
+    this.usage = usage;
     this.audit = new KyselyAuditRepository(db, traits);
     this.blocklists = new KyselyBlocklistRepository(db, traits);
     this.safetySettings = new KyselySafetySettingsRepository(db);

@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Kysely, type RawBuilder, type Selectable, type Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { BudgetScope, RollupBucket, UsageFilter, UsageGroup, UsageRecord, UsageRepository, UsageRow } from '../storage.js';
 import {
   toBoolean,
@@ -8,7 +8,7 @@ import {
   type UsageRecordsTable,
   type UsageRollupsTable,
 } from './database.js';
-import { chunksForStatement, type DialectTraits } from './dialect-traits.js';
+import type { DialectTraits } from './dialect-traits.js';
 
 const DAY_MS = 86_400_000;
 const BUCKET_MS: Readonly<Record<RollupBucket, number>> = { minute: 60_000, hour: 3_600_000, day: DAY_MS };
@@ -71,9 +71,10 @@ function rollupSource(bucket: RollupBucket): UsageSource {
   };
 }
 
-export class KyselyUsageRepository implements UsageRepository {
+/** The usage queries, written once over Kysely; the dialects add how a batch is written. */
+export abstract class KyselyUsageRepository implements UsageRepository {
   protected readonly db: Kysely<Database>;
-  private readonly traits: DialectTraits;
+  protected readonly traits: DialectTraits;
   constructor(db: Kysely<Database>, traits: DialectTraits) {
     this.db = db;
     this.traits = traits;
@@ -83,63 +84,10 @@ export class KyselyUsageRepository implements UsageRepository {
   async close(): Promise<void> {}
 
   /**
-   * In one transaction: insert the records with ON CONFLICT (request_id) DO NOTHING RETURNING
-   * request_id, which names exactly the new ones, then add only those to the minute, hour and day
-   * rollups with additive upserts. A replayed batch (a retry after a crash, a second replica
-   * flushing the same queue) therefore changes nothing. Both statements are chunked under the
-   * dialect's parameter limit; rollup rows are summed in memory first because one upsert statement
-   * may not touch the same row twice (PostgreSQL refuses it). Records and rollup rows are written in
-   * a fixed (sorted) order so that replicas flushing overlapping batches at once lock rows in the
-   * same order and wait for each other instead of deadlocking.
+   * Stores a batch idempotently (see UsageRepository.insertBatch); each dialect writes it its own
+   * way (SQLite: prepared statements on a writer thread; PostgreSQL: one unnest insert).
    */
-  async insertBatch(records: readonly UsageRecord[]): Promise<number> {
-    const byId = new Map<string, UsageRecord>();
-    for (const record of records) if (!byId.has(record.requestId)) byId.set(record.requestId, roundUsage(record));
-    if (byId.size === 0) return 0;
-    const rows = [...byId.values()].sort((a, b) => compare(a.requestId, b.requestId)).map(toUsageRow);
-
-    return this.db.transaction().execute(async (trx) => {
-      const inserted = await this.insertRecords(trx, rows);
-      if (inserted.size === 0) return 0;
-
-      const rollups = sumIntoRollups([...byId.values()].filter((record) => inserted.has(record.requestId)));
-      for (const chunk of chunksForStatement(this.traits, rollups, Object.keys(rollups[0]).length)) {
-        await trx
-          .insertInto('usage_rollups')
-          .values(chunk)
-          .onConflict((oc) =>
-            oc.columns(['bucket', 'bucket_start', 'project_id', 'key_id', 'deployment', 'model']).doUpdateSet((eb) => ({
-              requests: eb('usage_rollups.requests', '+', eb.ref('excluded.requests')),
-              prompt_tokens: eb('usage_rollups.prompt_tokens', '+', eb.ref('excluded.prompt_tokens')),
-              cached_tokens: eb('usage_rollups.cached_tokens', '+', eb.ref('excluded.cached_tokens')),
-              completion_tokens: eb('usage_rollups.completion_tokens', '+', eb.ref('excluded.completion_tokens')),
-              cost: eb('usage_rollups.cost', '+', eb.ref('excluded.cost')),
-            })),
-          )
-          .execute();
-      }
-      return inserted.size;
-    });
-  }
-
-  /**
-   * Inserts rows (sorted by request id) that are not there yet, inside `trx`, and names the ones it
-   * inserted. Here: multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING, chunked under the
-   * dialect's parameter limit; a dialect may override it with a cheaper statement of its own.
-   */
-  protected async insertRecords(trx: Transaction<Database>, rows: readonly Insertable<UsageRecordsTable>[]): Promise<Set<string>> {
-    const inserted = new Set<string>();
-    for (const chunk of chunksForStatement(this.traits, rows, Object.keys(rows[0]).length)) {
-      const returned = await trx
-        .insertInto('usage_records')
-        .values(chunk)
-        .onConflict((oc) => oc.column('request_id').doNothing())
-        .returning('request_id')
-        .execute();
-      for (const { request_id } of returned) inserted.add(request_id);
-    }
-    return inserted;
-  }
+  abstract insertBatch(records: readonly UsageRecord[]): Promise<number>;
 
   async get(requestId: string): Promise<UsageRecord | undefined> {
     const row = await this.db.selectFrom('usage_records').selectAll().where('request_id', '=', requestId).executeTakeFirst();

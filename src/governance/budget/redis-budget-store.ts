@@ -16,6 +16,7 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly prefix: string;
   private readonly counters: RedisCounters;
 
+  /** `settleDelayMs`: how long settlements are summed; applies when the connection's RedisCounters is made (its first store). */
   constructor(redis: Redis | string, prefix = '{cerulean-budget}:', settleDelayMs = 5) {
     this.owned = typeof redis === 'string';
     this.redis = typeof redis === 'string' ? new Redis(redis, { maxRetriesPerRequest: 2 }) : redis;

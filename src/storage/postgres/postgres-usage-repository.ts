@@ -28,6 +28,12 @@ const COLUMNS = [
   ['filtered', 'integer'],
 ] as const satisfies ReadonlyArray<readonly [keyof UsageRecordsTable, string]>;
 
+// Every column of usage_records must be listed above: a column added to the table and not here
+// would silently be left out of every insert. This fails to compile, naming the missing column.
+type UnlistedColumn = Exclude<keyof UsageRecordsTable, (typeof COLUMNS)[number][0]>;
+const allColumnsListed: [UnlistedColumn] extends [never] ? true : UnlistedColumn = true;
+void allColumnsListed;
+
 const INSERT_COLUMNS = sql.join(COLUMNS.map(([name]) => sql.ref(name)));
 
 const NEEDS_ESCAPE = /["\\]/;

@@ -155,20 +155,32 @@ const tinyBody = completionBody(TINY_COMPLETION);
 async function suite(label) {
   const rows = [];
   const row = (name, ns) => rows.push({ phase: label, case: name, ns });
-  row('tiny: classifySync(prompt) + classifySync(completion)', measureSync(() => {
-    classifier.classifySync(tinyPrompt);
-    classifier.classifySync(tinyCompletion);
-  }, 20_000));
-  row('tiny: filter.check(prompt) + filter.check(completion)', await measure(async () => {
-    await filter.check(tinyPrompt);
-    await filter.check(tinyCompletion);
-  }, 20_000));
-  row('tiny: stage.checkPrompt + stage.checkResponse', await measure(async () => {
-    const context = chatContext(TINY_MESSAGES);
-    await stage.checkPrompt(context);
-    await stage.checkResponse(context, tinyBody);
-  }, 20_000));
-  row(`long (${LONG_PROMPT.length} chars): classifySync(prompt)`, measureSync(() => classifier.classifySync(longPrompt), 300));
+  row(
+    'tiny: classifySync(prompt) + classifySync(completion)',
+    measureSync(() => {
+      classifier.classifySync(tinyPrompt);
+      classifier.classifySync(tinyCompletion);
+    }, 20_000),
+  );
+  row(
+    'tiny: filter.check(prompt) + filter.check(completion)',
+    await measure(async () => {
+      await filter.check(tinyPrompt);
+      await filter.check(tinyCompletion);
+    }, 20_000),
+  );
+  row(
+    'tiny: stage.checkPrompt + stage.checkResponse',
+    await measure(async () => {
+      const context = chatContext(TINY_MESSAGES);
+      await stage.checkPrompt(context);
+      await stage.checkResponse(context, tinyBody);
+    }, 20_000),
+  );
+  row(
+    `long (${LONG_PROMPT.length} chars): classifySync(prompt)`,
+    measureSync(() => classifier.classifySync(longPrompt), 300),
+  );
   row(`long (${LONG_PROMPT.length} chars): filter.check(prompt)`, await measure(() => filter.check(longPrompt), 300));
   return rows;
 }
@@ -187,9 +199,10 @@ results.push(...(await suite('after non-Latin text')));
 results.push({
   phase: 'after non-Latin text',
   case: 'non-Latin mix: classifySync(prompt) per text',
-  ns: measureSync(() => {
-    for (const text of NON_LATIN) classifier.classifySync({ text, direction: 'prompt' });
-  }, 2_000) / NON_LATIN.length,
+  ns:
+    measureSync(() => {
+      for (const text of NON_LATIN) classifier.classifySync({ text, direction: 'prompt' });
+    }, 2_000) / NON_LATIN.length,
 });
 
 if (flags.json) {

@@ -195,7 +195,14 @@ async function steady(paths, counter, mode) {
   const rounds = Object.fromEntries(paths.map((p) => [p.name, []]));
   for (const path of paths) {
     const before = path.counted ? await counter.count() : 0;
-    const warm = await openLoop({ origin: path.url, path: '/v1/chat/completions', headers: path.headers, body: path.body, rate: SETTINGS.rate, durationMs: SETTINGS.warmupMs });
+    const warm = await openLoop({
+      origin: path.url,
+      path: '/v1/chat/completions',
+      headers: path.headers,
+      body: path.body,
+      rate: SETTINGS.rate,
+      durationMs: SETTINGS.warmupMs,
+    });
     if (path.counted) {
       counter.client(warm.statuses, warm.errors);
       await counter.add(before);
@@ -205,7 +212,14 @@ async function steady(paths, counter, mode) {
     for (const path of r % 2 === 0 ? paths : [...paths].reverse()) {
       const before = path.counted ? await counter.count() : 0;
       const watch = backgroundLoad([...path.all, ...storeProcesses(mode)]);
-      const run = await openLoop({ origin: path.url, path: '/v1/chat/completions', headers: path.headers, body: path.body, rate: SETTINGS.rate, durationMs: SETTINGS.roundMs });
+      const run = await openLoop({
+        origin: path.url,
+        path: '/v1/chat/completions',
+        headers: path.headers,
+        body: path.body,
+        rate: SETTINGS.rate,
+        durationMs: SETTINGS.roundMs,
+      });
       run.background = watch.stop().foreignCores;
       if (path.counted) {
         counter.client(run.statuses, run.errors);
@@ -263,7 +277,13 @@ async function saturation(paths, counter, spoolDir, mode) {
           if (x) spoolSamples.push({ atS: round(base + (Date.now() - startedAt) / 1000, 2), round: r + 1, ...x });
         }, 250);
       }
-      const result = await saturate({ url: `${path.url}/v1/chat/completions`, headers: path.headers, body: path.body, connections: SETTINGS.connections, durationS: SETTINGS.saturationRoundS });
+      const result = await saturate({
+        url: `${path.url}/v1/chat/completions`,
+        headers: path.headers,
+        body: path.body,
+        connections: SETTINGS.connections,
+        durationS: SETTINGS.saturationRoundS,
+      });
       if (sampler) {
         clearInterval(sampler);
         sinceStart += result.durationS;
@@ -280,7 +300,9 @@ async function saturation(paths, counter, spoolDir, mode) {
         await counter.add(before);
       }
       rounds[path.name].push(result);
-      log(`  saturation round ${r + 1}/${SETTINGS.saturationRounds} ${path.name}: ${fmt(result.rps, 0)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}, background ${fmt(result.background, 2)} cores`);
+      log(
+        `  saturation round ${r + 1}/${SETTINGS.saturationRounds} ${path.name}: ${fmt(result.rps, 0)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}, background ${fmt(result.background, 2)} cores`,
+      );
       await sleep(100);
     }
   }
@@ -350,7 +372,12 @@ async function recordsByStatus(mode) {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(mode.storageUrl.slice('sqlite:'.length), { readonly: true });
   try {
-    return Object.fromEntries(db.prepare('SELECT status, count(*) AS n FROM usage_records GROUP BY status ORDER BY status').all().map((row) => [row.status, row.n]));
+    return Object.fromEntries(
+      db
+        .prepare('SELECT status, count(*) AS n FROM usage_records GROUP BY status ORDER BY status')
+        .all()
+        .map((row) => [row.status, row.n]),
+    );
   } finally {
     db.close();
   }
@@ -465,7 +492,11 @@ async function runMode(mode, dir, upstream, bare) {
         const target = join(RESULTS, `governance-${mode.name}.cpuprofile`);
         copyFileSync(join(profDir, files[0]), target);
         const summary = summarizeProfile(target);
-        result.profile = { file: `bench/results/governance-${mode.name}.cpuprofile`, byOrigin: summary.byOrigin.slice(0, 12), topFunctions: summary.topFunctions.slice(0, 15) };
+        result.profile = {
+          file: `bench/results/governance-${mode.name}.cpuprofile`,
+          byOrigin: summary.byOrigin.slice(0, 12),
+          topFunctions: summary.topFunctions.slice(0, 15),
+        };
       }
     }
     const usage = await countUsage(mode.storageUrl);
@@ -527,56 +558,97 @@ function evaluate(mode) {
   const maxSpool = mode.spoolSamples.reduce((m, x) => Math.max(m, x.lines), 0);
   mode.spoolMaxLines = maxSpool;
   mode.targets = [
-    { name: 'added latency p50 over direct at 200 rps (ms)', value: mode.added.p50Ms, limit: `< ${TARGETS.addedP50Ms}`, pass: mode.added.p50Ms < TARGETS.addedP50Ms },
-    { name: 'added latency p99 over direct at 200 rps (ms)', value: mode.added.p99Ms, limit: `< ${TARGETS.addedP99Ms}`, pass: mode.added.p99Ms < TARGETS.addedP99Ms },
+    {
+      name: 'added latency p50 over direct at 200 rps (ms)',
+      value: mode.added.p50Ms,
+      limit: `< ${TARGETS.addedP50Ms}`,
+      pass: mode.added.p50Ms < TARGETS.addedP50Ms,
+    },
+    {
+      name: 'added latency p99 over direct at 200 rps (ms)',
+      value: mode.added.p99Ms,
+      limit: `< ${TARGETS.addedP99Ms}`,
+      pass: mode.added.p99Ms < TARGETS.addedP99Ms,
+    },
     { name: 'saturated throughput / bare proxy', value: mode.ratioVsBare, limit: `>= ${TARGETS.vsBare}`, pass: mode.ratioVsBare >= TARGETS.vsBare },
-    { name: 'usage records stored / requests Cerulean finished (per status, nothing dropped)', value: `${mode.usage.storedRecords} / ${mode.usage.finishedTotal}`, limit: 'equal', pass: mode.usage.keepsPace },
+    {
+      name: 'usage records stored / requests Cerulean finished (per status, nothing dropped)',
+      value: `${mode.usage.storedRecords} / ${mode.usage.finishedTotal}`,
+      limit: 'equal',
+      pass: mode.usage.keepsPace,
+    },
   ];
   const errs = s.cerulean.sent - s.cerulean.ok + mode.saturation.cerulean.non2xx + mode.saturation.cerulean.errors;
-  if (errs) mode.flags.push(`Cerulean: ${errs} failed requests (steady ${JSON.stringify({ ...s.cerulean.statuses, ...s.cerulean.errors })}, saturation non-2xx ${mode.saturation.cerulean.non2xx}, errors ${mode.saturation.cerulean.errors})`);
+  if (errs)
+    mode.flags.push(
+      `Cerulean: ${errs} failed requests (steady ${JSON.stringify({ ...s.cerulean.statuses, ...s.cerulean.errors })}, saturation non-2xx ${mode.saturation.cerulean.non2xx}, errors ${mode.saturation.cerulean.errors})`,
+    );
 }
 
 function markdown(results) {
   const lines = [];
   const m = results.meta;
-  lines.push(`Node ${m.node}, ${m.cpus} CPUs (${m.cpuModel}), ${m.date}${m.commit ? `, commit ${m.commit}` : ''}; other processes before start: ${fmt(m.backgroundBeforeStartCores, 2)} cores; steady warm-up ${SETTINGS.warmupMs} ms per path; usage flush interval ${m.usageFlushMs}`);
+  lines.push(
+    `Node ${m.node}, ${m.cpus} CPUs (${m.cpuModel}), ${m.date}${m.commit ? `, commit ${m.commit}` : ''}; other processes before start: ${fmt(m.backgroundBeforeStartCores, 2)} cores; steady warm-up ${SETTINGS.warmupMs} ms per path; usage flush interval ${m.usageFlushMs}`,
+  );
   lines.push('');
-  lines.push(`### Steady load: ${SETTINGS.rate} req/s open loop, ${(SETTINGS.rounds * SETTINGS.roundMs) / 1000} s per path in ${SETTINGS.rounds} interleaved rounds (latency from scheduled send, ms)`);
+  lines.push(
+    `### Steady load: ${SETTINGS.rate} req/s open loop, ${(SETTINGS.rounds * SETTINGS.roundMs) / 1000} s per path in ${SETTINGS.rounds} interleaved rounds (latency from scheduled send, ms)`,
+  );
   lines.push('');
   lines.push('| storage | path | ok / sent | rounds used | p50 | p90 | p99 | max | background cores (busiest used round) |');
   lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const mode of results.modes) {
     for (const name of ['direct', 'bare', 'cerulean']) {
       const p = mode.steady[name];
-      lines.push(`| ${mode.mode} | ${name === 'cerulean' ? 'Cerulean (managed key, quota, budget, metering)' : name} | ${p.ok} / ${p.sent} | ${p.roundsUsed} / ${p.rounds} | ${fmt(p.latencyMs.p50)} | ${fmt(p.latencyMs.p90)} | ${fmt(p.latencyMs.p99)} | ${fmt(p.latencyMs.max)} | ${fmt(p.backgroundCores, 2)} |`);
+      lines.push(
+        `| ${mode.mode} | ${name === 'cerulean' ? 'Cerulean (managed key, quota, budget, metering)' : name} | ${p.ok} / ${p.sent} | ${p.roundsUsed} / ${p.rounds} | ${fmt(p.latencyMs.p50)} | ${fmt(p.latencyMs.p90)} | ${fmt(p.latencyMs.p99)} | ${fmt(p.latencyMs.max)} | ${fmt(p.backgroundCores, 2)} |`,
+      );
     }
   }
   lines.push('');
   lines.push('| storage | Cerulean added over direct: p50 | p90 | p99 | over bare proxy: p50 | p99 |');
   lines.push('|---|---|---|---|---|---|');
-  for (const mode of results.modes) lines.push(`| ${mode.mode} | ${fmt(mode.added.p50Ms)} | ${fmt(mode.added.p90Ms)} | ${fmt(mode.added.p99Ms)} | ${fmt(mode.addedOverBare.p50Ms)} | ${fmt(mode.addedOverBare.p99Ms)} |`);
+  for (const mode of results.modes)
+    lines.push(
+      `| ${mode.mode} | ${fmt(mode.added.p50Ms)} | ${fmt(mode.added.p90Ms)} | ${fmt(mode.added.p99Ms)} | ${fmt(mode.addedOverBare.p50Ms)} | ${fmt(mode.addedOverBare.p99Ms)} |`,
+    );
   lines.push('');
-  lines.push(`### Saturation: autocannon, ${SETTINGS.connections} connections, ${SETTINGS.saturationRounds * SETTINGS.saturationRoundS} s per path in ${SETTINGS.saturationRounds} interleaved rounds`);
+  lines.push(
+    `### Saturation: autocannon, ${SETTINGS.connections} connections, ${SETTINGS.saturationRounds * SETTINGS.saturationRoundS} s per path in ${SETTINGS.saturationRounds} interleaved rounds`,
+  );
   lines.push('');
-  lines.push('| storage | path | req/s (2xx, used rounds) | per round | rounds used | non-2xx | errors | latency p50 / p99 (ms) | gateway CPU µs / request | PostgreSQL + Redis CPU µs / request (PostgreSQL + Redis) | background cores (busiest used round) |');
+  lines.push(
+    '| storage | path | req/s (2xx, used rounds) | per round | rounds used | non-2xx | errors | latency p50 / p99 (ms) | gateway CPU µs / request | PostgreSQL + Redis CPU µs / request (PostgreSQL + Redis) | background cores (busiest used round) |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const mode of results.modes) {
     for (const name of ['bare', 'cerulean']) {
       const p = mode.saturation[name];
-      lines.push(`| ${mode.mode} | ${name} | ${fmt(p.rps, 0)} | ${p.roundRps.join(', ')} | ${p.roundsUsed} / ${p.rounds} | ${p.non2xx} | ${p.errors} | ${p.latencyP50Ms} / ${p.latencyP99Ms} | ${fmt(p.cpuUsPerRequest, 0)} | ${name === 'cerulean' && p.storeCpuUsPerRequest !== null ? `${fmt(p.storeCpuUsPerRequest, 0)} (${fmt(p.postgresCpuUsPerRequest, 0)} + ${fmt(p.redisCpuUsPerRequest, 0)})` : '-'} | ${fmt(p.backgroundCores, 2)} |`);
+      lines.push(
+        `| ${mode.mode} | ${name} | ${fmt(p.rps, 0)} | ${p.roundRps.join(', ')} | ${p.roundsUsed} / ${p.rounds} | ${p.non2xx} | ${p.errors} | ${p.latencyP50Ms} / ${p.latencyP99Ms} | ${fmt(p.cpuUsPerRequest, 0)} | ${name === 'cerulean' && p.storeCpuUsPerRequest !== null ? `${fmt(p.storeCpuUsPerRequest, 0)} (${fmt(p.postgresCpuUsPerRequest, 0)} + ${fmt(p.redisCpuUsPerRequest, 0)})` : '-'} | ${fmt(p.backgroundCores, 2)} |`,
+      );
     }
     lines.push(`| ${mode.mode} | **Cerulean / bare** | **${fmt(mode.ratioVsBare, 3)}** | | | | | | | | |`);
   }
   lines.push('');
   lines.push('### Usage metering: records in storage after SIGTERM vs requests answered');
   lines.push('');
-  lines.push('| storage | requests Cerulean finished (by status, its /metrics) | usage records stored (by status) | missing | client 2xx | client non-2xx / errors | upstream answered via Cerulean | cost recorded (USD) | shutdown (SIGTERM to exit) ms | spool after shutdown |');
+  lines.push(
+    '| storage | requests Cerulean finished (by status, its /metrics) | usage records stored (by status) | missing | client 2xx | client non-2xx / errors | upstream answered via Cerulean | cost recorded (USD) | shutdown (SIGTERM to exit) ms | spool after shutdown |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const mode of results.modes) {
     const u = mode.usage;
-    const byStatus = Object.entries(u.storedByStatus).map(([code, n]) => `${code}: ${n}`).join(', ');
-    const finished = Object.entries(u.finishedByStatus).map(([code, n]) => `${code}: ${n}`).join(', ');
-    lines.push(`| ${mode.mode} | ${u.finishedTotal} (${finished}) | ${u.storedRecords} (${byStatus}) | ${u.missing} | ${u.client2xx} | ${u.clientNon2xx} / ${u.clientErrors} | ${u.upstreamAnsweredThroughCerulean ?? 'n/a'} | ${fmt(u.costUsd, 6)} | ${mode.shutdown.ms} | ${mode.shutdown.spoolAfter ? `${mode.shutdown.spoolAfter.lines} lines` : 'n/a'} |`);
+    const byStatus = Object.entries(u.storedByStatus)
+      .map(([code, n]) => `${code}: ${n}`)
+      .join(', ');
+    const finished = Object.entries(u.finishedByStatus)
+      .map(([code, n]) => `${code}: ${n}`)
+      .join(', ');
+    lines.push(
+      `| ${mode.mode} | ${u.finishedTotal} (${finished}) | ${u.storedRecords} (${byStatus}) | ${u.missing} | ${u.client2xx} | ${u.clientNon2xx} / ${u.clientErrors} | ${u.upstreamAnsweredThroughCerulean ?? 'n/a'} | ${fmt(u.costUsd, 6)} | ${mode.shutdown.ms} | ${mode.shutdown.spoolAfter ? `${mode.shutdown.spoolAfter.lines} lines` : 'n/a'} |`,
+    );
   }
   lines.push('');
   lines.push('Spool backlog during the Cerulean saturation rounds (records journaled but not yet committed, sampled every 250 ms):');
@@ -586,14 +658,18 @@ function markdown(results) {
   for (const mode of results.modes) {
     const values = mode.spoolSamples.map((x) => x.lines);
     const sorted = [...values].sort((a, b) => a - b);
-    lines.push(`| ${mode.mode} | ${values.length} | ${mode.spoolMaxLines} | ${sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : 'n/a'} | ${values.length ? values[values.length - 1] : 'n/a'} |`);
+    lines.push(
+      `| ${mode.mode} | ${values.length} | ${mode.spoolMaxLines} | ${sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : 'n/a'} | ${values.length ? values[values.length - 1] : 'n/a'} |`,
+    );
   }
   lines.push('');
   lines.push('### Targets');
   lines.push('');
   lines.push('| storage | target | value | limit | result |');
   lines.push('|---|---|---|---|---|');
-  for (const mode of results.modes) for (const t of mode.targets) lines.push(`| ${mode.mode} | ${t.name} | ${typeof t.value === 'number' ? fmt(t.value, 3) : t.value} | ${t.limit} | ${t.pass ? 'PASS' : 'FAIL'} |`);
+  for (const mode of results.modes)
+    for (const t of mode.targets)
+      lines.push(`| ${mode.mode} | ${t.name} | ${typeof t.value === 'number' ? fmt(t.value, 3) : t.value} | ${t.limit} | ${t.pass ? 'PASS' : 'FAIL'} |`);
   for (const mode of results.modes) if (mode.flags.length) lines.push('', `**${mode.mode} flagged: ${mode.flags.join('; ')}**`);
   for (const mode of results.modes) {
     if (!mode.profile) continue;
@@ -609,7 +685,17 @@ async function main() {
   const startedAt = Date.now();
   const quiet = await waitForQuiet(TAG, WAIT_QUIET_S);
   if (quiet.othersAtStart) log(`WARNING: still running after ${quiet.waitedS} s: ${quiet.othersAtStart}; results will be noisy`);
-  const results = { meta: { ...machine(), settings: SETTINGS, usageFlushMs: flags['usage-flush-ms'] ?? 'default (1000)', waitedForQuietS: quiet.waitedS, othersAtStart: quiet.othersAtStart, backgroundBeforeStartCores: quiet.backgroundCores }, modes: [] };
+  const results = {
+    meta: {
+      ...machine(),
+      settings: SETTINGS,
+      usageFlushMs: flags['usage-flush-ms'] ?? 'default (1000)',
+      waitedForQuietS: quiet.waitedS,
+      othersAtStart: quiet.othersAtStart,
+      backgroundBeforeStartCores: quiet.backgroundCores,
+    },
+    modes: [],
+  };
   const dir = tempDir('cerulean-governance-');
   const wanted = flags.modes.split(',').map((m) => m.trim());
   const upstream = await startNode({

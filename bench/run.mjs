@@ -51,8 +51,32 @@ const PORTKEY_BIN = join(ROOT, 'node_modules', '@portkey-ai', 'gateway', 'build'
 const EXPECTED_CONTENT = 'Hello! How can I help you today?';
 
 const SETTINGS = flags.quick
-  ? { rate: 200, warmupMs: 500, steadyMs: 2_000, saturationS: 2, connections: 50, streams: 30, streamWarmup: 5, chunks: 20, chunkDelayMs: 2, profileS: 3, rounds: 2 }
-  : { rate: 200, warmupMs: 10_000, steadyMs: 10_000, saturationS: 10, connections: 50, streams: 200, streamWarmup: 20, chunks: 20, chunkDelayMs: 2, profileS: 10, rounds: 10 };
+  ? {
+      rate: 200,
+      warmupMs: 500,
+      steadyMs: 2_000,
+      saturationS: 2,
+      connections: 50,
+      streams: 30,
+      streamWarmup: 5,
+      chunks: 20,
+      chunkDelayMs: 2,
+      profileS: 3,
+      rounds: 2,
+    }
+  : {
+      rate: 200,
+      warmupMs: 10_000,
+      steadyMs: 10_000,
+      saturationS: 10,
+      connections: 50,
+      streams: 200,
+      streamWarmup: 20,
+      chunks: 20,
+      chunkDelayMs: 2,
+      profileS: 10,
+      rounds: 10,
+    };
 
 if (flags['warmup-ms'] !== undefined) SETTINGS.warmupMs = Math.max(0, Math.min(60_000, Number(flags['warmup-ms']) || 0));
 
@@ -61,10 +85,13 @@ const TARGETS = { addedP50Ms: 0.75, addedP99Ms: 3, vsBare: 0.7, vsPortkey: 10 };
 const WAIT_QUIET_S = Math.max(0, Math.min(600, Number(flags['wait-quiet']) || 0));
 
 // Whole-run watchdog: the run is bounded whatever happens to the servers.
-const watchdog = setTimeout(() => {
-  console.error('bench: watchdog fired; giving up');
-  process.exit(2);
-}, (8 * 60 + WAIT_QUIET_S) * 1000);
+const watchdog = setTimeout(
+  () => {
+    console.error('bench: watchdog fired; giving up');
+    process.exit(2);
+  },
+  (8 * 60 + WAIT_QUIET_S) * 1000,
+);
 watchdog.unref();
 // Ctrl-C or a kill: exit through process.exit so the servers are killed too (see lib/processes.mjs)
 // and the temp dirs removed.
@@ -98,13 +125,14 @@ function chatBody(model, extra = {}) {
 function meta() {
   // CERULEAN_BENCH_COMMIT names the code measured when the tree is not a git checkout (an exported snapshot).
   let commit = process.env.CERULEAN_BENCH_COMMIT || null;
-  if (!commit) try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    if (dirty) commit += ' (src modified)';
-  } catch {
-    // not a git checkout
-  }
+  if (!commit)
+    try {
+      commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+      const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim();
+      if (dirty) commit += ' (src modified)';
+    } catch {
+      // not a git checkout
+    }
   const cpuList = cpus();
   return {
     date: new Date().toISOString(),
@@ -150,7 +178,13 @@ async function startCerulean(dir, upstreamUrl, key, nodeArgs = []) {
 /** One request through a path: must be 200 with the fixture's content, else the path is flagged. */
 async function probe(path) {
   try {
-    const response = await request(`${path.url}/v1/chat/completions`, { method: 'POST', headers: path.headers, body: path.body, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const response = await request(`${path.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: path.headers,
+      body: path.body,
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
     const text = await response.body.text();
     if (response.statusCode !== 200) return `status ${response.statusCode}: ${text.slice(0, 300)}`;
     const content = JSON.parse(text).choices?.[0]?.message?.content;
@@ -169,17 +203,33 @@ async function steadyAll(paths, servers) {
   const rounds = Object.fromEntries(paths.map((path) => [path.name, []]));
   const warmupFailed = {};
   for (const path of paths) {
-    const warm = await openLoop({ origin: path.url, path: '/v1/chat/completions', headers: path.headers, body: path.body, rate: SETTINGS.rate, durationMs: SETTINGS.warmupMs });
+    const warm = await openLoop({
+      origin: path.url,
+      path: '/v1/chat/completions',
+      headers: path.headers,
+      body: path.body,
+      rate: SETTINGS.rate,
+      durationMs: SETTINGS.warmupMs,
+    });
     warmupFailed[path.name] = warm.total - okCount(warm.statuses);
   }
   for (let round = 0; round < SETTINGS.rounds; round++) {
     for (const path of round % 2 === 0 ? paths : [...paths].reverse()) {
       const watch = backgroundLoad(servers);
-      const run = await openLoop({ origin: path.url, path: '/v1/chat/completions', headers: path.headers, body: path.body, rate: SETTINGS.rate, durationMs: SETTINGS.steadyMs / SETTINGS.rounds });
+      const run = await openLoop({
+        origin: path.url,
+        path: '/v1/chat/completions',
+        headers: path.headers,
+        body: path.body,
+        rate: SETTINGS.rate,
+        durationMs: SETTINGS.steadyMs / SETTINGS.rounds,
+      });
       run.background = watch.stop();
       rounds[path.name].push(run);
       const l = summarize(run.latencyUs);
-      log(`  steady round ${round + 1}/${SETTINGS.rounds} ${path.name}: p50 ${fmt(l.p50)} p99 ${fmt(l.p99)} ms, background ${fmt(run.background.foreignCores, 2)} cores`);
+      log(
+        `  steady round ${round + 1}/${SETTINGS.rounds} ${path.name}: p50 ${fmt(l.p50)} p99 ${fmt(l.p99)} ms, background ${fmt(run.background.foreignCores, 2)} cores`,
+      );
       await sleep(100);
     }
   }
@@ -232,7 +282,13 @@ async function upstreamCount(upstreamUrl) {
 async function saturationRound(path, processes, upstreamUrl, durationS) {
   const countBefore = await upstreamCount(upstreamUrl);
   const before = processes.map((p) => procStats(p.pid));
-  const result = await saturate({ url: `${path.url}/v1/chat/completions`, headers: path.headers, body: path.body, connections: SETTINGS.connections, durationS });
+  const result = await saturate({
+    url: `${path.url}/v1/chat/completions`,
+    headers: path.headers,
+    body: path.body,
+    connections: SETTINGS.connections,
+    durationS,
+  });
   const after = processes.map((p) => procStats(p.pid));
   await sleep(100); // let requests cut off at the end of the run reach the upstream
   const countAfter = await upstreamCount(upstreamUrl);
@@ -255,7 +311,9 @@ async function saturationAll(paths, servers, upstreamUrl) {
       const result = await saturationRound(path, path.processes, upstreamUrl, SETTINGS.saturationS / SETTINGS.rounds);
       result.background = watch.stop();
       rounds[path.name].push(result);
-      log(`  saturation round ${round + 1}/${SETTINGS.rounds} ${path.name}: ${fmt(result.rps, 0)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}, background ${fmt(result.background.foreignCores, 2)} cores`);
+      log(
+        `  saturation round ${round + 1}/${SETTINGS.rounds} ${path.name}: ${fmt(result.rps, 0)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}, background ${fmt(result.background.foreignCores, 2)} cores`,
+      );
       await sleep(100);
     }
   }
@@ -374,7 +432,8 @@ async function streaming(direct, cerulean) {
 
 function evaluate(results) {
   const s = results.paths;
-  const diff = (a, b, key) => (a?.steady?.latencyMs?.[key] == null || b?.steady?.latencyMs?.[key] == null ? null : round(a.steady.latencyMs[key] - b.steady.latencyMs[key]));
+  const diff = (a, b, key) =>
+    a?.steady?.latencyMs?.[key] == null || b?.steady?.latencyMs?.[key] == null ? null : round(a.steady.latencyMs[key] - b.steady.latencyMs[key]);
   const ratio = (a, b) => (a?.saturation?.rps && b?.saturation?.rps ? round(a.saturation.rps / b.saturation.rps, 3) : null);
   results.added = {
     ceruleanOverDirect: { p50Ms: diff(s.cerulean, s.direct, 'p50'), p90Ms: diff(s.cerulean, s.direct, 'p90'), p99Ms: diff(s.cerulean, s.direct, 'p99') },
@@ -389,7 +448,9 @@ function evaluate(results) {
     portkeyOverDirect: ratio(s.portkey, s.direct),
     ceruleanOverDirect: ratio(s.cerulean, s.direct),
   };
-  const flagged = Object.entries(s).filter(([, p]) => p.flags.length > 0).map(([name]) => name);
+  const flagged = Object.entries(s)
+    .filter(([, p]) => p.flags.length > 0)
+    .map(([name]) => name);
   const check = (name, value, op, limit) => ({
     name,
     value,
@@ -403,10 +464,9 @@ function evaluate(results) {
     check('Cerulean saturated throughput / Portkey', results.ratios.ceruleanOverPortkey, '>=', TARGETS.vsPortkey),
   ];
   results.flaggedPaths = flagged;
-  const phases = [
-    ...Object.values(s).flatMap((p) => [p.steady?.backgroundCores, p.saturation?.backgroundCores]),
-    results.streaming?.backgroundCores,
-  ].filter((v) => typeof v === 'number');
+  const phases = [...Object.values(s).flatMap((p) => [p.steady?.backgroundCores, p.saturation?.backgroundCores]), results.streaming?.backgroundCores].filter(
+    (v) => typeof v === 'number',
+  );
   results.maxBackgroundCores = phases.length ? Math.max(...phases) : null;
   if (results.maxBackgroundCores > NOISY_CORES) {
     results.notes.push(
@@ -414,9 +474,16 @@ function evaluate(results) {
     );
   }
   for (const phase of ['steady', 'saturation']) {
-    const left = Object.values(s).map((p) => p[phase]).filter((x) => x && x.quietRoundsOnly && x.roundsUsed < x.rounds);
+    const left = Object.values(s)
+      .map((p) => p[phase])
+      .filter((x) => x && x.quietRoundsOnly && x.roundsUsed < x.rounds);
     if (left.length) {
-      results.notes.push(`${phase}: rounds during which other processes used more than ${NOISY_CORES} cores were left out (${Object.entries(s).filter(([, p]) => p[phase]).map(([n, p]) => `${n} ${p[phase].roundsUsed}/${p[phase].rounds}`).join(', ')} rounds used).`);
+      results.notes.push(
+        `${phase}: rounds during which other processes used more than ${NOISY_CORES} cores were left out (${Object.entries(s)
+          .filter(([, p]) => p[phase])
+          .map(([n, p]) => `${n} ${p[phase].roundsUsed}/${p[phase].rounds}`)
+          .join(', ')} rounds used).`,
+      );
     }
   }
   const cpu = (name, proc) => s[name]?.saturation?.cpuUsPerRequest?.[proc] ?? null;
@@ -434,18 +501,26 @@ function markdown(results) {
   const lines = [];
   const s = results.paths;
   const names = Object.keys(s);
-  lines.push(`Node ${results.meta.node}, ${results.meta.cpus} CPUs (${results.meta.cpuModel}), ${results.meta.date}${results.meta.commit ? `, commit ${results.meta.commit}` : ''}; Cerulean content safety: ${results.meta.ceruleanContentSafety}`);
+  lines.push(
+    `Node ${results.meta.node}, ${results.meta.cpus} CPUs (${results.meta.cpuModel}), ${results.meta.date}${results.meta.commit ? `, commit ${results.meta.commit}` : ''}; Cerulean content safety: ${results.meta.ceruleanContentSafety}`,
+  );
   lines.push('');
-  lines.push(`Background load (cores used by other processes): ${fmt(results.meta.backgroundBeforeStartCores, 2)} before start, ${fmt(results.meta.backgroundDuringRunCores, 2)} on average during the run, ${fmt(results.maxBackgroundCores, 2)} in the busiest measured phase.`);
+  lines.push(
+    `Background load (cores used by other processes): ${fmt(results.meta.backgroundBeforeStartCores, 2)} before start, ${fmt(results.meta.backgroundDuringRunCores, 2)} on average during the run, ${fmt(results.maxBackgroundCores, 2)} in the busiest measured phase.`,
+  );
   lines.push('');
-  lines.push(`### Steady load: ${SETTINGS.rate} req/s open loop, ${SETTINGS.steadyMs / 1000} s per path in ${SETTINGS.rounds} interleaved rounds (latency from scheduled send, ms)`);
+  lines.push(
+    `### Steady load: ${SETTINGS.rate} req/s open loop, ${SETTINGS.steadyMs / 1000} s per path in ${SETTINGS.rounds} interleaved rounds (latency from scheduled send, ms)`,
+  );
   lines.push('');
   lines.push('| path | ok / sent | rounds used | p50 | p90 | p99 | max | send lag p99 | background cores | flags |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const name of names) {
     const p = s[name];
     const l = p.steady?.latencyMs;
-    lines.push(`| ${name} | ${p.steady ? `${p.steady.ok} / ${p.steady.sent}` : '-'} | ${p.steady ? `${p.steady.roundsUsed} / ${p.steady.rounds}` : '-'} | ${fmt(l?.p50)} | ${fmt(l?.p90)} | ${fmt(l?.p99)} | ${fmt(l?.max)} | ${fmt(p.steady?.sendLagMs?.p99)} | ${fmt(p.steady?.backgroundCores, 2)} | ${p.flags.join('; ') || ''} |`);
+    lines.push(
+      `| ${name} | ${p.steady ? `${p.steady.ok} / ${p.steady.sent}` : '-'} | ${p.steady ? `${p.steady.roundsUsed} / ${p.steady.rounds}` : '-'} | ${fmt(l?.p50)} | ${fmt(l?.p90)} | ${fmt(l?.p99)} | ${fmt(l?.max)} | ${fmt(p.steady?.sendLagMs?.p99)} | ${fmt(p.steady?.backgroundCores, 2)} | ${p.flags.join('; ') || ''} |`,
+    );
   }
   lines.push('');
   const a = results.added;
@@ -456,9 +531,13 @@ function markdown(results) {
   lines.push(`| bare proxy over direct | ${fmt(a.bareOverDirect.p50Ms)} | | ${fmt(a.bareOverDirect.p99Ms)} |`);
   lines.push(`| Portkey over direct | ${fmt(a.portkeyOverDirect.p50Ms)} | | ${fmt(a.portkeyOverDirect.p99Ms)} |`);
   lines.push('');
-  lines.push(`### Saturation: closed loop, autocannon, ${SETTINGS.connections} connections, ${SETTINGS.saturationS} s per path in ${SETTINGS.rounds} interleaved rounds`);
+  lines.push(
+    `### Saturation: closed loop, autocannon, ${SETTINGS.connections} connections, ${SETTINGS.saturationS} s per path in ${SETTINGS.rounds} interleaved rounds`,
+  );
   lines.push('');
-  lines.push('| path | req/s (2xx) | per round (used rounds counted) | 2xx | non-2xx | errors | timeouts | upstream saw | latency p50 / p99 (ms) | CPU µs per request (gateway / upstream) | background cores |');
+  lines.push(
+    '| path | req/s (2xx) | per round (used rounds counted) | 2xx | non-2xx | errors | timeouts | upstream saw | latency p50 / p99 (ms) | CPU µs per request (gateway / upstream) | background cores |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const name of names) {
     const sat = s[name].saturation;
@@ -468,7 +547,9 @@ function markdown(results) {
     }
     const cpu = sat.cpuUsPerRequest;
     const gateway = name === 'direct' ? '-' : fmt(cpu[name === 'bare' ? 'bare-proxy' : name], 0);
-    lines.push(`| ${name} | ${fmt(sat.rps, 0)} | ${sat.roundRps.join(', ')} (${sat.roundsUsed}/${sat.rounds}) | ${sat.ok} | ${sat.non2xx} | ${sat.errors} | ${sat.timeouts} | ${sat.upstreamRequests ?? 'n/a'} | ${sat.latencyMs.p50} / ${sat.latencyMs.p99} | ${gateway} / ${fmt(cpu.upstream, 0)} | ${fmt(sat.backgroundCores, 2)} |`);
+    lines.push(
+      `| ${name} | ${fmt(sat.rps, 0)} | ${sat.roundRps.join(', ')} (${sat.roundsUsed}/${sat.rounds}) | ${sat.ok} | ${sat.non2xx} | ${sat.errors} | ${sat.timeouts} | ${sat.upstreamRequests ?? 'n/a'} | ${sat.latencyMs.p50} / ${sat.latencyMs.p99} | ${gateway} / ${fmt(cpu.upstream, 0)} | ${fmt(sat.backgroundCores, 2)} |`,
+    );
   }
   lines.push('');
   const r = results.ratios;
@@ -493,13 +574,17 @@ function markdown(results) {
   }
   if (results.streaming) {
     const st = results.streaming;
-    lines.push(`### Streaming: ${st.chunks} content chunks ${st.chunkDelayMs} ms apart, sequential streams, direct vs Cerulean (ms; background ${fmt(st.backgroundCores, 2)} cores)`);
+    lines.push(
+      `### Streaming: ${st.chunks} content chunks ${st.chunkDelayMs} ms apart, sequential streams, direct vs Cerulean (ms; background ${fmt(st.backgroundCores, 2)} cores)`,
+    );
     lines.push('');
     lines.push('| path | streams ok | problems | TTFT p50 | TTFT p99 | mean inter-chunk gap | total p50 | total p99 |');
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const name of ['direct', 'cerulean']) {
       const v = st[name];
-      lines.push(`| ${name} | ${v.streams} | ${v.problems} | ${fmt(v.ttftMs.p50)} | ${fmt(v.ttftMs.p99)} | ${fmt(v.meanInterChunkMs.mean)} | ${fmt(v.totalMs.p50)} | ${fmt(v.totalMs.p99)} |`);
+      lines.push(
+        `| ${name} | ${v.streams} | ${v.problems} | ${fmt(v.ttftMs.p50)} | ${fmt(v.ttftMs.p99)} | ${fmt(v.meanInterChunkMs.mean)} | ${fmt(v.totalMs.p50)} | ${fmt(v.totalMs.p99)} |`,
+      );
     }
     lines.push(
       `| Cerulean added | | | ${fmt(st.added.ttftP50Ms)} | ${fmt(st.added.ttftP99Ms)} | ${fmt(st.added.interChunkMeanMs)} | ${fmt(st.added.totalP50Ms)} (${fmt(st.added.perChunkFromTotalMs)} per chunk) | |`,
@@ -533,20 +618,42 @@ async function profileRun() {
     log(`profile: Cerulean under autocannon, ${SETTINGS.connections} connections, ${SETTINGS.profileS} s`);
     const before = procStats(cerulean.pid);
     const watch = backgroundLoad([cerulean, upstream]);
-    const sat = await saturate({ url: `${path.url}/v1/chat/completions`, headers: path.headers, body: path.body, connections: SETTINGS.connections, durationS: SETTINGS.profileS });
+    const sat = await saturate({
+      url: `${path.url}/v1/chat/completions`,
+      headers: path.headers,
+      body: path.body,
+      connections: SETTINGS.connections,
+      durationS: SETTINGS.profileS,
+    });
     const after = procStats(cerulean.pid);
     const background = watch.stop().foreignCores;
-    const cpu = before && after ? { userMs: round(after.userMs - before.userMs, 0), sysMs: round(after.sysMs - before.sysMs, 0), wallMs: Math.round(sat.durationS * 1000) } : null;
+    const cpu =
+      before && after
+        ? { userMs: round(after.userMs - before.userMs, 0), sysMs: round(after.sysMs - before.sysMs, 0), wallMs: Math.round(sat.durationS * 1000) }
+        : null;
     const exit = await cerulean.stop('SIGTERM', 20_000);
     const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
     if (!files.length) throw new Error(`no .cpuprofile written (Cerulean exit ${JSON.stringify(exit)})`);
     mkdirSync(RESULTS, { recursive: true });
     const target = join(RESULTS, 'cerulean.cpuprofile');
     copyFileSync(join(profDir, files[0]), target);
-    const summary = { rps: round(sat.rps, 1), non2xx: sat.non2xx, errors: sat.errors, procCpu: cpu, backgroundCores: background, requests: sat.ok + sat.non2xx, profile: 'bench/results/cerulean.cpuprofile', ...summarizeProfile(target) };
+    const summary = {
+      rps: round(sat.rps, 1),
+      non2xx: sat.non2xx,
+      errors: sat.errors,
+      procCpu: cpu,
+      backgroundCores: background,
+      requests: sat.ok + sat.non2xx,
+      profile: 'bench/results/cerulean.cpuprofile',
+      ...summarizeProfile(target),
+    };
     writeFileSync(join(RESULTS, 'profile.json'), `${JSON.stringify(summary, null, 2)}\n`);
     const out = [`### Cerulean CPU profile at saturation (${summary.rps} req/s under the profiler; busy ${summary.busyMs} ms, idle ${summary.idleMs} ms)`, ''];
-    if (cpu) out.push(`Process CPU during the load (from /proc): user ${cpu.userMs} ms, kernel ${cpu.sysMs} ms over ${cpu.wallMs} ms (${round(((cpu.userMs + cpu.sysMs) * 1000) / (sat.ok + sat.non2xx), 1)} µs per request); other processes used ${background} cores meanwhile. The V8 profile samples wall time, so a syscall's self time also holds any time the process was descheduled inside it.`, '');
+    if (cpu)
+      out.push(
+        `Process CPU during the load (from /proc): user ${cpu.userMs} ms, kernel ${cpu.sysMs} ms over ${cpu.wallMs} ms (${round(((cpu.userMs + cpu.sysMs) * 1000) / (sat.ok + sat.non2xx), 1)} µs per request); other processes used ${background} cores meanwhile. The V8 profile samples wall time, so a syscall's self time also holds any time the process was descheduled inside it.`,
+        '',
+      );
     out.push('| self time by origin | ms | % of busy |', '|---|---|---|');
     for (const o of summary.byOrigin.slice(0, 15)) out.push(`| ${o.name} | ${o.ms} | ${o.pctOfBusy} |`);
     out.push('', '| top self-time functions | ms | % of busy |', '|---|---|---|');
@@ -568,7 +675,7 @@ async function benchmark() {
   const results = { meta: meta(), paths: {}, notes: [] };
   try {
     const waitUntil = Date.now() + WAIT_QUIET_S * 1000;
-    for (let announced = false; ; ) {
+    for (let announced = false; ;) {
       const idle = backgroundLoad([]);
       await sleep(1000);
       results.meta.backgroundBeforeStartCores = idle.stop().foreignCores;
@@ -628,12 +735,17 @@ async function benchmark() {
     }
     const usable = paths.filter((path) => results.paths[path.name].flags.length === 0);
 
-    log(`steady ${SETTINGS.rate} req/s open loop: warm-up ${SETTINGS.warmupMs} ms per path, then ${SETTINGS.rounds} interleaved rounds of ${SETTINGS.steadyMs / SETTINGS.rounds} ms`);
+    log(
+      `steady ${SETTINGS.rate} req/s open loop: warm-up ${SETTINGS.warmupMs} ms per path, then ${SETTINGS.rounds} interleaved rounds of ${SETTINGS.steadyMs / SETTINGS.rounds} ms`,
+    );
     const steadyResults = await steadyAll(usable, servers);
     for (const path of usable) {
       const result = steadyResults[path.name];
       results.paths[path.name].steady = result;
-      if (result.failed > 0) results.paths[path.name].flags.push(`steady: ${result.failed} of ${result.sent} requests failed (${JSON.stringify({ ...result.statuses, ...result.errors })})`);
+      if (result.failed > 0)
+        results.paths[path.name].flags.push(
+          `steady: ${result.failed} of ${result.sent} requests failed (${JSON.stringify({ ...result.statuses, ...result.errors })})`,
+        );
       if (result.warmupFailed > 0) results.paths[path.name].flags.push(`steady warm-up: ${result.warmupFailed} requests failed`);
     }
     log(`saturation: ${SETTINGS.connections} connections, ${SETTINGS.rounds} interleaved rounds of ${SETTINGS.saturationS / SETTINGS.rounds} s per path`);
@@ -646,7 +758,9 @@ async function benchmark() {
         results.paths[path.name].flags.push(`saturation: client counted ${answered} responses but the upstream answered ${result.upstreamRequests} requests`);
       }
       if (result.non2xx || result.errors || result.timeouts) {
-        results.paths[path.name].flags.push(`saturation: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts (${JSON.stringify(result.statusCodes)})`);
+        results.paths[path.name].flags.push(
+          `saturation: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts (${JSON.stringify(result.statusCodes)})`,
+        );
       }
     }
     if (results.paths.cerulean.flags.length === 0) {
@@ -662,12 +776,19 @@ async function benchmark() {
     const peak = rss.stop();
     const hwm = Object.fromEntries(servers.map((p) => [p.name, procStats(p.pid)?.hwmKb ?? null]));
     const mib = (kb) => (kb == null ? null : round(kb / 1024, 1));
-    results.memory = Object.fromEntries(servers.map((p) => [p.name, { startMiB: mib(startRss[p.name]), peakSampledMiB: mib(peak[p.name]), hwmMiB: mib(hwm[p.name]) }]));
+    results.memory = Object.fromEntries(
+      servers.map((p) => [p.name, { startMiB: mib(startRss[p.name]), peakSampledMiB: mib(peak[p.name]), hwmMiB: mib(hwm[p.name]) }]),
+    );
 
     for (const server of servers.splice(0).reverse()) await server.stop();
     const ceruleanLog = readFileSync(cerulean.logFile, 'utf8');
     const accessLines = ceruleanLog.split('\n').filter((line) => line.includes('"msg":"request"')).length;
-    results.ceruleanLog = { destination: 'file in the temp dir (stdout and stderr)', level: 'info (default)', bytes: statSync(cerulean.logFile).size, accessLines };
+    results.ceruleanLog = {
+      destination: 'file in the temp dir (stdout and stderr)',
+      level: 'info (default)',
+      bytes: statSync(cerulean.logFile).size,
+      accessLines,
+    };
     const warnings = ceruleanLog.split('\n').filter((line) => /"level":(40|50|60)/.test(line));
     if (warnings.length) results.notes.push(`Cerulean logged ${warnings.length} warn/error lines, first: ${warnings[0].slice(0, 300)}`);
     evaluate(results);

@@ -37,8 +37,36 @@ const TAG = 'safety';
 const log = (message) => baseLog(TAG, message);
 const RESULTS = join(ROOT, 'bench', 'results');
 const SETTINGS = flags.quick
-  ? { classifierRuns: 100, classifierWarmup: 20, sequential: 100, sequentialWarmup: 20, rate: 50, warmupMs: 500, roundMs: 1_000, rounds: 2, streams: 20, streamWarmup: 5, chunks: 20, chunkDelayMs: 2, longChunkChars: 100 }
-  : { classifierRuns: 1_000, classifierWarmup: 200, sequential: 1_500, sequentialWarmup: 300, rate: 50, warmupMs: 2_000, roundMs: 2_500, rounds: 4, streams: 200, streamWarmup: 20, chunks: 20, chunkDelayMs: 2, longChunkChars: 100 };
+  ? {
+      classifierRuns: 100,
+      classifierWarmup: 20,
+      sequential: 100,
+      sequentialWarmup: 20,
+      rate: 50,
+      warmupMs: 500,
+      roundMs: 1_000,
+      rounds: 2,
+      streams: 20,
+      streamWarmup: 5,
+      chunks: 20,
+      chunkDelayMs: 2,
+      longChunkChars: 100,
+    }
+  : {
+      classifierRuns: 1_000,
+      classifierWarmup: 200,
+      sequential: 1_500,
+      sequentialWarmup: 300,
+      rate: 50,
+      warmupMs: 2_000,
+      roundMs: 2_500,
+      rounds: 4,
+      streams: 200,
+      streamWarmup: 20,
+      chunks: 20,
+      chunkDelayMs: 2,
+      longChunkChars: 100,
+    };
 const PROMPT_TOKENS = [200, 4_000];
 const TARGET_CLASSIFIER_P99_MS = 2;
 const WAIT_QUIET_S = Math.max(0, Math.min(900, Number(flags['wait-quiet']) || 0));
@@ -113,7 +141,9 @@ async function classifierTimings(prompts) {
   for (const prompt of prompts) {
     const input = { text: prompt.text, direction: 'prompt' };
     const verdict = classifier.classifySync(input);
-    const flagged = Object.entries(verdict.categories ?? {}).filter(([, v]) => v.severity !== 'safe').map(([k, v]) => `${k}:${v.severity}`);
+    const flagged = Object.entries(verdict.categories ?? {})
+      .filter(([, v]) => v.severity !== 'safe')
+      .map(([k, v]) => `${k}:${v.severity}`);
     if (verdict.jailbreak?.detected) flagged.push('jailbreak');
     if (flagged.length) throw new Error(`benign prompt of ${prompt.tokens} tokens is flagged: ${flagged.join(', ')}`);
     const time = async (fn) => {
@@ -130,8 +160,17 @@ async function classifierTimings(prompts) {
     const classify = await time(() => classifier.classify(input));
     const classifySync = await time(() => classifier.classifySync(input));
     const check = await time(() => filter.check(input));
-    out[prompt.tokens] = { tokens: prompt.tokens, chars: prompt.chars, classifyMs: classify, classifySyncMs: classifySync, filterCheckMs: check, backgroundCores: watch.stop().foreignCores };
-    log(`  classifier, ${prompt.tokens} tokens: classify p50 ${fmt(classify.p50)} p99 ${fmt(classify.p99)} ms; ContentFilter.check p50 ${fmt(check.p50)} p99 ${fmt(check.p99)} ms`);
+    out[prompt.tokens] = {
+      tokens: prompt.tokens,
+      chars: prompt.chars,
+      classifyMs: classify,
+      classifySyncMs: classifySync,
+      filterCheckMs: check,
+      backgroundCores: watch.stop().foreignCores,
+    };
+    log(
+      `  classifier, ${prompt.tokens} tokens: classify p50 ${fmt(classify.p50)} p99 ${fmt(classify.p99)} ms; ContentFilter.check p50 ${fmt(check.p50)} p99 ${fmt(check.p99)} ms`,
+    );
   }
   // A server's classifier also sees text that is not plain ASCII (two-byte strings in V8: curly
   // quotes, accents, emoji), streamed completions built up by concatenation, and windows sliced
@@ -153,7 +192,9 @@ async function classifierTimings(prompts) {
       samples[i] = usSince(start);
     }
     out[prompt.tokens].classifyAfterMixedMs = summarize(samples);
-    log(`  classifier, ${prompt.tokens} tokens, after non-ASCII / concatenated / sliced inputs: classify p50 ${fmt(out[prompt.tokens].classifyAfterMixedMs.p50)} p99 ${fmt(out[prompt.tokens].classifyAfterMixedMs.p99)} ms`);
+    log(
+      `  classifier, ${prompt.tokens} tokens, after non-ASCII / concatenated / sliced inputs: classify p50 ${fmt(out[prompt.tokens].classifyAfterMixedMs.p50)} p99 ${fmt(out[prompt.tokens].classifyAfterMixedMs.p99)} ms`,
+    );
   }
   return out;
 }
@@ -161,7 +202,17 @@ async function classifierTimings(prompts) {
 async function startUpstream(dir, name, chunkChars) {
   return startNode({
     name,
-    args: [join(ROOT, 'bench', 'upstream.mjs'), '--port', '0', '--chunks', String(SETTINGS.chunks), '--chunk-delay-ms', String(SETTINGS.chunkDelayMs), '--chunk-chars', String(chunkChars)],
+    args: [
+      join(ROOT, 'bench', 'upstream.mjs'),
+      '--port',
+      '0',
+      '--chunks',
+      String(SETTINGS.chunks),
+      '--chunk-delay-ms',
+      String(SETTINGS.chunkDelayMs),
+      '--chunk-chars',
+      String(chunkChars),
+    ],
     logFile: join(dir, `${name}.log`),
     readyPattern: /upstream listening on (http:\/\/\S+)/,
   });
@@ -200,25 +251,38 @@ async function probe(url, headers, payload, wantFilterResults) {
   const text = await response.body.text();
   if (response.statusCode !== 200) throw new Error(`probe: status ${response.statusCode}: ${text.slice(0, 300)}`);
   const parsed = JSON.parse(text);
-  if (wantFilterResults && !parsed.prompt_filter_results) throw new Error(`probe: the filtered deployment answered without prompt_filter_results: ${text.slice(0, 300)}`);
+  if (wantFilterResults && !parsed.prompt_filter_results)
+    throw new Error(`probe: the filtered deployment answered without prompt_filter_results: ${text.slice(0, 300)}`);
   if (!wantFilterResults && parsed.prompt_filter_results) throw new Error('probe: the unfiltered deployment answered with prompt_filter_results');
 }
 
 /** Filter-stage latency: open loop, interleaved rounds over (deployment, prompt size). */
 async function filterLatency(cerulean, upstreams, headers, prompts) {
   const combos = [];
-  for (const prompt of prompts) for (const deployment of ['none', 'buffered']) combos.push({ key: `${deployment}/${prompt.tokens}`, deployment, prompt, body: chatBody(deployment, prompt.text) });
+  for (const prompt of prompts)
+    for (const deployment of ['none', 'buffered'])
+      combos.push({ key: `${deployment}/${prompt.tokens}`, deployment, prompt, body: chatBody(deployment, prompt.text) });
   for (const combo of combos) await probe(cerulean.url, headers, combo.body, combo.deployment !== 'none');
   const rounds = Object.fromEntries(combos.map((c) => [c.key, []]));
-  for (const combo of combos) await openLoop({ origin: cerulean.url, path: '/v1/chat/completions', headers, body: combo.body, rate: SETTINGS.rate, durationMs: SETTINGS.warmupMs });
+  for (const combo of combos)
+    await openLoop({ origin: cerulean.url, path: '/v1/chat/completions', headers, body: combo.body, rate: SETTINGS.rate, durationMs: SETTINGS.warmupMs });
   for (let r = 0; r < SETTINGS.rounds; r++) {
     for (const combo of r % 2 === 0 ? combos : [...combos].reverse()) {
       const watch = backgroundLoad([cerulean, ...upstreams]);
-      const run = await openLoop({ origin: cerulean.url, path: '/v1/chat/completions', headers, body: combo.body, rate: SETTINGS.rate, durationMs: SETTINGS.roundMs });
+      const run = await openLoop({
+        origin: cerulean.url,
+        path: '/v1/chat/completions',
+        headers,
+        body: combo.body,
+        rate: SETTINGS.rate,
+        durationMs: SETTINGS.roundMs,
+      });
       run.background = watch.stop().foreignCores;
       rounds[combo.key].push(run);
       const l = summarize(run.latencyUs);
-      log(`  filter latency round ${r + 1}/${SETTINGS.rounds} ${combo.key}: p50 ${fmt(l.p50)} p99 ${fmt(l.p99)} ms, background ${fmt(run.background, 2)} cores`);
+      log(
+        `  filter latency round ${r + 1}/${SETTINGS.rounds} ${combo.key}: p50 ${fmt(l.p50)} p99 ${fmt(l.p99)} ms, background ${fmt(run.background, 2)} cores`,
+      );
       await sleep(100);
     }
   }
@@ -259,7 +323,9 @@ async function filterLatency(cerulean, upstreams, headers, prompts) {
  */
 async function filterSequential(cerulean, headers, prompts) {
   const combos = [];
-  for (const prompt of prompts) for (const deployment of ['none', 'buffered']) combos.push({ key: `${deployment}/${prompt.tokens}`, deployment, prompt, body: chatBody(deployment, prompt.text) });
+  for (const prompt of prompts)
+    for (const deployment of ['none', 'buffered'])
+      combos.push({ key: `${deployment}/${prompt.tokens}`, deployment, prompt, body: chatBody(deployment, prompt.text) });
   const pool = new Pool(cerulean.url, { connections: 1 });
   const samples = Object.fromEntries(combos.map((c) => [c.key, []]));
   const failed = Object.fromEntries(combos.map((c) => [c.key, 0]));
@@ -282,7 +348,14 @@ async function filterSequential(cerulean, headers, prompts) {
   const backgroundCores = watch.stop().foreignCores;
   await pool.destroy();
   const paths = {};
-  for (const combo of combos) paths[combo.key] = { deployment: combo.deployment, tokens: combo.prompt.tokens, requests: samples[combo.key].length, failed: failed[combo.key], latencyMs: summarize(samples[combo.key]) };
+  for (const combo of combos)
+    paths[combo.key] = {
+      deployment: combo.deployment,
+      tokens: combo.prompt.tokens,
+      requests: samples[combo.key].length,
+      failed: failed[combo.key],
+      latencyMs: summarize(samples[combo.key]),
+    };
   const added = {};
   for (const prompt of prompts) {
     const a = paths[`buffered/${prompt.tokens}`].latencyMs;
@@ -305,7 +378,12 @@ async function streams(cerulean, headers, variant, expectedChars) {
   const suffix = variant === 'short' ? '-short' : '';
   const modes = ['none', 'buffered', 'async'];
   const pool = new Pool(cerulean.url, { connections: 2 });
-  const bodies = Object.fromEntries(modes.map((m) => [m, chatBody(`${m}${suffix}`, 'Write a short paragraph about the public library.', { stream: true, stream_options: { include_usage: true } })]));
+  const bodies = Object.fromEntries(
+    modes.map((m) => [
+      m,
+      chatBody(`${m}${suffix}`, 'Write a short paragraph about the public library.', { stream: true, stream_options: { include_usage: true } }),
+    ]),
+  );
   const samples = Object.fromEntries(modes.map((m) => [m, []]));
   const problems = Object.fromEntries(modes.map((m) => [m, []]));
   const deadline = Date.now() + 75_000;
@@ -343,57 +421,86 @@ async function streams(cerulean, headers, variant, expectedChars) {
   for (const mode of ['buffered', 'async']) {
     const m = out.modes[mode];
     const n = out.modes.none;
-    m.vsNone = { ttftP50Ms: round(m.ttftMs.p50 - n.ttftMs.p50), ttftP99Ms: round(m.ttftMs.p99 - n.ttftMs.p99), totalP50Ms: round(m.totalMs.p50 - n.totalMs.p50) };
+    m.vsNone = {
+      ttftP50Ms: round(m.ttftMs.p50 - n.ttftMs.p50),
+      ttftP99Ms: round(m.ttftMs.p99 - n.ttftMs.p99),
+      totalP50Ms: round(m.totalMs.p50 - n.totalMs.p50),
+    };
   }
-  for (const mode of modes) log(`  streams (${variant}) ${mode}: TTFT p50 ${fmt(out.modes[mode].ttftMs.p50)} p99 ${fmt(out.modes[mode].ttftMs.p99)} ms, total p50 ${fmt(out.modes[mode].totalMs.p50)} ms, problems ${out.modes[mode].problems}`);
+  for (const mode of modes)
+    log(
+      `  streams (${variant}) ${mode}: TTFT p50 ${fmt(out.modes[mode].ttftMs.p50)} p99 ${fmt(out.modes[mode].ttftMs.p99)} ms, total p50 ${fmt(out.modes[mode].totalMs.p50)} ms, problems ${out.modes[mode].problems}`,
+    );
   return out;
 }
 
 function markdown(results) {
   const lines = [];
   const m = results.meta;
-  lines.push(`Node ${m.node}, ${m.cpus} CPUs (${m.cpuModel}), ${m.date}${m.commit ? `, commit ${m.commit}` : ''}; other processes before start: ${fmt(m.backgroundBeforeStartCores, 2)} cores`);
+  lines.push(
+    `Node ${m.node}, ${m.cpus} CPUs (${m.cpuModel}), ${m.date}${m.commit ? `, commit ${m.commit}` : ''}; other processes before start: ${fmt(m.backgroundBeforeStartCores, 2)} cores`,
+  );
   lines.push('');
   lines.push(`### The built-in classifier alone, in-process (${SETTINGS.classifierRuns} timed runs after ${SETTINGS.classifierWarmup} warm-up, ms)`);
   lines.push('');
-  lines.push('| prompt | characters | `classify` p50 | p90 | p99 | max | `classifySync` p50 / p99 | default policy `ContentFilter.check` p50 / p99 | `classify` after non-ASCII / concatenated / sliced inputs: p50 / p99 / max | background cores |');
+  lines.push(
+    '| prompt | characters | `classify` p50 | p90 | p99 | max | `classifySync` p50 / p99 | default policy `ContentFilter.check` p50 / p99 | `classify` after non-ASCII / concatenated / sliced inputs: p50 / p99 / max | background cores |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const c of Object.values(results.classifier)) {
     const m = c.classifyAfterMixedMs;
-    lines.push(`| ${c.tokens} tokens | ${c.chars} | ${fmt(c.classifyMs.p50)} | ${fmt(c.classifyMs.p90)} | ${fmt(c.classifyMs.p99)} | ${fmt(c.classifyMs.max)} | ${fmt(c.classifySyncMs.p50)} / ${fmt(c.classifySyncMs.p99)} | ${fmt(c.filterCheckMs.p50)} / ${fmt(c.filterCheckMs.p99)} | ${fmt(m.p50)} / ${fmt(m.p99)} / ${fmt(m.max)} | ${fmt(c.backgroundCores, 2)} |`);
+    lines.push(
+      `| ${c.tokens} tokens | ${c.chars} | ${fmt(c.classifyMs.p50)} | ${fmt(c.classifyMs.p90)} | ${fmt(c.classifyMs.p99)} | ${fmt(c.classifyMs.max)} | ${fmt(c.classifySyncMs.p50)} / ${fmt(c.classifySyncMs.p99)} | ${fmt(c.filterCheckMs.p50)} / ${fmt(c.filterCheckMs.p99)} | ${fmt(m.p50)} / ${fmt(m.p99)} / ${fmt(m.max)} | ${fmt(c.backgroundCores, 2)} |`,
+    );
   }
   lines.push('');
-  lines.push(`### Filter stage in Cerulean: non-streaming, ${SETTINGS.rate} req/s open loop, ${(SETTINGS.rounds * SETTINGS.roundMs) / 1000} s per case in ${SETTINGS.rounds} interleaved rounds (latency from scheduled send, ms)`);
+  lines.push(
+    `### Filter stage in Cerulean: non-streaming, ${SETTINGS.rate} req/s open loop, ${(SETTINGS.rounds * SETTINGS.roundMs) / 1000} s per case in ${SETTINGS.rounds} interleaved rounds (latency from scheduled send, ms)`,
+  );
   lines.push('');
   lines.push('| prompt | policy | ok / sent | p50 | p90 | p99 | max | background cores |');
   lines.push('|---|---|---|---|---|---|---|---|');
   for (const p of Object.values(results.filterLatency.paths)) {
-    lines.push(`| ${p.tokens} tokens | ${p.deployment === 'none' ? '`none`' : 'default (local, buffered)'} | ${p.ok} / ${p.sent} | ${fmt(p.latencyMs.p50)} | ${fmt(p.latencyMs.p90)} | ${fmt(p.latencyMs.p99)} | ${fmt(p.latencyMs.max)} | ${fmt(p.backgroundCores, 2)} |`);
+    lines.push(
+      `| ${p.tokens} tokens | ${p.deployment === 'none' ? '`none`' : 'default (local, buffered)'} | ${p.ok} / ${p.sent} | ${fmt(p.latencyMs.p50)} | ${fmt(p.latencyMs.p90)} | ${fmt(p.latencyMs.p99)} | ${fmt(p.latencyMs.max)} | ${fmt(p.backgroundCores, 2)} |`,
+    );
   }
   lines.push('');
   lines.push('| prompt | filter added: p50 | p90 | p99 |');
   lines.push('|---|---|---|---|');
-  for (const [tokens, a] of Object.entries(results.filterLatency.added)) lines.push(`| ${tokens} tokens | ${fmt(a.p50Ms)} | ${fmt(a.p90Ms)} | ${fmt(a.p99Ms)} |`);
+  for (const [tokens, a] of Object.entries(results.filterLatency.added))
+    lines.push(`| ${tokens} tokens | ${fmt(a.p50Ms)} | ${fmt(a.p90Ms)} | ${fmt(a.p99Ms)} |`);
   const sq = results.filterSequential;
   lines.push('');
-  lines.push(`### Filter stage in Cerulean: non-streaming, back to back on one connection, ${SETTINGS.sequential} requests per case after ${SETTINGS.sequentialWarmup} warm-up, cases interleaved (ms; background ${fmt(sq.backgroundCores, 2)} cores)`);
+  lines.push(
+    `### Filter stage in Cerulean: non-streaming, back to back on one connection, ${SETTINGS.sequential} requests per case after ${SETTINGS.sequentialWarmup} warm-up, cases interleaved (ms; background ${fmt(sq.backgroundCores, 2)} cores)`,
+  );
   lines.push('');
   lines.push('| prompt | policy | requests | p50 | p90 | p99 | max |');
   lines.push('|---|---|---|---|---|---|---|');
-  for (const p of Object.values(sq.paths)) lines.push(`| ${p.tokens} tokens | ${p.deployment === 'none' ? '`none`' : 'default (local, buffered)'} | ${p.requests} | ${fmt(p.latencyMs.p50)} | ${fmt(p.latencyMs.p90)} | ${fmt(p.latencyMs.p99)} | ${fmt(p.latencyMs.max)} |`);
+  for (const p of Object.values(sq.paths))
+    lines.push(
+      `| ${p.tokens} tokens | ${p.deployment === 'none' ? '`none`' : 'default (local, buffered)'} | ${p.requests} | ${fmt(p.latencyMs.p50)} | ${fmt(p.latencyMs.p90)} | ${fmt(p.latencyMs.p99)} | ${fmt(p.latencyMs.max)} |`,
+    );
   lines.push('');
   lines.push('| prompt | filter added, back to back: p50 | p90 | p99 |');
   lines.push('|---|---|---|---|');
   for (const [tokens, a] of Object.entries(sq.added)) lines.push(`| ${tokens} tokens | ${fmt(a.p50Ms)} | ${fmt(a.p90Ms)} | ${fmt(a.p99Ms)} |`);
   for (const s of results.streams) {
     lines.push('');
-    lines.push(`### Streams, ${s.variant} answer: ${s.chunks} content chunks ${s.chunkDelayMs} ms apart, ${s.streamChars} characters in all; sequential streams (ms; background ${fmt(s.backgroundCores, 2)} cores)`);
+    lines.push(
+      `### Streams, ${s.variant} answer: ${s.chunks} content chunks ${s.chunkDelayMs} ms apart, ${s.streamChars} characters in all; sequential streams (ms; background ${fmt(s.backgroundCores, 2)} cores)`,
+    );
     lines.push('');
-    lines.push('| stream mode | streams ok | problems | content events (mean) | TTFT p50 | TTFT p99 | total p50 | total p99 | TTFT p50 vs none | TTFT p99 vs none | total p50 vs none |');
+    lines.push(
+      '| stream mode | streams ok | problems | content events (mean) | TTFT p50 | TTFT p99 | total p50 | total p99 | TTFT p50 vs none | TTFT p99 vs none | total p50 vs none |',
+    );
     lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const [mode, v] of Object.entries(s.modes)) {
       const label = mode === 'none' ? 'policy `none`' : mode === 'buffered' ? 'default policy, buffered' : 'default policy, `stream_mode: async`';
-      lines.push(`| ${label} | ${v.streams} | ${v.problems} | ${fmt(v.contentEventsMean, 1)} | ${fmt(v.ttftMs.p50)} | ${fmt(v.ttftMs.p99)} | ${fmt(v.totalMs.p50)} | ${fmt(v.totalMs.p99)} | ${v.vsNone ? fmt(v.vsNone.ttftP50Ms) : ''} | ${v.vsNone ? fmt(v.vsNone.ttftP99Ms) : ''} | ${v.vsNone ? fmt(v.vsNone.totalP50Ms) : ''} |`);
+      lines.push(
+        `| ${label} | ${v.streams} | ${v.problems} | ${fmt(v.contentEventsMean, 1)} | ${fmt(v.ttftMs.p50)} | ${fmt(v.ttftMs.p99)} | ${fmt(v.totalMs.p50)} | ${fmt(v.totalMs.p99)} | ${v.vsNone ? fmt(v.vsNone.ttftP50Ms) : ''} | ${v.vsNone ? fmt(v.vsNone.ttftP99Ms) : ''} | ${v.vsNone ? fmt(v.vsNone.totalP50Ms) : ''} |`,
+      );
     }
   }
   lines.push('');
@@ -410,7 +517,16 @@ async function main() {
   const startedAt = Date.now();
   const quiet = await waitForQuiet(TAG, WAIT_QUIET_S);
   if (quiet.othersAtStart) log(`WARNING: still running after ${quiet.waitedS} s: ${quiet.othersAtStart}; results will be noisy`);
-  const results = { meta: { ...machine(), settings: SETTINGS, waitedForQuietS: quiet.waitedS, othersAtStart: quiet.othersAtStart, backgroundBeforeStartCores: quiet.backgroundCores }, flags: [] };
+  const results = {
+    meta: {
+      ...machine(),
+      settings: SETTINGS,
+      waitedForQuietS: quiet.waitedS,
+      othersAtStart: quiet.othersAtStart,
+      backgroundBeforeStartCores: quiet.backgroundCores,
+    },
+    flags: [],
+  };
   const prompts = [];
   for (const tokens of PROMPT_TOKENS) prompts.push(await benignPrompt(tokens));
   log(`prompts: ${prompts.map((p) => `${p.tokens} tokens / ${p.chars} characters`).join(', ')}`);
@@ -428,17 +544,23 @@ async function main() {
     log(`filter stage: ${SETTINGS.rate} req/s, ${SETTINGS.rounds} rounds of ${SETTINGS.roundMs} ms per case`);
     results.filterLatency = await filterLatency(cerulean, [longUp, shortUp], headers, prompts);
     for (const p of Object.values(results.filterLatency.paths)) {
-      if (p.ok !== p.sent) results.flags.push(`${p.deployment}/${p.tokens}: ${p.sent - p.ok} of ${p.sent} failed (${JSON.stringify({ ...p.statuses, ...p.errors })})`);
+      if (p.ok !== p.sent)
+        results.flags.push(`${p.deployment}/${p.tokens}: ${p.sent - p.ok} of ${p.sent} failed (${JSON.stringify({ ...p.statuses, ...p.errors })})`);
     }
     log(`filter stage, back to back: ${SETTINGS.sequential} requests per case`);
     results.filterSequential = await filterSequential(cerulean, headers, prompts);
-    for (const p of Object.values(results.filterSequential.paths)) if (p.failed) results.flags.push(`sequential ${p.deployment}/${p.tokens}: ${p.failed} failed`);
+    for (const p of Object.values(results.filterSequential.paths))
+      if (p.failed) results.flags.push(`sequential ${p.deployment}/${p.tokens}: ${p.failed} failed`);
     results.streams = [];
-    for (const [variant, upstream] of [['long', longUp], ['short', shortUp]]) {
+    for (const [variant, upstream] of [
+      ['long', longUp],
+      ['short', shortUp],
+    ]) {
       const stats = await (await request(`${upstream.url}/stats`)).body.json();
       log(`streams (${variant} answer, ${stats.stream_chars} characters): ${SETTINGS.streams} per mode`);
       const s = await streams(cerulean, headers, variant, stats.stream_chars);
-      for (const [mode, v] of Object.entries(s.modes)) if (v.problems) results.flags.push(`streams ${variant} ${mode}: ${v.problems} problems (${v.firstProblems.join(' | ')})`);
+      for (const [mode, v] of Object.entries(s.modes))
+        if (v.problems) results.flags.push(`streams ${variant} ${mode}: ${v.problems} problems (${v.firstProblems.join(' | ')})`);
       results.streams.push(s);
     }
     const logText = readFileSync(cerulean.logFile, 'utf8');
@@ -451,8 +573,18 @@ async function main() {
   }
   const big = results.classifier[prompts[prompts.length - 1].tokens];
   results.targets = [
-    { name: `classifier alone, ${big.tokens}-token prompt, p99 (ms), hot loop`, value: big.classifyMs.p99, limit: `< ${TARGET_CLASSIFIER_P99_MS}`, pass: big.classifyMs.p99 < TARGET_CLASSIFIER_P99_MS },
-    { name: `classifier alone, ${big.tokens}-token prompt, p99 (ms), after mixed string inputs`, value: big.classifyAfterMixedMs.p99, limit: `< ${TARGET_CLASSIFIER_P99_MS}`, pass: big.classifyAfterMixedMs.p99 < TARGET_CLASSIFIER_P99_MS },
+    {
+      name: `classifier alone, ${big.tokens}-token prompt, p99 (ms), hot loop`,
+      value: big.classifyMs.p99,
+      limit: `< ${TARGET_CLASSIFIER_P99_MS}`,
+      pass: big.classifyMs.p99 < TARGET_CLASSIFIER_P99_MS,
+    },
+    {
+      name: `classifier alone, ${big.tokens}-token prompt, p99 (ms), after mixed string inputs`,
+      value: big.classifyAfterMixedMs.p99,
+      limit: `< ${TARGET_CLASSIFIER_P99_MS}`,
+      pass: big.classifyAfterMixedMs.p99 < TARGET_CLASSIFIER_P99_MS,
+    },
   ];
   results.meta.wallS = Math.round((Date.now() - startedAt) / 1000);
   results.markdown = markdown(results);

@@ -42,8 +42,12 @@ const RANK = { safe: 0, low: 1, medium: 2, high: 3 };
 
 function load(dir) {
   const sets = { development: [], heldout: [] };
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
-    const lines = readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()) {
+    const lines = readFileSync(join(dir, file), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const target = file.startsWith('heldout') ? sets.heldout : sets.development;
     lines.forEach((line, index) => {
       const example = JSON.parse(line);
@@ -88,7 +92,10 @@ async function evaluate(name, examples) {
       const truth = RANK[example.labels[c]];
       const got = RANK[result.categories[c].severity];
       if (truth === got) counts[c].exact++;
-      for (const [threshold, level] of [['medium', 2], ['low', 1]]) {
+      for (const [threshold, level] of [
+        ['medium', 2],
+        ['low', 1],
+      ]) {
         const t = truth >= level;
         const p = got >= level;
         if (t) counts[c].positives[threshold]++;
@@ -96,7 +103,7 @@ async function evaluate(name, examples) {
         else if (!t && p) counts[c][threshold].fp++;
         else if (t && !p) counts[c][threshold].fn++;
       }
-      if ((truth >= 2) !== (got >= 2) || (truth >= 1) !== (got >= 1)) {
+      if (truth >= 2 !== got >= 2 || truth >= 1 !== got >= 1) {
         const got = result.categories[c].severity;
         misses.push(`${example.where} ${c}: expected ${example.labels[c]}, got ${got} — ${example.text.slice(0, 110)}`);
       }
@@ -147,7 +154,10 @@ async function evaluate(name, examples) {
   }
   console.log('\n| Signal | Examples (positives) | Precision | Recall | F1 |');
   console.log('|---|---|---|---|---|');
-  for (const [label, s] of [['jailbreak', jb], ['indirect_attack', ia]]) {
+  for (const [label, s] of [
+    ['jailbreak', jb],
+    ['indirect_attack', ia],
+  ]) {
     if (s.n === 0) continue;
     const r = prf(s.tp, s.fp, s.fn);
     console.log(`| ${label} | ${s.n} (${s.positives}) | ${pct(r.precision)} | ${pct(r.recall)} | ${pct(r.f1)} |`);
@@ -184,9 +194,7 @@ async function latency(examples) {
   } catch {
     // The token counter is optional; fall back to the usual four characters per token.
   }
-  console.log(
-    `\n### Latency: one \`classify\` call (prompt direction, all signals), ${ITERATIONS} calls after warm-up\n`,
-  );
+  console.log(`\n### Latency: one \`classify\` call (prompt direction, all signals), ${ITERATIONS} calls after warm-up\n`);
   console.log(`Node ${process.version}, ${process.platform}/${process.arch}; tokens counted with ${counter}.\n`);
   console.log('| Input | Characters | Tokens | p50 (ms) | p99 (ms) | max (ms) |');
   console.log('|---|---|---|---|---|---|');

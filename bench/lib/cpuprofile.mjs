@@ -11,7 +11,12 @@ function origin(url) {
   }
   if (url.startsWith('node:')) return 'node internals';
   const dist = url.indexOf('/dist/');
-  if (dist >= 0) return `cerulean ${url.slice(dist + 1).split('/').slice(0, 2).join('/')}`;
+  if (dist >= 0)
+    return `cerulean ${url
+      .slice(dist + 1)
+      .split('/')
+      .slice(0, 2)
+      .join('/')}`;
   return url.replace(/^file:\/\//, '');
 }
 
@@ -55,5 +60,11 @@ export function summarizeProfile(file, top = 25) {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, time]) => ({ name, ms: Math.round(time / 1000), pctOfBusy: Math.round((time / busyUs) * 1000) / 10 }));
-  return { totalMs: Math.round(totalUs / 1000), busyMs: Math.round(busyUs / 1000), idleMs: Math.round(idleUs / 1000), topFunctions: rank(functions), byOrigin: rank(origins) };
+  return {
+    totalMs: Math.round(totalUs / 1000),
+    busyMs: Math.round(busyUs / 1000),
+    idleMs: Math.round(idleUs / 1000),
+    topFunctions: rank(functions),
+    byOrigin: rank(origins),
+  };
 }

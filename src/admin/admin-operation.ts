@@ -62,7 +62,13 @@ export const nameString = z.string().trim().min(1).max(200);
 
 /** A list given as an array or as a comma-separated string. */
 export const stringList = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value),
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean)
+      : value,
   z.array(z.string().min(1)).min(1),
 );
 
@@ -73,15 +79,18 @@ export const nonNegativeNumber = z.coerce.number().nonnegative();
 export const positiveInteger = z.coerce.number().int().positive();
 
 /** Epoch milliseconds from a number, an ISO date or a date-time. */
-export const timestamp = z.preprocess((value) => {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
-  if (typeof value === 'string') {
-    const parsed = Date.parse(value);
-    return Number.isNaN(parsed) ? value : parsed;
-  }
-  return value;
-}, z.number({ error: 'expected a time (epoch ms or ISO 8601)' }));
+export const timestamp = z.preprocess(
+  (value) => {
+    if (typeof value === 'number') return value;
+    if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+    if (typeof value === 'string') {
+      const parsed = Date.parse(value);
+      return Number.isNaN(parsed) ? value : parsed;
+    }
+    return value;
+  },
+  z.number({ error: 'expected a time (epoch ms or ISO 8601)' }),
+);
 
 const DURATION = /^(\d+)\s*(m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { InvalidRequestError } from '../errors/catalogue.js';
 import type { Principal } from '../pipeline/authenticate.js';
 import type { Storage } from '../storage/storage.js';
@@ -17,12 +17,7 @@ export interface AdminDependencies {
 }
 
 /** The context one admin call runs in: who, from where, and the audit and change-feed hooks. */
-export function adminContext(
-  dependencies: Omit<AdminDependencies, 'version'>,
-  operation: AdminOperation,
-  principal: Principal,
-  source: string,
-): AdminContext {
+export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, operation: AdminOperation, principal: Principal, source: string): AdminContext {
   const { storage } = dependencies;
   const now = Date.now();
   return {
@@ -49,11 +44,7 @@ export function parseInput<T>(operation: AdminOperation<T>, raw: Record<string, 
 }
 
 /** Serves every admin operation under /admin/v1, plus the OpenAPI document. */
-export function registerAdminRoutes(
-  app: FastifyInstance,
-  dependencies: AdminDependencies,
-  authenticate: onRequestHookHandler,
-): void {
+export function registerAdminRoutes(app: FastifyInstance, dependencies: AdminDependencies, authenticate: onRequestHookHandler): void {
   const document = openApiDocument(ADMIN_OPERATIONS, dependencies.version);
   app.get(`${ADMIN_PREFIX}/openapi.json`, async () => document);
   for (const operation of ADMIN_OPERATIONS) {
@@ -79,4 +70,3 @@ export function registerAdminRoutes(
     });
   }
 }
-

@@ -46,7 +46,12 @@ export function openApiDocument(operations: readonly AdminOperation[], version: 
       tags: [operation.id.split('.')[0]],
       parameters,
       ...(inBody
-        ? { requestBody: { required: bodyRequired.length > 0, content: { 'application/json': { schema: { type: 'object', properties: bodyProperties, required: bodyRequired } } } } }
+        ? {
+            requestBody: {
+              required: bodyRequired.length > 0,
+              content: { 'application/json': { schema: { type: 'object', properties: bodyProperties, required: bodyRequired } } },
+            },
+          }
         : {}),
       responses: {
         [String(operation.status ?? 200)]: {

@@ -71,10 +71,7 @@ export class GatewayAuthenticator implements Authenticator {
     const entry = this.cache.keyByHash(hash.toString('hex'), now);
     if (!entry) throw new AuthenticationError();
     if (entry.key.suspendedAt != null) {
-      throw new PermissionError(
-        'This API key is suspended after repeated content-policy violations; the service operator can reinstate it.',
-        'key_suspended',
-      );
+      throw new PermissionError('This API key is suspended after repeated content-policy violations; the service operator can reinstate it.', 'key_suspended');
     }
     if (!entry.project.keyAuthEnabled) {
       throw new PermissionError(`Key authentication is disabled for project "${entry.project.id}": use an access token.`, 'key_auth_disabled');

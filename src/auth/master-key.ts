@@ -49,6 +49,8 @@ export class MasterKeyAuthenticator implements Authenticator {
 
   authenticate(credential: string | undefined): Principal {
     if (credential && timingSafeEqual(hashKey(credential), this.hash)) return MASTER_PRINCIPAL;
-    throw new AuthenticationError(credential ? 'Incorrect API key provided.' : 'Missing API key: send it as "Authorization: Bearer KEY" or as the "api-key" header.');
+    throw new AuthenticationError(
+      credential ? 'Incorrect API key provided.' : 'Missing API key: send it as "Authorization: Bearer KEY" or as the "api-key" header.',
+    );
   }
 }

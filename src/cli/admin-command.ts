@@ -10,7 +10,15 @@ import { filterPolicyNames } from '../safety/filter-registry.js';
 import { openStorage } from '../storage/open-storage.js';
 
 /** Areas whose bare command (`cerulean usage`) means one verb. */
-const DEFAULT_VERB: Record<string, string> = { usage: 'query', audit: 'list', projects: 'list', organizations: 'list', deployments: 'list', access: 'list', abuse: 'list' };
+const DEFAULT_VERB: Record<string, string> = {
+  usage: 'query',
+  audit: 'list',
+  projects: 'list',
+  organizations: 'list',
+  deployments: 'list',
+  access: 'list',
+  abuse: 'list',
+};
 
 export function isAdminArea(area: string): boolean {
   return ADMIN_OPERATIONS.some((operation) => operation.id.startsWith(`${area}.`));
@@ -71,7 +79,11 @@ function render(result: unknown): string {
     const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
     const cell = (value: unknown): string => (value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
     const widths = columns.map((column) => Math.min(60, Math.max(column.length, ...rows.map((row) => cell(row[column]).length))));
-    const line = (values: string[]): string => values.map((value, i) => value.slice(0, widths[i]).padEnd(widths[i])).join('  ').trimEnd();
+    const line = (values: string[]): string =>
+      values
+        .map((value, i) => value.slice(0, widths[i]).padEnd(widths[i]))
+        .join('  ')
+        .trimEnd();
     return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((row) => line(columns.map((c) => cell(row[c]))))].join('\n')}\n`;
   }
   if (result && typeof result === 'object') {

@@ -54,7 +54,11 @@ const serverSchema = z
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
     /** Largest accepted request body, in bytes. */
-    body_limit: z.number().int().positive().default(8 * 1024 * 1024),
+    body_limit: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024),
     /** Region this instance reports in `x-ms-region` when the deployment's provider names none. */
     region: z.string().default('local'),
     /** How long SIGTERM waits for in-flight requests and streams before closing them. */
@@ -76,7 +80,12 @@ const oidcIssuerSchema = z.strictObject({
 
 const threshold = z.enum(['low', 'medium', 'high', 'annotate', 'off']);
 const directionThresholds = z
-  .strictObject({ hate: threshold.default('medium'), sexual: threshold.default('medium'), violence: threshold.default('medium'), self_harm: threshold.default('medium') })
+  .strictObject({
+    hate: threshold.default('medium'),
+    sexual: threshold.default('medium'),
+    violence: threshold.default('medium'),
+    self_harm: threshold.default('medium'),
+  })
   .prefault({});
 const shieldAction = z.enum(['block', 'annotate', 'off']);
 
@@ -150,9 +159,7 @@ const abuseMonitoringSchema = z.strictObject({
 export const configSchema = z.strictObject({
   server: serverSchema,
   data_dir: z.string().default('./data'),
-  logging: z
-    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
-    .prefault({}),
+  logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   providers: z.record(z.string(), providerSchema).default({}),
   deployments: z.record(z.string(), deploymentSchema).default({}),
   /** Governance state: `sqlite:PATH` (default `sqlite:<data_dir>/cerulean.db`) or `postgres://…`. */

@@ -62,10 +62,7 @@ function azureBody(error: CeruleanError): Record<string, unknown> {
 export function renderError(error: unknown, shape: ApiShape): RenderedError {
   const known = asCeruleanError(error);
   if (known instanceof ContentFilterError) return { status: known.status, headers: retryHeaders(known), body: { error: known.body() } };
-  const body =
-    shape === 'azure'
-      ? azureBody(known)
-      : { message: known.message, type: known.type, param: known.param, code: known.code };
+  const body = shape === 'azure' ? azureBody(known) : { message: known.message, type: known.type, param: known.param, code: known.code };
   return { status: known.status, headers: retryHeaders(known), body: { error: body } };
 }
 

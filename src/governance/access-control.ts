@@ -27,8 +27,36 @@ export type Permission =
   | 'abuse:read';
 
 const GRANTS: Record<Role, ReadonlySet<Permission>> = {
-  owner: new Set<Permission>(['inference', 'usage:read', 'audit:read', 'keys:read', 'keys:manage', 'projects:manage', 'users:manage', 'quotas:manage', 'budgets:manage', 'access:apply', 'safety:read', 'safety:manage', 'abuse:read']),
-  admin: new Set<Permission>(['inference', 'usage:read', 'audit:read', 'keys:read', 'keys:manage', 'projects:manage', 'users:manage', 'quotas:manage', 'budgets:manage', 'access:apply', 'safety:read', 'safety:manage', 'abuse:read']),
+  owner: new Set<Permission>([
+    'inference',
+    'usage:read',
+    'audit:read',
+    'keys:read',
+    'keys:manage',
+    'projects:manage',
+    'users:manage',
+    'quotas:manage',
+    'budgets:manage',
+    'access:apply',
+    'safety:read',
+    'safety:manage',
+    'abuse:read',
+  ]),
+  admin: new Set<Permission>([
+    'inference',
+    'usage:read',
+    'audit:read',
+    'keys:read',
+    'keys:manage',
+    'projects:manage',
+    'users:manage',
+    'quotas:manage',
+    'budgets:manage',
+    'access:apply',
+    'safety:read',
+    'safety:manage',
+    'abuse:read',
+  ]),
   contributor: new Set<Permission>(['inference', 'usage:read', 'keys:read', 'quotas:manage', 'budgets:manage', 'access:apply', 'safety:read', 'safety:manage']),
   user: new Set<Permission>(['inference']),
   reader: new Set<Permission>(['usage:read', 'audit:read', 'keys:read', 'safety:read']),
@@ -60,7 +88,9 @@ export function can(principal: Principal, permission: Permission, target: Target
 
 export function requirePermission(principal: Principal, permission: Permission, target: Target): void {
   if (!can(principal, permission, target)) {
-    throw new PermissionError(`The caller lacks the "${permission}" permission on ${target.projectId ? `project ${target.projectId}` : `organization ${target.organizationId}`}.`);
+    throw new PermissionError(
+      `The caller lacks the "${permission}" permission on ${target.projectId ? `project ${target.projectId}` : `organization ${target.organizationId}`}.`,
+    );
   }
 }
 
@@ -76,5 +106,8 @@ export function canGrant(principal: Principal, role: Role, target: Target): bool
   if (principal.kind === 'master') return true;
   if (!can(principal, 'users:manage', target)) return false;
   if (role !== 'owner') return true;
-  return principal.kind === 'user' && principal.roles.some((grant) => grant.role === 'owner' && grant.scope === 'organization' && grant.scopeId === target.organizationId);
+  return (
+    principal.kind === 'user' &&
+    principal.roles.some((grant) => grant.role === 'owner' && grant.scope === 'organization' && grant.scopeId === target.organizationId)
+  );
 }

@@ -56,7 +56,8 @@ export class GovernanceAdmission implements AdmitStage {
         break;
       case 'user': {
         const hinted = context.projectHint;
-        if (!hinted) throw new InvalidRequestError('Token callers name the project to charge in the x-cerulean-project header.', 'x-cerulean-project', 'project_required');
+        if (!hinted)
+          throw new InvalidRequestError('Token callers name the project to charge in the x-cerulean-project header.', 'x-cerulean-project', 'project_required');
         const project = cache.project(hinted);
         if (!project || !can(principal, 'inference', { organizationId: project.organizationId, projectId: project.id })) {
           throw new PermissionError(`The caller may not call deployments for project "${hinted}".`);
@@ -80,8 +81,7 @@ export class GovernanceAdmission implements AdmitStage {
     const deploymentTpm = policy?.tpm ?? null;
     const projectTpm = projectId === undefined ? null : cache.projectTpm(projectId, deployment);
     const prices = budgets.applies(projectId, keyId) ? policy?.prices : undefined;
-    const estimatedTokens =
-      deploymentTpm !== null || projectTpm !== null || prices ? quotas.estimate(context.operation, context.body, route.target.model) : 0;
+    const estimatedTokens = deploymentTpm !== null || projectTpm !== null || prices ? quotas.estimate(context.operation, context.body, route.target.model) : 0;
     let worstCase = 0;
     if (prices) {
       const images = context.operation === 'images' ? (typeof context.body.n === 'number' ? context.body.n : 1) : 0;

@@ -150,7 +150,6 @@ export async function startGovernance(
   });
   const meter = new UsageMeter(ledger, cache);
 
-
   const retentionMs = config.audit.retention_days * 86_400_000;
   const prune = async (): Promise<void> => {
     if (retentionMs === 0) return;

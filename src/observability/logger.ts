@@ -17,10 +17,13 @@ export const REDACTED_PATHS = [
 
 /** JSON logs on stdout, written asynchronously so logging never blocks the request path. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({
-    level,
-    base: { service: 'cerulean' },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    // Epoch milliseconds (pino's default): formatting an ISO date on every line costs more than the rest of it.
-  }, destination ?? pino.destination({ sync: false, minLength: 4096 }));
+  return pino(
+    {
+      level,
+      base: { service: 'cerulean' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Epoch milliseconds (pino's default): formatting an ISO date on every line costs more than the rest of it.
+    },
+    destination ?? pino.destination({ sync: false, minLength: 4096 }),
+  );
 }

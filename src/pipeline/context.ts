@@ -51,6 +51,4 @@ export interface InferenceContext {
 }
 
 /** What the edge writes: one JSON document, or a stream of chunks sent as server-sent events. */
-export type PipelineResult =
-  | { kind: 'json'; body: JsonObject; raw?: string }
-  | { kind: 'stream'; chunks: AsyncIterable<JsonObject> };
+export type PipelineResult = { kind: 'json'; body: JsonObject; raw?: string } | { kind: 'stream'; chunks: AsyncIterable<JsonObject> };

@@ -1,9 +1,5 @@
 import type { Config } from '../config/schema.js';
-import {
-  DeploymentNotFoundError,
-  OperationNotSupportedError,
-  ProviderNotConfiguredError,
-} from '../errors/catalogue.js';
+import { DeploymentNotFoundError, OperationNotSupportedError, ProviderNotConfiguredError } from '../errors/catalogue.js';
 import type { Operation, Provider, Target } from '../providers/provider.js';
 import { createProvider } from '../providers/registry.js';
 import { UpstreamClient } from '../providers/upstream-client.js';

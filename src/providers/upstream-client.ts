@@ -1,12 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
 import type { ProviderConfig } from '../config/schema.js';
-import {
-  CeruleanError,
-  UpstreamStatusError,
-  UpstreamTimeoutError,
-  UpstreamUnreachableError,
-} from '../errors/catalogue.js';
+import { CeruleanError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors/catalogue.js';
 import type { Provider, UpstreamErrorDetail, UpstreamRequest } from './provider.js';
 
 /** Raised when the caller went away; nothing is rendered for it since nobody is listening. */

@@ -78,7 +78,7 @@ function cachedPieceTokens(counter: PieceCounter, piece: string, encoding: Encod
 
 function longPieceTokens(counter: PieceCounter, piece: string, encoding: EncodingName): number {
   let total = 0;
-  for (let start = 0; start < piece.length; ) {
+  for (let start = 0; start < piece.length;) {
     let end = Math.min(piece.length, start + MAX_PIECE_CHARS);
     // Never split a surrogate pair: half a character would encode as U+FFFD.
     const last = piece.charCodeAt(end - 1);

@@ -107,7 +107,13 @@ export function assertValidAdjustment(key: string, windowMs: number, delta: numb
  * Builds a TakeResult from the counters as they were before the take (`counts`) and the store's
  * verdict, so every store reports remaining, reset and retry-after the same way.
  */
-export function describeTake(specs: readonly WindowSpec[], windowStart: readonly number[], counts: readonly number[], allowed: boolean, now: number): TakeResult {
+export function describeTake(
+  specs: readonly WindowSpec[],
+  windowStart: readonly number[],
+  counts: readonly number[],
+  allowed: boolean,
+  now: number,
+): TakeResult {
   const remaining: number[] = new Array(specs.length);
   const resetMs: number[] = new Array(specs.length);
   let retryAfterMs = 0;

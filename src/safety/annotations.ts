@@ -42,6 +42,9 @@ export function anyFiltered(results: ContentFilterResults): boolean {
 }
 
 /** `prompt_filter_results` as Azure sends it. */
-export function promptFilterResults(results: ContentFilterResults, promptIndex = 0): Array<{ prompt_index: number; content_filter_results: ContentFilterResults }> {
+export function promptFilterResults(
+  results: ContentFilterResults,
+  promptIndex = 0,
+): Array<{ prompt_index: number; content_filter_results: ContentFilterResults }> {
   return [{ prompt_index: promptIndex, content_filter_results: results }];
 }

@@ -172,13 +172,28 @@ export class ContentSafetyStage implements FilterStage {
     let template: JsonObject | undefined;
 
     if (annotate && context.promptFilterResults) {
-      yield { id: '', object: '', created: 0, model: '', prompt_filter_results: promptFilterResults(context.promptFilterResults as ContentFilterResults), choices: [] };
+      yield {
+        id: '',
+        object: '',
+        created: 0,
+        model: '',
+        prompt_filter_results: promptFilterResults(context.promptFilterResults as ContentFilterResults),
+        choices: [],
+      };
     }
 
     const stateOf = (index: number): ChoiceState => {
       let state = states.get(index);
       if (!state) {
-        state = { index, text: '', checked: 0, windows: 0, pending: [], finished: false, redactor: filter.redacts('completion') ? this.options.streamRedactor?.(filter) : undefined };
+        state = {
+          index,
+          text: '',
+          checked: 0,
+          windows: 0,
+          pending: [],
+          finished: false,
+          redactor: filter.redacts('completion') ? this.options.streamRedactor?.(filter) : undefined,
+        };
         states.set(index, state);
       }
       return state;

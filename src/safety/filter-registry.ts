@@ -52,7 +52,15 @@ export class FilterRegistry implements FilterResolver {
           classifiers.set(name, new LlamaGuardClassifier(name, options.caller, entry.deployment, entry.timeout_ms));
           break;
         case 'azure-content-safety':
-          classifiers.set(name, new AzureContentSafetyClassifier(name, { endpoint: entry.endpoint, apiKey: entry.api_key, apiVersion: entry.api_version, timeoutMs: entry.timeout_ms }));
+          classifiers.set(
+            name,
+            new AzureContentSafetyClassifier(name, {
+              endpoint: entry.endpoint,
+              apiKey: entry.api_key,
+              apiVersion: entry.api_version,
+              timeoutMs: entry.timeout_ms,
+            }),
+          );
           break;
       }
     }
@@ -61,7 +69,15 @@ export class FilterRegistry implements FilterResolver {
     policies[DEFAULT_POLICY] ??= defaultPolicy();
     for (const [name, policy] of Object.entries(policies)) {
       const pii = policy.pii.action === 'off' ? undefined : options.pii(policy.pii.types);
-      this.filters.set(name, new ContentFilter(name, policy, policy.classifiers.map((id) => classifiers.get(id) as TextClassifier), pii));
+      this.filters.set(
+        name,
+        new ContentFilter(
+          name,
+          policy,
+          policy.classifiers.map((id) => classifiers.get(id) as TextClassifier),
+          pii,
+        ),
+      );
     }
     this.byDeployment = new Map(Object.entries(safety.deployments));
     this.projects = options.projects;
@@ -76,12 +92,9 @@ export class FilterRegistry implements FilterResolver {
     return [...this.filters.keys(), NO_POLICY];
   }
 
-
   filterFor(deployment: string, projectId: string | undefined): ContentFilter | undefined {
     const name =
-      (projectId !== undefined ? this.projects?.filterPolicyFor(projectId, deployment) : undefined) ??
-      this.byDeployment.get(deployment) ??
-      DEFAULT_POLICY;
+      (projectId !== undefined ? this.projects?.filterPolicyFor(projectId, deployment) : undefined) ?? this.byDeployment.get(deployment) ?? DEFAULT_POLICY;
     return name === NO_POLICY ? undefined : this.filters.get(name);
   }
 

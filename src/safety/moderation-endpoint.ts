@@ -7,7 +7,10 @@ import type { ContentFilter } from './content-filter.js';
 const input = z.union([
   z.string(),
   z.array(z.string()).min(1).max(64),
-  z.array(z.looseObject({ type: z.string(), text: z.string().optional() })).min(1).max(64),
+  z
+    .array(z.looseObject({ type: z.string(), text: z.string().optional() }))
+    .min(1)
+    .max(64),
 ]);
 const bodySchema = z.looseObject({ input, model: z.string().optional() });
 
@@ -45,7 +48,11 @@ function textsOf(value: z.infer<typeof input>): string[] {
  * content filter: those of the policy `model` names, else of the default policy. `flagged` follows
  * that policy's prompt thresholds (Azure's default: medium).
  */
-export async function moderate(body: unknown, policyFor: (model: string | undefined) => ContentFilter | undefined, signal: AbortSignal): Promise<Record<string, unknown>> {
+export async function moderate(
+  body: unknown,
+  policyFor: (model: string | undefined) => ContentFilter | undefined,
+  signal: AbortSignal,
+): Promise<Record<string, unknown>> {
   const parsed = bodySchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -185,7 +185,8 @@ export function createServer(options: AppOptions): CeruleanServer {
     known.push({ method, pattern: new RegExp(`^${url.replace(/:[^/]+/g, '[^/]+')}/?$`) });
   };
 
-  const inference = (operation: Operation, shape: ApiShape, deploymentFromPath: boolean) =>
+  const inference =
+    (operation: Operation, shape: ApiShape, deploymentFromPath: boolean) =>
     async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
       const body = validateRequest(operation, request.body, !deploymentFromPath);
       const deployment = deploymentFromPath ? (request.params as { deployment: string }).deployment : (body.model as string);

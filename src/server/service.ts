@@ -24,9 +24,9 @@ export async function startService(config: Config, options: { masterHash: Buffer
   const metrics = new Metrics();
   const governance = await startGovernance(config, { masterHash: options.masterHash, logger, registry: metrics.registry });
   // Model-backed classifiers call deployments through the server's current table.
-  let current: CeruleanServer | undefined;
+  const current: { server?: CeruleanServer } = {};
   const safety = createContentSafety(config, {
-    deployments: () => (current as CeruleanServer).deployments(),
+    deployments: () => (current.server as CeruleanServer).deployments(),
     projects: governance.cache,
     observers: [new SafetyMetrics(metrics.registry), ...(governance.abuse ? [governance.abuse] : [])],
   });
@@ -47,7 +47,7 @@ export async function startService(config: Config, options: { masterHash: Buffer
       if (abuse) governance.abuse?.reconfigure(abuse);
     },
   });
-  current = server;
+  current.server = server;
   return {
     server,
     governance,

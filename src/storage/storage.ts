@@ -401,7 +401,10 @@ export interface AccessRequestRepository {
   create(request: AccessRequest): Promise<void>;
   get(id: string): Promise<AccessRequest | undefined>;
   list(filter?: { projectId?: string; deployment?: string; status?: AccessRequestStatus }): Promise<AccessRequest[]>;
-  decide(id: string, decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: number; reason: string | null }): Promise<AccessRequest | undefined>;
+  decide(
+    id: string,
+    decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: number; reason: string | null },
+  ): Promise<AccessRequest | undefined>;
   /** Deployments a project has been approved for. */
   approvedDeployments(projectId: string): Promise<string[]>;
 }
@@ -424,7 +427,16 @@ export interface UsageRepository {
 export interface AuditRepository {
   /** Appends one entry chained to the previous by hash; serialised across processes. */
   append(entry: AuditInput): Promise<AuditEntry>;
-  list(filter: { organizationId?: string; projectId?: string; actor?: string; action?: string; from?: number; to?: number; limit?: number; afterSeq?: number }): Promise<AuditEntry[]>;
+  list(filter: {
+    organizationId?: string;
+    projectId?: string;
+    actor?: string;
+    action?: string;
+    from?: number;
+    to?: number;
+    limit?: number;
+    afterSeq?: number;
+  }): Promise<AuditEntry[]>;
   /** Re-computes the chain and names every entry that was edited, inserted or deleted. */
   verify(): Promise<AuditVerification>;
   /** Deletes entries older than `before`, keeping the chain verifiable from an anchor. Returns how many. */

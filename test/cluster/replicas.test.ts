@@ -370,7 +370,11 @@ describe('three replicas sharing PostgreSQL and Redis', () => {
     expect(sent.every((call) => call.requestId !== '')).toBe(true);
     expect(sent.every((call) => [200, 401, 429].includes(call.status))).toBe(true);
     expect(new Set(metered.map((call) => call.requestId)).size).toBe(metered.length);
-    for (const replica of replicas) expect(metered.some((call) => call.replica === replica.name), replica.name).toBe(true);
+    for (const replica of replicas)
+      expect(
+        metered.some((call) => call.replica === replica.name),
+        replica.name,
+      ).toBe(true);
 
     let storage: Storage | undefined;
     try {

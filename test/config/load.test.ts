@@ -30,11 +30,7 @@ providers:
 deployments: { x: { provider: a } }
 `);
     expect(problems).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/^server\.port: /),
-        'server: unknown field "colour"',
-        expect.stringMatching(/^deployments\.x\.model: /),
-      ]),
+      expect.arrayContaining([expect.stringMatching(/^server\.port: /), 'server: unknown field "colour"', expect.stringMatching(/^deployments\.x\.model: /)]),
     );
     const cross = problemsOf(`
 providers:

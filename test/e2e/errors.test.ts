@@ -146,7 +146,8 @@ describe('caller mistakes get 4xx in the route shape', () => {
     expect(azure.body).toEqual({
       error: {
         code: 'DeploymentNotFound',
-        message: 'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.',
+        message:
+          'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.',
       },
     });
   });
@@ -233,7 +234,9 @@ describe('upstream failures', () => {
   it('an upstream that answers a streaming request without an event stream is 502', async () => {
     const r = await call('/v1/chat/completions', { body: chatBody('nostream', { stream: true }) });
     expect(r.status).toBe(502);
-    expect(r.body.error.message).toMatch(/Deployment "nostream" \(provider "up"\) answered a streaming request without an event stream \(content-type "application\/json/);
+    expect(r.body.error.message).toMatch(
+      /Deployment "nostream" \(provider "up"\) answered a streaming request without an event stream \(content-type "application\/json/,
+    );
   });
 
   it('a client disconnect aborts a non-streamed upstream call', async () => {

@@ -111,9 +111,15 @@ describe('limited access', () => {
 
     const tooShort = await cerulean.admin('POST', '/projects/proj_search/access-requests', { deployment: 'frontier', use_case: 'short' });
     expect(tooShort.status).toBe(400);
-    const applied = await cerulean.admin('POST', '/projects/proj_search/access-requests', { deployment: 'frontier', use_case: 'Summarising support tickets for our agents.' });
+    const applied = await cerulean.admin('POST', '/projects/proj_search/access-requests', {
+      deployment: 'frontier',
+      use_case: 'Summarising support tickets for our agents.',
+    });
     expect(applied.status).toBe(201);
-    expect((await cerulean.admin('POST', '/projects/proj_search/access-requests', { deployment: 'frontier', use_case: 'Summarising support tickets again, twice.' })).status).toBe(409);
+    expect(
+      (await cerulean.admin('POST', '/projects/proj_search/access-requests', { deployment: 'frontier', use_case: 'Summarising support tickets again, twice.' }))
+        .status,
+    ).toBe(409);
     await expect(client.chat.completions.create({ model: 'frontier', ...hello })).rejects.toMatchObject({ status: 403 });
     expect((await cerulean.admin('POST', `/access-requests/${applied.body.id}/approve`, { reason: 'fine' })).status).toBe(200);
     await expect.poll(() => chatStatus(client, 'frontier')).toBe(200);
@@ -121,7 +127,12 @@ describe('limited access', () => {
 
     const audit = await cerulean.admin('GET', '/audit?action=access.approve');
     expect(audit.body.data).toHaveLength(1);
-    expect(audit.body.data[0]).toMatchObject({ actor: 'master', target: `access-request:${applied.body.id}`, before: { status: 'pending' }, after: { status: 'approved' } });
+    expect(audit.body.data[0]).toMatchObject({
+      actor: 'master',
+      target: `access-request:${applied.body.id}`,
+      before: { status: 'pending' },
+      after: { status: 'approved' },
+    });
   });
 });
 
@@ -136,7 +147,9 @@ describe('quotas', () => {
     expect(Number(first.response.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(1000);
     expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('1');
     // RPM = 6 per 1,000 TPM over 10-second windows: one request per 10 s here.
-    const second = await client.chat.completions.create({ model: 'chat', ...hello, max_tokens: 300 }).catch((e: { status: number; headers: Headers; message: string }) => e);
+    const second = await client.chat.completions
+      .create({ model: 'chat', ...hello, max_tokens: 300 })
+      .catch((e: { status: number; headers: Headers; message: string }) => e);
     expect(second).toMatchObject({ status: 429 });
     const retryAfter = Number((second as { headers: Headers }).headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
@@ -148,7 +161,9 @@ describe('quotas', () => {
   it('refuses a request whose estimate exceeds the token window', async () => {
     await cerulean.admin('PUT', '/projects/proj_quota/quotas/embed', { tpm: 2000 });
     const key = await createKey({}, 'proj_quota');
-    const tooBig = await clientFor(key.key).chat.completions.create({ model: 'chat', ...hello, max_tokens: 5000 }).catch((e: { status: number; message: string }) => e);
+    const tooBig = await clientFor(key.key)
+      .chat.completions.create({ model: 'chat', ...hello, max_tokens: 5000 })
+      .catch((e: { status: number; message: string }) => e);
     expect(tooBig).toMatchObject({ status: 429 });
   });
 });

@@ -19,7 +19,11 @@ let privateKey: CryptoKey;
 let otherKey: CryptoKey;
 let cerulean: GovernedCerulean;
 
-async function token(subject: string, claims: Record<string, unknown> = {}, options: { key?: CryptoKey; audience?: string; expires?: string } = {}): Promise<string> {
+async function token(
+  subject: string,
+  claims: Record<string, unknown> = {},
+  options: { key?: CryptoKey; audience?: string; expires?: string } = {},
+): Promise<string> {
   return new SignJWT({ email: `${subject}@acme.test`, ...claims })
     .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
     .setIssuer(ISSUER)
@@ -91,7 +95,10 @@ describe('OIDC tokens', () => {
     const elsewhere = new OpenAI({ baseURL: `${cerulean.url}/v1`, apiKey: bob, maxRetries: 0, defaultHeaders: { 'x-cerulean-project': 'org_a_side' } });
     await expect(elsewhere.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 403 });
     const unnamed = new OpenAI({ baseURL: `${cerulean.url}/v1`, apiKey: bob, maxRetries: 0 });
-    await expect(unnamed.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 400, code: 'project_required' });
+    await expect(unnamed.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({
+      status: 400,
+      code: 'project_required',
+    });
     // A user role allows inference, not key management.
     expect((await cerulean.admin('POST', '/projects/org_a_main/keys', {}, bob)).status).toBe(403);
   });
@@ -101,7 +108,13 @@ describe('OIDC tokens', () => {
       await token('alice', {}, { expires: '-1m' }),
       await token('alice', {}, { audience: 'api://someone-else' }),
       await token('alice', {}, { key: otherKey }),
-      await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setIssuer('https://evil.test').setAudience(AUDIENCE).setSubject('x').setExpirationTime('5m').sign(privateKey),
+      await new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256' })
+        .setIssuer('https://evil.test')
+        .setAudience(AUDIENCE)
+        .setSubject('x')
+        .setExpirationTime('5m')
+        .sign(privateKey),
     ]) {
       const response = await cerulean.admin('GET', '/projects', undefined, bad);
       expect(response.status).toBe(401);

@@ -51,7 +51,15 @@ describe('OpenAI client on /v1', () => {
   it('passes n, seed, logprobs, JSON mode and unknown fields through', async () => {
     const completion = await client.chat.completions.create({
       model: 'chat',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'describe' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'describe' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+          ],
+        },
+      ],
       n: 2,
       seed: 7,
       logprobs: true,
@@ -95,7 +103,10 @@ describe('OpenAI client on /v1', () => {
 
   it('calls tools, plain and streaming', async () => {
     const tools: OpenAI.ChatCompletionTool[] = [
-      { type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { location: { type: 'string' } } } } },
+      {
+        type: 'function',
+        function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { location: { type: 'string' } } } },
+      },
     ];
     const completion = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools });
     expect(completion.choices[0].finish_reason).toBe('tool_calls');
@@ -147,9 +158,7 @@ describe('OpenAI client on /v1', () => {
 
 describe('AzureOpenAI client on /openai/deployments', () => {
   it('chats through a deployment route to an Azure upstream with api-key auth and Azure headers', async () => {
-    const { data, response } = await azure.chat.completions
-      .create({ model: 'az-chat', messages: [{ role: 'user', content: 'hi' }] })
-      .withResponse();
+    const { data, response } = await azure.chat.completions.create({ model: 'az-chat', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(data.choices[0].message.content).toContain('fixture');
     expect(response.headers.get('apim-request-id')).toMatch(/[0-9a-f-]{36}/);
     expect(response.headers.get('x-ms-region')).toBe('westeurope');
@@ -191,7 +200,12 @@ describe('AzureOpenAI client on /openai/deployments', () => {
   });
 
   it('serves the v1 routes to the plain OpenAI client with baseURL {endpoint}/openai/v1', async () => {
-    const v1 = new OpenAI({ baseURL: `${cerulean.url}/openai/v1`, apiKey: 'unused', defaultHeaders: { 'api-key': MASTER_KEY, authorization: null }, maxRetries: 0 } as never);
+    const v1 = new OpenAI({
+      baseURL: `${cerulean.url}/openai/v1`,
+      apiKey: 'unused',
+      defaultHeaders: { 'api-key': MASTER_KEY, authorization: null },
+      maxRetries: 0,
+    } as never);
     const completion = await v1.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
     expect(completion.choices[0].message.content).toContain('fixture');
   });

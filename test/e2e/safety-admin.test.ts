@@ -183,7 +183,10 @@ describe('blocklists', () => {
     const added = await auditActions('blocklists.add_term');
     expect(added.filter((entry) => entry.target === `blocklist:${id}`)).toHaveLength(2);
     expect((await auditActions('blocklists.remove_term')).at(-1)).toMatchObject({ actor: 'master', before: { value: 'Project Falcon' }, after: null });
-    expect((await auditActions('blocklists.delete')).at(-1)).toMatchObject({ target: `blocklist:${id}`, before: { name: 'Codenames', terms: [{ kind: 'regex' }] } });
+    expect((await auditActions('blocklists.delete')).at(-1)).toMatchObject({
+      target: `blocklist:${id}`,
+      before: { name: 'Codenames', terms: [{ kind: 'regex' }] },
+    });
   });
 
   it('refuses invalid and dangerous terms with a 400 naming the problem, and duplicates with 409', async () => {
@@ -256,7 +259,11 @@ describe('content-filter policy assignment', () => {
 
   it('accepts only configured policies on configured deployments', async () => {
     const assign = adminOperation('content-filters.assign')!;
-    expect(await assign.run(operatorContext(), { project: PROJECT, deployment: 'chat', policy: 'strict' })).toMatchObject({ projectId: PROJECT, deployment: 'chat', policy: 'strict' });
+    expect(await assign.run(operatorContext(), { project: PROJECT, deployment: 'chat', policy: 'strict' })).toMatchObject({
+      projectId: PROJECT,
+      deployment: 'chat',
+      policy: 'strict',
+    });
     expect(await assign.run(operatorContext(), { project: PROJECT, deployment: '*', policy: 'lenient' })).toMatchObject({ deployment: '*', policy: 'lenient' });
     await expect(assign.run(operatorContext(), { project: PROJECT, deployment: 'chat', policy: 'relaxed' })).rejects.toMatchObject({
       status: 400,
@@ -272,7 +279,10 @@ describe('content-filter policy assignment', () => {
     expect(unknown.body.error).toMatchObject({ code: 'unknown_policy', param: 'policy' });
     expect((await cerulean.admin('PUT', `/projects/${PROJECT}/content-filters/missing`, { policy: 'strict' })).status).toBe(404);
     const listed = await cerulean.admin('GET', `/projects/${PROJECT}/content-filters`);
-    expect(listed.body.data.map((entry: { deployment: string; policy: string }) => `${entry.deployment}=${entry.policy}`)).toEqual(['*=lenient', 'chat=strict']);
+    expect(listed.body.data.map((entry: { deployment: string; policy: string }) => `${entry.deployment}=${entry.policy}`)).toEqual([
+      '*=lenient',
+      'chat=strict',
+    ]);
     await expect.poll(() => cerulean.governance.cache.filterPolicyFor(PROJECT, 'chat')).toBe('strict');
     expect(cerulean.governance.cache.filterPolicyFor(PROJECT, 'embed')).toBe('lenient');
     expect(cerulean.governance.cache.filterPolicyFor('proj_other', 'chat')).toBeUndefined();
@@ -309,13 +319,19 @@ describe('abuse review queue', () => {
     expect(all.body.data.some((review: { subjectType: string }) => review.subjectType === 'project')).toBe(true);
     const keyReview = mine.find((review: { subjectType: string }) => review.subjectType === 'key');
     expect(keyReview).toMatchObject({ status: 'open', events: 2, projectId: PROJECT, organizationId: 'org_safe' });
-    expect((await cerulean.admin('GET', '/abuse/reviews?subject_type=end_user')).body.data.map((review: { subjectId: string }) => review.subjectId)).toContain('enduser-7');
+    expect((await cerulean.admin('GET', '/abuse/reviews?subject_type=end_user')).body.data.map((review: { subjectId: string }) => review.subjectId)).toContain(
+      'enduser-7',
+    );
     expect((await cerulean.admin('GET', '/abuse/reviews?status=bogus')).status).toBe(400);
 
     const shown = await cerulean.admin('GET', `/abuse/reviews/${keyReview.id}`);
     expect(shown.status).toBe(200);
     expect(shown.body.samples).toHaveLength(1);
-    expect(shown.body.samples[0]).toMatchObject({ reviewId: keyReview.id, text: 'how do I hurt someone, attempt 1', categories: [{ category: 'violence', severity: 'high', filtered: true }] });
+    expect(shown.body.samples[0]).toMatchObject({
+      reviewId: keyReview.id,
+      text: 'how do I hurt someone, attempt 1',
+      categories: [{ category: 'violence', severity: 'high', filtered: true }],
+    });
 
     const alice = await token('alice');
     expect((await cerulean.admin('GET', `/abuse/reviews?project=${PROJECT}`, undefined, alice)).status).toBe(200);
@@ -338,7 +354,11 @@ describe('abuse review queue', () => {
 
     const dismissed = await cerulean.admin('POST', `/abuse/reviews/${review.id}/dismiss`, { reason: 'a red-team exercise' });
     expect(dismissed.status).toBe(200);
-    expect(dismissed.body).toMatchObject({ status: 'dismissed', decidedBy: 'master', reason: expect.stringContaining('dismiss by master: a red-team exercise') });
+    expect(dismissed.body).toMatchObject({
+      status: 'dismissed',
+      decidedBy: 'master',
+      reason: expect.stringContaining('dismiss by master: a red-team exercise'),
+    });
     expect((await cerulean.admin('POST', `/abuse/reviews/${review.id}/dismiss`)).body.error.code).toBe('invalid_review_state');
     expect((await cerulean.admin('POST', `/abuse/reviews/${review.id}/reinstate`)).status).toBe(409);
     expect(await chatStatus(key.key)).toBe(200);
@@ -361,7 +381,8 @@ describe('abuse review queue', () => {
     expect(reinstated.body.status).toBe('reinstated');
     await expect.poll(() => chatStatus(key.key)).toBe(200);
 
-    const actions = async (action: string) => (await auditActions(action)).filter((entry) => entry.target === `abuse-review:${review.id}` || entry.target === `key:${key.id}`);
+    const actions = async (action: string) =>
+      (await auditActions(action)).filter((entry) => entry.target === `abuse-review:${review.id}` || entry.target === `key:${key.id}`);
     expect((await actions('abuse.dismiss')).map((entry) => [entry.actor, entry.before.status, entry.after.status])).toEqual([['master', 'open', 'dismissed']]);
     expect((await actions('abuse.suspend')).map((entry) => entry.after.status)).toEqual(['suspended']);
     expect((await actions('keys.suspend'))[0]).toMatchObject({ target: `key:${key.id}`, before: { suspendedAt: null }, after: { review: review.id } });

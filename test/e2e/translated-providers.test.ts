@@ -12,7 +12,11 @@ let client: OpenAI;
 
 const weatherTool: OpenAI.ChatCompletionTool = {
   type: 'function',
-  function: { name: 'get_weather', description: 'Current weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  function: {
+    name: 'get_weather',
+    description: 'Current weather',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
 };
 
 beforeAll(async () => {
@@ -76,7 +80,12 @@ describe.each(['claude', 'gemini'])('%s deployment through the OpenAI SDK', (mod
   });
 
   it('calls tools and takes the result back', async () => {
-    const first = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Use get_weather for Paris' }], tools: [weatherTool], tool_choice: 'required' });
+    const first = await client.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'Use get_weather for Paris' }],
+      tools: [weatherTool],
+      tool_choice: 'required',
+    });
     expect(first.choices[0].finish_reason).toBe('tool_calls');
     const call = first.choices[0].message.tool_calls?.[0];
     expect(call?.type === 'function' && call.function.name).toBe('get_weather');
@@ -93,7 +102,12 @@ describe.each(['claude', 'gemini'])('%s deployment through the OpenAI SDK', (mod
   });
 
   it('streams tool calls the SDK can assemble', async () => {
-    const runner = client.chat.completions.stream({ model, messages: [{ role: 'user', content: 'Use get_weather for Paris' }], tools: [weatherTool], tool_choice: 'required' });
+    const runner = client.chat.completions.stream({
+      model,
+      messages: [{ role: 'user', content: 'Use get_weather for Paris' }],
+      tools: [weatherTool],
+      tool_choice: 'required',
+    });
     const final = await runner.finalChatCompletion();
     const call = final.choices[0].message.tool_calls?.[0];
     expect(call?.type === 'function' && call.function.name).toBe('get_weather');
@@ -103,7 +117,15 @@ describe.each(['claude', 'gemini'])('%s deployment through the OpenAI SDK', (mod
   it('accepts image inputs', async () => {
     const completion = await client.chat.completions.create({
       model,
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'what is this' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+          ],
+        },
+      ],
     });
     expect(completion.choices[0].message.content).toBeTruthy();
   });
@@ -117,14 +139,25 @@ describe.each(['claude', 'gemini'])('%s deployment through the OpenAI SDK', (mod
 
 describe('provider specifics', () => {
   it('translates Anthropic request fields', async () => {
-    await client.chat.completions.create({ model: 'claude', messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'x' }], stop: ['END'], user: 'u-1' });
+    await client.chat.completions.create({
+      model: 'claude',
+      messages: [
+        { role: 'system', content: 'S' },
+        { role: 'user', content: 'x' },
+      ],
+      stop: ['END'],
+      user: 'u-1',
+    });
     const sent = anthropic.requests.at(-1);
     expect(sent?.path).toBe('/v1/messages');
     expect(sent?.body).toMatchObject({ model: 'claude-sonnet-4-5', system: 'S', max_tokens: 256, stop_sequences: ['END'], metadata: { user_id: 'u-1' } });
   });
 
   it('passes an Anthropic 429 on with its retry-after', async () => {
-    const response = await client.chat.completions.create({ model: 'claude-limited', messages: [{ role: 'user', content: 'x' }] }).asResponse().catch((e: unknown) => e);
+    const response = await client.chat.completions
+      .create({ model: 'claude-limited', messages: [{ role: 'user', content: 'x' }] })
+      .asResponse()
+      .catch((e: unknown) => e);
     expect(response).toMatchObject({ status: 429 });
     expect((response as { headers: Headers }).headers.get('retry-after')).toBe('7');
   });
@@ -143,6 +176,9 @@ describe('provider specifics', () => {
 
   it('refuses what a provider cannot do with a 400', async () => {
     await expect(client.embeddings.create({ model: 'claude', input: 'x' })).rejects.toMatchObject({ status: 400 });
-    await expect(client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'x' }], n: 2 })).rejects.toMatchObject({ status: 400, param: 'n' });
+    await expect(client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'x' }], n: 2 })).rejects.toMatchObject({
+      status: 400,
+      param: 'n',
+    });
   });
 });

@@ -59,10 +59,7 @@ describe.each(stores)('budget store: $name', ({ create }) => {
     store = create();
     const month = { key: 'project:p:m', limit: 1_000 };
     const day = { key: 'key:k:d', limit: 250 };
-    const results = await Promise.all([
-      ...Array.from({ length: 30 }, () => store.reserve([month], 40, DAY)),
-      store.reserve([month, day], 1, DAY),
-    ]);
+    const results = await Promise.all([...Array.from({ length: 30 }, () => store.reserve([month], 40, DAY)), store.reserve([month, day], 1, DAY)]);
     // 25 x 40 fill the month exactly; the other five and the reservation after them find no room.
     expect(results.slice(0, 25).every((r) => r.allowed)).toBe(true);
     expect(results[24].spent).toEqual([1_000]);

@@ -70,7 +70,9 @@ export async function startMeteredUpstream(options: { slowChunkDelayMs: number }
     const model = String(body.model);
     if (model === 'fail') {
       state.errors += 1;
-      const text = JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } });
+      const text = JSON.stringify({
+        error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null },
+      });
       res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       res.end(text);
       return;
@@ -113,7 +115,9 @@ export async function startMeteredUpstream(options: { slowChunkDelayMs: number }
     const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const frame = (choices: unknown[], extra: Record<string, unknown> = {}): void => {
-      res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`,
+      );
     };
     const delay = model === 'slow' ? options.slowChunkDelayMs : 0;
     frame([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]);

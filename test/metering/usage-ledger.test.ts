@@ -87,8 +87,17 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const segments = (): string[] => readdirSync(dir).filter((name) => name.endsWith('.jsonl')).sort();
-const spooledIds = (): string[] => segments().flatMap((name) => readFileSync(join(dir, name), 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as UsageRecord).requestId));
+const segments = (): string[] =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.jsonl'))
+    .sort();
+const spooledIds = (): string[] =>
+  segments().flatMap((name) =>
+    readFileSync(join(dir, name), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as UsageRecord).requestId),
+  );
 
 async function totals(): Promise<{ requests: number; promptTokens: number; completionTokens: number }> {
   const [row] = await storage.usage.query({}, []);
@@ -246,7 +255,10 @@ describe('UsageSpool + UsageLedger', () => {
     expect(ledger.pending).toBe(0);
     const rejected = readdirSync(join(dir, 'rejected'));
     expect(rejected).toHaveLength(1);
-    const quarantined = readFileSync(join(dir, 'rejected', rejected[0]), 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as UsageRecord).requestId);
+    const quarantined = readFileSync(join(dir, 'rejected', rejected[0]), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as UsageRecord).requestId);
     expect(quarantined).toEqual(['poison-1']);
     expect(await totals()).toEqual(expectedTotals(good.slice(0, 2)));
 

@@ -12,7 +12,10 @@ describe('logger', () => {
       },
     });
     const logger = createLogger('info', sink);
-    logger.info({ req: { headers: { authorization: 'Bearer sk-secret-1', 'api-key': 'azure-secret-2', 'x-api-key': 'ant-3', 'x-goog-api-key': 'goog-4' } } }, 'incoming');
+    logger.info(
+      { req: { headers: { authorization: 'Bearer sk-secret-1', 'api-key': 'azure-secret-2', 'x-api-key': 'ant-3', 'x-goog-api-key': 'goog-4' } } },
+      'incoming',
+    );
     logger.info({ provider: { api_key: 'sk-provider-5', type: 'openai' } }, 'provider');
     const text = lines.join('\n');
     for (const secret of ['sk-secret-1', 'azure-secret-2', 'ant-3', 'goog-4', 'sk-provider-5']) expect(text).not.toContain(secret);

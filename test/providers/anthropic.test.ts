@@ -181,7 +181,13 @@ describe('AnthropicProvider request translation', () => {
       ],
     });
     expect(body.messages).toEqual([
-      { role: 'user', content: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'one' },
+          { type: 'text', text: 'two' },
+        ],
+      },
       { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'get_time', input: {} }] },
       {
         role: 'user',
@@ -360,7 +366,12 @@ describe('AnthropicProvider against the fixture upstream', () => {
 
   it('returns a chat.completion for a text answer', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const body = await complete({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello there' }] });
+    const body = await complete({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello there' },
+      ],
+    });
     expect(body).toEqual({
       id: expect.stringMatching(/^msg_01/),
       object: 'chat.completion',
@@ -403,9 +414,14 @@ describe('AnthropicProvider against the fixture upstream', () => {
     const first = await complete({ messages: [question], tools: [WEATHER_TOOL, TIME_TOOL] });
     const choice = choiceOf(first);
     expect(choice.finish_reason).toBe('tool_calls');
-    const message = choice.message as { content: string | null; tool_calls: Array<{ id: string; type: string; function: { name: string; arguments: string } }> };
+    const message = choice.message as {
+      content: string | null;
+      tool_calls: Array<{ id: string; type: string; function: { name: string; arguments: string } }>;
+    };
     expect(message.content).toBe("I'll use get_weather to answer that.");
-    expect(message.tool_calls).toEqual([{ id: expect.stringMatching(/^toolu_01/), type: 'function', function: { name: 'get_weather', arguments: expect.any(String) } }]);
+    expect(message.tool_calls).toEqual([
+      { id: expect.stringMatching(/^toolu_01/), type: 'function', function: { name: 'get_weather', arguments: expect.any(String) } },
+    ]);
     expect(JSON.parse(message.tool_calls[0].function.arguments)).toEqual({ city: 'sample city', unit: 'celsius' });
 
     const second = await complete({
@@ -457,8 +473,14 @@ describe('AnthropicProvider against the fixture upstream', () => {
     it.each([
       [{ model: MODEL, messages: [hi] }, 'max_tokens: Field required'],
       [{ model: MODEL, max_tokens: 10, messages: [hi], n: 1 }, 'n: Extra inputs are not permitted'],
-      [{ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'text', text: '' }] }] }, 'messages: text content blocks must be non-empty'],
-      [{ model: MODEL, max_tokens: 10, messages: [hi, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_x', content: 'r' }] }] }, /unexpected `tool_use_id`/],
+      [
+        { model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'text', text: '' }] }] },
+        'messages: text content blocks must be non-empty',
+      ],
+      [
+        { model: MODEL, max_tokens: 10, messages: [hi, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_x', content: 'r' }] }] },
+        /unexpected `tool_use_id`/,
+      ],
       [
         { model: MODEL, max_tokens: 10, messages: [hi, { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_x', name: 'f', input: {} }] }, hi] },
         /`tool_use` ids were found without `tool_result` blocks immediately after: toolu_x/,
@@ -506,7 +528,10 @@ describe('AnthropicProvider against the fixture upstream', () => {
 
     it('falls back to the generic reading for bodies that are not Anthropic errors', () => {
       expect(provider.mapError(502, '<html>Bad gateway</html>')).toEqual({ message: '<html>Bad gateway</html>' });
-      expect(provider.mapError(400, '{"error":{"message":"proxy says no","type":"invalid_request_error"}}')).toMatchObject({ message: 'proxy says no', type: 'invalid_request_error' });
+      expect(provider.mapError(400, '{"error":{"message":"proxy says no","type":"invalid_request_error"}}')).toMatchObject({
+        message: 'proxy says no',
+        type: 'invalid_request_error',
+      });
     });
   });
 
@@ -527,9 +552,14 @@ describe('AnthropicProvider against the fixture upstream', () => {
       for (const chunk of chunks) {
         expect(chunk).toMatchObject({ id: first.id, object: 'chat.completion.chunk', created: first.created, model: MODEL });
       }
-      const content = chunks.filter((c) => (c.choices as JsonObject[]).length > 0).map((c) => deltaOf(c).content ?? '').join('');
+      const content = chunks
+        .filter((c) => (c.choices as JsonObject[]).length > 0)
+        .map((c) => deltaOf(c).content ?? '')
+        .join('');
       expect(content).toBe(choiceOf(whole).message && (choiceOf(whole).message as JsonObject).content);
-      expect(chunks.filter((c) => (c.choices as JsonObject[]).length > 0 && choiceOf(c).finish_reason !== null).map((c) => choiceOf(c).finish_reason)).toEqual(['stop']);
+      expect(chunks.filter((c) => (c.choices as JsonObject[]).length > 0 && choiceOf(c).finish_reason !== null).map((c) => choiceOf(c).finish_reason)).toEqual([
+        'stop',
+      ]);
 
       const last = chunks.at(-1) as JsonObject;
       expect(last.choices).toEqual([]);
@@ -542,7 +572,8 @@ describe('AnthropicProvider against the fixture upstream', () => {
       const calls = new Map<number, { id?: string; name?: string; arguments: string }>();
       for (const chunk of chunks) {
         if ((chunk.choices as JsonObject[]).length === 0) continue;
-        const toolCalls = deltaOf(chunk).tool_calls as Array<{ index: number; id?: string; type?: string; function: { name?: string; arguments: string } }> | undefined;
+        const toolCalls = deltaOf(chunk).tool_calls as
+          Array<{ index: number; id?: string; type?: string; function: { name?: string; arguments: string } }> | undefined;
         for (const call of toolCalls ?? []) {
           const entry = calls.get(call.index) ?? { arguments: '' };
           if (call.id) {
@@ -559,7 +590,10 @@ describe('AnthropicProvider against the fixture upstream', () => {
       expect(JSON.parse(calls.get(0)!.arguments)).toEqual({ city: 'sample city', unit: 'celsius' });
       expect(calls.get(1)).toMatchObject({ id: expect.stringMatching(/^toolu_01/), name: 'get_time' });
       expect(JSON.parse(calls.get(1)!.arguments)).toEqual({ city: 'sample city' });
-      const finish = chunks.filter((c) => (c.choices as JsonObject[]).length > 0).map((c) => choiceOf(c).finish_reason).filter((r) => r !== null);
+      const finish = chunks
+        .filter((c) => (c.choices as JsonObject[]).length > 0)
+        .map((c) => choiceOf(c).finish_reason)
+        .filter((r) => r !== null);
       expect(finish).toEqual(['tool_calls']);
     });
 
@@ -569,7 +603,10 @@ describe('AnthropicProvider against the fixture upstream', () => {
     });
 
     it('throws the error an error event reports, after the chunks before it', async () => {
-      const response = await send({ messages: [{ role: 'user', content: 'Tell me a long story' }] }, { stream: true, target: target(FIXTURE_MODELS.overloadedMidStream) });
+      const response = await send(
+        { messages: [{ role: 'user', content: 'Tell me a long story' }] },
+        { stream: true, target: target(FIXTURE_MODELS.overloadedMidStream) },
+      );
       expect(response.status).toBe(200);
       const chunks: JsonObject[] = [];
       const failure = pump(response, provider.createStreamTranslator('chat', target(FIXTURE_MODELS.overloadedMidStream)), chunks);
@@ -585,7 +622,16 @@ describe('AnthropicStreamTranslator edge cases', () => {
   const event = (data: JsonObject): SseEvent => ({ event: data.type as string, data: JSON.stringify(data) });
   const start = event({
     type: 'message_start',
-    message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-x', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1, cache_read_input_tokens: 5, cache_creation_input_tokens: null } },
+    message: {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-x',
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: 10, output_tokens: 1, cache_read_input_tokens: 5, cache_creation_input_tokens: null },
+    },
   });
 
   it('takes output tokens from an older message_delta that reports only them, and emits usage at end() without message_stop', () => {
@@ -607,7 +653,14 @@ describe('AnthropicStreamTranslator edge cases', () => {
     expect(chunks[0]).toMatchObject({ id: 'msg_1', model: 'claude-x' });
     const tail = translator.end();
     expect(tail).toEqual([
-      { id: 'msg_1', object: 'chat.completion.chunk', created: chunks[0].created, model: 'claude-x', choices: [], usage: { prompt_tokens: 15, completion_tokens: 7, total_tokens: 22, prompt_tokens_details: { cached_tokens: 5 } } },
+      {
+        id: 'msg_1',
+        object: 'chat.completion.chunk',
+        created: chunks[0].created,
+        model: 'claude-x',
+        choices: [],
+        usage: { prompt_tokens: 15, completion_tokens: 7, total_tokens: 22, prompt_tokens_details: { cached_tokens: 5 } },
+      },
     ]);
     expect(translator.end()).toEqual([]);
   });

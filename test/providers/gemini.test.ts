@@ -283,7 +283,11 @@ describe('chat request translation', () => {
       required: ['items'],
       additionalProperties: false,
     };
-    const response = await call('chat', { messages: [{ role: 'user', content: 'json please' }], response_format: { type: 'json_schema', json_schema: { name: 'out', strict: true, schema } } }, 'gemini-2.5-flash');
+    const response = await call(
+      'chat',
+      { messages: [{ role: 'user', content: 'json please' }], response_format: { type: 'json_schema', json_schema: { name: 'out', strict: true, schema } } },
+      'gemini-2.5-flash',
+    );
     expect(response.body.object).toBe('chat.completion');
     expect((lastUpstreamBody().generationConfig as JsonObject).responseMimeType).toBe('application/json');
     expect((lastUpstreamBody().generationConfig as JsonObject).responseSchema).toEqual({
@@ -306,9 +310,17 @@ describe('chat request translation', () => {
 
   it('maps tool_choice to functionCallingConfig', () => {
     const configFor = (toolChoice: unknown): unknown => {
-      const request = provider.buildRequest('chat', { messages: [{ role: 'user', content: 'x' }], tools: [WEATHER_TOOL], tool_choice: toolChoice }, target('m'), false);
+      const request = provider.buildRequest(
+        'chat',
+        { messages: [{ role: 'user', content: 'x' }], tools: [WEATHER_TOOL], tool_choice: toolChoice },
+        target('m'),
+        false,
+      );
       const body = JSON.parse(request.body as string) as JsonObject;
-      return { toolConfig: body.toolConfig, names: ((body.tools as JsonObject[] | undefined)?.[0]?.functionDeclarations as JsonObject[] | undefined)?.map((d) => d.name) };
+      return {
+        toolConfig: body.toolConfig,
+        names: ((body.tools as JsonObject[] | undefined)?.[0]?.functionDeclarations as JsonObject[] | undefined)?.map((d) => d.name),
+      };
     };
     expect(configFor('auto')).toEqual({ toolConfig: { functionCallingConfig: { mode: 'AUTO' } }, names: ['get_weather'] });
     expect(configFor('none')).toEqual({ toolConfig: { functionCallingConfig: { mode: 'NONE' } }, names: ['get_weather'] });
@@ -360,7 +372,14 @@ describe('chat request translation', () => {
 
   it('rejects what Gemini cannot express, naming the parameter', () => {
     const build = (body: JsonObject) => () => provider.buildRequest('chat', body, target('m'), false);
-    const unknownCall = caught(build({ messages: [{ role: 'user', content: 'x' }, { role: 'tool', tool_call_id: 'call_missing', content: 'r' }] }));
+    const unknownCall = caught(
+      build({
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'tool', tool_call_id: 'call_missing', content: 'r' },
+        ],
+      }),
+    );
     expect(unknownCall).toBeInstanceOf(InvalidRequestError);
     expect(unknownCall.param).toBe('messages[1].tool_call_id');
     expect(caught(build({ messages: [{ role: 'user', content: [{ type: 'video', video: {} }] }] })).param).toBe('messages[0].content[0].type');
@@ -394,7 +413,16 @@ describe('chat request translation', () => {
 
 describe('chat responses', () => {
   it('returns an OpenAI chat.completion with Gemini usage', async () => {
-    const response = await call('chat', { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello there' }] }, 'gemini-2.5-flash');
+    const response = await call(
+      'chat',
+      {
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Hello there' },
+        ],
+      },
+      'gemini-2.5-flash',
+    );
     expect(response.body).toEqual({
       id: expect.stringMatching(/^fixture-response-\d+$/),
       object: 'chat.completion',
@@ -432,7 +460,11 @@ describe('chat responses', () => {
     const message = choice.message as JsonObject;
     expect(message.content).toBeNull();
     expect(message.tool_calls).toEqual([
-      { id: expect.stringMatching(/^call_[0-9a-f]{24}$/), type: 'function', function: { name: 'get_weather', arguments: '{"city":"example","unit":"celsius"}' } },
+      {
+        id: expect.stringMatching(/^call_[0-9a-f]{24}$/),
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"example","unit":"celsius"}' },
+      },
     ]);
 
     const toolCall = (message.tool_calls as JsonObject[])[0];
@@ -451,7 +483,11 @@ describe('chat responses', () => {
     const none = await chat({ messages: [{ role: 'user', content: 'call get_weather' }], tools: [WEATHER_TOOL], tool_choice: 'none' });
     expect(messageOf(none)).toMatchObject({ content: 'Echo: call get_weather' });
     expect(messageOf(none).tool_calls).toBeUndefined();
-    const forced = await chat({ messages: [{ role: 'user', content: 'anything' }], tools: [WEATHER_TOOL], tool_choice: { type: 'function', function: { name: 'get_weather' } } });
+    const forced = await chat({
+      messages: [{ role: 'user', content: 'anything' }],
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    });
     expect((messageOf(forced).tool_calls as JsonObject[])[0]).toMatchObject({ function: { name: 'get_weather' } });
   });
 
@@ -521,7 +557,11 @@ describe('chat streams', () => {
     expect(lastUpstreamRequest().path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent');
 
     const first = chunks[0];
-    expect(first).toMatchObject({ object: 'chat.completion.chunk', model: 'gemini-2.5-flash', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+    expect(first).toMatchObject({
+      object: 'chat.completion.chunk',
+      model: 'gemini-2.5-flash',
+      choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+    });
     for (const chunk of chunks) {
       expect(chunk).toMatchObject({ id: first.id, created: first.created, model: first.model, object: 'chat.completion.chunk' });
     }
@@ -578,7 +618,12 @@ describe('chat streams', () => {
   it('ends a filtered stream with content_filter', async () => {
     const chunks = await streamChat({ messages: [{ role: 'user', content: 'bad' }] }, 'safety-block');
     expect(deltaText(chunks, 0)).toBe('I will');
-    expect(chunks.flatMap(choicesOf).filter((choice) => choice.finish_reason !== null).map((choice) => choice.finish_reason)).toEqual(['content_filter']);
+    expect(
+      chunks
+        .flatMap(choicesOf)
+        .filter((choice) => choice.finish_reason !== null)
+        .map((choice) => choice.finish_reason),
+    ).toEqual(['content_filter']);
 
     const blocked = await streamChat({ messages: [{ role: 'user', content: 'worse' }] }, 'prompt-block');
     expect(blocked.flatMap(choicesOf)).toEqual([
@@ -627,14 +672,20 @@ describe('upstream errors', () => {
     expect(provider.mapError(internal.status, internal.text)).toMatchObject({ type: 'INTERNAL', code: 'INTERNAL' });
     const overloaded = await failure('fail-503');
     expect(overloaded.status).toBe(503);
-    expect(provider.mapError(overloaded.status, overloaded.text)).toMatchObject({ type: 'UNAVAILABLE', message: 'The model is overloaded. Please try again later.' });
+    expect(provider.mapError(overloaded.status, overloaded.text)).toMatchObject({
+      type: 'UNAVAILABLE',
+      message: 'The model is overloaded. Please try again later.',
+    });
   });
 
   it('distinguishes a wrong key from a missing one', async () => {
     const wrong = new GeminiProvider('g', providerConfig({ api_key: 'wrong', base_url: fixture.url }), []);
     const rejected = await failure('gemini-2.5-flash', wrong);
     expect(rejected.status).toBe(400);
-    expect(provider.mapError(rejected.status, rejected.text)).toMatchObject({ type: 'INVALID_ARGUMENT', message: 'API key not valid. Please pass a valid API key.' });
+    expect(provider.mapError(rejected.status, rejected.text)).toMatchObject({
+      type: 'INVALID_ARGUMENT',
+      message: 'API key not valid. Please pass a valid API key.',
+    });
 
     const keyless = new GeminiProvider('g', providerConfig({ base_url: fixture.url }), []);
     const denied = await failure('gemini-2.5-flash', keyless);
@@ -644,7 +695,10 @@ describe('upstream errors', () => {
   });
 
   it('reads array-wrapped errors and falls back for other bodies', () => {
-    expect(provider.mapError(400, '[{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}]')).toMatchObject({ message: 'bad', type: 'INVALID_ARGUMENT' });
+    expect(provider.mapError(400, '[{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}]')).toMatchObject({
+      message: 'bad',
+      type: 'INVALID_ARGUMENT',
+    });
     expect(provider.mapError(502, '<html>Bad Gateway</html>')).toEqual({ message: '<html>Bad Gateway</html>' });
     expect(provider.mapError(400, '{"error":{"message":"openai-shaped","type":"invalid_request_error","code":"x"}}')).toMatchObject({
       message: 'openai-shaped',
@@ -694,7 +748,10 @@ describe('embeddings', () => {
   });
 
   it('refuses token arrays', () => {
-    for (const input of [[1, 2, 3], [[1, 2], [3]]]) {
+    for (const input of [
+      [1, 2, 3],
+      [[1, 2], [3]],
+    ]) {
       const error = caught(() => provider.buildRequest('embeddings', { input }, target('text-embedding-004'), false));
       expect(error).toBeInstanceOf(InvalidRequestError);
       expect(error.param).toBe('input');

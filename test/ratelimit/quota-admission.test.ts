@@ -5,12 +5,7 @@ import { renderError } from '../../src/errors/render.js';
 import type { JsonObject, Operation } from '../../src/providers/provider.js';
 import { MemoryRateLimitStore } from '../../src/ratelimit/memory/memory-rate-limit-store.js';
 import { countPromptTokens } from '../../src/ratelimit/prompt-token-counter.js';
-import {
-  DEFAULT_MAX_TOKENS,
-  estimateRequestTokens,
-  QuotaAdmission,
-  type AdmissionRequest,
-} from '../../src/ratelimit/quota-admission.js';
+import { DEFAULT_MAX_TOKENS, estimateRequestTokens, QuotaAdmission, type AdmissionRequest } from '../../src/ratelimit/quota-admission.js';
 import type { RateLimitStore, WindowSpec } from '../../src/ratelimit/rate-limit-store.js';
 import { RedisRateLimitStore } from '../../src/ratelimit/redis/redis-rate-limit-store.js';
 import { countTokens, tokenizer, type EncodingName } from '../../src/tokens/tokenizer.js';
@@ -63,14 +58,18 @@ describe('estimateRequestTokens', () => {
     const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }];
     const withTools = estimateRequestTokens(
       'chat',
-      { ...base, tools, messages: [{ role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: 'call_1', content: '18C' }] },
+      {
+        ...base,
+        tools,
+        messages: [
+          { role: 'assistant', content: null, tool_calls: [call] },
+          { role: 'tool', tool_call_id: 'call_1', content: '18C' },
+        ],
+      },
       'gpt-4',
     );
     const expected =
-      3 +
-      (3 + cl('assistant') + cl('get_weather') + cl('{"city":"Paris"}')) +
-      (3 + cl('tool') + cl('call_1') + cl('18C')) +
-      cl(JSON.stringify(tools));
+      3 + (3 + cl('assistant') + cl('get_weather') + cl('{"city":"Paris"}')) + (3 + cl('tool') + cl('call_1') + cl('18C')) + cl(JSON.stringify(tools));
     expect(withTools).toBe(expected);
   });
 
@@ -113,7 +112,7 @@ describe('estimateRequestTokens', () => {
       'emoji 😀😀😀 family 👩‍👩‍👧‍👦 flags 🇫🇷',
       'Special text <|endoftext|> is plain text here.',
       'function add(a, b) {\n    return a + b;\n}\n'.repeat(5),
-      'ÄÖÜ äöü ß Ελληνικά русский текст 1234567890 DON\'T',
+      "ÄÖÜ äöü ß Ελληνικά русский текст 1234567890 DON'T",
     ];
     for (const encoding of ['cl100k_base', 'o200k_base'] as EncodingName[]) {
       for (const text of samples) {
@@ -225,7 +224,7 @@ describe.each(stores)('QuotaAdmission on $name', ({ create }) => {
     expect(calls).toHaveLength(0);
   });
 
-  it('refuses over the token limit with Azure\'s message, retry-after and headers, reserving nothing', async () => {
+  it("refuses over the token limit with Azure's message, retry-after and headers, reserving nothing", async () => {
     await admission.admit(request({ body: chat('hi', 9_000), now: T0 + 15_200 }));
     const error = await admission.admit(request({ body: chat('hi', 2_000), now: T0 + 15_200 })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitedError);

@@ -196,7 +196,17 @@ describe('RedisRateLimitStore', () => {
     await store.adjust('ttl', 10_000, 2, T0);
     expect(await admin.pttl(redisKey)).toBeGreaterThan(19_000);
     // A refused take leaves nothing behind: not on the full window, not on the other one.
-    expect((await store.take([{ key: 'ttl-other', limit: 10, cost: 1, windowMs: 10_000 }, { key: 'ttl', limit: 3, cost: 1, windowMs: 10_000 }], T0)).allowed).toBe(false);
+    expect(
+      (
+        await store.take(
+          [
+            { key: 'ttl-other', limit: 10, cost: 1, windowMs: 10_000 },
+            { key: 'ttl', limit: 3, cost: 1, windowMs: 10_000 },
+          ],
+          T0,
+        )
+      ).allowed,
+    ).toBe(false);
     expect(await admin.get(redisKey)).toBe('3');
     expect(Number((await admin.get(`${prefix}ttl-other:10000:${T0}`)) ?? '0')).toBe(0);
     expect(await admin.pttl(`${prefix}ttl-other:10000:${T0}`)).not.toBe(-1);

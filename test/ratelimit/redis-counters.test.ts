@@ -72,11 +72,7 @@ describe('RedisCounters', () => {
       return replies;
     };
     const entry = (key: string) => ({ key, limit: 10, cost: 1, ttlMs: 1_000 });
-    const results = await Promise.all([
-      counters.add([entry('{a}:x'), entry('{a}:y')]),
-      counters.add([entry('{b}:x')]),
-      counters.add([entry('{a}:z')]),
-    ]);
+    const results = await Promise.all([counters.add([entry('{a}:x'), entry('{a}:y')]), counters.add([entry('{b}:x')]), counters.add([entry('{a}:z')])]);
     expect(calls).toEqual([['{a}:x', '{a}:y', '{a}:z'], ['{b}:x']]);
     // Answers land with their own calls: the first and third went out together, the second alone.
     expect(results.map((r) => r.before)).toEqual([[0, 0], [0], [1]]);

@@ -34,9 +34,19 @@ const BLOCKED: FilterDecision = {
   flagged: true,
   worst: { category: 'hate', severity: 'high' },
 };
-const CLEAN: FilterDecision = { results: { hate: { filtered: false, severity: 'safe' } }, blocked: false, flagged: false, worst: { category: null, severity: 'safe' } };
+const CLEAN: FilterDecision = {
+  results: { hate: { filtered: false, severity: 'safe' } },
+  blocked: false,
+  flagged: false,
+  worst: { category: null, severity: 'safe' },
+};
 /** A classifier failed closed: blocked, but nothing was found. */
-const FAILED_CLOSED: FilterDecision = { results: { error: { code: 'content_filter_error', message: 'x' } }, blocked: true, flagged: false, worst: { category: null, severity: 'safe' } };
+const FAILED_CLOSED: FilterDecision = {
+  results: { error: { code: 'content_filter_error', message: 'x' } },
+  blocked: true,
+  flagged: false,
+  worst: { category: null, severity: 'safe' },
+};
 
 function config(overrides: Partial<AbuseMonitoringConfig> = {}): AbuseMonitoringConfig {
   return {
@@ -68,7 +78,10 @@ function keyContext(options: { key?: string; project?: string; user?: string; id
   } as unknown as InferenceContext;
 }
 
-async function refusal(monitor: AbuseMonitor, context: InferenceContext): Promise<{ status: number; code: string | null; retryAfterSeconds?: number } | undefined> {
+async function refusal(
+  monitor: AbuseMonitor,
+  context: InferenceContext,
+): Promise<{ status: number; code: string | null; retryAfterSeconds?: number } | undefined> {
   try {
     await monitor.gate(context);
     return undefined;
@@ -121,7 +134,10 @@ async function seed(target: Storage): Promise<void> {
   }
 }
 
-async function monitorWith(overrides: Partial<AbuseMonitoringConfig> = {}, extra: { store?: AbuseCounterStore; registry?: Registry; escalations?: AbuseEscalation[] } = {}): Promise<AbuseMonitor> {
+async function monitorWith(
+  overrides: Partial<AbuseMonitoringConfig> = {},
+  extra: { store?: AbuseCounterStore; registry?: Registry; escalations?: AbuseEscalation[] } = {},
+): Promise<AbuseMonitor> {
   const errors: unknown[] = [];
   const monitor = new AbuseMonitor({
     config: config(overrides),
@@ -137,7 +153,13 @@ async function monitorWith(overrides: Partial<AbuseMonitoringConfig> = {}, extra
   return monitor;
 }
 
-async function observe(monitor: AbuseMonitor, decision: FilterDecision, times = 1, context: () => InferenceContext = () => keyContext(), text = 'offending text'): Promise<void> {
+async function observe(
+  monitor: AbuseMonitor,
+  decision: FilterDecision,
+  times = 1,
+  context: () => InferenceContext = () => keyContext(),
+  text = 'offending text',
+): Promise<void> {
   for (let i = 0; i < times; i++) monitor.observe(context(), 'prompt', decision, text);
   await monitor.flush();
 }
@@ -218,7 +240,10 @@ describe('abuse monitor', () => {
       // A project is never suspended automatically.
       expect((await storage.abuse.findActive('project', 'proj_a', 'proj_a'))?.status).toBe('open');
       await expect.poll(() => receiver.bodies.filter((body) => body.level === 'suspend').length).toBe(2);
-      expect(receiver.bodies.find((body) => body.level === 'suspend' && body.subject.type === 'key')).toMatchObject({ actions: ['notify', 'throttle', 'suspend'], review: { status: 'suspended' } });
+      expect(receiver.bodies.find((body) => body.level === 'suspend' && body.subject.type === 'key')).toMatchObject({
+        actions: ['notify', 'throttle', 'suspend'],
+        review: { status: 'suspended' },
+      });
       const audit = await storage.audit.list({ action: 'abuse.suspend' });
       expect(audit).toHaveLength(1);
       expect(audit[0]).toMatchObject({ actor: 'system', target: 'key:key_1', projectId: 'proj_a', source: 'abuse-monitor' });
@@ -234,7 +259,10 @@ describe('abuse monitor', () => {
       // The operator reinstates it: the key is unsuspended, the gate opens, and counting starts afresh.
       const reinstate = adminOperation('abuse.reinstate')!;
       const context0 = adminContext({ storage, deployments: () => ['chat'] }, reinstate, MASTER_PRINCIPAL, 'test');
-      expect(await reinstate.run(context0, { review: keyReview!.id, reason: 'customer fixed their app' })).toMatchObject({ status: 'reinstated', decidedBy: 'master' });
+      expect(await reinstate.run(context0, { review: keyReview!.id, reason: 'customer fixed their app' })).toMatchObject({
+        status: 'reinstated',
+        decidedBy: 'master',
+      });
       expect((await storage.keys.get('key_1'))?.suspendedAt).toBeNull();
       await expect.poll(() => refusal(monitor, context())).toBeUndefined();
       await monitor.flush();

@@ -179,13 +179,10 @@ describe('blocklists: validation', () => {
     },
   );
 
-  it.each(['(\\d{3}-)+\\d{4}', '(ab)+', '(cat|dog)s?', '\\d+\\.\\d+', '[(+]+x', '\\(a+\\)+', '[a+]+', 'a{2}(b{3})+', '\\p{L}+'])(
-    'accepts %s',
-    (pattern) => {
-      expect(findBacktrackingRisk(pattern)).toBeNull();
-      expect(validateTerm('regex', pattern)).toBeInstanceOf(RegExp);
-    },
-  );
+  it.each(['(\\d{3}-)+\\d{4}', '(ab)+', '(cat|dog)s?', '\\d+\\.\\d+', '[(+]+x', '\\(a+\\)+', '[a+]+', 'a{2}(b{3})+', '\\p{L}+'])('accepts %s', (pattern) => {
+    expect(findBacktrackingRisk(pattern)).toBeNull();
+    expect(validateTerm('regex', pattern)).toBeInstanceOf(RegExp);
+  });
 
   it('rejects over-long, empty and empty-matching terms', () => {
     expect(rejection(() => validateTerm('regex', 'a'.repeat(MAX_TERM_LENGTH + 1), { listId: 'big' })).message).toMatch(
@@ -207,7 +204,14 @@ describe('blocklists: validation', () => {
 
   it('rejects lists without an id or with a duplicate id', () => {
     expect(rejection(() => compileBlocklists([{ id: ' ', terms: [] }])).message).toMatch(/has no id/);
-    expect(rejection(() => compileBlocklists([{ id: 'a', terms: [] }, { id: 'a', terms: [] }])).message).toMatch(/used twice/);
+    expect(
+      rejection(() =>
+        compileBlocklists([
+          { id: 'a', terms: [] },
+          { id: 'a', terms: [] },
+        ]),
+      ).message,
+    ).toMatch(/used twice/);
   });
 });
 

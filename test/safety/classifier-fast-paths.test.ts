@@ -13,8 +13,7 @@ import { tokenise, tokenStrings } from '../../src/safety/local/text-normaliser.j
  */
 
 const classifier = new LocalClassifier();
-const prompt = (text: string, documents?: string[]): Classification =>
-  classifier.classifySync({ text, direction: 'prompt', documents });
+const prompt = (text: string, documents?: string[]): Classification => classifier.classifySync({ text, direction: 'prompt', documents });
 
 describe('tokeniser scratch buffers', () => {
   it('tokenises the same whatever came before (short after long, Latin after non-Latin)', () => {

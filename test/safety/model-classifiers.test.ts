@@ -74,7 +74,11 @@ afterAll(async () => {
 
 describe('OpenAI-compatible moderation classifier', () => {
   it('asks /moderations through a deployment and maps scores to severities', async () => {
-    const config = parseConfig(`providers:\n  mod: { type: openai-compatible, base_url: "${url}/v1" }\ndeployments:\n  moderation: { provider: mod, model: omni-moderation-latest }\n`, 'test.yaml', {});
+    const config = parseConfig(
+      `providers:\n  mod: { type: openai-compatible, base_url: "${url}/v1" }\ndeployments:\n  moderation: { provider: mod, model: omni-moderation-latest }\n`,
+      'test.yaml',
+      {},
+    );
     const table = new DeploymentTable(config);
     const classifier = new OpenAIModerationClassifier('omni', new DeploymentCaller(() => table), 'moderation', 2_000);
     const violent = await classifier.classify({ text: 'an attack on them', direction: 'prompt' });
@@ -90,7 +94,11 @@ describe('OpenAI-compatible moderation classifier', () => {
   });
 
   it('reports an unreachable moderation deployment as unavailable', async () => {
-    const config = parseConfig('providers:\n  mod: { type: openai-compatible, base_url: "http://127.0.0.1:1/v1", retry: { max_attempts: 1 } }\ndeployments:\n  moderation: { provider: mod, model: m }\n', 'test.yaml', {});
+    const config = parseConfig(
+      'providers:\n  mod: { type: openai-compatible, base_url: "http://127.0.0.1:1/v1", retry: { max_attempts: 1 } }\ndeployments:\n  moderation: { provider: mod, model: m }\n',
+      'test.yaml',
+      {},
+    );
     const table = new DeploymentTable(config);
     const classifier = new OpenAIModerationClassifier('omni', new DeploymentCaller(() => table), 'moderation', 2_000);
     await expect(classifier.classify({ text: 'x', direction: 'prompt' })).rejects.toBeInstanceOf(ClassifierUnavailableError);
@@ -99,7 +107,8 @@ describe('OpenAI-compatible moderation classifier', () => {
 });
 
 describe('Azure AI Content Safety classifier', () => {
-  const classifier = (apiKey = 'cs-key') => new AzureContentSafetyClassifier('azure', { endpoint: `${url}/`, apiKey, apiVersion: '2024-09-01', timeoutMs: 2_000 });
+  const classifier = (apiKey = 'cs-key') =>
+    new AzureContentSafetyClassifier('azure', { endpoint: `${url}/`, apiKey, apiVersion: '2024-09-01', timeoutMs: 2_000 });
 
   it('maps text:analyze severities 0/2/4/6 to safe/low/medium/high', async () => {
     const result = await classifier().classify({ text: 'some hateful words', direction: 'completion' });

@@ -6,13 +6,6 @@ import { StreamingRedactor } from '../../src/safety/pii/streaming-redactor.js';
 // One detector for the whole file, as the gateway builds one at start.
 const detector = new PiiDetector();
 
-function found(text: string, type?: PiiType): string[] {
-  return detector
-    .detect(text)
-    .filter((match) => type === undefined || match.type === type)
-    .map((match) => match.text);
-}
-
 function only(type: PiiType): PiiDetector {
   return new PiiDetector({ types: [type] });
 }
@@ -256,9 +249,7 @@ describe('PiiDetector: secret', () => {
 
   it('redacts the key of an Azure storage connection string, keeping the rest readable', () => {
     const connection = `DefaultEndpointsProtocol=https;AccountName=myaccount;AccountKey=${accountKey};EndpointSuffix=core.windows.net`;
-    expect(secret.redact(connection)).toBe(
-      'DefaultEndpointsProtocol=https;AccountName=myaccount;AccountKey=[REDACTED:SECRET];EndpointSuffix=core.windows.net',
-    );
+    expect(secret.redact(connection)).toBe('DefaultEndpointsProtocol=https;AccountName=myaccount;AccountKey=[REDACTED:SECRET];EndpointSuffix=core.windows.net');
   });
 
   it('redacts a private key block that was cut off before its END line', () => {
@@ -357,9 +348,7 @@ describe('PiiDetector: results and redaction', () => {
 
   it('resolves overlaps: the longer match wins, and a tie goes to the stronger type', () => {
     // The credential value is also an e-mail address of the same length: secret outranks email.
-    expect(detector.detect('password=john.Doe1@corp-mail.net').map((match) => [match.type, match.text])).toEqual([
-      ['secret', 'john.Doe1@corp-mail.net'],
-    ]);
+    expect(detector.detect('password=john.Doe1@corp-mail.net').map((match) => [match.type, match.text])).toEqual([['secret', 'john.Doe1@corp-mail.net']]);
     // An IPv4-mapped IPv6 address contains an IPv4 address; one match, the whole address.
     expect(detector.detect('from ::ffff:192.0.2.128 today').map((match) => match.text)).toEqual(['::ffff:192.0.2.128']);
     // A card number is not also reported as a phone number, and a phone is not cut out of an IBAN.
@@ -493,7 +482,7 @@ describe('StreamingRedactor', () => {
     };
     for (let trial = 0; trial < 40; trial++) {
       const pieces: string[] = [];
-      for (let cursor = 0; cursor < text.length; ) {
+      for (let cursor = 0; cursor < text.length;) {
         const size = 1 + Math.floor(random() * (trial % 2 === 0 ? 6 : 40));
         pieces.push(text.slice(cursor, cursor + size));
         cursor += size;

@@ -11,10 +11,25 @@ const BLOCKED: FilterDecision = {
   flagged: true,
   worst: { category: 'hate', severity: 'high' },
 };
-const FLAGGED: FilterDecision = { results: { violence: { filtered: false, severity: 'low' } }, blocked: false, flagged: true, worst: { category: 'violence', severity: 'low' } };
-const CLEAN: FilterDecision = { results: { hate: { filtered: false, severity: 'safe' } }, blocked: false, flagged: false, worst: { category: null, severity: 'safe' } };
+const FLAGGED: FilterDecision = {
+  results: { violence: { filtered: false, severity: 'low' } },
+  blocked: false,
+  flagged: true,
+  worst: { category: 'violence', severity: 'low' },
+};
+const CLEAN: FilterDecision = {
+  results: { hate: { filtered: false, severity: 'safe' } },
+  blocked: false,
+  flagged: false,
+  worst: { category: null, severity: 'safe' },
+};
 /** A classifier failed closed: blocked, nothing found. */
-const FAILED_CLOSED: FilterDecision = { results: { error: { code: 'content_filter_error', message: 'x' } }, blocked: true, flagged: false, worst: { category: null, severity: 'safe' } };
+const FAILED_CLOSED: FilterDecision = {
+  results: { error: { code: 'content_filter_error', message: 'x' } },
+  blocked: true,
+  flagged: false,
+  worst: { category: null, severity: 'safe' },
+};
 
 describe('content-safety volume metrics', () => {
   it('counts blocked volume per direction and harmful volume per category and severity', async () => {

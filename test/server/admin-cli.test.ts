@@ -66,7 +66,11 @@ describe('cerulean admin commands', () => {
   });
 
   it('talks to a running server, prints usage as a table and CSV, and verifies the audit chain', async () => {
-    const server = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PATH: process.env.PATH, CERULEAN_MASTER_KEY: 'mk' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = spawn(process.execPath, [BIN, 'serve'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, CERULEAN_MASTER_KEY: 'mk' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';

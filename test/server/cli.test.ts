@@ -121,7 +121,13 @@ describe('cerulean serve', () => {
     writeFileSync(file, config('  chat: { provider: up, model: slow-stream }\n  added: { provider: up, model: m }'));
     server.child.kill('SIGHUP');
     await expect
-      .poll(async () => ((await (await fetch(`${server.url}/v1/models`, { headers })).json()) as { data: Array<{ id: string }> }).data.map((m: { id: string }) => m.id).sort(), { timeout: 5_000 })
+      .poll(
+        async () =>
+          ((await (await fetch(`${server.url}/v1/models`, { headers })).json()) as { data: Array<{ id: string }> }).data
+            .map((m: { id: string }) => m.id)
+            .sort(),
+        { timeout: 5_000 },
+      )
       .toEqual(['added', 'chat']);
     const { raw, content } = await inFlight;
     expect(content).toBe('Hello from the fixture upstream, one word at a time.');

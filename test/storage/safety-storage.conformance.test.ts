@@ -187,7 +187,13 @@ describe.each(['sqlite', 'postgres'] as const)('content-safety storage on %s', (
       ]);
       const some = await storage.blocklists.allForProjects(['proj_b', 'proj_missing']);
       expect(some).toEqual([
-        { id: 'bl_b', projectId: 'proj_b', name: 'B', createdAt: T0, terms: [{ id: 't_b1', blocklistId: 'bl_b', kind: 'exact', value: 'beta', createdAt: T0 }] },
+        {
+          id: 'bl_b',
+          projectId: 'proj_b',
+          name: 'B',
+          createdAt: T0,
+          terms: [{ id: 't_b1', blocklistId: 'bl_b', kind: 'exact', value: 'beta', createdAt: T0 }],
+        },
       ]);
       expect(await storage.blocklists.allForProjects([])).toEqual([]);
     });

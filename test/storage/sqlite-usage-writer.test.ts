@@ -21,8 +21,26 @@ type OpenStorage = typeof import('../../src/storage/open-storage.js').openStorag
 
 function record(requestId: string, overrides: Partial<UsageRecord> = {}): UsageRecord {
   return {
-    requestId, at: Date.UTC(2026, 0, 1, 12, 0, 0), organizationId: 'org', projectId: 'proj', keyId: 'key', endUser: null, deployment: 'chat', provider: 'p', model: 'm', region: 'local',
-    promptTokens: 10, cachedTokens: 2, completionTokens: 5, images: 0, cost: 7, status: 200, latencyMs: 3.6, timeToFirstTokenMs: null, streamed: false, filtered: false,
+    requestId,
+    at: Date.UTC(2026, 0, 1, 12, 0, 0),
+    organizationId: 'org',
+    projectId: 'proj',
+    keyId: 'key',
+    endUser: null,
+    deployment: 'chat',
+    provider: 'p',
+    model: 'm',
+    region: 'local',
+    promptTokens: 10,
+    cachedTokens: 2,
+    completionTokens: 5,
+    images: 0,
+    cost: 7,
+    status: 200,
+    latencyMs: 3.6,
+    timeToFirstTokenMs: null,
+    streamed: false,
+    filtered: false,
     ...overrides,
   };
 }
@@ -70,7 +88,7 @@ describe('SQLite usage writer thread (built service)', () => {
     expect((await storage.usage.get('a'))?.latencyMs).toBe(4);
   });
 
-  it('reports a record the database refuses with SQLite\'s code, so the ledger can set it apart', async () => {
+  it("reports a record the database refuses with SQLite's code, so the ledger can set it apart", async () => {
     const refused = record('bad', { projectId: null as unknown as string });
     const failure = await storage.usage.insertBatch([record('ok'), refused]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Error);

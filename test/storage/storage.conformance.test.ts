@@ -233,9 +233,24 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
 
     it('creates every table', async () => {
       const tables = [
-        'organizations', 'projects', 'users', 'role_assignments', 'api_keys', 'deployment_policies', 'project_quotas',
-        'budgets', 'access_requests', 'usage_records', 'usage_rollups', 'audit_log', 'audit_anchor',
-        'blocklists', 'blocklist_terms', 'project_filter_policies', 'abuse_reviews', 'abuse_samples',
+        'organizations',
+        'projects',
+        'users',
+        'role_assignments',
+        'api_keys',
+        'deployment_policies',
+        'project_quotas',
+        'budgets',
+        'access_requests',
+        'usage_records',
+        'usage_rollups',
+        'audit_log',
+        'audit_anchor',
+        'blocklists',
+        'blocklist_terms',
+        'project_filter_policies',
+        'abuse_reviews',
+        'abuse_samples',
       ];
       for (const table of tables) expect(await harness.raw(`select count(*) as n from ${table}`)).toHaveLength(1);
     });
@@ -267,9 +282,7 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
     });
 
     it('refuses a project of an unknown organization (foreign keys are on)', async () => {
-      await expect(
-        storage.projects.create({ id: 'proj_x', organizationId: 'org_missing', name: 'x', keyAuthEnabled: true, createdAt: T0 }),
-      ).rejects.toThrow();
+      await expect(storage.projects.create({ id: 'proj_x', organizationId: 'org_missing', name: 'x', keyAuthEnabled: true, createdAt: T0 })).rejects.toThrow();
     });
 
     it('deletes a project with its keys, quotas, budgets, roles and access requests; usage and audit stay', async () => {
@@ -284,11 +297,36 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
       await storage.roles.assign({ id: 'ra_3', userId: 'user_1', scope: 'project', scopeId: 'proj_b', role: 'user', createdAt: T0 });
       await storage.quotas.set({ projectId: 'proj_a', deployment: '*', tpm: 1000, updatedAt: T0 });
       await storage.quotas.set({ projectId: 'proj_b', deployment: '*', tpm: 2000, updatedAt: T0 });
-      for (const [scope, scopeId] of [['project', 'proj_a'], ['key', 'key_a1'], ['project', 'proj_b'], ['key', 'key_b1']] as const) {
+      for (const [scope, scopeId] of [
+        ['project', 'proj_a'],
+        ['key', 'key_a1'],
+        ['project', 'proj_b'],
+        ['key', 'key_b1'],
+      ] as const) {
         await storage.budgets.set({ scope, scopeId, monthlyLimit: 1_000_000, dailyLimit: null, updatedAt: T0 });
       }
-      await storage.access.create({ id: 'ar_1', projectId: 'proj_a', deployment: 'gpt', useCase: 'x', status: 'pending', createdAt: T0, decidedBy: null, decidedAt: null, reason: null });
-      await storage.access.create({ id: 'ar_2', projectId: 'proj_b', deployment: 'gpt', useCase: 'x', status: 'pending', createdAt: T0, decidedBy: null, decidedAt: null, reason: null });
+      await storage.access.create({
+        id: 'ar_1',
+        projectId: 'proj_a',
+        deployment: 'gpt',
+        useCase: 'x',
+        status: 'pending',
+        createdAt: T0,
+        decidedBy: null,
+        decidedAt: null,
+        reason: null,
+      });
+      await storage.access.create({
+        id: 'ar_2',
+        projectId: 'proj_b',
+        deployment: 'gpt',
+        useCase: 'x',
+        status: 'pending',
+        createdAt: T0,
+        decidedBy: null,
+        decidedAt: null,
+        reason: null,
+      });
       await storage.usage.insertBatch([usage('req_1', { projectId: 'proj_a', keyId: 'key_a1' })]);
       await storage.audit.append(auditInput({ projectId: 'proj_a' }));
 
@@ -318,7 +356,15 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
     });
 
     it('creates users and finds them by id, subject and email', async () => {
-      const alice = { id: 'user_a', organizationId: 'org_1', email: 'alice@example.com', name: 'Alice', issuer: 'https://idp', subject: 'sub-a', createdAt: T0 };
+      const alice = {
+        id: 'user_a',
+        organizationId: 'org_1',
+        email: 'alice@example.com',
+        name: 'Alice',
+        issuer: 'https://idp',
+        subject: 'sub-a',
+        createdAt: T0,
+      };
       const bob = { id: 'user_b', organizationId: 'org_2', email: 'bob@example.com', name: null, issuer: null, subject: null, createdAt: T0 + 1 };
       await storage.users.create(alice);
       await storage.users.create(bob);
@@ -423,7 +469,10 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
       expect((await storage.keys.get('key_2'))?.lastUsedAt).toBe(T0 + 500);
       expect((await storage.keys.get('key_3'))?.lastUsedAt).toBeNull();
 
-      await storage.keys.touch([{ id: 'key_1', at: T0 + 250 }, { id: 'key_2', at: T0 + 600 }]);
+      await storage.keys.touch([
+        { id: 'key_1', at: T0 + 250 },
+        { id: 'key_2', at: T0 + 600 },
+      ]);
       expect((await storage.keys.get('key_1'))?.lastUsedAt).toBe(T0 + 300);
       expect((await storage.keys.get('key_2'))?.lastUsedAt).toBe(T0 + 600);
     });
@@ -475,7 +524,13 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
     it('sets, gets, lists and removes budgets', async () => {
       await storage.budgets.set({ scope: 'project', scopeId: 'proj_a', monthlyLimit: 50_000_000, dailyLimit: null, updatedAt: T0 });
       await storage.budgets.set({ scope: 'key', scopeId: 'key_1', monthlyLimit: null, dailyLimit: 1_000_000, updatedAt: T0 });
-      expect(await storage.budgets.get('project', 'proj_a')).toEqual({ scope: 'project', scopeId: 'proj_a', monthlyLimit: 50_000_000, dailyLimit: null, updatedAt: T0 });
+      expect(await storage.budgets.get('project', 'proj_a')).toEqual({
+        scope: 'project',
+        scopeId: 'proj_a',
+        monthlyLimit: 50_000_000,
+        dailyLimit: null,
+        updatedAt: T0,
+      });
       expect(await storage.budgets.get('key', 'proj_a')).toBeUndefined();
       await storage.budgets.set({ scope: 'project', scopeId: 'proj_a', monthlyLimit: 9_000_000_000_000, dailyLimit: 1, updatedAt: T0 + 1 });
       expect(await storage.budgets.list()).toEqual([
@@ -632,7 +687,9 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
         { key: 'key_2', requests: 1, promptTokens: 100, cachedTokens: 0, completionTokens: 50, cost: 1000 },
       ]);
       // Minute, hour and day rows for the two records in the first minute, one per bucket.
-      const rows = await harness.raw(`select bucket, requests from usage_rollups where bucket_start = ${T0} and project_id = 'proj_a' and key_id = 'key_1' order by bucket`);
+      const rows = await harness.raw(
+        `select bucket, requests from usage_rollups where bucket_start = ${T0} and project_id = 'proj_a' and key_id = 'key_1' order by bucket`,
+      );
       expect(rows.map((row) => [row.bucket, Number(row.requests)])).toEqual([
         ['hour', 2],
         ['minute', 2],

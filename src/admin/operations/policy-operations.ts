@@ -2,16 +2,7 @@ import { z } from 'zod';
 import { ConflictError, InvalidRequestError, ResourceNotFoundError } from '../../errors/catalogue.js';
 import { requireOperator } from '../../governance/access-control.js';
 import type { Budget, BudgetScope, DeploymentPolicy, Prices } from '../../storage/storage.js';
-import {
-  booleanFlag,
-  defineOperation,
-  fromMicros,
-  idString,
-  nonNegativeNumber,
-  positiveInteger,
-  toMicros,
-  type AdminContext,
-} from '../admin-operation.js';
+import { booleanFlag, defineOperation, fromMicros, idString, nonNegativeNumber, positiveInteger, toMicros, type AdminContext } from '../admin-operation.js';
 import { newId, projectFor } from './tenancy-operations.js';
 
 function requireDeployment(context: AdminContext, deployment: string, allowAll = false): void {
@@ -114,13 +105,18 @@ export const policyOperations = [
     path: '/projects/:project/access-requests',
     summary: 'Apply for limited access to a gated deployment, describing the use case.',
     status: 201,
-    input: z.strictObject({ project: idString, deployment: idString, use_case: z.string().trim().min(20, 'describe the use case in at least 20 characters').max(5000) }),
+    input: z.strictObject({
+      project: idString,
+      deployment: idString,
+      use_case: z.string().trim().min(20, 'describe the use case in at least 20 characters').max(5000),
+    }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'access:apply');
       requireDeployment(context, input.deployment);
       const existing = await context.storage.access.list({ projectId: project.id, deployment: input.deployment });
       const open = existing.find((request) => request.status !== 'rejected');
-      if (open) throw new ConflictError(`Project "${project.id}" already has a ${open.status} request (${open.id}) for "${input.deployment}".`, 'duplicate_request');
+      if (open)
+        throw new ConflictError(`Project "${project.id}" already has a ${open.status} request (${open.id}) for "${input.deployment}".`, 'duplicate_request');
       const request = {
         id: newId('areq'),
         projectId: project.id,
@@ -133,7 +129,13 @@ export const policyOperations = [
         reason: null,
       };
       await context.storage.access.create(request);
-      await context.audit({ target: `access-request:${request.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: request });
+      await context.audit({
+        target: `access-request:${request.id}`,
+        organizationId: project.organizationId,
+        projectId: project.id,
+        before: null,
+        after: request,
+      });
       return request;
     },
   }),
@@ -171,7 +173,13 @@ export const policyOperations = [
         });
         const project = await context.storage.projects.get(before.projectId);
         await context.changed('access', before.projectId);
-        await context.audit({ target: `access-request:${before.id}`, organizationId: project?.organizationId ?? null, projectId: before.projectId, before, after });
+        await context.audit({
+          target: `access-request:${before.id}`,
+          organizationId: project?.organizationId ?? null,
+          projectId: before.projectId,
+          before,
+          after,
+        });
         return after;
       },
     }),
@@ -216,7 +224,13 @@ export const policyOperations = [
       if (!before) throw new ResourceNotFoundError('quota', `${project.id}/${input.deployment}`);
       await context.storage.quotas.remove(project.id, input.deployment);
       await context.changed('quota', project.id);
-      await context.audit({ target: `quota:${project.id}/${input.deployment}`, organizationId: project.organizationId, projectId: project.id, before, after: null });
+      await context.audit({
+        target: `quota:${project.id}/${input.deployment}`,
+        organizationId: project.organizationId,
+        projectId: project.id,
+        before,
+        after: null,
+      });
       return { removed: true };
     },
   }),
@@ -274,4 +288,3 @@ export const policyOperations = [
     },
   }),
 ];
-

@@ -8,7 +8,13 @@ import { projectFor } from './tenancy-operations.js';
 const GROUPS = ['project', 'key', 'deployment', 'model', 'day'] as const;
 
 const groupList = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value),
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean)
+      : value,
   z.array(z.enum(GROUPS)),
 );
 

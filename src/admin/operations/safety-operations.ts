@@ -63,9 +63,14 @@ const DECISIONS = {
   suspend: {
     from: ['open', 'dismissed', 'reinstated'],
     to: 'suspended',
-    summary: "Suspend a review's subject: a key is refused with 403 key_suspended on every replica, a project or end user by abuse monitoring (service operator only).",
+    summary:
+      "Suspend a review's subject: a key is refused with 403 key_suspended on every replica, a project or end user by abuse monitoring (service operator only).",
   },
-  reinstate: { from: ['suspended'], to: 'reinstated', summary: "Lift a suspension: the subject (a key: unsuspended) may call again and starts afresh (service operator only)." },
+  reinstate: {
+    from: ['suspended'],
+    to: 'reinstated',
+    summary: 'Lift a suspension: the subject (a key: unsuspended) may call again and starts afresh (service operator only).',
+  },
 } as const satisfies Record<string, { from: readonly AbuseReviewStatus[]; to: AbuseReviewStatus; summary: string }>;
 
 export const safetyOperations = [
@@ -79,9 +84,14 @@ export const safetyOperations = [
     async run(context, input) {
       const project = await projectFor(context, input.project, 'safety:manage');
       const existing = await context.storage.blocklists.list(project.id);
-      if (existing.some((list) => list.name === input.name)) throw new ConflictError(`Project "${project.id}" already has a blocklist named "${input.name}".`, 'duplicate_blocklist');
+      if (existing.some((list) => list.name === input.name))
+        throw new ConflictError(`Project "${project.id}" already has a blocklist named "${input.name}".`, 'duplicate_blocklist');
       if (existing.length >= MAX_LISTS_PER_PROJECT) {
-        throw new InvalidRequestError(`Project "${project.id}" already has ${MAX_LISTS_PER_PROJECT} blocklists, the most allowed.`, 'name', 'too_many_blocklists');
+        throw new InvalidRequestError(
+          `Project "${project.id}" already has ${MAX_LISTS_PER_PROJECT} blocklists, the most allowed.`,
+          'name',
+          'too_many_blocklists',
+        );
       }
       const list: Blocklist = { id: input.id ?? newId('bl'), projectId: project.id, name: input.name, createdAt: context.now };
       if (await context.storage.blocklists.get(list.id)) throw new ConflictError(`Blocklist "${list.id}" already exists.`);
@@ -123,7 +133,13 @@ export const safetyOperations = [
       const { list, project } = await blocklistFor(context, input.blocklist, 'safety:manage');
       const terms = await context.storage.blocklists.listTerms(list.id);
       await context.storage.blocklists.delete(list.id);
-      await context.audit({ target: `blocklist:${list.id}`, organizationId: project.organizationId, projectId: project.id, before: { ...list, terms }, after: null });
+      await context.audit({
+        target: `blocklist:${list.id}`,
+        organizationId: project.organizationId,
+        projectId: project.id,
+        before: { ...list, terms },
+        after: null,
+      });
       await announce(context, project.id);
       return { deleted: true, id: list.id };
     },
@@ -142,8 +158,14 @@ export const safetyOperations = [
       validateTerm(input.kind, input.value, { listId: list.id, param: 'value' });
       const value = input.kind === 'exact' ? normalizeExactTerm(input.value) : input.value;
       const terms = await context.storage.blocklists.listTerms(list.id);
-      const duplicate = terms.find((term) => term.kind === input.kind && (input.kind === 'exact' ? term.value.toLowerCase() === value.toLowerCase() : term.value === value));
-      if (duplicate) throw new ConflictError(`Blocklist "${list.id}" already has the ${input.kind} term ${JSON.stringify(duplicate.value)} (${duplicate.id}).`, 'duplicate_term');
+      const duplicate = terms.find(
+        (term) => term.kind === input.kind && (input.kind === 'exact' ? term.value.toLowerCase() === value.toLowerCase() : term.value === value),
+      );
+      if (duplicate)
+        throw new ConflictError(
+          `Blocklist "${list.id}" already has the ${input.kind} term ${JSON.stringify(duplicate.value)} (${duplicate.id}).`,
+          'duplicate_term',
+        );
       if (terms.length >= MAX_TERMS_PER_LIST) {
         throw new InvalidRequestError(`Blocklist "${list.id}" already has ${MAX_TERMS_PER_LIST} terms, the most allowed.`, 'value', 'too_many_terms');
       }
@@ -191,7 +213,6 @@ export const safetyOperations = [
       const after: ProjectFilterPolicy = { projectId: project.id, deployment: input.deployment, policy: input.policy, updatedAt: context.now };
       await context.storage.safetySettings.setPolicy(after);
       await context.audit({
-        
         target: `content-filter:${project.id}/${input.deployment}`,
         organizationId: project.organizationId,
         projectId: project.id,
@@ -226,7 +247,6 @@ export const safetyOperations = [
       if (before.policy === NO_FILTER) requireOperator(context.principal);
       await context.storage.safetySettings.removePolicy(project.id, input.deployment);
       await context.audit({
-        
         target: `content-filter:${project.id}/${input.deployment}`,
         organizationId: project.organizationId,
         projectId: project.id,
@@ -253,7 +273,9 @@ export const safetyOperations = [
         if (!input.project) throw new InvalidRequestError('Name the project whose abuse reviews to list.', 'project');
         await projectFor(context, input.project, 'abuse:read');
       }
-      return { data: await context.storage.abuse.list({ status: input.status, projectId: input.project, subjectType: input.subject_type, limit: input.limit }) };
+      return {
+        data: await context.storage.abuse.list({ status: input.status, projectId: input.project, subjectType: input.subject_type, limit: input.limit }),
+      };
     },
   }),
   defineOperation({
@@ -280,12 +302,18 @@ export const safetyOperations = [
         const before = await reviewFor(context, input.review);
         const decision = DECISIONS[verb];
         if (!(decision.from as readonly AbuseReviewStatus[]).includes(before.status)) {
-          throw new ConflictError(`Abuse review "${before.id}" is ${before.status}; it cannot be ${verb === 'dismiss' ? 'dismissed' : verb === 'suspend' ? 'suspended' : 'reinstated'}.`, 'invalid_review_state');
+          throw new ConflictError(
+            `Abuse review "${before.id}" is ${before.status}; it cannot be ${verb === 'dismiss' ? 'dismissed' : verb === 'suspend' ? 'suspended' : 'reinstated'}.`,
+            'invalid_review_state',
+          );
         }
         if (verb === 'suspend') {
           const active = await storage.abuse.findActive(before.subjectType, before.subjectId, before.projectId);
           if (active && active.id !== before.id) {
-            throw new ConflictError(`The subject of "${before.id}" has an active review (${active.id}, ${active.status}): decide that one.`, 'active_review_exists');
+            throw new ConflictError(
+              `The subject of "${before.id}" has an active review (${active.id}, ${active.status}): decide that one.`,
+              'active_review_exists',
+            );
           }
         }
         const actor = actorOf(context.principal);
@@ -297,17 +325,30 @@ export const safetyOperations = [
         } catch (error) {
           // The partial unique index: monitoring opened another active review in the meantime.
           const active = await storage.abuse.findActive(before.subjectType, before.subjectId, before.projectId);
-          if (active && active.id !== before.id) throw new ConflictError(`The subject of "${before.id}" has another active review (${active.id}): decide that one.`, 'active_review_exists');
+          if (active && active.id !== before.id)
+            throw new ConflictError(`The subject of "${before.id}" has another active review (${active.id}): decide that one.`, 'active_review_exists');
           throw error;
         }
         if (!after) throw new ResourceNotFoundError('abuse review', before.id);
         const subject = before.subjectType === 'key' ? await storage.keys.get(before.subjectId) : undefined;
         if (subject && verb === 'suspend') {
           const key = await storage.keys.suspend(subject.id, context.now);
-          await context.audit({ action: 'keys.suspend', target: `key:${subject.id}`, ...target, before: { suspendedAt: subject.suspendedAt ?? null }, after: { suspendedAt: key?.suspendedAt ?? null, review: before.id } });
+          await context.audit({
+            action: 'keys.suspend',
+            target: `key:${subject.id}`,
+            ...target,
+            before: { suspendedAt: subject.suspendedAt ?? null },
+            after: { suspendedAt: key?.suspendedAt ?? null, review: before.id },
+          });
         } else if (subject && verb === 'reinstate' && subject.suspendedAt != null) {
           await storage.keys.unsuspend(subject.id);
-          await context.audit({ action: 'keys.unsuspend', target: `key:${subject.id}`, ...target, before: { suspendedAt: subject.suspendedAt }, after: { suspendedAt: null, review: before.id } });
+          await context.audit({
+            action: 'keys.unsuspend',
+            target: `key:${subject.id}`,
+            ...target,
+            before: { suspendedAt: subject.suspendedAt },
+            after: { suspendedAt: null, review: before.id },
+          });
         }
         await context.audit({ target: `abuse-review:${before.id}`, ...target, before, after });
         if (subject) await context.changed('key', subject.id);

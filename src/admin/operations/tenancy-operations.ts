@@ -4,15 +4,7 @@ import { hashKey } from '../../auth/master-key.js';
 import { ConflictError, InvalidRequestError, PermissionError, ResourceNotFoundError } from '../../errors/catalogue.js';
 import { can, canGrant, requireOperator, requirePermission } from '../../governance/access-control.js';
 import { ROLES, type ApiKey, type Project, type Scope } from '../../storage/storage.js';
-import {
-  booleanFlag,
-  defineOperation,
-  idString,
-  nameString,
-  parseExpiry,
-  stringList,
-  type AdminContext,
-} from '../admin-operation.js';
+import { booleanFlag, defineOperation, idString, nameString, parseExpiry, stringList, type AdminContext } from '../admin-operation.js';
 
 /** A new opaque id with a readable prefix. */
 export function newId(prefix: string): string {
@@ -55,7 +47,9 @@ function canSeeProject(context: AdminContext, project: Project): boolean {
   if (principal.kind === 'key') return principal.projectId === project.id;
   return (
     principal.organizationId === project.organizationId &&
-    principal.roles.some((grant) => (grant.scope === 'organization' && grant.scopeId === project.organizationId) || (grant.scope === 'project' && grant.scopeId === project.id))
+    principal.roles.some(
+      (grant) => (grant.scope === 'organization' && grant.scopeId === project.organizationId) || (grant.scope === 'project' && grant.scopeId === project.id),
+    )
   );
 }
 
@@ -186,7 +180,8 @@ export const tenancyOperations = [
       let expiresAt: number | null = null;
       if (input.expires !== undefined) {
         expiresAt = parseExpiry(input.expires, context.now);
-        if (expiresAt === null || expiresAt <= context.now) throw new InvalidRequestError(`expires: "${input.expires}" is neither a duration (30d, 12h, 90m, 2w) nor a future date.`, 'expires');
+        if (expiresAt === null || expiresAt <= context.now)
+          throw new InvalidRequestError(`expires: "${input.expires}" is neither a duration (30d, 12h, 90m, 2w) nor a future date.`, 'expires');
       }
       const secret = KEY_PREFIX + randomBytes(32).toString('base64url');
       const key: ApiKey = {
@@ -234,7 +229,13 @@ export const tenancyOperations = [
       if (before.revokedAt !== null) throw new ConflictError(`Key "${input.key}" is already revoked.`, 'already_revoked');
       const after = await context.storage.keys.revoke(input.key, context.now);
       await context.changed('key', input.key);
-      await context.audit({ target: `key:${before.id}`, organizationId: project.organizationId, projectId: project.id, before: publicKey(before), after: after && publicKey(after) });
+      await context.audit({
+        target: `key:${before.id}`,
+        organizationId: project.organizationId,
+        projectId: project.id,
+        before: publicKey(before),
+        after: after && publicKey(after),
+      });
       return after && publicKey(after);
     },
   }),
@@ -255,7 +256,8 @@ export const tenancyOperations = [
       if (!(await context.storage.organizations.get(input.organization))) throw new ResourceNotFoundError('organization', input.organization);
       requirePermission(context.principal, 'users:manage', { organizationId: input.organization });
       if ((input.issuer === undefined) !== (input.subject === undefined)) throw new InvalidRequestError('Give issuer and subject together, or neither.');
-      if (await context.storage.users.findByEmail(input.organization, input.email)) throw new ConflictError(`A user with e-mail ${input.email} already exists in this organization.`);
+      if (await context.storage.users.findByEmail(input.organization, input.email))
+        throw new ConflictError(`A user with e-mail ${input.email} already exists in this organization.`);
       const user = {
         id: newId('user'),
         organizationId: input.organization,
@@ -310,7 +312,8 @@ export const tenancyOperations = [
       if (target.organizationId !== user.organizationId) throw new InvalidRequestError('The scope belongs to another organization than the user.', 'scope_id');
       const role = input.role as (typeof ROLES)[number];
       if (!canGrant(context.principal, role, target)) throw new PermissionError(`The caller may not grant the ${role} role here.`);
-      const before = (await context.storage.roles.listForUser(user.id)).find((grant) => grant.scope === input.scope && grant.scopeId === input.scope_id) ?? null;
+      const before =
+        (await context.storage.roles.listForUser(user.id)).find((grant) => grant.scope === input.scope && grant.scopeId === input.scope_id) ?? null;
       const assignment = { id: newId('role'), userId: user.id, scope: input.scope, scopeId: input.scope_id, role, createdAt: context.now };
       await context.storage.roles.assign(assignment);
       await context.changed('role', user.id);
@@ -347,7 +350,8 @@ export const tenancyOperations = [
     async run(context, input) {
       const user = await context.storage.users.get(input.user);
       const self = context.principal.kind === 'user' && context.principal.id === input.user;
-      if (!user || !(self || can(context.principal, 'users:manage', { organizationId: user.organizationId }))) throw new ResourceNotFoundError('user', input.user);
+      if (!user || !(self || can(context.principal, 'users:manage', { organizationId: user.organizationId })))
+        throw new ResourceNotFoundError('user', input.user);
       return { data: await context.storage.roles.listForUser(user.id) };
     },
   }),

@@ -30,8 +30,10 @@ function periodsAt(now: number): Periods {
 function countersOf(budget: Budget, now: number): Array<BudgetCounter & { start: number; period: 'month' | 'day' }> {
   const periods = periodsAt(now);
   const out: Array<BudgetCounter & { start: number; period: 'month' | 'day' }> = [];
-  if (budget.monthlyLimit !== null) out.push({ key: `${budget.scope}:${budget.scopeId}:m:${periods.month}`, limit: budget.monthlyLimit, start: periods.monthStart, period: 'month' });
-  if (budget.dailyLimit !== null) out.push({ key: `${budget.scope}:${budget.scopeId}:d:${periods.day}`, limit: budget.dailyLimit, start: periods.dayStart, period: 'day' });
+  if (budget.monthlyLimit !== null)
+    out.push({ key: `${budget.scope}:${budget.scopeId}:m:${periods.month}`, limit: budget.monthlyLimit, start: periods.monthStart, period: 'month' });
+  if (budget.dailyLimit !== null)
+    out.push({ key: `${budget.scope}:${budget.scopeId}:d:${periods.day}`, limit: budget.dailyLimit, start: periods.dayStart, period: 'day' });
   return out;
 }
 
@@ -80,7 +82,10 @@ export class BudgetGuard {
 
   /** Whether any budget applies (so callers can skip estimating costs when none does). */
   applies(projectId: string | undefined, keyId: string | undefined): boolean {
-    return (projectId !== undefined && this.cache.budget('project', projectId) !== undefined) || (keyId !== undefined && this.cache.budget('key', keyId) !== undefined);
+    return (
+      (projectId !== undefined && this.cache.budget('project', projectId) !== undefined) ||
+      (keyId !== undefined && this.cache.budget('key', keyId) !== undefined)
+    );
   }
 
   async reserve(projectId: string | undefined, keyId: string | undefined, amount: number, now = Date.now()): Promise<Reservation | undefined> {

@@ -26,7 +26,9 @@ export class RedisBudgetStore implements BudgetStore {
 
   async reserve(counters: readonly BudgetCounter[], amount: number, ttlMs: number): Promise<ReserveResult> {
     if (counters.length === 0) return { allowed: true, blockedBy: -1, spent: [] };
-    const { allowed, before } = await this.counters.add(counters.map((counter) => ({ key: this.prefix + counter.key, limit: counter.limit, cost: amount, ttlMs })));
+    const { allowed, before } = await this.counters.add(
+      counters.map((counter) => ({ key: this.prefix + counter.key, limit: counter.limit, cost: amount, ttlMs })),
+    );
     if (allowed) return { allowed, blockedBy: -1, spent: before.map((value) => value + amount) };
     return { allowed, blockedBy: counters.findIndex((counter, i) => before[i] + amount > counter.limit), spent: before };
   }

@@ -1,15 +1,6 @@
 import type { ProviderConfig, ProviderType } from '../../config/schema.js';
 import { OperationNotSupportedError } from '../../errors/catalogue.js';
-import type {
-  JsonObject,
-  Operation,
-  Provider,
-  ProviderResponse,
-  StreamTranslator,
-  Target,
-  UpstreamErrorDetail,
-  UpstreamRequest,
-} from '../provider.js';
+import type { JsonObject, Operation, Provider, ProviderResponse, StreamTranslator, Target, UpstreamErrorDetail, UpstreamRequest } from '../provider.js';
 import { anthropicErrorDetail } from './anthropic-error.js';
 import { toAnthropicRequest } from './anthropic-request.js';
 import { toChatCompletion } from './anthropic-response.js';

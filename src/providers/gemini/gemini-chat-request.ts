@@ -1,13 +1,6 @@
 import { InvalidRequestError } from '../../errors/catalogue.js';
 import type { JsonObject } from '../provider.js';
-import type {
-  GeminiContent,
-  GeminiFunctionDeclaration,
-  GeminiGenerateContentRequest,
-  GeminiGenerationConfig,
-  GeminiPart,
-  GeminiRole,
-} from './gemini-wire.js';
+import type { GeminiContent, GeminiFunctionDeclaration, GeminiGenerateContentRequest, GeminiGenerationConfig, GeminiPart, GeminiRole } from './gemini-wire.js';
 
 /**
  * Translates an OpenAI chat-completions body into a Gemini `generateContent` body. The body has

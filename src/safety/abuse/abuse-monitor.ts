@@ -263,12 +263,10 @@ export class AbuseMonitor implements SafetyObserver {
     );
     if (until !== undefined) {
       const seconds = Math.max(1, Math.ceil((until - now) / 1000));
-      throw new CeruleanError(
-        429,
-        'rate_limit_error',
-        `Requests are paused for ${seconds} seconds after repeated content-policy violations.`,
-        { code: 'abuse_throttled', retryAfterSeconds: seconds },
-      );
+      throw new CeruleanError(429, 'rate_limit_error', `Requests are paused for ${seconds} seconds after repeated content-policy violations.`, {
+        code: 'abuse_throttled',
+        retryAfterSeconds: seconds,
+      });
     }
   }
 

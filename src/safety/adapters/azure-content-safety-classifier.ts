@@ -1,5 +1,13 @@
 import { request } from 'undici';
-import { ClassifierUnavailableError, type Classification, type ClassifyInput, type HarmCategory, type Severity, type Signal, type TextClassifier } from '../classifier.js';
+import {
+  ClassifierUnavailableError,
+  type Classification,
+  type ClassifyInput,
+  type HarmCategory,
+  type Severity,
+  type Signal,
+  type TextClassifier,
+} from '../classifier.js';
 
 const CATEGORY_NAMES: Record<string, HarmCategory> = { Hate: 'hate', Sexual: 'sexual', Violence: 'violence', SelfHarm: 'self_harm' };
 const LEVELS: Record<number, Severity> = { 0: 'safe', 2: 'low', 4: 'medium', 6: 'high' };
@@ -57,7 +65,11 @@ export class AzureContentSafetyClassifier implements TextClassifier {
     for (let start = 0; start < input.text.length || start === 0; start += MAX_CHARS) pieces.push(input.text.slice(start, start + MAX_CHARS));
     const shield =
       input.direction === 'prompt'
-        ? this.post('text:shieldPrompt', { userPrompt: input.text.slice(0, MAX_CHARS), documents: (input.documents ?? []).map((d) => d.slice(0, MAX_CHARS)) }, combined)
+        ? this.post(
+            'text:shieldPrompt',
+            { userPrompt: input.text.slice(0, MAX_CHARS), documents: (input.documents ?? []).map((d) => d.slice(0, MAX_CHARS)) },
+            combined,
+          )
         : undefined;
     const analyses = await Promise.all(
       pieces.map((text) => this.post('text:analyze', { text, categories: Object.keys(CATEGORY_NAMES), outputType: 'FourSeverityLevels' }, combined)),

@@ -23,7 +23,10 @@ export function parseGuardVerdict(text: string): { safe: boolean; codes: string[
   const head = lines[0]?.toLowerCase();
   if (head === 'safe') return { safe: true, codes: [] };
   if (head !== 'unsafe') return undefined;
-  const codes = (lines[1] ?? '').split(/[,\s]+/).filter((code) => /^S\d+$/i.test(code)).map((code) => code.toUpperCase());
+  const codes = (lines[1] ?? '')
+    .split(/[,\s]+/)
+    .filter((code) => /^S\d+$/i.test(code))
+    .map((code) => code.toUpperCase());
   return { safe: false, codes };
 }
 
@@ -43,7 +46,11 @@ export class LlamaGuardClassifier extends DeploymentClassifier {
             { role: 'user', content: '(the request is not shown)' },
             { role: 'assistant', content: input.text },
           ];
-    const response = await this.ask('guard', (deadline) => this.caller.chat(this.deployment, { model: this.deployment, messages, temperature: 0, max_tokens: 20 }, deadline), signal);
+    const response = await this.ask(
+      'guard',
+      (deadline) => this.caller.chat(this.deployment, { model: this.deployment, messages, temperature: 0, max_tokens: 20 }, deadline),
+      signal,
+    );
     const content = (response.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0]?.message?.content;
     const verdict = typeof content === 'string' ? parseGuardVerdict(content) : undefined;
     if (!verdict) throw new ClassifierUnavailableError(this.name, `the guard model's answer is not a verdict: ${JSON.stringify(content)?.slice(0, 80)}`);

@@ -54,7 +54,9 @@ const wordCharacterCache = new Map<number, boolean>();
 
 function isWordCharacter(codePoint: number): boolean {
   if (codePoint < 0x80) {
-    return (codePoint >= 0x30 && codePoint <= 0x39) || (codePoint >= 0x41 && codePoint <= 0x5a) || (codePoint >= 0x61 && codePoint <= 0x7a) || codePoint === 0x5f;
+    return (
+      (codePoint >= 0x30 && codePoint <= 0x39) || (codePoint >= 0x41 && codePoint <= 0x5a) || (codePoint >= 0x61 && codePoint <= 0x7a) || codePoint === 0x5f
+    );
   }
   let word = wordCharacterCache.get(codePoint);
   if (word === undefined) {

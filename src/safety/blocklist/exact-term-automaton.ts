@@ -44,10 +44,7 @@ function foldCodePoint(codePoint: number): string {
  * Feeds the folded form of `text` to `sink`, one UTF-16 code unit at a time, with the span of the
  * original text it came from and whether it is the first / last unit of its code point's folding.
  */
-function foldText(
-  text: string,
-  sink: (unit: number, start: number, end: number, first: boolean, last: boolean) => void,
-): void {
+function foldText(text: string, sink: (unit: number, start: number, end: number, first: boolean, last: boolean) => void): void {
   let index = 0;
   while (index < text.length) {
     const unit = text.charCodeAt(index);

@@ -99,15 +99,7 @@ let engine: Engine | undefined;
 function compiledEngine(): Engine {
   engine ??= {
     matcher: new PhraseMatcher(
-      [
-        ...CONTEXT_LEXICON,
-        ...VIOLENCE_LEXICON,
-        ...SELF_HARM_LEXICON,
-        ...SEXUAL_LEXICON,
-        ...HATE_LEXICON,
-        ...ATTACK_LEXICON,
-        ...PROFANITY_LEXICON,
-      ],
+      [...CONTEXT_LEXICON, ...VIOLENCE_LEXICON, ...SELF_HARM_LEXICON, ...SEXUAL_LEXICON, ...HATE_LEXICON, ...ATTACK_LEXICON, ...PROFANITY_LEXICON],
       { hashedTerms: HASHED_SLURS, benignTag: Tag.BENIGN },
     ),
     jailbreak: new AttackScorer({ tags: JAILBREAK_WEIGHTS, exfiltration: false }),

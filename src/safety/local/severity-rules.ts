@@ -75,28 +75,50 @@ const UNTOUCHED: CategoryLevels = Object.freeze({
 });
 
 const VIOLENCE_TAGS = [
-  Tag.VIOLENCE_ACT_LETHAL, Tag.VIOLENCE_ACT_HARM, Tag.VIOLENCE_WEAPON_SEVERE, Tag.VIOLENCE_WEAPON, Tag.VIOLENCE_GRAPHIC,
-  Tag.VIOLENCE_THREAT_HIGH, Tag.VIOLENCE_THREAT_MEDIUM, Tag.VIOLENCE_GLORIFY, Tag.VIOLENCE_TERROR, Tag.VIOLENCE_MENTION,
+  Tag.VIOLENCE_ACT_LETHAL,
+  Tag.VIOLENCE_ACT_HARM,
+  Tag.VIOLENCE_WEAPON_SEVERE,
+  Tag.VIOLENCE_WEAPON,
+  Tag.VIOLENCE_GRAPHIC,
+  Tag.VIOLENCE_THREAT_HIGH,
+  Tag.VIOLENCE_THREAT_MEDIUM,
+  Tag.VIOLENCE_GLORIFY,
+  Tag.VIOLENCE_TERROR,
+  Tag.VIOLENCE_MENTION,
   Tag.VIOLENCE_INSTRUCTION,
 ];
 const SELF_HARM_TAGS = [
-  Tag.SELF_HARM_TERM, Tag.SELF_HARM_IDEATION, Tag.SELF_HARM_METHOD, Tag.SELF_HARM_DOSE, Tag.SELF_HARM_ENCOURAGE,
-  Tag.SELF_HARM_EATING, Tag.SELF_HARM_PREPARATION,
+  Tag.SELF_HARM_TERM,
+  Tag.SELF_HARM_IDEATION,
+  Tag.SELF_HARM_METHOD,
+  Tag.SELF_HARM_DOSE,
+  Tag.SELF_HARM_ENCOURAGE,
+  Tag.SELF_HARM_EATING,
+  Tag.SELF_HARM_PREPARATION,
 ];
 const SEXUAL_TAGS = [
-  Tag.SEXUAL_ANATOMY, Tag.SEXUAL_SLANG, Tag.SEXUAL_MILD, Tag.SEXUAL_EXPLICIT, Tag.SEXUAL_HARDCORE, Tag.SEXUAL_SOLICIT,
+  Tag.SEXUAL_ANATOMY,
+  Tag.SEXUAL_SLANG,
+  Tag.SEXUAL_MILD,
+  Tag.SEXUAL_EXPLICIT,
+  Tag.SEXUAL_HARDCORE,
+  Tag.SEXUAL_SOLICIT,
   Tag.SEXUAL_NONCONSENT,
 ];
 const HATE_TAGS = [
-  Tag.HATE_NEGATIVE, Tag.HATE_NEGATIVE_CLAIM, Tag.HATE_DEHUMANISE, Tag.HATE_EXCLUDE, Tag.HATE_EXCLUDE_STRONG,
-  Tag.HATE_VIOLENT, Tag.HATE_STEREOTYPE, Tag.HATE_SLUR,
+  Tag.HATE_NEGATIVE,
+  Tag.HATE_NEGATIVE_CLAIM,
+  Tag.HATE_DEHUMANISE,
+  Tag.HATE_EXCLUDE,
+  Tag.HATE_EXCLUDE_STRONG,
+  Tag.HATE_VIOLENT,
+  Tag.HATE_STEREOTYPE,
+  Tag.HATE_SLUR,
 ];
 
 /** Tags without which a sentence cannot reach any level: sentences with none are skipped. */
 const ANCHOR = new Uint8Array(TAG_COUNT);
-for (const t of [
-  ...VIOLENCE_TAGS, ...SELF_HARM_TAGS, ...SEXUAL_TAGS, ...HATE_TAGS, Tag.SELF_HARM_ACT_LETHAL, Tag.SELF_HARM_ACT_INJURY,
-]) {
+for (const t of [...VIOLENCE_TAGS, ...SELF_HARM_TAGS, ...SEXUAL_TAGS, ...HATE_TAGS, Tag.SELF_HARM_ACT_LETHAL, Tag.SELF_HARM_ACT_INJURY]) {
   ANCHOR[t] = 1;
 }
 
@@ -389,8 +411,7 @@ function violence(sentence: Sentence): number {
   if (sentence.has(Tag.HATE_VIOLENT) && group) sentence.lift(quoted || fiction ? LOW : HIGH);
   if (sentence.has(Tag.VIOLENCE_GLORIFY)) sentence.lift(fiction || quoted ? LOW : group ? HIGH : MEDIUM);
   if (sentence.has(Tag.VIOLENCE_GRAPHIC)) {
-    const vivid =
-      counts[Tag.VIOLENCE_GRAPHIC] >= 2 || sentence.has(Tag.VIOLENCE_ACT_LETHAL) || sentence.has(Tag.VIOLENCE_ACT_HARM);
+    const vivid = counts[Tag.VIOLENCE_GRAPHIC] >= 2 || sentence.has(Tag.VIOLENCE_ACT_LETHAL) || sentence.has(Tag.VIOLENCE_ACT_HARM);
     sentence.lift(vivid ? (pro ? LOW : MEDIUM) : pro ? SAFE : LOW);
   }
   if (sentence.has(Tag.VIOLENCE_MENTION)) sentence.lift(pro ? SAFE : LOW);
@@ -493,8 +514,7 @@ function sexual(sentence: Sentence): number {
   const { facts, s } = sentence;
   const clinical = sentence.has(Tag.SEXUAL_CLINICAL) || facts.framedProfessional(s);
   sentence.level = SAFE;
-  const explicit =
-    sentence.has(Tag.SEXUAL_EXPLICIT) || sentence.has(Tag.SEXUAL_HARDCORE) || sentence.has(Tag.SEXUAL_SOLICIT);
+  const explicit = sentence.has(Tag.SEXUAL_EXPLICIT) || sentence.has(Tag.SEXUAL_HARDCORE) || sentence.has(Tag.SEXUAL_SOLICIT);
 
   if (sentence.has(Tag.SEXUAL_MINOR)) {
     // Anything sexualising together with a minor is the most severe case there is; clinical

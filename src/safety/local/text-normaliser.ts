@@ -150,15 +150,50 @@ const code = (s: string): number => s.charCodeAt(0);
   CLASS[code(';')] = SENTENCE_END;
   CLASS[code('\n')] = NEWLINE;
   const leet: Record<string, string> = {
-    '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's', '!': 'i', '|': 'i',
+    '0': 'o',
+    '1': 'i',
+    '3': 'e',
+    '4': 'a',
+    '5': 's',
+    '7': 't',
+    '@': 'a',
+    $: 's',
+    '!': 'i',
+    '|': 'i',
   };
   for (const [from, to] of Object.entries(leet)) LEET[code(from)] = code(to);
   // Cyrillic and Greek letters that render like Latin ones (a common filter-evasion trick).
   const lookalikes: Record<string, string> = {
-    'а': 'a', 'в': 'b', 'е': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c',
-    'т': 't', 'у': 'y', 'х': 'x', 'і': 'i', 'ј': 'j', 'ѕ': 's', 'ԁ': 'd', 'ӏ': 'l',
-    'α': 'a', 'β': 'b', 'ε': 'e', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o', 'ρ': 'p', 'τ': 't',
-    'υ': 'u', 'χ': 'x', 'η': 'n', 'μ': 'u',
+    а: 'a',
+    в: 'b',
+    е: 'e',
+    к: 'k',
+    м: 'm',
+    н: 'h',
+    о: 'o',
+    р: 'p',
+    с: 'c',
+    т: 't',
+    у: 'y',
+    х: 'x',
+    і: 'i',
+    ј: 'j',
+    ѕ: 's',
+    ԁ: 'd',
+    ӏ: 'l',
+    α: 'a',
+    β: 'b',
+    ε: 'e',
+    ι: 'i',
+    κ: 'k',
+    ν: 'v',
+    ο: 'o',
+    ρ: 'p',
+    τ: 't',
+    υ: 'u',
+    χ: 'x',
+    η: 'n',
+    μ: 'u',
   };
   for (const [from, to] of Object.entries(lookalikes)) {
     for (const variant of [from, from.toUpperCase()]) {
@@ -343,8 +378,7 @@ export function tokenise(text: string): TokenStream {
           // "99.9", "e.g", "node.js": a full stop between word characters ends nothing.
           const nextClass = i + 1 < n ? classes[input[i + 1]] : SEPARATOR;
           if (nextClass !== LETTER && nextClass !== DIGIT) gapSentence = 1;
-        }
-        else if (cls === NEWLINE && ++gapNewlines >= 2) gapSentence = 1;
+        } else if (cls === NEWLINE && ++gapNewlines >= 2) gapSentence = 1;
       }
       i++;
       continue;

@@ -23,7 +23,7 @@ import { piiMatch, type PiiMatch, type PiiRecognizer } from './pii-recognizer.js
  * read as a dialling pause before an extension.
  */
 const CANDIDATE =
-  /(?<![\w+.\-/@$#])((?:\+[ \u00a0]?|\(\+?)?\d(?:[\d().\-]|[ \u00a0](?![ \u00a0/])|\/(?![ \u00a0])){4,80}\d)(?:[ \t]*(?:ext\.?|extension|x|#)[ \t]*\d{1,6})?(?![\w@]|[.\-/]\d)/gi;
+  /(?<![\w+.\-/@$#])((?:\+[ \u00a0]?|\(\+?)?\d(?:[\d().-]|[ \u00a0](?![ \u00a0/])|\/(?![ \u00a0])){4,80}\d)(?:[ \t]*(?:ext\.?|extension|x|#)[ \t]*\d{1,6})?(?![\w@]|[.\-/]\d)/gi;
 const DATE_SHAPE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
 const DOTTED_QUAD = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 const DECIMAL = /^\d+[.,]\d+$/;

@@ -66,7 +66,11 @@ export class PiiDetector {
     }
     const defaultRegion = options.defaultRegion ?? 'US';
     if (!isSupportedCountry(defaultRegion)) {
-      throw new InvalidRequestError(`Unknown phone region "${defaultRegion}"; expected an ISO 3166-1 alpha-2 code such as "US".`, 'defaultRegion', 'invalid_pii_config');
+      throw new InvalidRequestError(
+        `Unknown phone region "${defaultRegion}"; expected an ISO 3166-1 alpha-2 code such as "US".`,
+        'defaultRegion',
+        'invalid_pii_config',
+      );
     }
     const phoneCacheSize = options.phoneCacheSize ?? 256;
     if (!Number.isInteger(phoneCacheSize) || phoneCacheSize < 0) {

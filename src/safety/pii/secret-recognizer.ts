@@ -27,10 +27,7 @@ const SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     // RFC 7468 PEM; an unterminated block (a truncated paste) is matched through its base64 body.
     name: 'private_key',
-    pattern: new RegExp(
-      String.raw`${PEM_HEADER}(?:[\s\S]*?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,-]*)`,
-      'g',
-    ),
+    pattern: new RegExp(String.raw`${PEM_HEADER}(?:[\s\S]*?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,-]*)`, 'g'),
   },
   {
     // Legacy `sk-` + 48, project `sk-proj-…`, service account `sk-svcacct-…`, admin `sk-admin-…`.
@@ -43,8 +40,7 @@ const SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     // The secret access key is 40 base64 characters with no marker of its own: only next to its name.
     name: 'aws_secret_access_key',
-    pattern:
-      /(?<![A-Za-z0-9])(?:aws[_ .-]?)?secret[_ .-]?(?:access[_ .-]?)?key["']?[ \t]*(?::=|=>|[:=])[ \t]*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/dgi,
+    pattern: /(?<![A-Za-z0-9])(?:aws[_ .-]?)?secret[_ .-]?(?:access[_ .-]?)?key["']?[ \t]*(?::=|=>|[:=])[ \t]*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/dgi,
     group: 1,
   },
   {
@@ -90,8 +86,7 @@ const SECRET_PATTERNS: readonly SecretPattern[] = [
  * each hit, the boundary checks and a sticky pattern for the rest.
  */
 const CREDENTIAL_NAME = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth/gi;
-const CREDENTIAL_VALUE =
-  /(?:(?:[_.-]|(?=[A-Z]))[A-Za-z0-9_.-]{0,40})?["']?[ \t]*(?::=|=>|[:=])[ \t]*(["'`]?)([^\s"'`,;]{8,256})\1/dy;
+const CREDENTIAL_VALUE = /(?:(?:[_.-]|(?=[A-Z]))[A-Za-z0-9_.-]{0,40})?["']?[ \t]*(?::=|=>|[:=])[ \t]*(["'`]?)([^\s"'`,;]{8,256})\1/dy;
 
 function isAlphanumeric(code: number): boolean {
   return (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a);

@@ -42,13 +42,7 @@ export class KyselyApiKeyRepository implements ApiKeyRepository {
   }
 
   async list(projectId: string): Promise<ApiKey[]> {
-    const rows = await this.db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
+    const rows = await this.db.selectFrom('api_keys').selectAll().where('project_id', '=', projectId).orderBy('created_at').orderBy('id').execute();
     return rows.map(toApiKey);
   }
 

@@ -27,7 +27,9 @@ function sortKeys(value: unknown): unknown {
 export function auditHash(prevHash: string, content: AuditContent): string {
   const { seq, at, actor, action, target, organizationId, projectId, before, after, source } = content;
   const hashed = { seq, at, actor, action, target, organizationId, projectId, before, after, source };
-  return createHash('sha256').update(`${prevHash}\n${canonicalJson(hashed)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${prevHash}\n${canonicalJson(hashed)}`)
+    .digest('hex');
 }
 
 /**

@@ -63,13 +63,7 @@ export class KyselyAuditRepository implements AuditRepository {
         .returning('seq')
         .executeTakeFirstOrThrow();
       const seq = toNumber(inserted.seq);
-      const previous = await trx
-        .selectFrom('audit_log')
-        .select('hash')
-        .where('seq', '<', seq)
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const previous = await trx.selectFrom('audit_log').select('hash').where('seq', '<', seq).orderBy('seq', 'desc').limit(1).executeTakeFirst();
       const prevHash = previous?.hash ?? (await readAnchor(trx)).hash;
       const content: AuditContent = {
         seq,
@@ -99,7 +93,10 @@ export class KyselyAuditRepository implements AuditRepository {
     if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
     if (filter.to !== undefined) query = query.where('at', '<', filter.to);
     if (filter.afterSeq !== undefined) query = query.where('seq', '>', filter.afterSeq);
-    const rows = await query.orderBy('seq').limit(filter.limit ?? DEFAULT_LIST_LIMIT).execute();
+    const rows = await query
+      .orderBy('seq')
+      .limit(filter.limit ?? DEFAULT_LIST_LIMIT)
+      .execute();
     return rows.map(toAuditEntry);
   }
 
@@ -141,17 +138,28 @@ export class KyselyAuditRepository implements AuditRepository {
         continue;
       }
       if (auditHash(entry.prevHash, entry) !== entry.hash) {
-        problems.push({ seq, problem: 'edited', detail: `entry ${seq} (${entry.action} on ${entry.target}) does not match its stored hash: its content was changed after it was written` });
+        problems.push({
+          seq,
+          problem: 'edited',
+          detail: `entry ${seq} (${entry.action} on ${entry.target}) does not match its stored hash: its content was changed after it was written`,
+        });
       }
       const head = chain[chain.length - 1];
       if (entry.prevHash === head.hash) {
         accept(entry);
         continue;
       }
-      const continuation = await this.firstLinkAfter(seq, chain.map((link) => link.hash));
+      const continuation = await this.firstLinkAfter(
+        seq,
+        chain.map((link) => link.hash),
+      );
       if (continuation !== undefined) {
         const from = chain.find((link) => link.hash === continuation.prevHash);
-        problems.push({ seq, problem: 'inserted', detail: `entry ${seq} is not part of the chain: entry ${continuation.seq} continues it from ${from ? describe(from) : 'an earlier entry'}` });
+        problems.push({
+          seq,
+          problem: 'inserted',
+          detail: `entry ${seq} is not part of the chain: entry ${continuation.seq} continues it from ${from ? describe(from) : 'an earlier entry'}`,
+        });
         continue;
       }
       const fork = chain.findIndex((link) => link.hash === entry.prevHash);
@@ -159,12 +167,20 @@ export class KyselyAuditRepository implements AuditRepository {
         const base = chain[fork];
         if ((await this.firstLinkAfter(seq, [entry.hash])) !== undefined) {
           for (const dead of chain.slice(fork + 1)) {
-            problems.push({ seq: dead.seq, problem: 'inserted', detail: `entry ${dead.seq} is not part of the chain: entry ${seq} links past it to ${describe(base)}` });
+            problems.push({
+              seq: dead.seq,
+              problem: 'inserted',
+              detail: `entry ${dead.seq} is not part of the chain: entry ${seq} links past it to ${describe(base)}`,
+            });
           }
           chain = chain.slice(0, fork + 1);
           accept(entry);
         } else {
-          problems.push({ seq, problem: 'inserted', detail: `entry ${seq} forks the chain at ${describe(base)}, which entry ${chain[fork + 1].seq} already follows` });
+          problems.push({
+            seq,
+            problem: 'inserted',
+            detail: `entry ${seq} forks the chain at ${describe(base)}, which entry ${chain[fork + 1].seq} already follows`,
+          });
         }
         continue;
       }
@@ -172,7 +188,11 @@ export class KyselyAuditRepository implements AuditRepository {
         const missing = seq - 1 === head.seq + 1 ? `entry ${seq - 1} is` : `entries ${head.seq + 1}–${seq - 1} are`;
         problems.push({ seq, problem: 'deleted', detail: `${missing} missing: entry ${seq} links to ${shortHash(entry.prevHash)}…, not to ${describe(head)}` });
       } else if ((await cursor.peek()) === undefined) {
-        problems.push({ seq, problem: 'inserted', detail: `entry ${seq} does not link to ${describe(head)}: it was appended outside the chain (or ${describe(head)} was rewritten)` });
+        problems.push({
+          seq,
+          problem: 'inserted',
+          detail: `entry ${seq} does not link to ${describe(head)}: it was appended outside the chain (or ${describe(head)} was rewritten)`,
+        });
       } else {
         problems.push({ seq, problem: 'broken-link', detail: `entry ${seq} does not link to ${describe(head)}: one of the two was rewritten and re-hashed` });
       }
@@ -202,13 +222,7 @@ export class KyselyAuditRepository implements AuditRepository {
   async prune(before: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       await this.traits.lockAuditChain(trx);
-      const firstKept = await trx
-        .selectFrom('audit_log')
-        .select('seq')
-        .where('at', '>=', before)
-        .orderBy('seq')
-        .limit(1)
-        .executeTakeFirst();
+      const firstKept = await trx.selectFrom('audit_log').select('seq').where('at', '>=', before).orderBy('seq').limit(1).executeTakeFirst();
       let lastPruned = trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1);
       if (firstKept !== undefined) lastPruned = lastPruned.where('seq', '<', toNumber(firstKept.seq));
       const last = await lastPruned.executeTakeFirst();
@@ -267,13 +281,7 @@ class AuditCursor {
 
   private async fill(): Promise<void> {
     if (this.buffer.length > 0 || this.exhausted) return;
-    const rows = await this.db
-      .selectFrom('audit_log')
-      .selectAll()
-      .where('seq', '>', this.afterSeq)
-      .orderBy('seq')
-      .limit(VERIFY_PAGE)
-      .execute();
+    const rows = await this.db.selectFrom('audit_log').selectAll().where('seq', '>', this.afterSeq).orderBy('seq').limit(VERIFY_PAGE).execute();
     if (rows.length < VERIFY_PAGE) this.exhausted = true;
     this.buffer = rows.map(toAuditEntry);
     const last = this.buffer[this.buffer.length - 1];

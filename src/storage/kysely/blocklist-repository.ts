@@ -12,10 +12,7 @@ export class KyselyBlocklistRepository implements BlocklistRepository {
   }
 
   async create(list: Blocklist): Promise<void> {
-    await this.db
-      .insertInto('blocklists')
-      .values({ id: list.id, project_id: list.projectId, name: list.name, created_at: list.createdAt })
-      .execute();
+    await this.db.insertInto('blocklists').values({ id: list.id, project_id: list.projectId, name: list.name, created_at: list.createdAt }).execute();
   }
 
   async get(id: string): Promise<Blocklist | undefined> {
@@ -52,13 +49,7 @@ export class KyselyBlocklistRepository implements BlocklistRepository {
   }
 
   async listTerms(blocklistId: string): Promise<BlocklistTerm[]> {
-    const rows = await this.db
-      .selectFrom('blocklist_terms')
-      .selectAll()
-      .where('blocklist_id', '=', blocklistId)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
+    const rows = await this.db.selectFrom('blocklist_terms').selectAll().where('blocklist_id', '=', blocklistId).orderBy('created_at').orderBy('id').execute();
     return rows.map(toTerm);
   }
 

@@ -9,12 +9,7 @@ export class KyselyBudgetRepository implements BudgetRepository {
   }
 
   async get(scope: BudgetScope, scopeId: string): Promise<Budget | undefined> {
-    const row = await this.db
-      .selectFrom('budgets')
-      .selectAll()
-      .where('scope', '=', scope)
-      .where('scope_id', '=', scopeId)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('budgets').selectAll().where('scope', '=', scope).where('scope_id', '=', scopeId).executeTakeFirst();
     return row && toBudget(row);
   }
 

@@ -36,12 +36,7 @@ export interface DialectTraits {
  * Splits `items` into runs that fit one statement when each item binds `parametersPerItem`
  * parameters (plus `fixedParameters` bound once per statement).
  */
-export function chunksForStatement<T>(
-  traits: DialectTraits,
-  items: readonly T[],
-  parametersPerItem: number,
-  fixedParameters = 0,
-): T[][] {
+export function chunksForStatement<T>(traits: DialectTraits, items: readonly T[], parametersPerItem: number, fixedParameters = 0): T[][] {
   const size = Math.max(1, Math.floor((traits.maxParameters - fixedParameters) / parametersPerItem));
   const chunks: T[][] = [];
   for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));

@@ -18,6 +18,7 @@ export interface StorageMigration {
    * `Kysely<any>` on purpose (Kysely's own advice): a migration must not depend on today's table
    * types, which describe the schema after the last migration, not at this one.
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
   up(db: Kysely<any>, traits: DialectTraits): Promise<void>;
 }
 

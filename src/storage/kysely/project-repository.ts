@@ -52,12 +52,7 @@ export class KyselyProjectRepository implements ProjectRepository {
       const keyIds = trx.selectFrom('api_keys').select('id').where('project_id', '=', id);
       await trx
         .deleteFrom('budgets')
-        .where((eb) =>
-          eb.or([
-            eb.and([eb('scope', '=', 'project'), eb('scope_id', '=', id)]),
-            eb.and([eb('scope', '=', 'key'), eb('scope_id', 'in', keyIds)]),
-          ]),
-        )
+        .where((eb) => eb.or([eb.and([eb('scope', '=', 'project'), eb('scope_id', '=', id)]), eb.and([eb('scope', '=', 'key'), eb('scope_id', 'in', keyIds)])]))
         .execute();
       await trx.deleteFrom('api_keys').where('project_id', '=', id).execute();
       await trx.deleteFrom('project_quotas').where('project_id', '=', id).execute();

@@ -29,11 +29,7 @@ export class KyselyQuotaRepository implements QuotaRepository {
   }
 
   async remove(projectId: string, deployment: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('project_quotas')
-      .where('project_id', '=', projectId)
-      .where('deployment', '=', deployment)
-      .executeTakeFirst();
+    const result = await this.db.deleteFrom('project_quotas').where('project_id', '=', projectId).where('deployment', '=', deployment).executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
 }

@@ -44,13 +44,7 @@ export class KyselyRoleRepository implements RoleRepository {
   }
 
   async listForUser(userId: string): Promise<RoleAssignment[]> {
-    const rows = await this.db
-      .selectFrom('role_assignments')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
+    const rows = await this.db.selectFrom('role_assignments').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
     return rows.map(toRoleAssignment);
   }
 

@@ -1,13 +1,6 @@
 import { sql, type Insertable, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { BudgetScope, RollupBucket, UsageFilter, UsageGroup, UsageRecord, UsageRepository, UsageRow } from '../storage.js';
-import {
-  toBoolean,
-  toFlag,
-  toNumber,
-  type Database,
-  type UsageRecordsTable,
-  type UsageRollupsTable,
-} from './database.js';
+import { toBoolean, toFlag, toNumber, type Database, type UsageRecordsTable, type UsageRollupsTable } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
 
 const DAY_MS = 86_400_000;
@@ -130,9 +123,7 @@ export abstract class KyselyUsageRepository implements UsageRepository {
     // `x is null` first in each sort key: SQLite sorts nulls first, PostgreSQL last; this puts them last on both.
     const ordering = groupExpressions.map((expression) => sql`${expression} is null, ${expression}`);
     const grouping = groups.length > 0 ? sql`group by ${sql.join(groupExpressions)} order by ${sql.join(ordering)}` : sql``;
-    const { rows } = await sql<Record<string, unknown>>`select ${sql.join(selections)} from ${sql.table(source.table)} ${where} ${grouping}`.execute(
-      this.db,
-    );
+    const { rows } = await sql<Record<string, unknown>>`select ${sql.join(selections)} from ${sql.table(source.table)} ${where} ${grouping}`.execute(this.db);
     return rows.map((row) => toUsageSums(row, groups));
   }
 }
@@ -245,7 +236,9 @@ function toUsageRecord(row: Selectable<UsageRecordsTable>): UsageRecord {
 }
 
 /** A usage_rollups row as written: numbers, not the driver's read types. */
-export type RollupRow = { [K in keyof UsageRollupsTable]: K extends 'bucket_start' | 'requests' | 'prompt_tokens' | 'cached_tokens' | 'completion_tokens' | 'cost' ? number : string };
+export type RollupRow = {
+  [K in keyof UsageRollupsTable]: K extends 'bucket_start' | 'requests' | 'prompt_tokens' | 'cached_tokens' | 'completion_tokens' | 'cost' ? number : string;
+};
 
 /** The minute, hour and day rollup rows of `records`, summed per rollup key. */
 export function sumIntoRollups(records: readonly UsageRecord[]): RollupRow[] {

@@ -30,22 +30,12 @@ export class KyselyUserRepository implements UserRepository {
   }
 
   async findBySubject(issuer: string, subject: string): Promise<User | undefined> {
-    const row = await this.db
-      .selectFrom('users')
-      .selectAll()
-      .where('issuer', '=', issuer)
-      .where('subject', '=', subject)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('users').selectAll().where('issuer', '=', issuer).where('subject', '=', subject).executeTakeFirst();
     return row && toUser(row);
   }
 
   async findByEmail(organizationId: string, email: string): Promise<User | undefined> {
-    const row = await this.db
-      .selectFrom('users')
-      .selectAll()
-      .where('organization_id', '=', organizationId)
-      .where('email', '=', email)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('users').selectAll().where('organization_id', '=', organizationId).where('email', '=', email).executeTakeFirst();
     return row && toUser(row);
   }
 

@@ -2,10 +2,32 @@ import type SqliteDatabase from 'better-sqlite3';
 import type { UsageRecord } from '../storage.js';
 import { compare, roundUsage, sumIntoRollups, toUsageRow, type RollupRow } from '../kysely/usage-repository.js';
 
-const RECORD_COLUMNS = Object.keys(toUsageRow(roundUsage({
-  requestId: '', at: 0, organizationId: '', projectId: '', keyId: null, endUser: null, deployment: '', provider: '', model: '', region: '',
-  promptTokens: 0, cachedTokens: 0, completionTokens: 0, images: 0, cost: 0, status: 0, latencyMs: 0, timeToFirstTokenMs: null, streamed: false, filtered: false,
-})));
+const RECORD_COLUMNS = Object.keys(
+  toUsageRow(
+    roundUsage({
+      requestId: '',
+      at: 0,
+      organizationId: '',
+      projectId: '',
+      keyId: null,
+      endUser: null,
+      deployment: '',
+      provider: '',
+      model: '',
+      region: '',
+      promptTokens: 0,
+      cachedTokens: 0,
+      completionTokens: 0,
+      images: 0,
+      cost: 0,
+      status: 0,
+      latencyMs: 0,
+      timeToFirstTokenMs: null,
+      streamed: false,
+      filtered: false,
+    }),
+  ),
+);
 const ROLLUP_KEY = ['bucket', 'bucket_start', 'project_id', 'key_id', 'deployment', 'model'];
 const ROLLUP_SUMS = ['requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'cost'];
 

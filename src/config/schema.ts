@@ -63,6 +63,12 @@ const serverSchema = z
     region: z.string().default('local'),
     /** How long SIGTERM waits for in-flight requests and streams before closing them. */
     shutdown_grace_ms: z.number().int().min(0).default(30_000),
+    /**
+     * After SIGTERM, the least time the listener stays open answering `/readyz` with 503 (and new
+     * requests with 503 `shutting_down`), so a load balancer sees the instance leave before its port
+     * closes. Draining in-flight requests may keep it open longer, up to `shutdown_grace_ms`.
+     */
+    drain_delay_ms: z.number().int().min(0).default(0),
   })
   .prefault({});
 

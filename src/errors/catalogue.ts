@@ -77,6 +77,20 @@ export class DeploymentNotFoundError extends CeruleanError {
   }
 }
 
+/** 404 from `GET /v1/models/{id}`: no such deployment, or one the caller's credential may not use. */
+export class ModelNotFoundError extends CeruleanError {
+  constructor(id: string) {
+    super(404, 'invalid_request_error', `The model '${id}' does not exist`, { param: 'model', code: 'model_not_found' });
+  }
+}
+
+/** A client error the HTTP framework raised that has no entry of its own (its status and code are kept). */
+export class MalformedRequestError extends CeruleanError {
+  constructor(status: number, message: string, code: string | null) {
+    super(status, 'invalid_request_error', message, { code });
+  }
+}
+
 /** 404 for a route that does not exist (or, on Azure routes, a missing or unknown api-version). */
 export class RouteNotFoundError extends CeruleanError {
   constructor(method: string, url: string) {
@@ -158,6 +172,23 @@ export class UpstreamTimeoutError extends CeruleanError {
 export class ShuttingDownError extends CeruleanError {
   constructor() {
     super(503, 'service_unavailable', 'The server is shutting down; retry against another instance.', { code: 'shutting_down' });
+  }
+}
+
+/** 503: `/v1/moderations` is answered only when some content-safety policy is in force. */
+export class ModerationUnavailableError extends CeruleanError {
+  constructor() {
+    super(503, 'service_unavailable', 'Content moderation is turned off on this service.', { code: 'moderation_unavailable' });
+  }
+}
+
+/** 429: abuse monitoring paused this caller after repeated content-policy violations. */
+export class AbuseThrottledError extends CeruleanError {
+  constructor(seconds: number) {
+    super(429, 'rate_limit_error', `Requests are paused for ${seconds} seconds after repeated content-policy violations.`, {
+      code: 'abuse_throttled',
+      retryAfterSeconds: seconds,
+    });
   }
 }
 

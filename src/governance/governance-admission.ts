@@ -1,4 +1,5 @@
-import { InvalidRequestError, PermissionError } from '../errors/catalogue.js';
+import { CeruleanError, InvalidRequestError, PermissionError } from '../errors/catalogue.js';
+import type { Principal } from '../pipeline/authenticate.js';
 import type { AdmissionTicket, AdmitStage } from '../pipeline/admit.js';
 import type { InferenceContext } from '../pipeline/context.js';
 import type { Usage } from '../providers/provider.js';
@@ -15,6 +16,12 @@ export interface GovernanceAdmissionOptions {
   abuse?: { gate(context: InferenceContext): Promise<void> };
   /** Reports settle failures (a store that went away); they never fail the request. */
   onError?: (error: unknown) => void;
+}
+
+interface Caller {
+  readonly organizationId: string | undefined;
+  readonly projectId: string | undefined;
+  readonly keyId: string | undefined;
 }
 
 function applyHint(deployment: string, project: string): string {
@@ -37,45 +44,61 @@ export class GovernanceAdmission implements AdmitStage {
     this.options = options;
   }
 
+  /**
+   * Who pays for a call of `deployment` by `principal`, or the refusal: the key's deployment scope,
+   * the token caller's project and role. Limited access is checked separately (after abuse gating).
+   */
+  private caller(principal: Principal, deployment: string, projectHint: string | undefined): Caller | CeruleanError {
+    switch (principal.kind) {
+      case 'key':
+        if (principal.deployments && !principal.deployments.has(deployment)) {
+          return new PermissionError(`This API key may not call deployment "${deployment}".`, 'deployment_not_allowed');
+        }
+        return { organizationId: principal.organizationId, projectId: principal.projectId, keyId: principal.id };
+      case 'user': {
+        if (!projectHint)
+          return new InvalidRequestError(
+            'Token callers name the project to charge in the x-cerulean-project header.',
+            'x-cerulean-project',
+            'project_required',
+          );
+        const project = this.options.cache.project(projectHint);
+        if (!project || !can(principal, 'inference', { organizationId: project.organizationId, projectId: project.id })) {
+          return new PermissionError(`The caller may not call deployments for project "${projectHint}".`);
+        }
+        return { organizationId: project.organizationId, projectId: project.id, keyId: undefined };
+      }
+      case 'master':
+        return { organizationId: undefined, projectId: undefined, keyId: undefined };
+    }
+  }
+
+  private gatedFor(projectId: string | undefined, deployment: string): boolean {
+    const { cache } = this.options;
+    return cache.policy(deployment)?.gated === true && projectId !== undefined && !cache.isApproved(projectId, deployment);
+  }
+
+  mayUse(principal: Principal, deployment: string, projectHint: string | undefined): boolean {
+    const caller = this.caller(principal, deployment, projectHint);
+    return !(caller instanceof CeruleanError) && !this.gatedFor(caller.projectId, deployment);
+  }
+
   async admit(context: InferenceContext): Promise<AdmissionTicket | undefined> {
     const { cache, quotas, budgets } = this.options;
     const { principal, deployment } = context;
     const route = context.route;
     if (!route) throw new Error('admit runs after a target was picked');
 
-    let organizationId: string | undefined;
-    let projectId: string | undefined;
-    let keyId: string | undefined;
-    switch (principal.kind) {
-      case 'key':
-        if (principal.deployments && !principal.deployments.has(deployment)) {
-          throw new PermissionError(`This API key may not call deployment "${deployment}".`, 'deployment_not_allowed');
-        }
-        ({ organizationId, projectId } = principal);
-        keyId = principal.id;
-        break;
-      case 'user': {
-        const hinted = context.projectHint;
-        if (!hinted)
-          throw new InvalidRequestError('Token callers name the project to charge in the x-cerulean-project header.', 'x-cerulean-project', 'project_required');
-        const project = cache.project(hinted);
-        if (!project || !can(principal, 'inference', { organizationId: project.organizationId, projectId: project.id })) {
-          throw new PermissionError(`The caller may not call deployments for project "${hinted}".`);
-        }
-        organizationId = project.organizationId;
-        projectId = project.id;
-        break;
-      }
-      case 'master':
-        break;
-    }
+    const caller = this.caller(principal, deployment, context.projectHint);
+    if (caller instanceof CeruleanError) throw caller;
+    const { organizationId, projectId, keyId } = caller;
     context.organizationId = organizationId;
     context.projectId = projectId;
     await this.options.abuse?.gate(context);
 
     const policy = cache.policy(deployment);
-    if (policy?.gated && projectId !== undefined && !cache.isApproved(projectId, deployment)) {
-      throw new PermissionError(applyHint(deployment, projectId), 'limited_access');
+    if (this.gatedFor(projectId, deployment)) {
+      throw new PermissionError(applyHint(deployment, projectId as string), 'limited_access');
     }
 
     const deploymentTpm = policy?.tpm ?? null;

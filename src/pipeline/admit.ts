@@ -1,4 +1,5 @@
 import type { Usage } from '../providers/provider.js';
+import type { Principal } from './authenticate.js';
 import type { InferenceContext } from './context.js';
 
 /**
@@ -8,6 +9,11 @@ import type { InferenceContext } from './context.js';
  */
 export interface AdmitStage {
   admit(context: InferenceContext): Promise<AdmissionTicket | undefined>;
+  /**
+   * Whether `principal` may call `deployment` at all (its key's scope, its project role, limited
+   * access), reserving nothing: the model list shows only these.
+   */
+  mayUse(principal: Principal, deployment: string, projectHint: string | undefined): boolean;
 }
 
 /** What an admitted request holds until it ends. */

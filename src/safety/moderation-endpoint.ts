@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { CeruleanError, InvalidRequestError } from '../errors/catalogue.js';
+import { InvalidRequestError, ModerationUnavailableError } from '../errors/catalogue.js';
 import { severityRank, type CategoryVerdict, type HarmCategory } from './classifier.js';
 import type { ContentFilter } from './content-filter.js';
 
@@ -59,7 +59,7 @@ export async function moderate(
     throw new InvalidRequestError(`Invalid value for '${issue.path.join('.') || 'input'}': ${issue.message}.`, issue.path.join('.') || 'input');
   }
   const filter = policyFor(parsed.data.model);
-  if (!filter) throw new CeruleanError(503, 'service_unavailable', 'Content moderation is turned off on this service.', { code: 'moderation_unavailable' });
+  if (!filter) throw new ModerationUnavailableError();
   const thresholds = filter.policy.prompt;
   const results = await Promise.all(
     textsOf(parsed.data.input).map(async (text) => {

@@ -5,7 +5,9 @@ import type { Config } from '../config/schema.js';
 import {
   CeruleanError,
   InvalidRequestError,
+  MalformedRequestError,
   MethodNotAllowedError,
+  ModelNotFoundError,
   PayloadTooLargeError,
   RouteNotFoundError,
   ShuttingDownError,
@@ -96,7 +98,7 @@ function fromFrameworkError(error: FastifyError, bodyLimit: number): unknown {
     return new InvalidRequestError('We could not parse the JSON body of your request.', null, 'invalid_json');
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    return new CeruleanError(error.statusCode, 'invalid_request_error', error.message, { code: error.code ?? null });
+    return new MalformedRequestError(error.statusCode, error.message, error.code ?? null);
   }
   return error;
 }
@@ -105,6 +107,13 @@ export function createServer(options: AppOptions): CeruleanServer {
   let config = options.config;
   let table = new DeploymentTable(config);
   let shuttingDown = false;
+  // Requests whose response has not closed yet: shutdown keeps listening until they are done.
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+  const settledOne = (): void => {
+    inFlight -= 1;
+    if (inFlight === 0) onIdle?.();
+  };
   const metrics = options.metrics ?? new Metrics();
   const pipeline = new Pipeline({
     table: () => table,
@@ -135,6 +144,9 @@ export function createServer(options: AppOptions): CeruleanServer {
 
   // Every response carries its request id; Azure routes also `apim-request-id` and `x-ms-region`.
   app.addHook('onRequest', (request, reply, done) => {
+    inFlight += 1;
+    reply.raw.once('close', settledOne);
+    if (shuttingDown) reply.header('connection', 'close');
     reply.header('x-request-id', request.id);
     if (request.url.startsWith('/openai/')) {
       reply.header('apim-request-id', request.id);
@@ -270,12 +282,22 @@ export function createServer(options: AppOptions): CeruleanServer {
     const route = table.get(name);
     return { id: name, object: 'model', created: table.createdAt, owned_by: route?.provider.name ?? 'cerulean' };
   };
-  const listModels = async (): Promise<JsonObject> => ({ object: 'list', data: table.list().map(({ name }) => modelObject(name)) });
+  /** The caller sees only deployments its credential may call (key scope, project role, limited access). */
+  const usable = (request: FastifyRequest, name: string): boolean => {
+    if (!options.admit) return true;
+    const hint = request.headers['x-cerulean-project'];
+    return options.admit.mayUse(request.principal as Principal, name, typeof hint === 'string' && hint !== '' ? hint : undefined);
+  };
+  const listModels = async (request: FastifyRequest): Promise<JsonObject> => ({
+    object: 'list',
+    data: table
+      .list()
+      .filter(({ name }) => usable(request, name))
+      .map(({ name }) => modelObject(name)),
+  });
   const getModel = async (request: FastifyRequest): Promise<JsonObject> => {
     const { id } = request.params as { id: string };
-    if (!table.get(id)) {
-      throw new CeruleanError(404, 'invalid_request_error', `The model '${id}' does not exist`, { param: 'model', code: 'model_not_found' });
-    }
+    if (!table.get(id) || !usable(request, id)) throw new ModelNotFoundError(id);
     return modelObject(id);
   };
   app.get('/v1/models', { config: { shape: 'openai' }, onRequest: authenticate }, listModels);
@@ -335,7 +357,23 @@ export function createServer(options: AppOptions): CeruleanServer {
     deployments: () => table,
     async shutdown() {
       shuttingDown = true;
-      const force = setTimeout(() => app.server.closeAllConnections(), config.server.shutdown_grace_ms);
+      const { shutdown_grace_ms: grace, drain_delay_ms: drainDelay } = config.server;
+      // Draining: the port stays open, so readiness probes get a 503 (not a refused connection) and
+      // new requests a 503 `shutting_down` with `connection: close`, while requests in flight finish.
+      const started = Date.now();
+      await Promise.all([
+        new Promise<void>((resolve) => setTimeout(resolve, Math.min(drainDelay, grace)).unref()),
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, grace);
+          timer.unref();
+          onIdle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          if (inFlight === 0) onIdle();
+        }),
+      ]);
+      const force = setTimeout(() => app.server.closeAllConnections(), Math.max(0, grace - (Date.now() - started)));
       force.unref();
       try {
         await app.close();

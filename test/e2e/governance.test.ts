@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
+import { MASTER_KEY } from '../helpers/cerulean.js';
 import { startGovernedCerulean, type GovernedCerulean } from '../helpers/governed.js';
 
 let upstream: OpenAIFixture;
@@ -133,6 +134,22 @@ describe('limited access', () => {
       before: { status: 'pending' },
       after: { status: 'approved' },
     });
+  });
+});
+
+describe('model list', () => {
+  it('lists and retrieves only the deployments the caller may use (key scope, limited access)', async () => {
+    // Runs after "limited access": frontier is gated, and this new project is not approved for it.
+    expect((await cerulean.admin('POST', '/projects', { organization: 'org_acme', name: 'Catalog', id: 'proj_catalog' })).status).toBe(201);
+    const scoped = clientFor((await createKey({ deployments: ['chat', 'frontier'] }, 'proj_catalog')).key);
+    const ids = async (client: OpenAI): Promise<string[]> => (await client.models.list()).data.map((model) => model.id).sort();
+    expect(await ids(scoped)).toEqual(['chat']);
+    await expect(scoped.models.retrieve('chat')).resolves.toMatchObject({ id: 'chat' });
+    await expect(scoped.models.retrieve('embed')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    await expect(scoped.models.retrieve('frontier')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    const unscoped = clientFor((await createKey({}, 'proj_catalog')).key);
+    expect(await ids(unscoped)).toEqual(['chat', 'embed', 'priced']);
+    expect(await ids(clientFor(MASTER_KEY))).toEqual(['chat', 'embed', 'frontier', 'priced']);
   });
 });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AbuseMonitoringConfig } from '../../config/schema.js';
-import { CeruleanError, PermissionError } from '../../errors/catalogue.js';
+import { AbuseThrottledError, PermissionError } from '../../errors/catalogue.js';
 import type { InferenceContext } from '../../pipeline/context.js';
 import { RESYNC_TOPIC, type AbuseCategory, type AbuseReview, type AbuseSubjectType, type Storage } from '../../storage/storage.js';
 import type { ContentFilterResults } from '../annotations.js';
@@ -263,10 +263,7 @@ export class AbuseMonitor implements SafetyObserver {
     );
     if (until !== undefined) {
       const seconds = Math.max(1, Math.ceil((until - now) / 1000));
-      throw new CeruleanError(429, 'rate_limit_error', `Requests are paused for ${seconds} seconds after repeated content-policy violations.`, {
-        code: 'abuse_throttled',
-        retryAfterSeconds: seconds,
-      });
+      throw new AbuseThrottledError(seconds);
     }
   }
 

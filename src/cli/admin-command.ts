@@ -5,7 +5,7 @@ import { ADMIN_OPERATIONS, adminOperation } from '../admin/admin-operations.js';
 import type { AdminOperation } from '../admin/admin-operation.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { CeruleanError } from '../errors/catalogue.js';
-import { storageUrl } from '../governance/governance.js';
+import { storageUrl } from '../service/governance.js';
 import { filterPolicyNames } from '../safety/filter-registry.js';
 import { openStorage } from '../storage/open-storage.js';
 

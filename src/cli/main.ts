@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadMasterKey } from '../auth/master-key.js';
 import { ConfigError, loadConfig, resolveConfigPath } from '../config/load.js';
-import { storageUrl } from '../governance/governance.js';
+import { storageUrl } from '../service/governance.js';
 import { createLogger } from '../observability/logger.js';
-import { startService } from '../server/service.js';
+import { startService } from '../service/service.js';
 import { openStorage } from '../storage/open-storage.js';
 import { adminUsage, isAdminArea, runAdminCommand } from './admin-command.js';
 

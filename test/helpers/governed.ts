@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashKey } from '../../src/auth/master-key.js';
 import { parseConfig } from '../../src/config/load.js';
-import type { Governance } from '../../src/governance/governance.js';
+import type { Governance } from '../../src/service/governance.js';
 import type { CeruleanServer } from '../../src/server/app.js';
-import { startService } from '../../src/server/service.js';
+import { startService } from '../../src/service/service.js';
 import { MASTER_KEY } from './cerulean.js';
 
 export interface GovernedCerulean {

@@ -38,7 +38,7 @@ describe('draining on shutdown', () => {
     const refused = await chat(cerulean.url, 'chat', false);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('connection')).toBe('close');
-    expect((await refused.json()).error.code).toBe('shutting_down');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
 
     expect(await body).toContain('data: [DONE]');
     await closing;

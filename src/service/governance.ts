@@ -15,12 +15,12 @@ import { RedisRateLimitStore } from '../ratelimit/redis/redis-rate-limit-store.j
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { newId } from '../admin/operations/tenancy-operations.js';
-import { BudgetGuard } from './budget/budget-guard.js';
-import type { BudgetStore } from './budget/budget-store.js';
-import { MemoryBudgetStore } from './budget/memory-budget-store.js';
-import { RedisBudgetStore } from './budget/redis-budget-store.js';
-import { GovernanceAdmission } from './governance-admission.js';
-import { PolicyCache } from './policy-cache.js';
+import { BudgetGuard } from '../governance/budget/budget-guard.js';
+import type { BudgetStore } from '../governance/budget/budget-store.js';
+import { MemoryBudgetStore } from '../governance/budget/memory-budget-store.js';
+import { RedisBudgetStore } from '../governance/budget/redis-budget-store.js';
+import { GovernanceAdmission } from '../governance/governance-admission.js';
+import { PolicyCache } from '../governance/policy-cache.js';
 import { AbuseMonitor } from '../safety/abuse/abuse-monitor.js';
 import type { Registry } from 'prom-client';
 

@@ -1,10 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/schema.js';
-import { startGovernance, type Governance } from '../governance/governance.js';
+import { startGovernance, type Governance } from './governance.js';
 import { Metrics } from '../observability/metrics.js';
 import { createContentSafety, type ContentSafety } from '../safety/content-safety.js';
 import { SafetyMetrics } from '../safety/safety-metrics.js';
-import { createServer, type CeruleanServer } from './app.js';
+import { createServer, type CeruleanServer } from '../server/app.js';
 
 export interface Service {
   readonly server: CeruleanServer;

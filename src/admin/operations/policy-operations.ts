@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConflictError, InvalidRequestError, ResourceNotFoundError } from '../../errors/catalogue.js';
-import { requireOperator } from '../../governance/access-control.js';
+import { requireAnywhere, requireOperator } from '../../governance/access-control.js';
 import type { Budget, BudgetScope, DeploymentPolicy, Prices } from '../../storage/storage.js';
 import { booleanFlag, defineOperation, fromMicros, idString, nonNegativeNumber, positiveInteger, toMicros, type AdminContext } from '../admin-operation.js';
 import { newId, projectFor } from './tenancy-operations.js';
@@ -52,6 +52,7 @@ export const policyOperations = [
     summary: 'List configured deployments with their governance policy (gating, TPM, prices).',
     input: z.strictObject({}),
     async run(context) {
+      requireAnywhere(context.principal, 'deployments:read');
       const policies = new Map((await context.storage.deployments.list()).map((policy) => [policy.deployment, policy]));
       return { data: context.deployments.map((name) => policyOut(name, policies.get(name))) };
     },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { hashKey } from '../../auth/master-key.js';
 import { ConflictError, InvalidRequestError, PermissionError, ResourceNotFoundError } from '../../errors/catalogue.js';
-import { can, canGrant, requireOperator, requirePermission } from '../../governance/access-control.js';
+import { can, canGrant, requireAnywhere, requireOperator, requirePermission } from '../../governance/access-control.js';
 import { ROLES, type ApiKey, type Project, type Scope } from '../../storage/storage.js';
 import { booleanFlag, defineOperation, idString, nameString, parseExpiry, stringList, type AdminContext } from '../admin-operation.js';
 
@@ -78,8 +78,9 @@ export const tenancyOperations = [
     summary: 'List organizations the caller belongs to (all, for the operator).',
     input: z.strictObject({}),
     async run(context) {
-      const all = await context.storage.organizations.list();
       const { principal } = context;
+      requireAnywhere(principal, 'projects:read');
+      const all = await context.storage.organizations.list();
       const data = principal.kind === 'master' ? all : all.filter((org) => org.id === principal.organizationId);
       return { data };
     },
@@ -115,8 +116,11 @@ export const tenancyOperations = [
     summary: 'List the projects the caller can see.',
     input: z.strictObject({ organization: idString.optional() }),
     async run(context, input) {
+      requireAnywhere(context.principal, 'projects:read');
       const projects = await context.storage.projects.list(input.organization);
-      return { data: projects.filter((project) => canSeeProject(context, project)) };
+      return {
+        data: projects.filter((project) => can(context.principal, 'projects:read', { organizationId: project.organizationId, projectId: project.id })),
+      };
     },
   }),
   defineOperation({
@@ -128,6 +132,7 @@ export const tenancyOperations = [
     async run(context, input) {
       const project = await context.storage.projects.get(input.project);
       if (!project || !canSeeProject(context, project)) throw new ResourceNotFoundError('project', input.project);
+      requirePermission(context.principal, 'projects:read', { organizationId: project.organizationId, projectId: project.id });
       return project;
     },
   }),

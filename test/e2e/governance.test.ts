@@ -222,6 +222,11 @@ describe('admin API input and documents', () => {
     const missing = await cerulean.admin('POST', '/projects', { organization: 'org_acme' });
     expect(missing.status).toBe(400);
     expect(missing.body.error.param).toBe('name');
+    // Plain words naming the field, not the schema library's wording.
+    expect(missing.body.error.message).toBe('name: is required');
+    expect(unknownField.body.error.message).toBe('unknown field colour');
+    const notANumber = await cerulean.admin('PUT', '/projects/proj_search/quotas/chat', { tpm: 'lots' });
+    expect(notANumber.body.error).toMatchObject({ message: 'tpm: expected a number', param: 'tpm' });
     expect((await cerulean.admin('GET', '/projects/proj_nope')).status).toBe(404);
     expect((await cerulean.admin('POST', '/projects', { organization: 'org_nope', name: 'x' })).status).toBe(404);
     expect((await cerulean.admin('POST', '/projects', { organization: 'org_acme', name: 'dup', id: 'proj_search' })).status).toBe(409);

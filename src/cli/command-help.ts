@@ -93,8 +93,8 @@ export function cliReference(usage: string): string {
     '`CERULEAN_ADMIN_KEY`, else `CERULEAN_MASTER_KEY`).',
     '',
     'Output is for people: tables for lists, `name: value` lines otherwise, times as ISO 8601 in the',
-    "local time zone (`TZ`). With `--json` the command prints the API's JSON answer unchanged (times in",
-    'epoch milliseconds), for scripts. `keys create` prints the new key alone on the last line. Exit',
+    "local time zone (`TZ`). With `--json` the command prints the API's JSON answer unchanged (most times",
+    'in epoch milliseconds), for scripts. `keys create` prints the new key alone on the last line. Exit',
     'status: 0 on success, 1 on an error (its message on stderr), 2 for an unknown command, 3 when',
     '`audit verify` finds a problem.',
     '',
@@ -119,7 +119,7 @@ export function cliReference(usage: string): string {
         continue;
       }
       out.push('| Flag | Required | Description |', '| --- | --- | --- |');
-      for (const flag of flags) out.push(`| \`${flagSyntax(flag)}\` | ${flag.required ? 'yes' : ''} | ${cell(flagNote(flag))} |`);
+      for (const flag of flags) out.push(`| \`${cell(flagSyntax(flag))}\` | ${flag.required ? 'yes' : ''} | ${cell(flagNote(flag))} |`);
       out.push('');
     }
   }

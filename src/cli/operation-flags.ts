@@ -30,7 +30,7 @@ export const COMMON_FLAGS: ReadonlyArray<{ readonly flag: string; readonly descr
     flag: '--admin-key KEY',
     description: "the server's admin credential: the master key or a user's OIDC token (or CERULEAN_ADMIN_KEY, else CERULEAN_MASTER_KEY)",
   },
-  { flag: '--json', description: "print the API's JSON answer as is (times in epoch milliseconds) instead of tables with local times" },
+  { flag: '--json', description: "print the API's JSON answer as is (most times in epoch milliseconds) instead of tables with local times" },
   { flag: '--help', description: 'show the flags of this command' },
 ];
 

@@ -19,16 +19,25 @@ export function renderResult(result: unknown): string {
   if (result && typeof result === 'object') {
     return `${Object.entries(result as Record<string, unknown>)
       .filter(([name]) => name !== 'key')
-      .map(([name, value]) =>
-        isListOfObjects(value) ? `${name}:${value.map((item) => `\n  - ${fieldsLine(item)}`).join('')}` : `${name}: ${cell(name, value)}`,
-      )
+      .map(([name, value]) => {
+        if (isListOfObjects(value)) return `${name}:${value.map((item) => `\n  - ${fieldsLine(item)}`).join('')}`;
+        if (isPlainObject(value))
+          return `${name}:${Object.entries(value)
+            .map(([inner, innerValue]) => `\n  ${inner}: ${cell(inner, innerValue)}`)
+            .join('')}`;
+        return `${name}: ${cell(name, value)}`;
+      })
       .join('\n')}\n`;
   }
   return `${String(result)}\n`;
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0;
+}
+
 function isListOfObjects(value: unknown): value is Array<Record<string, unknown>> {
-  return Array.isArray(value) && value.length > 0 && value.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item));
+  return Array.isArray(value) && value.length > 0 && value.every(isPlainObject);
 }
 
 /** `seq: 5, problem: deleted, detail: …` for one item of a nested list (e.g. the problems `audit verify` finds). */

@@ -247,4 +247,15 @@ describe('admin API input and documents', () => {
     expect(verify.body).toMatchObject({ ok: true, problems: [] });
     expect(verify.body.checked).toBeGreaterThan(10);
   });
+
+  it('exports the audit head and verifies against it', async () => {
+    const head = await cerulean.admin('GET', '/audit/head');
+    expect(head.body).toMatchObject({ seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/), at: expect.any(String) });
+    const verified = await cerulean.admin('GET', `/audit/verify?head=${head.body.head}`);
+    expect(verified.body).toMatchObject({ ok: true, head: { seq: expect.any(Number) } });
+    expect(verified.body.head.seq).toBeGreaterThanOrEqual(head.body.seq);
+    const unknown = await cerulean.admin('GET', `/audit/verify?head=${head.body.seq}:${'0'.repeat(64)}`);
+    expect(unknown.body).toMatchObject({ ok: false, problems: [{ seq: head.body.seq, problem: 'head-mismatch' }] });
+    expect((await cerulean.admin('GET', '/audit/verify?head=nope')).body.error).toMatchObject({ param: 'head' });
+  });
 });

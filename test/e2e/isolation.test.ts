@@ -175,7 +175,7 @@ describe('tenant isolation', () => {
     expect(key.status).toBe(201);
     const bob = await token('bob');
     for (const credential of [key.body.key, bob]) {
-      for (const path of ['/deployments', '/organizations', '/projects', '/projects/org_a_main']) {
+      for (const path of ['/deployments', '/organizations', '/projects', '/projects/org_a_main', '/usage', '/audit', '/access-requests', '/abuse/reviews']) {
         const response = await cerulean.admin('GET', path, undefined, credential);
         expect({ path, status: response.status }).toEqual({ path, status: 403 });
         expect(response.body.error.type).toBe('permission_error');

@@ -156,6 +156,7 @@ export const policyOperations = [
     }),
     async run(context, input) {
       if (context.principal.kind !== 'master') {
+        requireAnywhere(context.principal, 'access:apply');
         if (!input.project) throw new InvalidRequestError('Name the project whose requests to list.', 'project');
         await projectFor(context, input.project, 'access:apply');
       }

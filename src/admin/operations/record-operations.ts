@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../../errors/catalogue.js';
-import { requireOperator, requirePermission } from '../../governance/access-control.js';
+import { requireAnywhere, requireOperator, requirePermission } from '../../governance/access-control.js';
 import type { AuditEntry, AuditHead, AuditHeadReference, UsageFilter, UsageGroup, UsageRow } from '../../storage/storage.js';
 import { defineOperation, fromMicros, idString, positiveInteger, timestamp, type AdminContext } from '../admin-operation.js';
 import { projectFor } from './tenancy-operations.js';
@@ -29,6 +29,7 @@ async function scopeFilter(
 ): Promise<{ organizationId?: string; projectId?: string }> {
   const { principal } = context;
   if (principal.kind === 'master') return { organizationId: requested.organization, projectId: requested.project };
+  requireAnywhere(principal, permission);
   if (requested.project) {
     const project = await projectFor(context, requested.project, permission);
     return { organizationId: project.organizationId, projectId: project.id };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConflictError, InvalidRequestError, ResourceNotFoundError } from '../../errors/catalogue.js';
-import { requireOperator } from '../../governance/access-control.js';
+import { requireAnywhere, requireOperator } from '../../governance/access-control.js';
 import { normalizeExactTerm, validateTerm } from '../../safety/blocklist/blocklist-matcher.js';
 import {
   ABUSE_REVIEW_STATUSES,
@@ -288,6 +288,7 @@ export const safetyOperations = [
     }),
     async run(context, input) {
       if (context.principal.kind !== 'master') {
+        requireAnywhere(context.principal, 'abuse:read');
         if (!input.project) throw new InvalidRequestError('Name the project whose abuse reviews to list.', 'project');
         await projectFor(context, input.project, 'abuse:read');
       }

@@ -78,19 +78,24 @@ export const nonNegativeNumber = z.coerce.number().nonnegative();
 
 export const positiveInteger = z.coerce.number().int().positive();
 
+/** The JSON Schema `format` of {@link timestamp} fields, by which the CLI knows them. */
+export const TIME_FORMAT = 'epoch-ms-or-iso-8601';
+
 /** Epoch milliseconds from a number, an ISO date or a date-time. */
-export const timestamp = z.preprocess(
-  (value) => {
-    if (typeof value === 'number') return value;
-    if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
-    if (typeof value === 'string') {
-      const parsed = Date.parse(value);
-      return Number.isNaN(parsed) ? value : parsed;
-    }
-    return value;
-  },
-  z.number({ error: 'expected a time (epoch ms or ISO 8601)' }),
-);
+export const timestamp = z
+  .preprocess(
+    (value) => {
+      if (typeof value === 'number') return value;
+      if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+      if (typeof value === 'string') {
+        const parsed = Date.parse(value);
+        return Number.isNaN(parsed) ? value : parsed;
+      }
+      return value;
+    },
+    z.number({ error: 'expected a time (epoch ms or ISO 8601)' }),
+  )
+  .meta({ format: TIME_FORMAT });
 
 const DURATION = /^(\d+)\s*(m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

@@ -4,6 +4,7 @@ import type { Principal } from '../pipeline/authenticate.js';
 import type { Storage } from '../storage/storage.js';
 import { actorOf, type AdminContext, type AdminOperation } from './admin-operation.js';
 import { ADMIN_OPERATIONS } from './admin-operations.js';
+import { describeIssue } from './input-issues.js';
 import { openApiDocument } from './openapi.js';
 
 export const ADMIN_PREFIX = '/admin/v1';
@@ -34,13 +35,19 @@ export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, o
   };
 }
 
-/** Validates an operation's input, naming the offending field in the error. */
+/** Validates an operation's input; the error names each offending field (`param` is the first) in plain words. */
 export function parseInput<T>(operation: AdminOperation<T>, raw: Record<string, unknown>): T {
-  const result = operation.input.safeParse(raw);
+  const result = operation.input.safeParse(raw, { error: describeIssue });
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const param = issue.path.map(String).join('.') || null;
-  throw new InvalidRequestError(param ? `${param}: ${issue.message}` : issue.message, param);
+  const { issues } = result.error;
+  const fieldOf = (issue: (typeof issues)[number]): string | null => (issue.path.length > 0 ? String(issue.path[0]) : null);
+  const message = issues
+    .map((issue) => {
+      const field = fieldOf(issue);
+      return field ? `${field}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+  throw new InvalidRequestError(message, fieldOf(issues[0]));
 }
 
 /** Serves every admin operation under /admin/v1, plus the OpenAPI document. */

@@ -8,6 +8,11 @@ import { CeruleanError } from '../errors/catalogue.js';
 import { storageUrl } from '../service/governance.js';
 import { filterPolicyNames } from '../safety/filter-registry.js';
 import { openStorage } from '../storage/open-storage.js';
+import { areaHelp, commandHelp } from './command-help.js';
+import { flagsOf, parseCommandLine } from './operation-flags.js';
+import { renderResult } from './result-render.js';
+
+export { adminUsage } from './command-help.js';
 
 /** Areas whose bare command (`cerulean usage`) means one verb. */
 const DEFAULT_VERB: Record<string, string> = {
@@ -22,77 +27,6 @@ const DEFAULT_VERB: Record<string, string> = {
 
 export function isAdminArea(area: string): boolean {
   return ADMIN_OPERATIONS.some((operation) => operation.id.startsWith(`${area}.`));
-}
-
-interface ParsedFlags {
-  fields: Record<string, string>;
-  json: boolean;
-  url: string | undefined;
-  key: string | undefined;
-  config: string | undefined;
-}
-
-/** `--name value` and `--name=value` pairs; `-` and `_` in names are the same. */
-function parseFlags(args: readonly string[]): ParsedFlags {
-  const fields: Record<string, string> = {};
-  const out: ParsedFlags = { fields, json: false, url: undefined, key: undefined, config: undefined };
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index];
-    if (!arg.startsWith('--')) throw new Error(`Unexpected argument "${arg}": options look like --name value.`);
-    let name = arg.slice(2);
-    let value: string;
-    const eq = name.indexOf('=');
-    if (eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    } else if (name === 'json') {
-      out.json = true;
-      continue;
-    } else {
-      const next = args[index + 1];
-      if (next === undefined || next.startsWith('--')) throw new Error(`--${name} needs a value.`);
-      value = next;
-      index += 1;
-    }
-    name = name.replace(/-/g, '_');
-    if (name === 'url') out.url = value;
-    else if (name === 'key') out.key = value;
-    else if (name === 'config') out.config = value;
-    else fields[name] = value;
-  }
-  return out;
-}
-
-function usageOf(operation: AdminOperation): string {
-  return `  cerulean ${operation.id.replace('.', ' ')}  — ${operation.summary}`;
-}
-
-export function adminUsage(): string {
-  return `Admin commands (against the storage in --config, or a running server with --url and --key / CERULEAN_URL and CERULEAN_ADMIN_KEY):\n${ADMIN_OPERATIONS.map(usageOf).join('\n')}\n`;
-}
-
-/** Renders a result for people: tables for lists, `name: value` lines for objects. */
-function render(result: unknown): string {
-  if (result && typeof result === 'object' && Array.isArray((result as { data?: unknown }).data)) {
-    const rows = (result as { data: Array<Record<string, unknown>> }).data;
-    if (rows.length === 0) return '(none)\n';
-    const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-    const cell = (value: unknown): string => (value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
-    const widths = columns.map((column) => Math.min(60, Math.max(column.length, ...rows.map((row) => cell(row[column]).length))));
-    const line = (values: string[]): string =>
-      values
-        .map((value, i) => value.slice(0, widths[i]).padEnd(widths[i]))
-        .join('  ')
-        .trimEnd();
-    return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((row) => line(columns.map((c) => cell(row[c]))))].join('\n')}\n`;
-  }
-  if (result && typeof result === 'object') {
-    return `${Object.entries(result as Record<string, unknown>)
-      .filter(([name]) => name !== 'key')
-      .map(([name, value]) => `${name}: ${value !== null && typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
-      .join('\n')}\n`;
-  }
-  return `${String(result)}\n`;
 }
 
 async function viaServer(operation: AdminOperation, fields: Record<string, string>, url: string, key: string): Promise<{ result: unknown; text?: string }> {
@@ -142,22 +76,38 @@ async function locally(operation: AdminOperation, fields: Record<string, string>
   }
 }
 
-/** Runs `cerulean <area> [verb] --flags`. Returns the exit code. */
+/** The API names fields (`tpm: expected a number`); on the command line they are flags (`--tpm: …`). */
+function asFlags(operation: AdminOperation, message: string): string {
+  const names = new Set(flagsOf(operation).map((flag) => flag.name));
+  return message.replace(/(^|; |^\d{3}: )([a-z_]+): /g, (whole, before: string, name: string) => (names.has(name) ? `${before}--${name}: ` : whole));
+}
+
+/** Runs `cerulean <area> [verb] --flags`, or prints its help. Returns the exit code. */
 export async function runAdminCommand(area: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const verb = args[0] && !args[0].startsWith('--') ? args.shift() : DEFAULT_VERB[area];
-  const operation = verb ? adminOperation(`${area}.${verb}`) : undefined;
+  const given = args[0] && !args[0].startsWith('-') ? args.shift() : undefined;
+  if (given === undefined && args.length > 0 && args.every((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(areaHelp(area));
+    return 0;
+  }
+  const verb = given ?? DEFAULT_VERB[area];
+  const operation = verb ? (adminOperation(`${area}.${verb}`) ?? adminOperation(`${area}.${verb.replace(/-/g, '_')}`)) : undefined;
   if (!operation) {
-    process.stderr.write(`Unknown command "cerulean ${area}${verb ? ` ${verb}` : ''}".\n\n${adminUsage()}`);
+    process.stderr.write(`${given ? `Unknown command "cerulean ${area} ${given}".` : `"cerulean ${area}" needs a command.`}\n\n${areaHelp(area)}`);
     return 2;
   }
+  const command = operation.id.replace('.', ' ');
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(commandHelp(operation));
+    return 0;
+  }
   try {
-    const flags = parseFlags(args);
+    const flags = parseCommandLine(operation, args, command);
     const url = flags.url ?? env.CERULEAN_URL;
     let result: unknown;
     let text: string | undefined;
     if (url) {
-      const key = flags.key ?? env.CERULEAN_ADMIN_KEY ?? env.CERULEAN_MASTER_KEY;
-      if (!key) throw new Error('Talking to a server needs a key: --key, CERULEAN_ADMIN_KEY or CERULEAN_MASTER_KEY.');
+      const key = flags.adminKey ?? env.CERULEAN_ADMIN_KEY ?? env.CERULEAN_MASTER_KEY;
+      if (!key) throw new Error('Talking to a server needs an admin credential: --admin-key, CERULEAN_ADMIN_KEY or CERULEAN_MASTER_KEY.');
       ({ result, text } = await viaServer(operation, flags.fields, url, key));
     } else {
       result = await locally(operation, flags.fields, flags.config);
@@ -165,7 +115,7 @@ export async function runAdminCommand(area: string, args: string[], env: NodeJS.
     }
     if (text !== undefined) process.stdout.write(text);
     else if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else process.stdout.write(render(result));
+    else process.stdout.write(renderResult(result));
     // A new key is printed alone on the last line, so scripts can take it with `tail -n 1`.
     if (!flags.json && text === undefined && operation.id === 'keys.create' && typeof (result as { key?: unknown }).key === 'string') {
       process.stdout.write(`${(result as { key: string }).key}\n`);
@@ -173,7 +123,8 @@ export async function runAdminCommand(area: string, args: string[], env: NodeJS.
     if (operation.id === 'audit.verify' && result && typeof result === 'object' && (result as { ok?: boolean }).ok === false) return 3;
     return 0;
   } catch (error) {
-    process.stderr.write(`${error instanceof CeruleanError || error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof CeruleanError || error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${asFlags(operation, message)}\n`);
     return 1;
   }
 }

@@ -7,8 +7,9 @@ import { createLogger } from '../observability/logger.js';
 import { startService } from '../service/service.js';
 import { openStorage } from '../storage/open-storage.js';
 import { adminUsage, isAdminArea, runAdminCommand } from './admin-command.js';
+import { cliReference } from './command-help.js';
 
-const USAGE = `Usage: cerulean <command> [options]
+export const USAGE = `Usage: cerulean <command> [options]
 
 Commands:
   serve       Start the service
@@ -18,6 +19,7 @@ Commands:
   check       Validate a configuration file and exit (--config FILE)
   migrate     Apply pending storage migrations and exit (--config FILE)
   version     Print the version
+  help        This text (help <area> [<verb>]: an admin command's flags; help --markdown: the CLI reference)
 `;
 
 function version(): string {
@@ -101,8 +103,23 @@ function check(args: string[]): number {
   return 0;
 }
 
+/** `cerulean help [--markdown | <area> [<verb>]]`. */
+async function help(args: string[]): Promise<number> {
+  if (args[0] === '--markdown') {
+    process.stdout.write(cliReference(USAGE));
+    return 0;
+  }
+  if (args[0] !== undefined && isAdminArea(args[0])) return runAdminCommand(args[0], [...args.slice(1, 2), '--help']);
+  process.stdout.write(`${USAGE}\n${adminUsage()}`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if ((command === 'serve' || command === 'check' || command === 'migrate') && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   try {
     switch (command) {
       case 'serve':
@@ -115,11 +132,12 @@ export async function main(argv: string[]): Promise<number> {
       case '--version':
         process.stdout.write(`${version()}\n`);
         return 0;
-      case undefined:
       case 'help':
       case '--help':
+        return await help(rest);
+      case undefined:
         process.stdout.write(`${USAGE}\n${adminUsage()}`);
-        return command === undefined ? 2 : 0;
+        return 2;
       default:
         if (isAdminArea(command)) return await runAdminCommand(command, rest);
         process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n${adminUsage()}`);

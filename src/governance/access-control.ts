@@ -10,6 +10,10 @@ import type { Role } from '../storage/storage.js';
  */
 export type Permission =
   | 'inference'
+  /** See organization and project records (names, whether keys are allowed). */
+  | 'projects:read'
+  /** See the deployments' governance policies (gating, TPM, prices). */
+  | 'deployments:read'
   | 'usage:read'
   | 'audit:read'
   | 'keys:read'
@@ -29,6 +33,8 @@ export type Permission =
 const GRANTS: Record<Role, ReadonlySet<Permission>> = {
   owner: new Set<Permission>([
     'inference',
+    'projects:read',
+    'deployments:read',
     'usage:read',
     'audit:read',
     'keys:read',
@@ -44,6 +50,8 @@ const GRANTS: Record<Role, ReadonlySet<Permission>> = {
   ]),
   admin: new Set<Permission>([
     'inference',
+    'projects:read',
+    'deployments:read',
     'usage:read',
     'audit:read',
     'keys:read',
@@ -57,9 +65,21 @@ const GRANTS: Record<Role, ReadonlySet<Permission>> = {
     'safety:manage',
     'abuse:read',
   ]),
-  contributor: new Set<Permission>(['inference', 'usage:read', 'keys:read', 'quotas:manage', 'budgets:manage', 'access:apply', 'safety:read', 'safety:manage']),
+  contributor: new Set<Permission>([
+    'inference',
+    'projects:read',
+    'deployments:read',
+    'usage:read',
+    'keys:read',
+    'quotas:manage',
+    'budgets:manage',
+    'access:apply',
+    'safety:read',
+    'safety:manage',
+  ]),
+  // Inference only: a `user`, like an API key, reads nothing through the admin API.
   user: new Set<Permission>(['inference']),
-  reader: new Set<Permission>(['usage:read', 'audit:read', 'keys:read', 'safety:read']),
+  reader: new Set<Permission>(['projects:read', 'deployments:read', 'usage:read', 'audit:read', 'keys:read', 'safety:read']),
 };
 
 export interface Target {
@@ -90,6 +110,31 @@ export function requirePermission(principal: Principal, permission: Permission, 
   if (!can(principal, permission, target)) {
     throw new PermissionError(
       `The caller lacks the "${permission}" permission on ${target.projectId ? `project ${target.projectId}` : `organization ${target.organizationId}`}.`,
+    );
+  }
+}
+
+/**
+ * Whether the principal holds `permission` on anything at all: the gate of listings, which then show
+ * only what the caller may see. An API key holds `inference` and nothing else, so it reads nothing.
+ */
+export function holdsAnywhere(principal: Principal, permission: Permission): boolean {
+  switch (principal.kind) {
+    case 'master':
+      return true;
+    case 'key':
+      return permission === 'inference';
+    case 'user':
+      return principal.roles.some((grant) => GRANTS[grant.role].has(permission));
+  }
+}
+
+export function requireAnywhere(principal: Principal, permission: Permission): void {
+  if (!holdsAnywhere(principal, permission)) {
+    throw new PermissionError(
+      principal.kind === 'key'
+        ? `API keys are for inference only; the "${permission}" permission needs the master key or a user with a role that grants it.`
+        : `The caller lacks the "${permission}" permission: no role it holds grants it.`,
     );
   }
 }

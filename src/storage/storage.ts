@@ -203,8 +203,22 @@ export interface AuditEntry extends AuditInput {
 
 export interface AuditProblem {
   seq: number;
-  problem: 'edited' | 'inserted' | 'deleted' | 'broken-link';
+  /** `head-mismatch`: the head exported earlier is not in the chain (newest entries cut off, or the chain re-hashed). */
+  problem: 'edited' | 'inserted' | 'deleted' | 'broken-link' | 'head-mismatch';
   detail: string;
+}
+
+/** The newest entry of the audit chain (or, when every entry was pruned, the anchor, with `at` null). */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  at: number | null;
+}
+
+/** A head exported earlier, to verify the chain still reaches it: its hash, and its seq when known. */
+export interface AuditHeadReference {
+  seq?: number;
+  hash: string;
 }
 
 export interface AuditVerification {
@@ -437,8 +451,14 @@ export interface AuditRepository {
     limit?: number;
     afterSeq?: number;
   }): Promise<AuditEntry[]>;
-  /** Re-computes the chain and names every entry that was edited, inserted or deleted. */
-  verify(): Promise<AuditVerification>;
+  /** The newest entry's seq and hash: export it (print, log, copy elsewhere) to make truncation and re-hashing detectable. */
+  head(): Promise<AuditHead>;
+  /**
+   * Re-computes the chain and names every entry that was edited, inserted or deleted; given `head`
+   * (exported earlier), also checks that this entry is still in the chain with that hash (a head
+   * older than the chain start, pruned since, cannot be checked and is reported as a mismatch).
+   */
+  verify(options?: { head?: AuditHeadReference }): Promise<AuditVerification>;
   /** Deletes entries older than `before`, keeping the chain verifiable from an anchor. Returns how many. */
   prune(before: number): Promise<number>;
 }

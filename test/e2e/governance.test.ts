@@ -239,6 +239,11 @@ describe('admin API input and documents', () => {
     const missing = await cerulean.admin('POST', '/projects', { organization: 'org_acme' });
     expect(missing.status).toBe(400);
     expect(missing.body.error.param).toBe('name');
+    // Plain words naming the field, not the schema library's wording.
+    expect(missing.body.error.message).toBe('name: is required');
+    expect(unknownField.body.error.message).toBe('unknown field colour');
+    const notANumber = await cerulean.admin('PUT', '/projects/proj_search/quotas/chat', { tpm: 'lots' });
+    expect(notANumber.body.error).toMatchObject({ message: 'tpm: expected a number', param: 'tpm' });
     expect((await cerulean.admin('GET', '/projects/proj_nope')).status).toBe(404);
     expect((await cerulean.admin('POST', '/projects', { organization: 'org_nope', name: 'x' })).status).toBe(404);
     expect((await cerulean.admin('POST', '/projects', { organization: 'org_acme', name: 'dup', id: 'proj_search' })).status).toBe(409);
@@ -258,5 +263,16 @@ describe('admin API input and documents', () => {
     const verify = await cerulean.admin('GET', '/audit/verify');
     expect(verify.body).toMatchObject({ ok: true, problems: [] });
     expect(verify.body.checked).toBeGreaterThan(10);
+  });
+
+  it('exports the audit head and verifies against it', async () => {
+    const head = await cerulean.admin('GET', '/audit/head');
+    expect(head.body).toMatchObject({ seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/), at: expect.any(String) });
+    const verified = await cerulean.admin('GET', `/audit/verify?head=${head.body.head}`);
+    expect(verified.body).toMatchObject({ ok: true, head: { seq: expect.any(Number) } });
+    expect(verified.body.head.seq).toBeGreaterThanOrEqual(head.body.seq);
+    const unknown = await cerulean.admin('GET', `/audit/verify?head=${head.body.seq}:${'0'.repeat(64)}`);
+    expect(unknown.body).toMatchObject({ ok: false, problems: [{ seq: head.body.seq, problem: 'head-mismatch' }] });
+    expect((await cerulean.admin('GET', '/audit/verify?head=nope')).body.error).toMatchObject({ param: 'head' });
   });
 });

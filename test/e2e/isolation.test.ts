@@ -170,6 +170,34 @@ describe('tenant isolation', () => {
     expect((await cerulean.admin('GET', '/audit/verify', undefined, alice)).status).toBe(403);
   });
 
+  it('gives inference keys and inference-only users no admin reads; a reading role keeps them', async () => {
+    const key = await cerulean.admin('POST', '/projects/org_a_main/keys', {});
+    expect(key.status).toBe(201);
+    const bob = await token('bob');
+    for (const credential of [key.body.key, bob]) {
+      for (const path of ['/deployments', '/organizations', '/projects', '/projects/org_a_main', '/usage', '/audit', '/access-requests', '/abuse/reviews']) {
+        const response = await cerulean.admin('GET', path, undefined, credential);
+        expect({ path, status: response.status }).toEqual({ path, status: 403 });
+        expect(response.body.error.type).toBe('permission_error');
+      }
+    }
+    const alice = await token('alice');
+    const carol = await token('carol', { roles: ['Cerulean.Reader'] });
+    for (const credential of [alice, carol]) {
+      const deployments = await cerulean.admin('GET', '/deployments', undefined, credential);
+      expect(deployments.status).toBe(200);
+      expect(deployments.body.data.map((d: { deployment: string }) => d.deployment)).toEqual(['chat']);
+      expect((await cerulean.admin('GET', '/organizations', undefined, credential)).body.data.map((o: { id: string }) => o.id)).toEqual(['org_a']);
+      expect((await cerulean.admin('GET', '/projects/org_a_main', undefined, credential)).status).toBe(200);
+    }
+    // Alice's role is on one project: she sees that project only, the reader of the organization sees all of it.
+    expect((await cerulean.admin('GET', '/projects', undefined, alice)).body.data.map((p: { id: string }) => p.id)).toEqual(['org_a_main']);
+    expect((await cerulean.admin('GET', '/projects', undefined, carol)).body.data.map((p: { id: string }) => p.id).sort()).toEqual([
+      'org_a_main',
+      'org_a_side',
+    ]);
+  });
+
   it('lets nobody grant more than they hold', async () => {
     const alice = await token('alice');
     const dave = await cerulean.admin('POST', '/users', { organization: 'org_a', email: 'dave@acme.test' });

@@ -871,6 +871,71 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
       expect((await storage.audit.verify()).problems).toEqual([{ seq: 3, problem: 'broken-link', detail: expect.stringContaining('entry 3') }]);
     });
 
+    /** Rewrites entry `from` (its action) and re-hashes it and every later entry, as someone with database access could. */
+    async function rehashFrom(from: number): Promise<void> {
+      const rows = await harness.raw(`select * from audit_log where seq >= ${from} order by seq`);
+      const [previous] = await harness.raw(`select hash from audit_log where seq < ${from} order by seq desc limit 1`);
+      let prevHash = previous === undefined ? ZERO_HASH : String(previous.hash);
+      for (const row of rows) {
+        const seq = Number(row.seq);
+        const action = seq === from ? 'key.rewritten' : String(row.action);
+        const content = {
+          seq,
+          at: Number(row.at),
+          actor: String(row.actor),
+          action,
+          target: String(row.target),
+          organizationId: row.organization_id as string | null,
+          projectId: row.project_id as string | null,
+          before: row.before === null ? null : JSON.parse(String(row.before)),
+          after: row.after === null ? null : JSON.parse(String(row.after)),
+          source: row.source as string | null,
+        };
+        const hash = auditHash(prevHash, content);
+        await harness.raw(`update audit_log set action = '${action}', prev_hash = '${prevHash}', hash = '${hash}' where seq = ${seq}`);
+        prevHash = hash;
+      }
+    }
+
+    it('exports the head: the newest entry, or the chain start when there is none', async () => {
+      expect(await storage.audit.head()).toEqual({ seq: 0, hash: ZERO_HASH, at: null });
+      await appendMany(3);
+      expect(await storage.audit.head()).toEqual({ seq: 3, hash: await hashOf(3), at: T0 + 2 });
+      const head = await storage.audit.head();
+      await appendMany(2);
+      // Later entries do not matter: the chain still reaches the exported head.
+      expect(await storage.audit.verify({ head })).toEqual({ ok: true, checked: 5, problems: [] });
+      expect(await storage.audit.verify({ head: { hash: head.hash } })).toEqual({ ok: true, checked: 5, problems: [] });
+      expect((await storage.audit.verify({ head: { seq: 0, hash: ZERO_HASH } })).ok).toBe(true);
+    });
+
+    it('detects the newest entries cut off, against an exported head only', async () => {
+      await appendMany(5);
+      const head = await storage.audit.head();
+      await harness.raw('delete from audit_log where seq in (4, 5)');
+      // Without a head kept elsewhere the shorter chain is consistent: this is what the head is for.
+      expect((await storage.audit.verify()).ok).toBe(true);
+      expect(await storage.audit.verify({ head })).toEqual({
+        ok: false,
+        checked: 3,
+        problems: [{ seq: 5, problem: 'head-mismatch', detail: expect.stringContaining('the log ends at entry 3, so the newest entries were cut off') }],
+      });
+      expect((await storage.audit.verify({ head: { hash: head.hash } })).problems).toEqual([
+        { seq: 3, problem: 'head-mismatch', detail: expect.stringContaining('no entry of the chain has the exported head') },
+      ]);
+    });
+
+    it('detects a chain rewritten and re-hashed from some entry on, against an exported head only', async () => {
+      await appendMany(5);
+      const head = await storage.audit.head();
+      await rehashFrom(2);
+      expect((await storage.audit.list({})).map((entry) => entry.action)).toContain('key.rewritten');
+      expect((await storage.audit.verify()).ok).toBe(true);
+      expect((await storage.audit.verify({ head })).problems).toEqual([
+        { seq: 5, problem: 'head-mismatch', detail: expect.stringContaining('so the chain was rewritten up to it and re-hashed') },
+      ]);
+    });
+
     it('prunes old entries, anchors the chain, and keeps verifying', async () => {
       await appendMany(5, (index) => T0 + index * 1_000);
       expect(await storage.audit.prune(T0 + 2_000)).toBe(2);
@@ -890,6 +955,11 @@ describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
       expect(after.seq).toBe(7);
       expect(after.prevHash).toBe(next.hash);
       expect(await storage.audit.verify()).toEqual({ ok: true, checked: 1, problems: [] });
+      // A head exported before the prune can no longer be checked: that is said, not passed.
+      expect((await storage.audit.verify({ head: { seq: 3, hash: 'a'.repeat(64) } })).problems).toEqual([
+        { seq: 3, problem: 'head-mismatch', detail: expect.stringContaining('was pruned') },
+      ]);
+      expect(await storage.audit.verify({ head: { seq: 6, hash: next.hash } })).toMatchObject({ ok: true });
 
       // Tampering after a prune is still caught: a row forged below the anchor, the first entry deleted.
       await forge(1, ZERO_HASH);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConflictError, InvalidRequestError, ResourceNotFoundError } from '../../errors/catalogue.js';
-import { requireOperator } from '../../governance/access-control.js';
+import { requireAnywhere, requireOperator } from '../../governance/access-control.js';
 import type { Budget, BudgetScope, DeploymentPolicy, Prices } from '../../storage/storage.js';
 import { booleanFlag, defineOperation, fromMicros, idString, nonNegativeNumber, positiveInteger, toMicros, type AdminContext } from '../admin-operation.js';
 import { newId, projectFor } from './tenancy-operations.js';
@@ -52,6 +52,7 @@ export const policyOperations = [
     summary: 'List configured deployments with their governance policy (gating, TPM, prices).',
     input: z.strictObject({}),
     async run(context) {
+      requireAnywhere(context.principal, 'deployments:read');
       const policies = new Map((await context.storage.deployments.list()).map((policy) => [policy.deployment, policy]));
       return { data: context.deployments.map((name) => policyOut(name, policies.get(name))) };
     },
@@ -62,13 +63,13 @@ export const policyOperations = [
     path: '/deployments/:deployment',
     summary: "Change a deployment's policy: gated (limited access), tpm (0 or absent = unlimited), prices in USD (service operator only).",
     input: z.strictObject({
-      deployment: idString,
-      gated: booleanFlag.optional(),
-      tpm: z.coerce.number().int().nonnegative().optional(),
-      input_per_million: nonNegativeNumber.optional(),
-      cached_input_per_million: nonNegativeNumber.optional(),
-      output_per_million: nonNegativeNumber.optional(),
-      per_image: nonNegativeNumber.optional(),
+      deployment: idString.describe('deployment name'),
+      gated: booleanFlag.describe('limited access: only approved projects may call it').optional(),
+      tpm: z.coerce.number().int().nonnegative().describe('tokens per minute across all callers (0: unlimited)').optional(),
+      input_per_million: nonNegativeNumber.describe('USD per million prompt tokens').optional(),
+      cached_input_per_million: nonNegativeNumber.describe('USD per million cached prompt tokens (default: the input price)').optional(),
+      output_per_million: nonNegativeNumber.describe('USD per million completion tokens').optional(),
+      per_image: nonNegativeNumber.describe('USD per generated image').optional(),
     }),
     async run(context, input) {
       requireOperator(context.principal);
@@ -106,9 +107,14 @@ export const policyOperations = [
     summary: 'Apply for limited access to a gated deployment, describing the use case.',
     status: 201,
     input: z.strictObject({
-      project: idString,
-      deployment: idString,
-      use_case: z.string().trim().min(20, 'describe the use case in at least 20 characters').max(5000),
+      project: idString.describe('project id'),
+      deployment: idString.describe('the gated deployment'),
+      use_case: z
+        .string()
+        .trim()
+        .min(20, 'describe the use case in at least 20 characters')
+        .max(5000)
+        .describe('what the project will use the deployment for (20 characters or more)'),
     }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'access:apply');
@@ -144,9 +150,13 @@ export const policyOperations = [
     method: 'GET',
     path: '/access-requests',
     summary: 'List limited-access requests (all for the operator; a project for its members).',
-    input: z.strictObject({ project: idString.optional(), status: z.enum(['pending', 'approved', 'rejected']).optional() }),
+    input: z.strictObject({
+      project: idString.describe('project id (required unless the master key)').optional(),
+      status: z.enum(['pending', 'approved', 'rejected']).describe('only requests in this state').optional(),
+    }),
     async run(context, input) {
       if (context.principal.kind !== 'master') {
+        requireAnywhere(context.principal, 'access:apply');
         if (!input.project) throw new InvalidRequestError('Name the project whose requests to list.', 'project');
         await projectFor(context, input.project, 'access:apply');
       }
@@ -159,7 +169,10 @@ export const policyOperations = [
       method: 'POST',
       path: `/access-requests/:request/${verb}`,
       summary: `${verb === 'approve' ? 'Approve' : 'Reject'} a limited-access request (service operator only).`,
-      input: z.strictObject({ request: idString, reason: z.string().max(2000).optional() }),
+      input: z.strictObject({
+        request: idString.describe('access request id (areq_…)'),
+        reason: z.string().max(2000).describe('why, recorded with the decision').optional(),
+      }),
       async run(context, input) {
         requireOperator(context.principal);
         const before = await context.storage.access.get(input.request);
@@ -189,7 +202,7 @@ export const policyOperations = [
     method: 'GET',
     path: '/projects/:project/quotas',
     summary: "List a project's TPM quotas per deployment ('*' applies to every deployment without its own).",
-    input: z.strictObject({ project: idString }),
+    input: z.strictObject({ project: idString.describe('project id') }),
     async run(context, input) {
       await projectFor(context, input.project, 'usage:read');
       return { data: await context.storage.quotas.list(input.project) };
@@ -200,7 +213,11 @@ export const policyOperations = [
     method: 'PUT',
     path: '/projects/:project/quotas/:deployment',
     summary: "Set a project's tokens-per-minute quota on a deployment (or '*'); RPM follows at 6 per 1,000 TPM.",
-    input: z.strictObject({ project: idString, deployment: idString, tpm: positiveInteger }),
+    input: z.strictObject({
+      project: idString.describe('project id'),
+      deployment: idString.describe("deployment name, or '*' for every deployment without its own"),
+      tpm: positiveInteger.describe('tokens per minute'),
+    }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'quotas:manage');
       requireDeployment(context, input.deployment, true);
@@ -217,7 +234,7 @@ export const policyOperations = [
     method: 'DELETE',
     path: '/projects/:project/quotas/:deployment',
     summary: "Remove a project's quota on a deployment.",
-    input: z.strictObject({ project: idString, deployment: idString }),
+    input: z.strictObject({ project: idString.describe('project id'), deployment: idString.describe('deployment name, or *') }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'quotas:manage');
       const before = (await context.storage.quotas.list(project.id)).find((quota) => quota.deployment === input.deployment);
@@ -239,7 +256,7 @@ export const policyOperations = [
     method: 'GET',
     path: '/budgets/:scope/:id',
     summary: 'Show the spend limits of a project or a key.',
-    input: z.strictObject({ scope: z.enum(['project', 'key']), id: idString }),
+    input: z.strictObject({ scope: z.enum(['project', 'key']).describe('whose limits'), id: idString.describe('project id or key id') }),
     async run(context, input) {
       await budgetTarget(context, input.scope, input.id, 'usage:read');
       const budget = await context.storage.budgets.get(input.scope, input.id);
@@ -253,7 +270,12 @@ export const policyOperations = [
     path: '/budgets/:scope/:id',
     summary: 'Set monthly and/or daily spend limits (USD) for a project or a key.',
     input: z
-      .object({ scope: z.enum(['project', 'key']), id: idString, monthly_usd: nonNegativeNumber.optional(), daily_usd: nonNegativeNumber.optional() })
+      .object({
+        scope: z.enum(['project', 'key']).describe('whose limits'),
+        id: idString.describe('project id or key id'),
+        monthly_usd: nonNegativeNumber.describe('spend limit per calendar month (UTC), USD').optional(),
+        daily_usd: nonNegativeNumber.describe('spend limit per day (UTC), USD').optional(),
+      })
       .refine((value) => value.monthly_usd !== undefined || value.daily_usd !== undefined, 'give monthly_usd, daily_usd or both'),
     async run(context, input) {
       const project = await budgetTarget(context, input.scope, input.id, 'budgets:manage');
@@ -276,7 +298,7 @@ export const policyOperations = [
     method: 'DELETE',
     path: '/budgets/:scope/:id',
     summary: 'Remove the spend limits of a project or a key.',
-    input: z.strictObject({ scope: z.enum(['project', 'key']), id: idString }),
+    input: z.strictObject({ scope: z.enum(['project', 'key']).describe('whose limits'), id: idString.describe('project id or key id') }),
     async run(context, input) {
       const project = await budgetTarget(context, input.scope, input.id, 'budgets:manage');
       const before = await context.storage.budgets.get(input.scope, input.id);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../../errors/catalogue.js';
-import { requireOperator, requirePermission } from '../../governance/access-control.js';
-import type { AuditEntry, UsageFilter, UsageGroup, UsageRow } from '../../storage/storage.js';
+import { requireAnywhere, requireOperator, requirePermission } from '../../governance/access-control.js';
+import type { AuditEntry, AuditHead, AuditHeadReference, UsageFilter, UsageGroup, UsageRow } from '../../storage/storage.js';
 import { defineOperation, fromMicros, idString, positiveInteger, timestamp, type AdminContext } from '../admin-operation.js';
 import { projectFor } from './tenancy-operations.js';
 
@@ -29,6 +29,7 @@ async function scopeFilter(
 ): Promise<{ organizationId?: string; projectId?: string }> {
   const { principal } = context;
   if (principal.kind === 'master') return { organizationId: requested.organization, projectId: requested.project };
+  requireAnywhere(principal, permission);
   if (requested.project) {
     const project = await projectFor(context, requested.project, permission);
     return { organizationId: project.organizationId, projectId: project.id };
@@ -85,6 +86,19 @@ function auditOut(entry: AuditEntry): Record<string, unknown> {
   };
 }
 
+/** `SEQ:HASH` or `HASH`, the hash as 64 hex digits. */
+const HEAD_REFERENCE = /^(?:(\d+):)?([0-9a-fA-F]{64})$/;
+
+function parseHeadReference(text: string): AuditHeadReference {
+  const [, seq, hash] = HEAD_REFERENCE.exec(text) as RegExpExecArray;
+  return { ...(seq === undefined ? {} : { seq: Number(seq) }), hash: hash.toLowerCase() };
+}
+
+/** The head as shown, with `head` ready to pass back to `audit verify --head`. */
+function headOut(head: AuditHead): Record<string, unknown> {
+  return { seq: head.seq, hash: head.hash, at: head.at === null ? null : new Date(head.at).toISOString(), head: `${head.seq}:${head.hash}` };
+}
+
 export const recordOperations = [
   defineOperation({
     id: 'usage.query',
@@ -92,15 +106,15 @@ export const recordOperations = [
     path: '/usage',
     summary: 'Usage and cost, filtered and grouped by project, key, deployment, model and/or day; format=csv for a CSV export.',
     input: z.strictObject({
-      from: timestamp.optional(),
-      to: timestamp.optional(),
-      organization: idString.optional(),
-      project: idString.optional(),
-      key: idString.optional(),
-      deployment: idString.optional(),
-      model: idString.optional(),
-      group_by: groupList.optional(),
-      format: z.enum(['json', 'csv']).optional(),
+      from: timestamp.describe('from this time on (inclusive)').optional(),
+      to: timestamp.describe('up to this time (exclusive)').optional(),
+      organization: idString.describe('only this organization').optional(),
+      project: idString.describe('only this project').optional(),
+      key: idString.describe('only this key (its id)').optional(),
+      deployment: idString.describe('only this deployment').optional(),
+      model: idString.describe('only this upstream model').optional(),
+      group_by: groupList.describe('sum per these (default: one total)').optional(),
+      format: z.enum(['json', 'csv']).describe('csv for a CSV export').optional(),
     }),
     async run(context, input) {
       const scope = await scopeFilter(context, 'usage:read', input);
@@ -120,14 +134,14 @@ export const recordOperations = [
     path: '/audit',
     summary: 'Audit log entries, oldest first (page with after_seq).',
     input: z.strictObject({
-      from: timestamp.optional(),
-      to: timestamp.optional(),
-      organization: idString.optional(),
-      project: idString.optional(),
-      actor: z.string().optional(),
-      action: z.string().optional(),
-      after_seq: z.coerce.number().int().nonnegative().optional(),
-      limit: positiveInteger.max(1000).optional(),
+      from: timestamp.describe('from this time on (inclusive)').optional(),
+      to: timestamp.describe('up to this time (exclusive)').optional(),
+      organization: idString.describe('only this organization').optional(),
+      project: idString.describe('only this project').optional(),
+      actor: z.string().describe('only this actor: master, user:<id>, key:<id> or system').optional(),
+      action: z.string().describe('only this action, e.g. keys.revoke').optional(),
+      after_seq: z.coerce.number().int().nonnegative().describe('entries after this seq (to page)').optional(),
+      limit: positiveInteger.max(1000).describe('at most this many (default 100)').optional(),
     }),
     async run(context, input) {
       const scope = await scopeFilter(context, 'audit:read', input);
@@ -144,14 +158,36 @@ export const recordOperations = [
     },
   }),
   defineOperation({
-    id: 'audit.verify',
+    id: 'audit.head',
     method: 'GET',
-    path: '/audit/verify',
-    summary: 'Re-compute the audit hash chain and name every edited, inserted or deleted entry (service operator only).',
+    path: '/audit/head',
+    summary: 'The newest audit entry (seq, hash, time): keep it outside the service and verify against it later (service operator only).',
     input: z.strictObject({}),
     async run(context) {
       requireOperator(context.principal);
-      return context.storage.audit.verify();
+      return headOut(await context.storage.audit.head());
+    },
+  }),
+  defineOperation({
+    id: 'audit.verify',
+    method: 'GET',
+    path: '/audit/verify',
+    summary:
+      'Re-compute the audit hash chain and name every edited, inserted or deleted entry; with head, also that the chain still reaches a head exported earlier (service operator only).',
+    input: z.strictObject({
+      head: z
+        .string()
+        .trim()
+        .regex(HEAD_REFERENCE, 'expected SEQ:HASH or HASH, as `audit head` prints it')
+        .optional()
+        .describe('a head exported earlier by `audit head`: its SEQ:HASH (or HASH alone)'),
+    }),
+    async run(context, input) {
+      requireOperator(context.principal);
+      // Read before the walk: when the walk finds nothing wrong, this head is part of the verified chain.
+      const head = await context.storage.audit.head();
+      const result = await context.storage.audit.verify({ head: input.head === undefined ? undefined : parseHeadReference(input.head) });
+      return result.ok ? { ...result, head: headOut(head) } : result;
     },
   }),
 ];

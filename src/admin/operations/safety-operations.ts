@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConflictError, InvalidRequestError, ResourceNotFoundError } from '../../errors/catalogue.js';
-import { requireOperator } from '../../governance/access-control.js';
+import { requireAnywhere, requireOperator } from '../../governance/access-control.js';
 import { normalizeExactTerm, validateTerm } from '../../safety/blocklist/blocklist-matcher.js';
 import {
   ABUSE_REVIEW_STATUSES,
@@ -80,7 +80,11 @@ export const safetyOperations = [
     path: '/projects/:project/blocklists',
     summary: 'Create a custom blocklist for a project; its terms block prompts and completions of the project.',
     status: 201,
-    input: z.strictObject({ project: idString, name: nameString, id: idString.optional() }),
+    input: z.strictObject({
+      project: idString.describe('project id'),
+      name: nameString.describe('name, unique in the project'),
+      id: idString.describe('id to give it (default: a new bl_… id)').optional(),
+    }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'safety:manage');
       const existing = await context.storage.blocklists.list(project.id);
@@ -106,7 +110,7 @@ export const safetyOperations = [
     method: 'GET',
     path: '/projects/:project/blocklists',
     summary: "List a project's custom blocklists with their terms.",
-    input: z.strictObject({ project: idString }),
+    input: z.strictObject({ project: idString.describe('project id') }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'safety:read');
       return { data: await context.storage.blocklists.allForProjects([project.id]) };
@@ -117,7 +121,7 @@ export const safetyOperations = [
     method: 'GET',
     path: '/blocklists/:blocklist',
     summary: 'Show one blocklist with its terms.',
-    input: z.strictObject({ blocklist: idString }),
+    input: z.strictObject({ blocklist: idString.describe('blocklist id') }),
     async run(context, input) {
       const { list } = await blocklistFor(context, input.blocklist, 'safety:read');
       return { ...list, terms: await context.storage.blocklists.listTerms(list.id) };
@@ -128,7 +132,7 @@ export const safetyOperations = [
     method: 'DELETE',
     path: '/blocklists/:blocklist',
     summary: 'Delete a blocklist and its terms.',
-    input: z.strictObject({ blocklist: idString }),
+    input: z.strictObject({ blocklist: idString.describe('blocklist id') }),
     async run(context, input) {
       const { list, project } = await blocklistFor(context, input.blocklist, 'safety:manage');
       const terms = await context.storage.blocklists.listTerms(list.id);
@@ -151,7 +155,11 @@ export const safetyOperations = [
     summary:
       'Add a term to a blocklist: `exact` (whole words, any case, default) or `regex` (ECMAScript, refused when invalid, empty-matching or prone to catastrophic backtracking).',
     status: 201,
-    input: z.strictObject({ blocklist: idString, kind: termKind.default('exact'), value: z.string().max(10_000) }),
+    input: z.strictObject({
+      blocklist: idString.describe('blocklist id'),
+      kind: termKind.default('exact').describe('exact: whole words, any case; regex: an ECMAScript pattern'),
+      value: z.string().max(10_000).describe('the word, phrase or pattern'),
+    }),
     async run(context, input) {
       const { list, project } = await blocklistFor(context, input.blocklist, 'safety:manage');
       // Throws 400 invalid_blocklist_term naming the list, the term and what is wrong with it.
@@ -183,7 +191,7 @@ export const safetyOperations = [
     method: 'DELETE',
     path: '/blocklists/:blocklist/terms/:term',
     summary: 'Remove a term from a blocklist (by term id).',
-    input: z.strictObject({ blocklist: idString, term: idString }),
+    input: z.strictObject({ blocklist: idString.describe('blocklist id'), term: idString.describe('term id (blt_…)') }),
     async run(context, input) {
       const { list, project } = await blocklistFor(context, input.blocklist, 'safety:manage');
       const before = (await context.storage.blocklists.listTerms(list.id)).find((term) => term.id === input.term);
@@ -199,7 +207,11 @@ export const safetyOperations = [
     method: 'PUT',
     path: '/projects/:project/content-filters/:deployment',
     summary: `Choose the content-filter policy (one configured under content_safety.policies) a project uses on a deployment, or on every deployment ('*'); "${NO_FILTER}" (no filtering) is the operator's to give.`,
-    input: z.strictObject({ project: idString, deployment: idString, policy: idString }),
+    input: z.strictObject({
+      project: idString.describe('project id'),
+      deployment: idString.describe("deployment name, or '*' for every deployment without its own"),
+      policy: idString.describe('a policy under content_safety.policies, or none (operator only)'),
+    }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'safety:manage');
       requireDeployment(context, input.deployment);
@@ -228,7 +240,7 @@ export const safetyOperations = [
     method: 'GET',
     path: '/projects/:project/content-filters',
     summary: "List a project's content-filter policy choices per deployment ('*' applies to every deployment without its own).",
-    input: z.strictObject({ project: idString }),
+    input: z.strictObject({ project: idString.describe('project id') }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'safety:read');
       return { data: await context.storage.safetySettings.list(project.id) };
@@ -239,7 +251,7 @@ export const safetyOperations = [
     method: 'DELETE',
     path: '/projects/:project/content-filters/:deployment',
     summary: "Remove a project's content-filter choice on a deployment (the configured policy applies again).",
-    input: z.strictObject({ project: idString, deployment: idString }),
+    input: z.strictObject({ project: idString.describe('project id'), deployment: idString.describe('deployment name, or *') }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'safety:manage');
       const before = (await context.storage.safetySettings.list(project.id)).find((policy) => policy.deployment === input.deployment);
@@ -263,13 +275,20 @@ export const safetyOperations = [
     path: '/abuse/reviews',
     summary: 'List abuse reviews, newest first (all for the operator; one project for its admins).',
     input: z.strictObject({
-      status: z.enum(ABUSE_REVIEW_STATUSES as [AbuseReviewStatus, ...AbuseReviewStatus[]]).optional(),
-      project: idString.optional(),
-      subject_type: z.enum(ABUSE_SUBJECT_TYPES as ['key', 'project', 'end_user']).optional(),
-      limit: positiveInteger.max(1000).optional(),
+      status: z
+        .enum(ABUSE_REVIEW_STATUSES as [AbuseReviewStatus, ...AbuseReviewStatus[]])
+        .describe('only reviews in this state')
+        .optional(),
+      project: idString.describe('project id (required unless the master key)').optional(),
+      subject_type: z
+        .enum(ABUSE_SUBJECT_TYPES as ['key', 'project', 'end_user'])
+        .describe('only reviews of this kind of subject')
+        .optional(),
+      limit: positiveInteger.max(1000).describe('at most this many').optional(),
     }),
     async run(context, input) {
       if (context.principal.kind !== 'master') {
+        requireAnywhere(context.principal, 'abuse:read');
         if (!input.project) throw new InvalidRequestError('Name the project whose abuse reviews to list.', 'project');
         await projectFor(context, input.project, 'abuse:read');
       }
@@ -283,7 +302,7 @@ export const safetyOperations = [
     method: 'GET',
     path: '/abuse/reviews/:review',
     summary: 'Show an abuse review with its samples of offending text (kept for the configured retention).',
-    input: z.strictObject({ review: idString }),
+    input: z.strictObject({ review: idString.describe('abuse review id') }),
     async run(context, input) {
       const review = await reviewFor(context, input.review);
       return { ...review, samples: await context.storage.abuse.listSamples(review.id) };
@@ -295,7 +314,10 @@ export const safetyOperations = [
       method: 'POST',
       path: `/abuse/reviews/:review/${verb}`,
       summary: DECISIONS[verb].summary,
-      input: z.strictObject({ review: idString, reason: z.string().trim().min(1).max(2000).optional() }),
+      input: z.strictObject({
+        review: idString.describe('abuse review id'),
+        reason: z.string().trim().min(1).max(2000).describe('why, recorded with the decision').optional(),
+      }),
       async run(context, input) {
         requireOperator(context.principal);
         const { storage } = context;

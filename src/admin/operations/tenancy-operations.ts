@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { hashKey } from '../../auth/master-key.js';
 import { ConflictError, InvalidRequestError, PermissionError, ResourceNotFoundError } from '../../errors/catalogue.js';
-import { can, canGrant, requireOperator, requirePermission } from '../../governance/access-control.js';
+import { can, canGrant, requireAnywhere, requireOperator, requirePermission } from '../../governance/access-control.js';
 import { ROLES, type ApiKey, type Project, type Scope } from '../../storage/storage.js';
 import { booleanFlag, defineOperation, idString, nameString, parseExpiry, stringList, type AdminContext } from '../admin-operation.js';
 
@@ -60,7 +60,7 @@ export const tenancyOperations = [
     path: '/organizations',
     summary: 'Create an organization (service operator only).',
     status: 201,
-    input: z.strictObject({ name: nameString, id: idString.optional() }),
+    input: z.strictObject({ name: nameString.describe('display name'), id: idString.describe('id to give it (default: a new org_… id)').optional() }),
     async run(context, input) {
       requireOperator(context.principal);
       const organization = { id: input.id ?? newId('org'), name: input.name, createdAt: context.now };
@@ -78,8 +78,9 @@ export const tenancyOperations = [
     summary: 'List organizations the caller belongs to (all, for the operator).',
     input: z.strictObject({}),
     async run(context) {
-      const all = await context.storage.organizations.list();
       const { principal } = context;
+      requireAnywhere(principal, 'projects:read');
+      const all = await context.storage.organizations.list();
       const data = principal.kind === 'master' ? all : all.filter((org) => org.id === principal.organizationId);
       return { data };
     },
@@ -90,7 +91,12 @@ export const tenancyOperations = [
     path: '/projects',
     summary: 'Create a project in an organization.',
     status: 201,
-    input: z.strictObject({ organization: idString, name: nameString, id: idString.optional(), key_auth: booleanFlag.optional() }),
+    input: z.strictObject({
+      organization: idString.describe('organization id'),
+      name: nameString.describe('display name'),
+      id: idString.describe('id to give it (default: a new proj_… id)').optional(),
+      key_auth: booleanFlag.describe('accept API keys (default true); false: OIDC tokens only').optional(),
+    }),
     async run(context, input) {
       if (!(await context.storage.organizations.get(input.organization))) throw new ResourceNotFoundError('organization', input.organization);
       requirePermission(context.principal, 'projects:manage', { organizationId: input.organization });
@@ -113,10 +119,13 @@ export const tenancyOperations = [
     method: 'GET',
     path: '/projects',
     summary: 'List the projects the caller can see.',
-    input: z.strictObject({ organization: idString.optional() }),
+    input: z.strictObject({ organization: idString.describe('only the projects of this organization').optional() }),
     async run(context, input) {
+      requireAnywhere(context.principal, 'projects:read');
       const projects = await context.storage.projects.list(input.organization);
-      return { data: projects.filter((project) => canSeeProject(context, project)) };
+      return {
+        data: projects.filter((project) => can(context.principal, 'projects:read', { organizationId: project.organizationId, projectId: project.id })),
+      };
     },
   }),
   defineOperation({
@@ -124,10 +133,11 @@ export const tenancyOperations = [
     method: 'GET',
     path: '/projects/:project',
     summary: 'Show one project.',
-    input: z.strictObject({ project: idString }),
+    input: z.strictObject({ project: idString.describe('project id') }),
     async run(context, input) {
       const project = await context.storage.projects.get(input.project);
       if (!project || !canSeeProject(context, project)) throw new ResourceNotFoundError('project', input.project);
+      requirePermission(context.principal, 'projects:read', { organizationId: project.organizationId, projectId: project.id });
       return project;
     },
   }),
@@ -136,7 +146,11 @@ export const tenancyOperations = [
     method: 'PATCH',
     path: '/projects/:project',
     summary: 'Rename a project, or turn key authentication off (tokens only) or on.',
-    input: z.strictObject({ project: idString, name: nameString.optional(), key_auth: booleanFlag.optional() }),
+    input: z.strictObject({
+      project: idString.describe('project id'),
+      name: nameString.describe('new display name').optional(),
+      key_auth: booleanFlag.describe('accept API keys; false: OIDC tokens only').optional(),
+    }),
     async run(context, input) {
       const before = await projectFor(context, input.project, 'projects:manage');
       if (input.name === undefined && input.key_auth === undefined) throw new InvalidRequestError('Nothing to change: give name or key_auth.');
@@ -151,7 +165,7 @@ export const tenancyOperations = [
     method: 'DELETE',
     path: '/projects/:project',
     summary: 'Delete a project with its keys, quotas, budgets and access requests (usage and audit stay).',
-    input: z.strictObject({ project: idString }),
+    input: z.strictObject({ project: idString.describe('project id') }),
     async run(context, input) {
       const before = await projectFor(context, input.project, 'projects:manage');
       await context.storage.projects.delete(input.project);
@@ -167,10 +181,10 @@ export const tenancyOperations = [
     summary: 'Create an API key for a project; the key is returned once and stored only as a hash.',
     status: 201,
     input: z.strictObject({
-      project: idString,
-      name: nameString.optional(),
-      deployments: stringList.optional(),
-      expires: z.string().optional(),
+      project: idString.describe('project id'),
+      name: nameString.describe('a label for the key (default "key")').optional(),
+      deployments: stringList.describe('deployments the key may call (default: all)').optional(),
+      expires: z.string().describe('expiry: a duration (30d, 12h, 90m, 2w) or a date (default: never)').optional(),
     }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'keys:manage');
@@ -208,7 +222,7 @@ export const tenancyOperations = [
     method: 'GET',
     path: '/projects/:project/keys',
     summary: "List a project's keys (prefixes only).",
-    input: z.strictObject({ project: idString }),
+    input: z.strictObject({ project: idString.describe('project id') }),
     async run(context, input) {
       await projectFor(context, input.project, 'keys:read');
       return { data: (await context.storage.keys.list(input.project)).map(publicKey) };
@@ -219,7 +233,7 @@ export const tenancyOperations = [
     method: 'POST',
     path: '/keys/:key/revoke',
     summary: 'Revoke a key; every replica refuses it within a second.',
-    input: z.strictObject({ key: idString }),
+    input: z.strictObject({ key: idString.describe('key id (key_…, as keys list shows it)') }),
     async run(context, input) {
       const before = await context.storage.keys.get(input.key);
       if (!before) throw new ResourceNotFoundError('key', input.key);
@@ -246,11 +260,11 @@ export const tenancyOperations = [
     summary: 'Add a user to an organization (optionally mapped to an OIDC issuer and subject).',
     status: 201,
     input: z.strictObject({
-      organization: idString,
-      email: z.email(),
-      name: nameString.optional(),
-      issuer: z.string().optional(),
-      subject: z.string().optional(),
+      organization: idString.describe('organization id'),
+      email: z.email().describe('e-mail address'),
+      name: nameString.describe('display name').optional(),
+      issuer: z.string().describe('OIDC issuer the user signs in with (with subject)').optional(),
+      subject: z.string().describe("the user's subject at that issuer (with issuer)").optional(),
     }),
     async run(context, input) {
       if (!(await context.storage.organizations.get(input.organization))) throw new ResourceNotFoundError('organization', input.organization);
@@ -278,7 +292,7 @@ export const tenancyOperations = [
     method: 'GET',
     path: '/users',
     summary: "List an organization's users.",
-    input: z.strictObject({ organization: idString }),
+    input: z.strictObject({ organization: idString.describe('organization id') }),
     async run(context, input) {
       requirePermission(context.principal, 'users:manage', { organizationId: input.organization });
       return { data: await context.storage.users.list(input.organization) };
@@ -289,7 +303,7 @@ export const tenancyOperations = [
     method: 'DELETE',
     path: '/users/:user',
     summary: 'Remove a user and their roles.',
-    input: z.strictObject({ user: idString }),
+    input: z.strictObject({ user: idString.describe('user id') }),
     async run(context, input) {
       const before = await context.storage.users.get(input.user);
       if (!before || !can(context.principal, 'users:manage', { organizationId: before.organizationId })) throw new ResourceNotFoundError('user', input.user);
@@ -304,7 +318,12 @@ export const tenancyOperations = [
     method: 'PUT',
     path: '/users/:user/roles',
     summary: 'Give a user a role on an organization or a project (replacing their role there).',
-    input: z.strictObject({ user: idString, scope: z.enum(['organization', 'project']), scope_id: idString, role: z.enum(ROLES as [string, ...string[]]) }),
+    input: z.strictObject({
+      user: idString.describe('user id'),
+      scope: z.enum(['organization', 'project']).describe('what the role is held on'),
+      scope_id: idString.describe('id of that organization or project'),
+      role: z.enum(ROLES as [string, ...string[]]).describe('the role'),
+    }),
     async run(context, input) {
       const user = await context.storage.users.get(input.user);
       if (!user) throw new ResourceNotFoundError('user', input.user);
@@ -326,7 +345,11 @@ export const tenancyOperations = [
     method: 'DELETE',
     path: '/users/:user/roles',
     summary: "Remove a user's role on an organization or a project.",
-    input: z.strictObject({ user: idString, scope: z.enum(['organization', 'project']), scope_id: idString }),
+    input: z.strictObject({
+      user: idString.describe('user id'),
+      scope: z.enum(['organization', 'project']).describe('what the role is held on'),
+      scope_id: idString.describe('id of that organization or project'),
+    }),
     async run(context, input) {
       const user = await context.storage.users.get(input.user);
       if (!user) throw new ResourceNotFoundError('user', input.user);
@@ -346,7 +369,7 @@ export const tenancyOperations = [
     method: 'GET',
     path: '/users/:user/roles',
     summary: "List a user's roles.",
-    input: z.strictObject({ user: idString }),
+    input: z.strictObject({ user: idString.describe('user id') }),
     async run(context, input) {
       const user = await context.storage.users.get(input.user);
       const self = context.principal.kind === 'user' && context.principal.id === input.user;

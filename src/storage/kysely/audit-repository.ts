@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { AuditEntry, AuditInput, AuditProblem, AuditRepository, AuditVerification } from '../storage.js';
+import type { AuditEntry, AuditHead, AuditHeadReference, AuditInput, AuditProblem, AuditRepository, AuditVerification } from '../storage.js';
 import { auditHash, fromAuditJson, shortHash, toAuditJson, type AuditContent } from './audit-chain.js';
 import { toNumber, type AuditLogTable, type Database } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
@@ -25,7 +25,8 @@ export type AuditListFilter = Parameters<AuditRepository['list']>[0];
  *
  * Limits, stated plainly: the chain proves entries were not edited, inserted or removed in the
  * middle; removing the newest entries (tail truncation) or rewriting the whole chain from some point
- * on is only detectable against a head hash kept elsewhere (e.g. logged or exported periodically).
+ * on is only detectable against a head kept elsewhere: `head()` gives it, `verify({ head })` checks
+ * the chain still reaches it.
  */
 export class KyselyAuditRepository implements AuditRepository {
   private readonly db: Kysely<Database>;
@@ -100,6 +101,13 @@ export class KyselyAuditRepository implements AuditRepository {
     return rows.map(toAuditEntry);
   }
 
+  async head(): Promise<AuditHead> {
+    const newest = await this.db.selectFrom('audit_log').select(['seq', 'hash', 'at']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    if (newest !== undefined) return { seq: toNumber(newest.seq), hash: newest.hash, at: toNumber(newest.at) };
+    const anchor = await readAnchor(this.db);
+    return { seq: anchor.seq, hash: anchor.hash, at: null };
+  }
+
   /**
    * Walks the log in seq order from the anchor, following the chain: an entry whose prevHash is the
    * hash of the chain head so far joins the chain. Independently, an entry whose stored hash differs
@@ -116,14 +124,20 @@ export class KyselyAuditRepository implements AuditRepository {
    * Rows at or below the anchor's seq were pruned, so one found there is `inserted`. A seq gap whose
    * link is intact is fine: PostgreSQL sequences skip values when an append rolls back. Forks are
    * recognised within the last {@link RECENT_CHAIN} chain entries; older ones read as broken links.
+   * With `head`, the walk must also accept that entry (or start from it, the anchor) with that hash.
    */
-  async verify(): Promise<AuditVerification> {
+  async verify(options: { head?: AuditHeadReference } = {}): Promise<AuditVerification> {
     const anchor = await readAnchor(this.db);
     const problems: AuditProblem[] = [];
     const describe = (link: ChainLink): string => (link.seq === anchor.seq ? `the chain start (seq ${anchor.seq})` : `entry ${link.seq}`);
+    const expected = options.head;
+    const matches = (link: ChainLink): boolean =>
+      expected !== undefined && link.hash === expected.hash && (expected.seq === undefined || link.seq === expected.seq);
+    let headFound = matches({ seq: anchor.seq, hash: anchor.hash });
     /** The chain's most recent entries, oldest first; the last one is the head. */
     let chain: ChainLink[] = [{ seq: anchor.seq, hash: anchor.hash }];
     const accept = (entry: AuditEntry): void => {
+      if (matches(entry)) headFound = true;
       chain.push({ seq: entry.seq, hash: entry.hash });
       if (chain.length > RECENT_CHAIN) chain = chain.slice(-RECENT_CHAIN);
     };
@@ -198,7 +212,45 @@ export class KyselyAuditRepository implements AuditRepository {
       }
       accept(entry);
     }
+    if (expected !== undefined && !headFound) problems.push(await this.headMismatch(expected, anchor, chain[chain.length - 1]));
     return { ok: problems.length === 0, checked, problems };
+  }
+
+  /** Why the exported head is not in the chain: pruned, cut off with the newest entries, or re-hashed. */
+  private async headMismatch(expected: AuditHeadReference, anchor: ChainLink, last: ChainLink): Promise<AuditProblem> {
+    const given = `the exported head (${expected.seq === undefined ? '' : `entry ${expected.seq}, `}hash ${shortHash(expected.hash)}…)`;
+    if (expected.seq === undefined) {
+      return {
+        seq: last.seq,
+        problem: 'head-mismatch',
+        detail: `no entry of the chain has ${given}: the newest entries were cut off, or the chain was rewritten and re-hashed (give SEQ:HASH to tell which)`,
+      };
+    }
+    const { seq } = expected;
+    if (seq < anchor.seq) {
+      return {
+        seq,
+        problem: 'head-mismatch',
+        detail: `${given} was pruned (the chain now starts after entry ${anchor.seq}), so it cannot be checked: verify against a newer head`,
+      };
+    }
+    const row = seq === anchor.seq ? anchor : await this.db.selectFrom('audit_log').select(['seq', 'hash']).where('seq', '=', seq).executeTakeFirst();
+    if (row === undefined) {
+      return {
+        seq,
+        problem: 'head-mismatch',
+        detail:
+          seq > last.seq ? `${given} is missing: the log ends at entry ${last.seq}, so the newest entries were cut off` : `${given} is missing: it was deleted`,
+      };
+    }
+    if (row.hash === expected.hash) {
+      return { seq, problem: 'head-mismatch', detail: `entry ${seq} has the exported head's hash but is no longer part of the chain (see the problems above)` };
+    }
+    return {
+      seq,
+      problem: 'head-mismatch',
+      detail: `entry ${seq} is not the exported head: its hash is ${shortHash(row.hash)}…, not ${shortHash(expected.hash)}…, so the chain was rewritten up to it and re-hashed`,
+    };
   }
 
   /** The first entry after `seq` whose prevHash is one of `hashes`: only asked when the chain is damaged. */

@@ -21,6 +21,7 @@ import { MemoryBudgetStore } from './budget/memory-budget-store.js';
 import { RedisBudgetStore } from './budget/redis-budget-store.js';
 import { GovernanceAdmission } from './governance-admission.js';
 import { PolicyCache } from './policy-cache.js';
+import { monitorPolicyCache } from './policy-cache-monitor.js';
 import { AbuseMonitor } from '../safety/abuse/abuse-monitor.js';
 import type { Registry } from 'prom-client';
 
@@ -97,9 +98,20 @@ export async function startGovernance(
   options: { masterHash: Buffer; logger?: FastifyBaseLogger; storage?: Storage; registry?: Registry },
 ): Promise<Governance> {
   const logger = options.logger;
-  const storage = options.storage ?? (await openStorage(storageUrl(config)));
-  await storage.migrate();
-  const cache = new PolicyCache(storage);
+  const url = storageUrl(config);
+  const storage =
+    options.storage ??
+    (await openStorage(url, { onNotice: ({ level, message, error }) => logger?.[level](error === undefined ? {} : { err: error }, message) }));
+  // Nothing here may end the start for want of the database: the cache migrates, reads and
+  // retries in the background, starting from its snapshot file meanwhile (see PolicyCache).
+  const monitor = monitorPolicyCache(logger, options.registry);
+  const cache = new PolicyCache(storage, {
+    refreshIntervalMs: config.storage.refresh_interval_ms,
+    prepare: async () => void (await storage.migrate()),
+    snapshotFile: url === 'sqlite::memory:' ? undefined : resolve(config.data_dir, 'policy-snapshot.json'),
+    onEvent: monitor.onEvent,
+  });
+  monitor.attach(cache);
   await cache.start();
 
   // One connection for quota and budget counters: sharing it, the two stores share one RedisCounters,
@@ -118,7 +130,8 @@ export async function startGovernance(
   if (replayed > 0) logger?.info({ records: replayed }, 'replayed usage records left in the spool');
 
   const budgets = new BudgetGuard(budgetStore, cache, storage.usage);
-  await budgets.seed();
+  // Seeding is retried on every reload, so a failure here (database away) is not final.
+  await budgets.seed().catch((error: unknown) => logger?.error({ err: error }, 'seeding budget counters failed'));
   cache.onReload(() => {
     budgets.seed().catch((error: unknown) => logger?.error({ err: error }, 'seeding budget counters failed'));
   });
@@ -156,7 +169,7 @@ export async function startGovernance(
     const removed = await storage.audit.prune(Date.now() - retentionMs);
     if (removed > 0) logger?.info({ removed }, 'pruned audit entries past retention');
   };
-  await prune();
+  await prune().catch((error: unknown) => logger?.error({ err: error }, 'audit pruning failed'));
   const retentionTimer = setInterval(() => void prune().catch((error: unknown) => logger?.error({ err: error }, 'audit pruning failed')), 3_600_000);
   retentionTimer.unref();
 

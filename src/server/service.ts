@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { startGovernance, type Governance } from '../governance/governance.js';
+import { storageReadiness } from '../governance/policy-cache-monitor.js';
 import { Metrics } from '../observability/metrics.js';
 import { createContentSafety, type ContentSafety } from '../safety/content-safety.js';
 import { SafetyMetrics } from '../safety/safety-metrics.js';
@@ -39,7 +40,8 @@ export async function startService(config: Config, options: { masterHash: Buffer
     filter: safety.stage,
     moderation: safety.moderation,
     meters: [governance.meter],
-    admin: { storage: governance.storage, version: options.version, filterPolicies: () => safety.policyNames() },
+    admin: { storage: governance.storage, version: options.version, filterPolicies: () => safety.policyNames(), refresh: () => governance.cache.reload() },
+    readiness: () => storageReadiness(governance.cache.health()),
     onReload: (next) => {
       safety.reload(next);
       // Thresholds and actions follow a reload; turning monitoring on or off takes a restart.

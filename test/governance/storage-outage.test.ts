@@ -119,7 +119,6 @@ describe('a storage that starts failing', () => {
     const { url, service } = await start(dataDir, switchable);
     key = await provision(url);
     expect((await chat(url, key)).status).toBe(200);
-    expect((await call(url, 'GET', '/readyz', '')).body).toMatchObject({ status: 'ready', storage: { status: 'ok', policy: { source: 'storage' } } });
 
     switchable.failing = true;
     // Periodic reloads (every 200 ms), key last-used flushes and usage commits (every 100 ms) now all fail.
@@ -148,6 +147,7 @@ describe('a storage that starts failing', () => {
     await until(async () => service.governance.ledger.pending === 0, 'the spooled usage to be committed');
     expect((await call(url, 'GET', '/admin/v1/projects', MASTER_KEY)).status).toBe(200);
     expect((await call(url, 'GET', '/metrics', '')).body).toMatch(/^cerulean_storage_available 1$/m);
+    expect((await call(url, 'GET', '/readyz', '')).body).toMatchObject({ status: 'ready', storage: { status: 'ok', policy: { source: 'storage' } } });
     await service.close();
   });
 

@@ -105,6 +105,9 @@ async function until(probe: () => Promise<boolean>, what: string, timeoutMs = 10
 async function provision(url: string): Promise<string> {
   expect((await call(url, 'POST', '/admin/v1/organizations', MASTER_KEY, { name: 'Acme', id: 'org_a' })).status).toBe(201);
   expect((await call(url, 'POST', '/admin/v1/projects', MASTER_KEY, { organization: 'org_a', name: 'P', id: 'proj_a' })).status).toBe(201);
+  // Priced, with a budget: admission reserves spend, whose counters are seeded from the ledger.
+  expect((await call(url, 'PATCH', '/admin/v1/deployments/chat', MASTER_KEY, { input_per_million: 1, output_per_million: 2 })).status).toBe(200);
+  expect((await call(url, 'PUT', '/admin/v1/budgets/project/proj_a', MASTER_KEY, { monthly_usd: 100 })).status).toBe(200);
   const created = await call(url, 'POST', '/admin/v1/projects/proj_a/keys', MASTER_KEY, { name: 'k' });
   expect(created.status).toBe(201);
   return created.body.key as string;

@@ -13,6 +13,7 @@ import { QuotaAdmission } from '../ratelimit/quota-admission.js';
 import type { RateLimitStore } from '../ratelimit/rate-limit-store.js';
 import { RedisRateLimitStore } from '../ratelimit/redis/redis-rate-limit-store.js';
 import { openStorage } from '../storage/open-storage.js';
+import { isStorageUnavailable } from '../storage/storage-availability.js';
 import type { Storage } from '../storage/storage.js';
 import { newId } from '../admin/operations/tenancy-operations.js';
 import { BudgetGuard } from './budget/budget-guard.js';
@@ -124,7 +125,14 @@ export async function startGovernance(
   const spool = new UsageSpool(resolve(config.usage.spool_dir ?? join(config.data_dir, 'spool')));
   const ledger = new UsageLedger(storage.usage, spool, {
     flushIntervalMs: config.usage.flush_interval_ms,
-    onError: (error) => logger?.error({ err: error }, 'usage commit failed; records stay in the spool and are retried'),
+    onError: (error) => {
+      // The database being away is reported once, by the cache; this would repeat every tick.
+      if (!isStorageUnavailable(error)) logger?.error({ err: error }, 'usage commit failed; records stay in the spool and are retried');
+      else {
+        logger?.debug({ err: error }, 'usage commit failed; records stay in the spool and are retried');
+        cache.storageFailed();
+      }
+    },
   });
   const replayed = await ledger.start();
   if (replayed > 0) logger?.info({ records: replayed }, 'replayed usage records left in the spool');
@@ -139,7 +147,12 @@ export async function startGovernance(
   const directory = new StorageUserDirectory(storage);
   cache.onReload(() => directory.invalidate());
   const oidc = new OidcVerifier(config.auth.oidc, directory);
-  const keyUsage = new KeyUsageTracker(storage.keys, { onError: (error) => logger?.warn({ err: error }, 'recording key last-used times failed') });
+  const keyUsage = new KeyUsageTracker(storage.keys, {
+    onError: (error) => {
+      if (!isStorageUnavailable(error)) logger?.warn({ err: error }, 'recording key last-used times failed');
+      else cache.storageFailed();
+    },
+  });
   const authenticator = new GatewayAuthenticator({ masterHash: options.masterHash, cache, oidc, usage: keyUsage });
   const quotas = new QuotaAdmission(rateStore, { defaultMaxTokens: { chat: config.quotas.default_max_tokens, completions: config.quotas.default_max_tokens } });
   const abuseConfig = config.content_safety.abuse_monitoring;

@@ -247,6 +247,15 @@ export class PolicyCache {
     return this.reloading;
   }
 
+  /**
+   * Another component's storage call failed as if the database were away: check now rather than
+   * at the next periodic reload, so the outage is reported (and `health` turns) at once. While an
+   * outage is known, the retries already run; this does nothing.
+   */
+  storageFailed(): void {
+    if (this.state.available && !this.reloading) void this.attempt();
+  }
+
   /** One try at being in sync with the database: prepare and subscribe (until done once), then reload. Never rejects. */
   private async attempt(): Promise<void> {
     if (this.closed) return;

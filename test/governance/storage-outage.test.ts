@@ -58,10 +58,10 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-async function start(dataDir: string, switchable: SwitchableStorage): Promise<{ url: string; service: Service }> {
+async function start(dataDir: string, switchable: SwitchableStorage, refreshIntervalMs = 200): Promise<{ url: string; service: Service }> {
   const config = parseConfig(
     `data_dir: ${JSON.stringify(dataDir)}
-storage: { refresh_interval_ms: 200 }
+storage: { refresh_interval_ms: ${refreshIntervalMs} }
 usage: { flush_interval_ms: 100 }
 providers:
   up: { type: openai-compatible, base_url: "${upstream.url}/v1" }
@@ -166,6 +166,20 @@ describe('a storage that starts failing', () => {
     expect(ready.body).toMatchObject({ status: 'degraded', storage: { status: 'unavailable', policy: { source: 'snapshot' } } });
     switchable.failing = false;
     await until(async () => (await call(url, 'GET', '/readyz', '')).body.status === 'ready', 'storage to be back');
+  });
+
+  it('notices an outage from a failed usage commit, long before the next periodic reload', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'cerulean-outage-'));
+    const switchable = new SwitchableStorage(await openStorage(`sqlite:${join(fresh, 'cerulean.db')}`));
+    const { url, service } = await start(fresh, switchable, 600_000);
+    const key = await provision(url);
+    expect((await chat(url, key)).status).toBe(200);
+    switchable.failing = true;
+    expect((await chat(url, key)).status).toBe(200);
+    // The usage commit (every 100 ms) fails and has the cache check the database at once.
+    await until(async () => (await call(url, 'GET', '/readyz', '')).body.status === 'degraded', 'readyz to say degraded');
+    expect(service.governance.cache.health().available).toBe(false);
+    switchable.failing = false;
   });
 
   it('starts without a snapshot while storage is away, not ready until storage answers', async () => {

@@ -262,7 +262,8 @@ class PostgresChangeFeed implements ClosableChangeFeed {
           this.deliver(JSON.stringify({ topic: RESYNC_TOPIC, id: '' }));
         },
         (error: unknown) => {
-          this.notify({ level: 'warn', message: 'Change feed reconnect failed; retrying', error });
+          // Said once per outage; the retries that follow are debug lines.
+          this.notify({ level: this.reconnectAttempts <= 1 ? 'warn' : 'debug', message: 'Change feed reconnect failed; retrying', error });
           this.scheduleReconnect();
         },
       );

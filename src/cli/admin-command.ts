@@ -128,21 +128,23 @@ async function viaServer(operation: AdminOperation, fields: Record<string, strin
 }
 
 /**
- * The configuration and storage URL a command works on directly. Refuses to guess: without
- * `--config` and ./cerulean.yaml it would read the shipped example, and SQLite would create an
- * empty database where none was, and answer "(none)" to every question.
+ * The configuration and storage URL a command works on directly: the one `serve` would use
+ * (`--config`, else ./cerulean.yaml, else the shipped example). Refuses to create a SQLite
+ * database that is not there — it would answer "(none)" to every question — and says whether the
+ * configuration or the database was not found.
  */
 function localTarget(configFlag: string | undefined): { config: Config; url: string } {
-  if (configFlag === undefined && !existsSync(resolve('cerulean.yaml'))) {
-    throw new Error('No configuration found (no ./cerulean.yaml here). Pass --config FILE, or --url URL (or set CERULEAN_URL) to use a running server.');
-  }
   const path = resolveConfigPath(configFlag);
   const config = loadConfig(path);
   const url = storageUrl(config);
-  if (url.startsWith('sqlite:') && url !== 'sqlite::memory:' && !existsSync(resolve(url.slice('sqlite:'.length)))) {
-    throw new Error(
-      `No database at ${resolve(url.slice('sqlite:'.length))} (storage of ${path}). Check --config and the directory you run in; "cerulean migrate" creates an empty one.`,
-    );
+  const file = url.startsWith('sqlite:') && url !== 'sqlite::memory:' ? resolve(url.slice('sqlite:'.length)) : undefined;
+  if (file !== undefined && !existsSync(file)) {
+    if (configFlag === undefined && !existsSync(resolve('cerulean.yaml'))) {
+      throw new Error(
+        `No configuration found (no ./cerulean.yaml here) and no database at ${file}. Pass --config FILE, or --url URL (or set CERULEAN_URL) to use a running server.`,
+      );
+    }
+    throw new Error(`No database at ${file} (storage of ${path}). Check --config and the directory you run in; "cerulean migrate" creates an empty one.`);
   }
   return { config, url };
 }

@@ -103,13 +103,19 @@ describe('the CLI beside a running server on one SQLite file', () => {
     expect(await msUntil(key, 401)).toBeLessThan(1_000);
   });
 
-  it('says so when there is no configuration or no database, instead of creating an empty one', async () => {
+  it('says so when there is no configuration or no database, instead of creating an empty one; uses the shipped example where serve would', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'cerulean-sqlite-cli-empty-'));
     const noConfig = await run(['projects', 'list'], empty);
     expect(noConfig.code).toBe(1);
     expect(noConfig.stderr).toMatch(/No configuration found/);
     expect(noConfig.stdout).toBe('');
     expect(readdirSync(empty)).toEqual([]);
+
+    // Beside a server started with the shipped example (state in ./data), it works as serve does.
+    expect((await run(['migrate'], empty)).code).toBe(0);
+    const beside = await run(['projects', 'list'], empty);
+    expect(beside.code).toBe(0);
+    expect(beside.stdout).toBe('(none)\n');
 
     writeFileSync(join(empty, 'cerulean.yaml'), `data_dir: ./state\n`);
     const noDatabase = await run(['projects', 'list'], empty);

@@ -15,6 +15,11 @@ export interface AdminDependencies {
   /** Configured content-filter policy names; without it no policy can be assigned to a project. */
   filterPolicies?: () => readonly string[];
   version: string;
+  /**
+   * Brings this replica's policy cache up to date; awaited after a call that changed something,
+   * so the change applies here before the reply (a key created is accepted at once on this replica).
+   */
+  refresh?: () => Promise<void>;
 }
 
 /** The context one admin call runs in: who, from where, and the audit and change-feed hooks. */
@@ -67,8 +72,21 @@ export function registerAdminRoutes(app: FastifyInstance, dependencies: AdminDep
           ...(request.params as Record<string, unknown>),
         };
         const input = parseInput(operation, raw);
-        const context = adminContext(dependencies, operation, request.principal as Principal, request.ip);
+        // A storage failure is answered 503 with retry-after by the server's error handler.
+        const base = adminContext(dependencies, operation, request.principal as Principal, request.ip);
+        let changed = false;
+        const context: AdminContext = {
+          ...base,
+          changed: (topic, id) => {
+            changed = true;
+            return base.changed(topic, id);
+          },
+        };
         const result = await operation.run(context, input);
+        if (changed && dependencies.refresh) {
+          // The change is stored: a cache that cannot reload now catches up when storage answers.
+          await dependencies.refresh().catch((error: unknown) => request.log.warn({ err: error }, 'reloading the policy after an admin change failed'));
+        }
         if (raw.format === 'csv' && operation.csv) {
           return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${operation.id}.csv"`).send(operation.csv(result));
         }

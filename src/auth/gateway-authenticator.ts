@@ -34,6 +34,8 @@ export class KeyUsageTracker {
     try {
       await this.repository.touch(batch);
     } catch (error) {
+      // Kept for the next flush (a newer use of the same key replaces it): an outage loses nothing.
+      for (const { id, at } of batch) if (!this.pending.has(id)) this.pending.set(id, at);
       this.onError(error);
     }
   }

@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { request } from 'undici';
 import { MASTER_PRINCIPAL } from '../auth/master-key.js';
 import { adminContext, ADMIN_PREFIX, parseInput } from '../admin/admin-routes.js';
 import { ADMIN_OPERATIONS, adminOperation } from '../admin/admin-operations.js';
 import type { AdminOperation } from '../admin/admin-operation.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { CeruleanError } from '../errors/catalogue.js';
 import { storageUrl } from '../service/governance.js';
 import { filterPolicyNames } from '../safety/filter-registry.js';
@@ -58,9 +61,31 @@ async function viaServer(operation: AdminOperation, fields: Record<string, strin
   return { result: JSON.parse(text) };
 }
 
+/**
+ * The configuration and storage URL a command works on directly: the one `serve` would use
+ * (`--config`, else ./cerulean.yaml, else the shipped example). Refuses to create a SQLite
+ * database that is not there — it would answer "(none)" to every question — and says whether the
+ * configuration or the database was not found.
+ */
+function localTarget(configFlag: string | undefined): { config: Config; url: string } {
+  const path = resolveConfigPath(configFlag);
+  const config = loadConfig(path);
+  const url = storageUrl(config);
+  const file = url.startsWith('sqlite:') && url !== 'sqlite::memory:' ? resolve(url.slice('sqlite:'.length)) : undefined;
+  if (file !== undefined && !existsSync(file)) {
+    if (configFlag === undefined && !existsSync(resolve('cerulean.yaml'))) {
+      throw new Error(
+        `No configuration found (no ./cerulean.yaml here) and no database at ${file}. Pass --config FILE, or --url URL (or set CERULEAN_URL) to use a running server.`,
+      );
+    }
+    throw new Error(`No database at ${file} (storage of ${path}). Check --config and the directory you run in; "cerulean migrate" creates an empty one.`);
+  }
+  return { config, url };
+}
+
 async function locally(operation: AdminOperation, fields: Record<string, string>, configFlag: string | undefined): Promise<unknown> {
-  const config = loadConfig(resolveConfigPath(configFlag));
-  const storage = await openStorage(storageUrl(config));
+  const { config, url } = localTarget(configFlag);
+  const storage = await openStorage(url);
   try {
     await storage.migrate();
     const input = parseInput(operation, fields);

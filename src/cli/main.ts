@@ -39,6 +39,9 @@ async function serve(args: string[]): Promise<number> {
   const configPath = resolveConfigPath(values.config);
   const config = loadConfig(configPath);
   const logger = createLogger(config.logging.level);
+  // A last resort: every background task handles its own failures, but should one slip through,
+  // the process logs it and keeps serving rather than exiting (Node's default).
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection (a bug): logged, still serving'));
   const master = loadMasterKey(config.data_dir);
   if (master.generated) {
     // Shown once: only its hash is kept.

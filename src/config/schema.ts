@@ -169,7 +169,13 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string(), providerSchema).default({}),
   deployments: z.record(z.string(), deploymentSchema).default({}),
   /** Governance state: `sqlite:PATH` (default `sqlite:<data_dir>/cerulean.db`) or `postgres://…`. */
-  storage: z.strictObject({ url: z.string().min(1).optional() }).prefault({}),
+  storage: z
+    .strictObject({
+      url: z.string().min(1).optional(),
+      /** How often each replica rereads keys and policies without a change message: the longest a lost message can go unnoticed. */
+      refresh_interval_ms: z.number().int().min(100).default(60_000),
+    })
+    .prefault({}),
   /** Shared rate-limit and budget counters for several replicas. */
   redis: z.strictObject({ url: z.string().min(1) }).optional(),
   auth: z.strictObject({ oidc: z.array(oidcIssuerSchema).default([]) }).prefault({}),

@@ -192,6 +192,21 @@ export class AbuseThrottledError extends CeruleanError {
   }
 }
 
+/**
+ * 503: the governance database cannot be reached (connection refused or lost, timed out, busy).
+ * Requests the cached policy allows are still served; admin calls, which read and write the
+ * database, answer this until it is back.
+ */
+export class StorageUnavailableError extends CeruleanError {
+  constructor(cause?: unknown) {
+    super(503, 'service_unavailable', 'The governance database is unreachable at the moment; retry shortly.', {
+      code: 'storage_unavailable',
+      retryAfterSeconds: 5,
+      cause,
+    });
+  }
+}
+
 /** 404 for an admin resource (project, key, user, …) that does not exist or is not visible to the caller. */
 export class ResourceNotFoundError extends CeruleanError {
   constructor(kind: string, id: string) {

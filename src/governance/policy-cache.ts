@@ -2,6 +2,7 @@ import type { Principal } from '../pipeline/authenticate.js';
 import { compileBlocklists, validateTerm } from '../safety/blocklist/blocklist-matcher.js';
 import type { BlocklistScanner } from '../safety/content-filter.js';
 import type { ApiKey, BlocklistWithTerms, Budget, BudgetScope, DeploymentPolicy, Organization, Project, Storage } from '../storage/storage.js';
+import { PolicySnapshotFile, type PolicyRows } from './policy-snapshot-file.js';
 
 /** A key as the authentication stage needs it: no storage round trip per request. */
 export interface KeyEntry {
@@ -43,6 +44,108 @@ const EMPTY: Snapshot = {
   filterPolicies: new Map(),
 };
 
+/** The snapshot the request path reads, built from the rows of storage (or of the snapshot file). */
+function build(rows: PolicyRows): Snapshot {
+  const { organizations, projects, keys, policies, quotas, budgets, approved, blocklists, filterPolicies } = rows;
+  const projectMap = new Map(projects.map((project) => [project.id, project]));
+  const keysByHash = new Map<string, KeyEntry>();
+  for (const key of keys) {
+    const project = projectMap.get(key.projectId);
+    if (!project) continue;
+    const principal: Principal = Object.freeze({
+      kind: 'key',
+      id: key.id,
+      organizationId: project.organizationId,
+      projectId: project.id,
+      deployments: key.deployments ? new Set(key.deployments) : null,
+    });
+    keysByHash.set(key.hash, { key, project, principal });
+  }
+  const quotaMap = new Map<string, Map<string, number>>();
+  for (const quota of quotas) {
+    let perProject = quotaMap.get(quota.projectId);
+    if (!perProject) quotaMap.set(quota.projectId, (perProject = new Map()));
+    perProject.set(quota.deployment, quota.tpm);
+  }
+  const approvals = new Map<string, Set<string>>();
+  for (const request of approved) {
+    let set = approvals.get(request.projectId);
+    if (!set) approvals.set(request.projectId, (set = new Set()));
+    set.add(request.deployment);
+  }
+  const blocklistMap = new Map<string, BlocklistWithTerms[]>();
+  for (const list of blocklists) {
+    if (!projectMap.has(list.projectId)) continue;
+    let perProject = blocklistMap.get(list.projectId);
+    if (!perProject) blocklistMap.set(list.projectId, (perProject = []));
+    perProject.push(list);
+  }
+  const filterPolicyMap = new Map<string, Map<string, string>>();
+  for (const assignment of filterPolicies) {
+    let perProject = filterPolicyMap.get(assignment.projectId);
+    if (!perProject) filterPolicyMap.set(assignment.projectId, (perProject = new Map()));
+    perProject.set(assignment.deployment, assignment.policy);
+  }
+  return {
+    keysByHash,
+    organizations: new Map(organizations.map((org) => [org.id, org])),
+    projects: projectMap,
+    policies: new Map(policies.map((policy) => [policy.deployment, policy])),
+    quotas: quotaMap,
+    budgets: new Map(budgets.map((budget) => [`${budget.scope}:${budget.scopeId}`, budget])),
+    approvals,
+    blocklists: blocklistMap,
+    scanners: new Map(),
+    filterPolicies: filterPolicyMap,
+  };
+}
+
+/** Where the policy in force came from: the database, the snapshot file (database unreachable at start), or nowhere yet. */
+export type PolicySource = 'storage' | 'snapshot' | 'none';
+
+/** The cache's view of the database, for `/readyz`, metrics and logs. */
+export interface StorageHealth {
+  /** False from the first failed read until a read succeeds again. */
+  readonly available: boolean;
+  /** When the current state (available or not) began, in ms. */
+  readonly since: number;
+  readonly policy: PolicySource;
+  /** When the policy in force was read from the database (for a snapshot: when it was saved), in ms. */
+  readonly policyReadAt: number | undefined;
+  /** The last failure's message while unavailable. */
+  readonly error: string | undefined;
+}
+
+/** What the cache reports as it happens; the service turns these into log lines and metrics. */
+export type PolicyCacheEvent =
+  | { readonly kind: 'outage'; readonly error: unknown }
+  | { readonly kind: 'recovered'; readonly downMs: number }
+  | { readonly kind: 'reload-failed'; readonly error: unknown; readonly retryInMs: number }
+  | { readonly kind: 'snapshot-loaded'; readonly savedAt: number; readonly path: string }
+  | { readonly kind: 'snapshot-failed'; readonly error: unknown; readonly path: string };
+
+export interface PolicyCacheOptions {
+  /** How often the policy is reread without any change message (default 60 s). */
+  refreshIntervalMs?: number;
+  /** Backoff of retries while the database is unreachable: from this (default 500 ms), doubling… */
+  retryMinMs?: number;
+  /** …up to this (default 30 s). */
+  retryMaxMs?: number;
+  /** Runs before the first read and again until it succeeds once (the storage migrations). */
+  prepare?: () => Promise<void>;
+  /** Where the last good policy is saved after each read, and loaded from when the database is unreachable at start. */
+  snapshotFile?: string;
+  onEvent?: (event: PolicyCacheEvent) => void;
+  /**
+   * Told when a project's stored blocklists do not compile as a whole (a term valid when added but
+   * refused by today's rules); the valid terms still apply.
+   */
+  onBlocklistError?: (error: unknown, projectId: string) => void;
+}
+
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
 /**
  * Everything the request path needs to decide on a request — keys (with their suspension),
  * projects, deployment policies, quotas, budgets, limited-access approvals, projects' custom
@@ -51,39 +154,58 @@ const EMPTY: Snapshot = {
  * policy changes apply everywhere within the feed's delivery time. Any message triggers it,
  * including the feed's resync after a lost connection; a periodic reload bounds staleness should
  * a message ever be lost some other way.
+ *
+ * The database going away never takes the policy with it: a failed read keeps the snapshot in
+ * force (requests it allows go on being served), marks storage unavailable (see {@link health}),
+ * reports the outage once, and retries with backoff until a read succeeds. `start` never fails
+ * for want of the database: with a snapshot file it starts from the last policy saved there,
+ * without one it starts empty (only the master key passes) and fills in once the database answers.
  */
 export class PolicyCache {
   private readonly storage: Storage;
   private readonly refreshIntervalMs: number;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+  private readonly prepare: (() => Promise<void>) | undefined;
+  private readonly snapshotFile: PolicySnapshotFile | undefined;
+  private readonly onEvent: (event: PolicyCacheEvent) => void;
   private snapshot: Snapshot = EMPTY;
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAttempts = 0;
+  private prepared = false;
+  private closed = false;
   private unsubscribe: (() => Promise<void>) | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
+  private state: StorageHealth = { available: true, since: Date.now(), policy: 'none', policyReadAt: undefined, error: undefined };
   private readonly listeners = new Set<() => void>();
   private readonly onBlocklistError: (error: unknown, projectId: string) => void;
 
-  /**
-   * @param options.onBlocklistError told when a project's stored blocklists do not compile as a
-   *   whole (a term valid when added but refused by today's rules); the valid terms still apply.
-   */
-  constructor(storage: Storage, options: { refreshIntervalMs?: number; onBlocklistError?: (error: unknown, projectId: string) => void } = {}) {
+  constructor(storage: Storage, options: PolicyCacheOptions = {}) {
     this.storage = storage;
     this.refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
+    this.retryMinMs = options.retryMinMs ?? RETRY_MIN_MS;
+    this.retryMaxMs = options.retryMaxMs ?? RETRY_MAX_MS;
+    this.prepare = options.prepare;
+    this.snapshotFile = options.snapshotFile === undefined ? undefined : new PolicySnapshotFile(options.snapshotFile);
+    this.onEvent = options.onEvent ?? (() => {});
     this.onBlocklistError = options.onBlocklistError ?? (() => {});
   }
 
+  /** Prepares, subscribes to the change feed and reads the policy; when the database is unreachable, see the class comment. Never rejects for an outage. */
   async start(): Promise<void> {
-    await this.reload();
-    this.unsubscribe = await this.storage.changes.subscribe(() => void this.reload());
-    this.timer = setInterval(() => void this.reload(), this.refreshIntervalMs);
+    await this.attempt();
+    this.timer = setInterval(() => void this.attempt(), this.refreshIntervalMs);
     this.timer.unref();
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
     await this.unsubscribe?.();
-    await this.reloading;
+    await this.reloading?.catch(() => undefined);
   }
 
   /** Called after each reload (e.g. to reset budget counters' limits). */
@@ -91,7 +213,16 @@ export class PolicyCache {
     this.listeners.add(listener);
   }
 
-  /** Reloads the snapshot; overlapping calls coalesce into one more run after the current one. */
+  /** Whether the database answered the last read, since when, and where the policy in force came from. */
+  health(): StorageHealth {
+    return this.state;
+  }
+
+  /**
+   * Reloads the snapshot; overlapping calls coalesce into one more run after the current one, so
+   * the promise settles after a read that began after the call (what read-your-writes needs).
+   * Rejects when the database cannot be read; the snapshot in force stays and a retry is scheduled.
+   */
   reload(): Promise<void> {
     if (this.reloading) {
       this.reloadAgain = true;
@@ -100,8 +231,15 @@ export class PolicyCache {
     this.reloading = (async () => {
       do {
         this.reloadAgain = false;
-        this.snapshot = await this.read();
-        for (const listener of this.listeners) listener();
+        let rows: PolicyRows;
+        try {
+          rows = await this.read();
+        } catch (error) {
+          this.failed(error);
+          throw error;
+        }
+        this.install(build(rows));
+        this.succeeded(rows);
       } while (this.reloadAgain);
     })().finally(() => {
       this.reloading = undefined;
@@ -109,7 +247,83 @@ export class PolicyCache {
     return this.reloading;
   }
 
-  private async read(): Promise<Snapshot> {
+  /**
+   * Another component's storage call failed as if the database were away: check now rather than
+   * at the next periodic reload, so the outage is reported (and `health` turns) at once. While an
+   * outage is known, the retries already run; this does nothing.
+   */
+  storageFailed(): void {
+    if (this.state.available && !this.reloading) void this.attempt();
+  }
+
+  /** One try at being in sync with the database: prepare and subscribe (until done once), then reload. Never rejects. */
+  private async attempt(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (!this.prepared) {
+        await this.prepare?.();
+        this.prepared = true;
+      }
+      // Subscribed before the read, so a change made during the read is not missed.
+      this.unsubscribe ??= await this.storage.changes.subscribe(() => void this.attempt());
+    } catch (error) {
+      this.failed(error);
+      return;
+    }
+    // A failure is recorded and retried by reload itself.
+    await this.reload().catch(() => undefined);
+  }
+
+  private install(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    for (const listener of this.listeners) listener();
+  }
+
+  private succeeded(rows: PolicyRows): void {
+    const now = Date.now();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.retryAttempts = 0;
+    const was = this.state;
+    this.state = { available: true, since: was.available ? was.since : now, policy: 'storage', policyReadAt: now, error: undefined };
+    if (!was.available) this.onEvent({ kind: 'recovered', downMs: now - was.since });
+    this.snapshotFile?.write(rows, now).catch((error: unknown) => this.onEvent({ kind: 'snapshot-failed', error, path: this.snapshotFile?.path ?? '' }));
+  }
+
+  private failed(error: unknown): void {
+    const now = Date.now();
+    const was = this.state;
+    this.state = { ...was, available: false, since: was.available ? now : was.since, error: error instanceof Error ? error.message : String(error) };
+    if (was.available) this.onEvent({ kind: 'outage', error });
+    if (this.state.policy === 'none') this.loadSnapshotFile();
+    if (this.closed || this.retryTimer !== undefined) return;
+    const delay = Math.min(this.retryMinMs * 2 ** this.retryAttempts, this.retryMaxMs);
+    this.retryAttempts += 1;
+    this.onEvent({ kind: 'reload-failed', error, retryInMs: delay });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.attempt();
+    }, delay);
+    // Retrying alone must not keep the process alive.
+    this.retryTimer.unref();
+  }
+
+  /** Starts from the last policy saved, when the database could not be read before anything was loaded. */
+  private loadSnapshotFile(): void {
+    const file = this.snapshotFile;
+    if (!file) return;
+    try {
+      const saved = file.read();
+      if (!saved) return;
+      this.install(build(saved.rows));
+      this.state = { ...this.state, policy: 'snapshot', policyReadAt: saved.savedAt };
+      this.onEvent({ kind: 'snapshot-loaded', savedAt: saved.savedAt, path: file.path });
+    } catch (error) {
+      this.onEvent({ kind: 'snapshot-failed', error, path: file.path });
+    }
+  }
+
+  private async read(): Promise<PolicyRows> {
     const { storage } = this;
     const now = Date.now();
     const [organizations, projects, keys, policies, quotas, budgets, approved, blocklists, filterPolicies] = await Promise.all([
@@ -123,57 +337,7 @@ export class PolicyCache {
       storage.blocklists.allForProjects(),
       storage.safetySettings.list(),
     ]);
-    const projectMap = new Map(projects.map((project) => [project.id, project]));
-    const keysByHash = new Map<string, KeyEntry>();
-    for (const key of keys) {
-      const project = projectMap.get(key.projectId);
-      if (!project) continue;
-      const principal: Principal = Object.freeze({
-        kind: 'key',
-        id: key.id,
-        organizationId: project.organizationId,
-        projectId: project.id,
-        deployments: key.deployments ? new Set(key.deployments) : null,
-      });
-      keysByHash.set(key.hash, { key, project, principal });
-    }
-    const quotaMap = new Map<string, Map<string, number>>();
-    for (const quota of quotas) {
-      let perProject = quotaMap.get(quota.projectId);
-      if (!perProject) quotaMap.set(quota.projectId, (perProject = new Map()));
-      perProject.set(quota.deployment, quota.tpm);
-    }
-    const approvals = new Map<string, Set<string>>();
-    for (const request of approved) {
-      let set = approvals.get(request.projectId);
-      if (!set) approvals.set(request.projectId, (set = new Set()));
-      set.add(request.deployment);
-    }
-    const blocklistMap = new Map<string, BlocklistWithTerms[]>();
-    for (const list of blocklists) {
-      if (!projectMap.has(list.projectId)) continue;
-      let perProject = blocklistMap.get(list.projectId);
-      if (!perProject) blocklistMap.set(list.projectId, (perProject = []));
-      perProject.push(list);
-    }
-    const filterPolicyMap = new Map<string, Map<string, string>>();
-    for (const assignment of filterPolicies) {
-      let perProject = filterPolicyMap.get(assignment.projectId);
-      if (!perProject) filterPolicyMap.set(assignment.projectId, (perProject = new Map()));
-      perProject.set(assignment.deployment, assignment.policy);
-    }
-    return {
-      keysByHash,
-      organizations: new Map(organizations.map((org) => [org.id, org])),
-      projects: projectMap,
-      policies: new Map(policies.map((policy) => [policy.deployment, policy])),
-      quotas: quotaMap,
-      budgets: new Map(budgets.map((budget) => [`${budget.scope}:${budget.scopeId}`, budget])),
-      approvals,
-      blocklists: blocklistMap,
-      scanners: new Map(),
-      filterPolicies: filterPolicyMap,
-    };
+    return { organizations, projects, keys, policies, quotas, budgets, approved, blocklists, filterPolicies };
   }
 
   /**

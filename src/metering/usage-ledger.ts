@@ -55,7 +55,8 @@ export class UsageLedger {
     await this.flush();
     // A tick while a flush is still running is skipped rather than queued behind it.
     this.timer = setInterval(() => {
-      if (!this.flushing) void this.flush();
+      // Commit failures are handled inside; this catches anything else (the spool failing to rotate).
+      if (!this.flushing) this.flush().catch((error: unknown) => this.onError(error));
     }, this.flushIntervalMs);
     this.timer.unref();
     return recovered.reduce((sum, segment) => sum + segment.records.length, 0);
@@ -68,7 +69,7 @@ export class UsageLedger {
   record(record: UsageRecord): Promise<void> {
     const written = this.spool.append(record);
     this.queue.push(record);
-    if (this.queue.length >= this.maxBatch && !this.flushing) void this.flush();
+    if (this.queue.length >= this.maxBatch && !this.flushing) this.flush().catch((error: unknown) => this.onError(error));
     return written;
   }
 

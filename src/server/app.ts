@@ -11,6 +11,7 @@ import {
   PayloadTooLargeError,
   RouteNotFoundError,
   ShuttingDownError,
+  StorageUnavailableError,
   UnsupportedApiVersionError,
   UnsupportedMediaTypeError,
 } from '../errors/catalogue.js';
@@ -31,6 +32,7 @@ import type { JsonObject, Operation } from '../providers/provider.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import { AZURE_API_VERSIONS, AZURE_V1_API_VERSIONS } from './azure-api-versions.js';
 import { writeEventStream } from './event-stream.js';
+import { isStorageUnavailable } from '../storage/storage-availability.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -55,6 +57,14 @@ export interface AppOptions {
   onReload?: (config: Config) => void;
   meters?: readonly Meter[];
   admin?: Omit<AdminDependencies, 'deployments'>;
+  /** Dependencies' state for `/readyz` (e.g. storage); `ready: false` answers 503. */
+  readiness?: () => Readiness;
+}
+
+/** What a dependency says about itself in `/readyz`: `degraded` serves on, `not_ready` takes the replica out. */
+export interface Readiness {
+  readonly status: 'ready' | 'degraded' | 'not_ready';
+  readonly checks: Record<string, unknown>;
 }
 
 export interface CeruleanServer {
@@ -81,9 +91,10 @@ function shapeOf(request: FastifyRequest): ApiShape {
   return request.routeOptions.config?.shape ?? (request.url.startsWith('/openai/') ? 'azure' : 'openai');
 }
 
-/** Turns the framework's own errors (body parsing, limits) into catalogue errors. */
+/** Turns the framework's own errors (body parsing, limits), and storage being unreachable (503), into catalogue errors. */
 function fromFrameworkError(error: FastifyError, bodyLimit: number): unknown {
   if (error instanceof CeruleanError || error instanceof ClientAbortedError) return error;
+  if (isStorageUnavailable(error)) return new StorageUnavailableError(error);
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new PayloadTooLargeError(bodyLimit);
@@ -314,7 +325,9 @@ export function createServer(options: AppOptions): CeruleanServer {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     if (shuttingDown) return reply.code(503).send({ status: 'shutting_down' });
-    return { status: 'ready', deployments: table.list().length };
+    const readiness = options.readiness?.();
+    if (!readiness) return { status: 'ready', deployments: table.list().length };
+    return reply.code(readiness.status === 'not_ready' ? 503 : 200).send({ status: readiness.status, deployments: table.list().length, ...readiness.checks });
   });
   app.get('/metrics', async (_request, reply) => {
     reply.type(metrics.registry.contentType);

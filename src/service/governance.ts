@@ -13,6 +13,7 @@ import { QuotaAdmission } from '../ratelimit/quota-admission.js';
 import type { RateLimitStore } from '../ratelimit/rate-limit-store.js';
 import { RedisRateLimitStore } from '../ratelimit/redis/redis-rate-limit-store.js';
 import { openStorage } from '../storage/open-storage.js';
+import { isStorageUnavailable } from '../storage/storage-availability.js';
 import type { Storage } from '../storage/storage.js';
 import { newId } from '../admin/operations/tenancy-operations.js';
 import { BudgetGuard } from '../governance/budget/budget-guard.js';
@@ -21,6 +22,7 @@ import { MemoryBudgetStore } from '../governance/budget/memory-budget-store.js';
 import { RedisBudgetStore } from '../governance/budget/redis-budget-store.js';
 import { GovernanceAdmission } from '../governance/governance-admission.js';
 import { PolicyCache } from '../governance/policy-cache.js';
+import { monitorPolicyCache } from '../governance/policy-cache-monitor.js';
 import { AbuseMonitor } from '../safety/abuse/abuse-monitor.js';
 import type { Registry } from 'prom-client';
 
@@ -97,9 +99,20 @@ export async function startGovernance(
   options: { masterHash: Buffer; logger?: FastifyBaseLogger; storage?: Storage; registry?: Registry },
 ): Promise<Governance> {
   const logger = options.logger;
-  const storage = options.storage ?? (await openStorage(storageUrl(config)));
-  await storage.migrate();
-  const cache = new PolicyCache(storage);
+  const url = storageUrl(config);
+  const storage =
+    options.storage ??
+    (await openStorage(url, { onNotice: ({ level, message, error }) => logger?.[level](error === undefined ? {} : { err: error }, message) }));
+  // Nothing here may end the start for want of the database: the cache migrates, reads and
+  // retries in the background, starting from its snapshot file meanwhile (see PolicyCache).
+  const monitor = monitorPolicyCache(logger, options.registry);
+  const cache = new PolicyCache(storage, {
+    refreshIntervalMs: config.storage.refresh_interval_ms,
+    prepare: async () => void (await storage.migrate()),
+    snapshotFile: url === 'sqlite::memory:' ? undefined : resolve(config.data_dir, 'policy-snapshot.json'),
+    onEvent: monitor.onEvent,
+  });
+  monitor.attach(cache);
   await cache.start();
 
   // One connection for quota and budget counters: sharing it, the two stores share one RedisCounters,
@@ -112,13 +125,21 @@ export async function startGovernance(
   const spool = new UsageSpool(resolve(config.usage.spool_dir ?? join(config.data_dir, 'spool')));
   const ledger = new UsageLedger(storage.usage, spool, {
     flushIntervalMs: config.usage.flush_interval_ms,
-    onError: (error) => logger?.error({ err: error }, 'usage commit failed; records stay in the spool and are retried'),
+    onError: (error) => {
+      // The database being away is reported once, by the cache; this would repeat every tick.
+      if (!isStorageUnavailable(error)) logger?.error({ err: error }, 'usage commit failed; records stay in the spool and are retried');
+      else {
+        logger?.debug({ err: error }, 'usage commit failed; records stay in the spool and are retried');
+        cache.storageFailed();
+      }
+    },
   });
   const replayed = await ledger.start();
   if (replayed > 0) logger?.info({ records: replayed }, 'replayed usage records left in the spool');
 
   const budgets = new BudgetGuard(budgetStore, cache, storage.usage);
-  await budgets.seed();
+  // Seeding is retried on every reload, so a failure here (database away) is not final.
+  await budgets.seed().catch((error: unknown) => logger?.error({ err: error }, 'seeding budget counters failed'));
   cache.onReload(() => {
     budgets.seed().catch((error: unknown) => logger?.error({ err: error }, 'seeding budget counters failed'));
   });
@@ -126,7 +147,12 @@ export async function startGovernance(
   const directory = new StorageUserDirectory(storage);
   cache.onReload(() => directory.invalidate());
   const oidc = new OidcVerifier(config.auth.oidc, directory);
-  const keyUsage = new KeyUsageTracker(storage.keys, { onError: (error) => logger?.warn({ err: error }, 'recording key last-used times failed') });
+  const keyUsage = new KeyUsageTracker(storage.keys, {
+    onError: (error) => {
+      if (!isStorageUnavailable(error)) logger?.warn({ err: error }, 'recording key last-used times failed');
+      else cache.storageFailed();
+    },
+  });
   const authenticator = new GatewayAuthenticator({ masterHash: options.masterHash, cache, oidc, usage: keyUsage });
   const quotas = new QuotaAdmission(rateStore, { defaultMaxTokens: { chat: config.quotas.default_max_tokens, completions: config.quotas.default_max_tokens } });
   const abuseConfig = config.content_safety.abuse_monitoring;
@@ -156,7 +182,7 @@ export async function startGovernance(
     const removed = await storage.audit.prune(Date.now() - retentionMs);
     if (removed > 0) logger?.info({ removed }, 'pruned audit entries past retention');
   };
-  await prune();
+  await prune().catch((error: unknown) => logger?.error({ err: error }, 'audit pruning failed'));
   const retentionTimer = setInterval(() => void prune().catch((error: unknown) => logger?.error({ err: error }, 'audit pruning failed')), 3_600_000);
   retentionTimer.unref();
 

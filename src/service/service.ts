@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { startGovernance, type Governance } from './governance.js';
+import { storageReadiness } from '../governance/policy-cache-monitor.js';
 import { Metrics } from '../observability/metrics.js';
 import { createContentSafety, type ContentSafety } from '../safety/content-safety.js';
 import { SafetyMetrics } from '../safety/safety-metrics.js';
+import type { Storage } from '../storage/storage.js';
 import { createServer, type CeruleanServer } from '../server/app.js';
 
 export interface Service {
@@ -19,10 +21,13 @@ export interface Service {
  * safety, and the HTTP server with every stage plugged in. `cerulean serve` and the tests build it
  * the same way.
  */
-export async function startService(config: Config, options: { masterHash: Buffer; version: string; logger?: FastifyBaseLogger }): Promise<Service> {
+export async function startService(
+  config: Config,
+  options: { masterHash: Buffer; version: string; logger?: FastifyBaseLogger; /** Instead of opening `storage.url` (tests). */ storage?: Storage },
+): Promise<Service> {
   const { logger } = options;
   const metrics = new Metrics();
-  const governance = await startGovernance(config, { masterHash: options.masterHash, logger, registry: metrics.registry });
+  const governance = await startGovernance(config, { masterHash: options.masterHash, logger, registry: metrics.registry, storage: options.storage });
   // Model-backed classifiers call deployments through the server's current table.
   const current: { server?: CeruleanServer } = {};
   const safety = createContentSafety(config, {
@@ -39,7 +44,8 @@ export async function startService(config: Config, options: { masterHash: Buffer
     filter: safety.stage,
     moderation: safety.moderation,
     meters: [governance.meter],
-    admin: { storage: governance.storage, version: options.version, filterPolicies: () => safety.policyNames() },
+    admin: { storage: governance.storage, version: options.version, filterPolicies: () => safety.policyNames(), refresh: () => governance.cache.reload() },
+    readiness: () => storageReadiness(governance.cache.health()),
     onReload: (next) => {
       safety.reload(next);
       // Thresholds and actions follow a reload; turning monitoring on or off takes a restart.

@@ -2,6 +2,7 @@ import { BudgetExceededError } from '../../errors/catalogue.js';
 import type { Budget, BudgetScope, UsageRepository } from '../../storage/storage.js';
 import type { PolicyCache } from '../policy-cache.js';
 import type { BudgetCounter, BudgetStore } from './budget-store.js';
+import { isStorageUnavailable } from '../../storage/storage-availability.js';
 
 const DAY_MS = 86_400_000;
 
@@ -93,7 +94,14 @@ export class BudgetGuard {
     if (budgets.length === 0) return undefined;
     const counters = budgets.flatMap((budget) => countersOf(budget, now));
     // A period that began after the last seeding (midnight, the 1st) starts from the ledger too.
-    if (counters.some((counter) => !this.seeded.has(counter.key))) await Promise.all(budgets.map((budget) => this.seedBudget(budget, now)));
+    // With the database away (a replica started during an outage, or a period beginning in one),
+    // the counters go on from what the store holds — on Redis, other replicas' seeding — rather
+    // than refusing every budgeted request; seeding is tried again on the next request.
+    if (counters.some((counter) => !this.seeded.has(counter.key))) {
+      await Promise.all(budgets.map((budget) => this.seedBudget(budget, now))).catch((error: unknown) => {
+        if (!isStorageUnavailable(error)) throw error;
+      });
+    }
     const result = await this.store.reserve(counters, amount, COUNTER_TTL_MS);
     if (!result.allowed) {
       const blocked = counters[result.blockedBy];

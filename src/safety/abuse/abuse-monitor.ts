@@ -177,9 +177,16 @@ export class AbuseMonitor implements SafetyObserver {
     this.metrics = options.registry ? new AbuseMetrics(options.registry, () => this.abusiveCounts()) : undefined;
   }
 
-  /** Loads suspended subjects, follows review changes on the change feed, prunes old samples now and hourly. */
+  /**
+   * Loads suspended subjects, follows review changes on the change feed, prunes old samples now and
+   * hourly. The database being unreachable does not fail the start: loading suspensions is retried
+   * with backoff (and again on the feed's resync) until it succeeds.
+   */
   async start(): Promise<void> {
-    await this.loadSuspended();
+    await this.loadSuspended().catch((error: unknown) => {
+      this.onError(error, 'loading suspensions (retried)');
+      this.retryLoadSuspended(1_000);
+    });
     this.unsubscribe = await this.storage.changes.subscribe((topic, id) => {
       if (topic === 'abuse') this.track(this.reviewChanged(id), 'applying a review change');
       else if (topic === RESYNC_TOPIC) this.track(this.loadSuspended(), 'reloading suspensions after a change-feed gap');
@@ -454,6 +461,17 @@ export class AbuseMonitor implements SafetyObserver {
       if (!response.ok) throw new Error(`Abuse webhook answered ${response.status}`);
     });
     this.track(sent, 'sending the abuse webhook');
+  }
+
+  private retryLoadSuspended(delayMs: number): void {
+    const timer = setTimeout(() => {
+      if (this.closed) return;
+      this.loadSuspended().catch((error: unknown) => {
+        this.onError(error, 'loading suspensions (retried)');
+        this.retryLoadSuspended(Math.min(delayMs * 2, 30_000));
+      });
+    }, delayMs);
+    timer.unref();
   }
 
   private async loadSuspended(): Promise<void> {

@@ -6,6 +6,7 @@ import type { Database } from '../kysely/database.js';
 import type { DialectTraits } from '../kysely/dialect-traits.js';
 import { KyselyStorage, type ClosableChangeFeed } from '../kysely/kysely-storage.js';
 import { PostgresUsageRepository } from './postgres-usage-repository.js';
+import { isStorageUnavailable } from '../storage-availability.js';
 
 /** Notification channel of the change feed (database-wide: PostgreSQL channels ignore schemas). */
 export const CHANGE_CHANNEL = 'cerulean_changes';
@@ -14,6 +15,7 @@ export const AUDIT_LOCK_CLASS = 0x43455255;
 const POOL_SIZE = 10;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 5_000;
 
 export const POSTGRES_TRAITS: DialectTraits = {
   name: 'postgres',
@@ -45,9 +47,30 @@ type Notify = (notice: StorageNotice) => void;
 export async function openPostgresStorage(url: string, options: StorageOptions = {}): Promise<Storage> {
   const notify: Notify = (notice) => options.onNotice?.(notice);
   const { connectionString, schema } = parsePostgresUrl(url);
-  if (schema !== undefined) await ensureSchema(connectionString, schema, notify);
+  let traits = POSTGRES_TRAITS;
+  if (schema !== undefined) {
+    try {
+      await ensureSchema(connectionString, schema, notify);
+    } catch (error) {
+      // Opening must not need the database (a replica starts during an outage): the schema is
+      // then created by the first migration, which runs once the database answers.
+      if (!isStorageUnavailable(error)) throw error;
+      notify({ level: 'warn', message: `PostgreSQL unreachable; schema "${schema}" is created at the first migration`, error });
+      let created = false;
+      traits = {
+        ...POSTGRES_TRAITS,
+        async migrationSchema(db) {
+          if (!created) await ensureSchema(connectionString, schema, notify);
+          created = true;
+          return POSTGRES_TRAITS.migrationSchema(db);
+        },
+      };
+    }
+  }
 
-  const pool = new pg.Pool({ connectionString: withSearchPath(connectionString, schema), max: POOL_SIZE });
+  // A bounded wait for a connection: during an outage a call fails (503 for admin calls) instead
+  // of hanging on an unanswered connection attempt.
+  const pool = new pg.Pool({ connectionString: withSearchPath(connectionString, schema), max: POOL_SIZE, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // An idle client's error is emitted on the pool; unhandled, it would crash the process.
   pool.on('error', (error) => notify({ level: 'warn', message: 'Idle PostgreSQL connection failed', error }));
   pool.on('connect', (client) =>
@@ -57,7 +80,7 @@ export async function openPostgresStorage(url: string, options: StorageOptions =
   );
 
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyStorage(db, POSTGRES_TRAITS, new PostgresChangeFeed(pool, connectionString, notify), new PostgresUsageRepository(db, POSTGRES_TRAITS));
+  return new KyselyStorage(db, traits, new PostgresChangeFeed(pool, connectionString, notify), new PostgresUsageRepository(db, traits));
 }
 
 /** Splits the Cerulean-only `schema` parameter off, so pg sees a plain connection string. */
@@ -82,7 +105,7 @@ function withSearchPath(connectionString: string, schema: string | undefined): s
 }
 
 async function ensureSchema(connectionString: string, schema: string, notify: Notify): Promise<void> {
-  const client = new pg.Client({ connectionString });
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   client.on('error', (error) => notify({ level: 'warn', message: 'PostgreSQL connection failed while creating the schema', error }));
   await client.connect();
   try {
@@ -104,6 +127,9 @@ function isUniqueViolation(error: unknown): boolean {
  * dedicated connection (a pooled one would be handed to queries and lose its LISTEN), opened on
  * the first subscribe and kept until close. `subscribe` resolves once LISTEN is active, so a
  * message published after it is delivered, on every replica, typically within milliseconds.
+ *
+ * When the database cannot be reached at subscribe, `subscribe` still resolves and the connection
+ * is retried in the background as below, the subscriber then hearing RESYNC_TOPIC.
  *
  * When that connection drops, it reconnects with backoff (100 ms doubling to 5 s) and says so
  * through `onNotice`; messages published while it was down are lost (NOTIFY is not stored), so a
@@ -136,8 +162,14 @@ class PostgresChangeFeed implements ClosableChangeFeed {
     try {
       await this.listen();
     } catch (error) {
-      this.handlers.delete(handler);
-      throw error;
+      if (!isStorageUnavailable(error)) {
+        this.handlers.delete(handler);
+        throw error;
+      }
+      // The database is away: keep the subscription and connect in the background; subscribers
+      // get RESYNC_TOPIC once it is listening, as after any gap.
+      this.notify({ level: 'warn', message: 'Change feed cannot connect; retrying (subscribers resync once it is back)', error });
+      this.scheduleReconnect();
     }
     return async () => {
       this.handlers.delete(handler);
@@ -163,7 +195,7 @@ class PostgresChangeFeed implements ClosableChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString });
+    const client = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     client.on('notification', (message) => {
       if (message.channel === CHANGE_CHANNEL) this.deliver(message.payload);
     });
@@ -230,7 +262,8 @@ class PostgresChangeFeed implements ClosableChangeFeed {
           this.deliver(JSON.stringify({ topic: RESYNC_TOPIC, id: '' }));
         },
         (error: unknown) => {
-          this.notify({ level: 'warn', message: 'Change feed reconnect failed; retrying', error });
+          // Said once per outage; the retries that follow are debug lines.
+          this.notify({ level: this.reconnectAttempts <= 1 ? 'warn' : 'debug', message: 'Change feed reconnect failed; retrying', error });
           this.scheduleReconnect();
         },
       );

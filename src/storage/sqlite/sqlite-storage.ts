@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { StorageOptions } from '../open-storage.js';
-import type { Storage } from '../storage.js';
+import { RESYNC_TOPIC, type Storage } from '../storage.js';
 import type { Database } from '../kysely/database.js';
 import type { DialectTraits } from '../kysely/dialect-traits.js';
 import { KyselyStorage, type ClosableChangeFeed } from '../kysely/kysely-storage.js';
@@ -66,24 +66,54 @@ export async function openSqliteStorage(location: string, options: StorageOption
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   // Usage batches of a database file are committed from a writer thread, off the event loop.
   const writer = file === MEMORY ? undefined : ThreadedUsageWriter.forFile(file);
-  return new KyselyStorage(db, SQLITE_TRAITS, new InProcessChangeFeed(options), new SqliteUsageRepository(db, SQLITE_TRAITS, database, writer));
+  const changes = new SqliteChangeFeed(options, file === MEMORY ? undefined : database);
+  return new KyselyStorage(db, SQLITE_TRAITS, changes, new SqliteUsageRepository(db, SQLITE_TRAITS, database, writer));
 }
 
+/** How often a file's change counter is read for changes made by other processes. */
+const CHANGE_POLL_MS = 200;
+
 /**
- * Delivers changes to subscribers of this Storage instance: one SQLite node is one process, so
- * there are no other replicas to tell. Delivery is asynchronous (never on the publisher's stack)
- * and a subscriber that throws is reported as a notice without affecting the others.
+ * Delivers changes to subscribers of this Storage instance, asynchronously (never on the
+ * publisher's stack); a subscriber that throws is reported as a notice without affecting the others.
+ *
+ * One SQLite node is one server process, but the CLI may change the same file beside it (a key
+ * created or revoked in an emergency). For a file, `publish` also bumps a change counter kept in
+ * the database header (`PRAGMA user_version`, which Cerulean uses for nothing else; the migrations
+ * are recorded in their own table), and while anyone is subscribed the counter is read every
+ * 200 ms — a read of the header page, no table touched. A counter moved by another process
+ * delivers RESYNC_TOPIC: subscribers reload, within a quarter of a second of the other's commit.
  */
-class InProcessChangeFeed implements ClosableChangeFeed {
+class SqliteChangeFeed implements ClosableChangeFeed {
   private readonly emitter = new EventEmitter();
   private readonly options: StorageOptions;
+  private readonly database: SqliteDatabase.Database | undefined;
+  private seen: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(options: StorageOptions) {
+  /** @param database the file's connection, to follow other processes' changes; undefined for `:memory:`. */
+  constructor(options: StorageOptions, database: SqliteDatabase.Database | undefined) {
     this.options = options;
+    this.database = database;
     this.emitter.setMaxListeners(0);
   }
 
   async publish(topic: string, id: string): Promise<void> {
+    if (this.database) {
+      // Read and bump in one write transaction, so two processes never write the same value. A
+      // counter found other than last seen means another process changed something meanwhile:
+      // leave `seen` behind, and the next poll tells subscribers to resync.
+      const database = this.database;
+      const before = database
+        .transaction(() => {
+          const value = database.pragma('user_version', { simple: true }) as number;
+          // Wraps within SQLite's 32-bit signed header field.
+          database.pragma(`user_version = ${value >= 0x7fffffff ? 0 : value + 1}`);
+          return value;
+        })
+        .immediate();
+      if (this.seen === before) this.seen = before >= 0x7fffffff ? 0 : before + 1;
+    }
     setImmediate(() => this.emitter.emit('change', topic, id));
   }
 
@@ -96,12 +126,44 @@ class InProcessChangeFeed implements ClosableChangeFeed {
       }
     };
     this.emitter.on('change', listener);
+    this.follow();
     return async () => {
       this.emitter.off('change', listener);
+      if (this.emitter.listenerCount('change') === 0) this.stopFollowing();
     };
   }
 
   async close(): Promise<void> {
+    this.stopFollowing();
     this.emitter.removeAllListeners();
+  }
+
+  /** Starts reading the counter, once, for a file. */
+  private follow(): void {
+    const database = this.database;
+    if (!database || this.timer) return;
+    this.seen ??= this.counter();
+    this.timer = setInterval(() => {
+      const value = this.counter();
+      if (value === undefined || value === this.seen) return;
+      this.seen = value;
+      this.emitter.emit('change', RESYNC_TOPIC, '');
+    }, CHANGE_POLL_MS);
+    this.timer.unref();
+  }
+
+  private stopFollowing(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private counter(): number | undefined {
+    try {
+      return this.database?.pragma('user_version', { simple: true }) as number;
+    } catch (error) {
+      // Busy or closed: try again on the next tick.
+      this.options.onNotice?.({ level: 'debug', message: 'Reading the change counter failed', error });
+      return undefined;
+    }
   }
 }

@@ -165,7 +165,15 @@ export const configSchema = z.strictObject({
   /** Governance state: `sqlite:PATH` (default `sqlite:<data_dir>/cerulean.db`) or `postgres://…`. */
   storage: z.strictObject({ url: z.string().min(1).optional() }).prefault({}),
   /** Shared rate-limit and budget counters for several replicas. */
-  redis: z.strictObject({ url: z.string().min(1) }).optional(),
+  redis: z
+    .strictObject({
+      url: z.string().min(1),
+      /** While Redis is unreachable: refuse what needs its counters with 503 (`fail_closed`), or count per replica (`fail_open`). */
+      on_outage: z.enum(['fail_closed', 'fail_open']).default('fail_closed'),
+      /** Longest wait for one Redis command before the outage policy applies. */
+      command_timeout_ms: z.number().int().positive().default(250),
+    })
+    .optional(),
   auth: z.strictObject({ oidc: z.array(oidcIssuerSchema).default([]) }).prefault({}),
   usage: z
     .strictObject({

@@ -186,6 +186,26 @@ export class RateLimitedError extends CeruleanError {
 }
 
 /**
+ * 503: the counters shared by every replica (Redis) cannot be reached, so the request's quota,
+ * budget or abuse throttle cannot be checked, and `redis.on_outage` is `fail_closed`. Nothing was
+ * reserved and no upstream was called; `retry-after` suggests a short wait, since such outages
+ * are usually brief (a failover, a restart).
+ */
+export class CountersUnavailableError extends CeruleanError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      503,
+      'service_unavailable',
+      `Quota and budget counters are unreachable, so the request cannot be admitted. Please retry after ${retryAfterSeconds} seconds.`,
+      {
+        code: 'counters_unavailable',
+        retryAfterSeconds,
+      },
+    );
+  }
+}
+
+/**
  * 429 `insufficient_quota`: a project's or key's spend limit for the period is used up. As OpenAI
  * does for exhausted billing quota; `x-should-retry: false` tells the official SDKs not to retry,
  * since only the next period (or a raised budget) helps.

@@ -1,6 +1,7 @@
 import { RateLimitedError } from '../errors/catalogue.js';
 import type { JsonObject, Operation } from '../providers/provider.js';
 import { encodingForModel, type EncodingName } from '../tokens/tokenizer.js';
+import type { OutageGuard } from './outage-guard.js';
 import { countPromptTokens } from './prompt-token-counter.js';
 import type { RateLimitStore, TakeResult, WindowSpec } from './rate-limit-store.js';
 
@@ -48,6 +49,12 @@ export interface QuotaAdmissionOptions {
   readonly defaultMaxTokens?: Partial<Record<Operation, number>>;
   /** api-version named in the 429 message when a request passes none; default 2024-10-21. */
   readonly apiVersion?: string;
+  /**
+   * When `store` is shared (Redis) and may be unreachable: the guard that applies the outage
+   * policy, and the local store counted in under `fail_open`. A reservation is settled in the
+   * store that took it.
+   */
+  readonly outage?: { readonly guard: OutageGuard; readonly local: RateLimitStore };
 }
 
 export interface AdmissionRequest {
@@ -93,6 +100,7 @@ export class QuotaAdmission {
   private readonly store: RateLimitStore;
   private readonly defaultMaxTokens: Readonly<Record<Operation, number>>;
   private readonly apiVersion: string;
+  private readonly outage: QuotaAdmissionOptions['outage'];
 
   constructor(store: RateLimitStore, options: QuotaAdmissionOptions = {}) {
     const defaults = { ...DEFAULT_MAX_TOKENS, ...options.defaultMaxTokens };
@@ -102,6 +110,7 @@ export class QuotaAdmission {
     this.store = store;
     this.defaultMaxTokens = Object.freeze(defaults);
     this.apiVersion = options.apiVersion ?? '2024-10-21';
+    this.outage = options.outage;
   }
 
   /** The admission estimate with this admission's defaults: prompt tokens plus the most it may generate. */
@@ -125,7 +134,7 @@ export class QuotaAdmission {
     if (deploymentTpm !== null) add(`d:${request.deployment.length}:${request.deployment}`, deploymentTpm);
     if (projectTpm !== null) add(`p:${request.projectId.length}:${request.projectId}:${request.deployment}`, projectTpm);
 
-    const result = await this.store.take(specs, request.now);
+    const { store, result } = await this.take(specs, request.now);
     const headers = rateLimitHeaders(specs, measures, result);
     if (!result.allowed) {
       const seconds = Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
@@ -136,7 +145,17 @@ export class QuotaAdmission {
         `Please retry after ${seconds} seconds.`;
       throw new RateLimitedError(message, seconds, headers);
     }
-    return new TokenReservation(this.store, specs, measures, result, estimate, headers);
+    return new TokenReservation(store, specs, measures, result, estimate, headers);
+  }
+
+  /** Takes from the shared store, or as the outage policy says when it is unreachable. */
+  private async take(specs: readonly WindowSpec[], now: number | undefined): Promise<{ store: RateLimitStore; result: TakeResult }> {
+    const { store, outage } = this;
+    if (!outage) return { store, result: await store.take(specs, now) };
+    return outage.guard.run(
+      async () => ({ store, result: await store.take(specs, now) }),
+      async () => ({ store: outage.local, result: await outage.local.take(specs, now) }),
+    );
   }
 }
 

@@ -10,6 +10,9 @@ export type ErrorType =
   | 'permission_error'
   | 'not_found_error'
   | 'rate_limit_error'
+  /** OpenAI names the exhausted measure as the type of a rate-limit refusal. */
+  | 'tokens'
+  | 'requests'
   | 'server_error'
   | 'service_unavailable'
   | 'timeout_error'
@@ -176,12 +179,37 @@ export class ConflictError extends CeruleanError {
 }
 
 /**
- * 429: a token or request quota is spent until its window ends. The message is the caller-facing
- * text (Azure's wording, which clients match on); `headers` carries the x-ratelimit-* headers.
+ * 429: a token or request quota is spent until its window ends. Each API family words it its own
+ * way and clients match on it: `message` is OpenAI's ("Rate limit reached for … Please try again
+ * in 7.5s.", with the measure, `tokens` or `requests`, as the type), `azureMessage` Azure's
+ * ("Requests to the … Operation … Please retry after 8 seconds."); `headers` carries the
+ * x-ratelimit-* headers.
  */
 export class RateLimitedError extends CeruleanError {
-  constructor(message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
-    super(429, 'rate_limit_error', message, { code: 'rate_limit_exceeded', retryAfterSeconds, headers });
+  readonly azureMessage: string;
+  constructor(
+    message: string,
+    retryAfterSeconds: number,
+    headers: Record<string, string> = {},
+    options: { azureMessage?: string; measure?: 'tokens' | 'requests' } = {},
+  ) {
+    super(429, options.measure ?? 'rate_limit_error', message, { code: 'rate_limit_exceeded', retryAfterSeconds, headers });
+    this.azureMessage = options.azureMessage ?? message;
+  }
+}
+
+/**
+ * 429 for a request whose own estimate (prompt plus the `max_tokens` allowance) is more than a
+ * token quota holds in a whole window: no wait can admit it. OpenAI answers this case with a 429
+ * of type `tokens` ("Request too large for … Limit N, Requested M"), and Azure with its usual 429;
+ * both are kept, but with `x-should-retry: false` and no `retry-after`, so SDKs give up at once
+ * instead of retrying a request that can never fit, and the text says what to lower.
+ */
+export class QuotaTooSmallError extends CeruleanError {
+  readonly azureMessage: string;
+  constructor(message: string, azureMessage: string, headers: Record<string, string> = {}) {
+    super(429, 'tokens', message, { code: 'rate_limit_exceeded', headers: { ...headers, 'x-should-retry': 'false' } });
+    this.azureMessage = azureMessage;
   }
 }
 

@@ -5,8 +5,13 @@ import type { OutageGuard, OutagePolicy } from '../outage-guard.js';
 /** pino's `(object, message)` form, all this module logs with. */
 export interface OutageLogger {
   error(object: Record<string, unknown>, message: string): void;
+  warn(object: Record<string, unknown>, message: string): void;
   info(object: Record<string, unknown>, message: string): void;
 }
+
+/** How often a replica announces its policy in Redis; an announcement lives three periods. */
+const ANNOUNCE_INTERVAL_MS = 60_000;
+const POLICIES: readonly OutagePolicy[] = ['fail_closed', 'fail_open'];
 
 /** Seconds a refused caller is told to wait: outages worth failing over are usually a few seconds. */
 export const OUTAGE_RETRY_AFTER_SECONDS = 2;
@@ -58,6 +63,8 @@ export class RedisOutageGuard implements OutageGuard {
   private unshared = 0;
   private outageCount = 0;
   private closing = false;
+  private readonly announcer: NodeJS.Timeout;
+  private disagreeing = false;
 
   constructor(connection: Redis, options: { policy: OutagePolicy; logger?: OutageLogger; retryAfterSeconds?: number }) {
     this.connection = connection;
@@ -66,7 +73,12 @@ export class RedisOutageGuard implements OutageGuard {
     this.retryAfterSeconds = options.retryAfterSeconds ?? OUTAGE_RETRY_AFTER_SECONDS;
     connection.on('error', (error: unknown) => this.lost(error));
     connection.on('close', () => this.lost(new Error('connection closed')));
-    connection.on('ready', () => this.restored());
+    connection.on('ready', () => {
+      this.restored();
+      void this.announce();
+    });
+    this.announcer = setInterval(() => void this.announce(), ANNOUNCE_INTERVAL_MS);
+    this.announcer.unref();
   }
 
   get outages(): number {
@@ -119,6 +131,34 @@ export class RedisOutageGuard implements OutageGuard {
   /** Stops reporting (the connection is closed on purpose next). */
   close(): void {
     this.closing = true;
+    clearInterval(this.announcer);
+  }
+
+  /**
+   * Publishes this replica's policy in Redis (a key per policy, kept for three announcement
+   * periods) and warns when another replica announced the other one: the policy decides what a
+   * caller gets during an outage, so replicas that disagree answer the same caller differently.
+   */
+  private async announce(): Promise<void> {
+    if (this.closing || this.connection.status !== 'ready') return;
+    const others = POLICIES.filter((policy) => policy !== this.policy).map(policyKey);
+    try {
+      const replies = await this.connection
+        .pipeline()
+        .set(policyKey(this.policy), String(Date.now()), 'PX', 3 * ANNOUNCE_INTERVAL_MS)
+        .exists(...others)
+        .exec();
+      const disagreeing = Number(replies?.[1]?.[1] ?? 0) > 0;
+      if (disagreeing && !this.disagreeing) {
+        this.logger?.warn(
+          { redis: { on_outage: this.policy } },
+          `another replica on this redis runs with a different redis.on_outage than this one (${this.policy}): give every replica the same value`,
+        );
+      }
+      this.disagreeing = disagreeing;
+    } catch {
+      // An outage is reported by the connection's events; the next announcement tries again.
+    }
   }
 
   private lost(error: unknown): void {
@@ -146,4 +186,8 @@ export class RedisOutageGuard implements OutageGuard {
       'redis reachable again: counters are shared again',
     );
   }
+}
+
+function policyKey(policy: OutagePolicy): string {
+  return `{cerulean}:on-outage:${policy}`;
 }

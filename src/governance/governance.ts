@@ -111,7 +111,7 @@ export async function startGovernance(
   // The connection fails fast while Redis is away, and the guard applies `redis.on_outage` (503, or
   // this replica's own counters) and logs each outage once.
   const redis = config.redis ? openCounterConnection(config.redis.url, { commandTimeoutMs: config.redis.command_timeout_ms }) : undefined;
-  const outageGuard = redis && config.redis ? new RedisOutageGuard(redis, { policy: config.redis.on_outage, logger }) : undefined;
+  const outageGuard = redis && config.redis ? new RedisOutageGuard(redis, { policy: config.redis.on_outage, logger, registry: options.registry }) : undefined;
   if (outageGuard) await outageGuard.ready(REDIS_START_WAIT_MS);
   const rateStore: RateLimitStore = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore();
   const budgetStore: BudgetStore = redis ? new RedisBudgetStore(redis) : new MemoryBudgetStore();

@@ -112,6 +112,11 @@ describe('a Redis outage', () => {
     expect(admitted.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
     expect((await chat(open, openKeys.budget, 'priced')).status).toBe(200);
 
+    const metrics = async (cerulean: GovernedCerulean): Promise<string> => (await fetch(`${cerulean.url}/metrics`)).text();
+    expect(await metrics(closed)).toMatch(/^cerulean_redis_up 0$/m);
+    expect(await metrics(closed)).toMatch(/^cerulean_redis_unshared_admissions_total\{outcome="refused"\} 2$/m);
+    expect(await metrics(open)).toMatch(/^cerulean_redis_unshared_admissions_total\{outcome="local"\} 2$/m);
+
     // Each service logged the outage once, as a structured line naming its policy.
     const outageLines = logLines.filter((line) => String(line.msg).startsWith('redis unreachable'));
     expect(outageLines.map((line) => (line.redis as { on_outage: string }).on_outage).sort()).toEqual(['fail_closed', 'fail_open']);
@@ -120,6 +125,7 @@ describe('a Redis outage', () => {
     await proxy.restore();
     await expect.poll(async () => (await chat(closed, closedKeys.quota)).status, { timeout: 10_000, interval: 100 }).toBe(200);
     await expect.poll(() => logLines.filter((line) => String(line.msg).startsWith('redis reachable again')).length, { timeout: 10_000 }).toBe(2);
+    expect(await metrics(open)).toMatch(/^cerulean_redis_up 1$/m);
     expect(logLines.filter((line) => String(line.msg).startsWith('redis unreachable'))).toHaveLength(2);
     expect(unhandled).toEqual([]);
   }, 20_000);

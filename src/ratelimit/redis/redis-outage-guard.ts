@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { CeruleanError, CountersUnavailableError } from '../../errors/catalogue.js';
 import type { OutageGuard, OutagePolicy } from '../outage-guard.js';
 
@@ -65,12 +66,33 @@ export class RedisOutageGuard implements OutageGuard {
   private closing = false;
   private readonly announcer: NodeJS.Timeout;
   private disagreeing = false;
+  private readonly unsharedTotal: Counter<'outcome'> | undefined;
 
-  constructor(connection: Redis, options: { policy: OutagePolicy; logger?: OutageLogger; retryAfterSeconds?: number }) {
+  /** `registry`: where `cerulean_redis_up` and `cerulean_redis_unshared_admissions_total` are kept. */
+  constructor(connection: Redis, options: { policy: OutagePolicy; logger?: OutageLogger; retryAfterSeconds?: number; registry?: Registry }) {
     this.connection = connection;
     this.policy = options.policy;
     this.logger = options.logger;
     this.retryAfterSeconds = options.retryAfterSeconds ?? OUTAGE_RETRY_AFTER_SECONDS;
+    if (options.registry) {
+      const registers = [options.registry];
+      for (const name of ['cerulean_redis_up', 'cerulean_redis_unshared_admissions_total']) options.registry.removeSingleMetric(name);
+      const isUp = (): boolean => this.up;
+      new Gauge({
+        name: 'cerulean_redis_up',
+        help: 'Whether the Redis holding the shared quota, budget and abuse counters is reachable from this replica (1) or not (0).',
+        registers,
+        collect() {
+          this.set(isUp() ? 1 : 0);
+        },
+      });
+      this.unsharedTotal = new Counter({
+        name: 'cerulean_redis_unshared_admissions_total',
+        help: 'Counter checks made while Redis was unreachable: refused with 503 (outcome="refused", fail_closed) or counted in this replica (outcome="local", fail_open).',
+        labelNames: ['outcome'],
+        registers,
+      });
+    }
     connection.on('error', (error: unknown) => this.lost(error));
     connection.on('close', () => this.lost(new Error('connection closed')));
     connection.on('ready', () => {
@@ -105,6 +127,7 @@ export class RedisOutageGuard implements OutageGuard {
       this.lost(new Error(`not connected (${this.connection.status})`));
     }
     this.unshared += 1;
+    this.unsharedTotal?.inc({ outcome: this.policy === 'fail_open' ? 'local' : 'refused' });
     if (this.policy === 'fail_open') return local();
     throw new CountersUnavailableError(this.retryAfterSeconds);
   }

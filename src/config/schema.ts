@@ -170,8 +170,11 @@ export const configSchema = z.strictObject({
       url: z.string().min(1),
       /** While Redis is unreachable: refuse what needs its counters with 503 (`fail_closed`), or count per replica (`fail_open`). */
       on_outage: z.enum(['fail_closed', 'fail_open']).default('fail_closed'),
-      /** Longest wait for one Redis command before the outage policy applies. */
-      command_timeout_ms: z.number().int().positive().default(250),
+      /**
+       * Longest wait for one Redis command before the outage policy applies. Well above a healthy
+       * round trip, since an event loop busy for this long also fails the commands it had in flight.
+       */
+      command_timeout_ms: z.number().int().positive().default(500),
     })
     .optional(),
   auth: z.strictObject({ oidc: z.array(oidcIssuerSchema).default([]) }).prefault({}),

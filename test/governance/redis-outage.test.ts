@@ -37,7 +37,7 @@ providers:
 deployments:
   chat: { provider: up, model: gpt-4o-mini }
   priced: { provider: up, model: gpt-4o }
-redis: { url: "redis://127.0.0.1:${proxy.port}", on_outage: ${policy} }
+redis: { url: "redis://127.0.0.1:${proxy.port}", on_outage: ${policy}, command_timeout_ms: 250 }
 `;
 
 /** A key of a project with a TPM quota on `chat`, one of a project with a budget, one of a project with neither. */

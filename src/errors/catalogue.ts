@@ -124,14 +124,17 @@ export class OperationNotSupportedError extends CeruleanError {
   }
 }
 
-/** 503: the deployment's provider has no credential configured. */
+/**
+ * 503: the deployment's provider has no credential configured. Only an operator can cure it, so
+ * `x-should-retry: false` keeps SDKs from retrying (they retry any 5xx otherwise).
+ */
 export class ProviderNotConfiguredError extends CeruleanError {
   constructor(deployment: string, provider: string, missingVariable: string) {
     super(
       503,
       'service_unavailable',
       `Deployment "${deployment}" is unavailable: provider "${provider}" has no credential; set the environment variable ${missingVariable} and reload.`,
-      { code: 'provider_not_configured' },
+      { code: 'provider_not_configured', headers: { 'x-should-retry': 'false' } },
     );
   }
 }

@@ -187,6 +187,7 @@ describe('upstream failures', () => {
     expect(r.status).toBe(503);
     expect(r.body.error.message).toContain('MISSING_OPENAI_KEY');
     expect(r.body.error.code).toBe('provider_not_configured');
+    expect(r.headers.get('x-should-retry')).toBe('false');
   });
 
   it('an upstream 429 that waiting cannot cure (insufficient_quota) is neither retried nor advised to be', async () => {

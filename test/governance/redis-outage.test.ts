@@ -130,6 +130,30 @@ describe('a Redis outage', () => {
     expect(unhandled).toEqual([]);
   }, 20_000);
 
+  it('a replica starts while Redis is away, refuses quota callers until it comes, then shares its counters', async () => {
+    const late = await startCuttableProxy(56514, { host: '127.0.0.1', port: redis.port });
+    await late.cut();
+    const lines = logLines.length;
+    let cerulean: GovernedCerulean | undefined;
+    try {
+      cerulean = await startGovernedCerulean(yaml('fail_closed').replace(`:${proxy.port}"`, `:${late.port}"`), {}, { logger: capturingLogger() });
+      const keys = await keysFor(cerulean);
+      const refused = await chat(cerulean, keys.quota);
+      expect(refused.status).toBe(503);
+      expect(refused.ms).toBeLessThan(1_000);
+      expect((await chat(cerulean, keys.free)).status).toBe(200);
+      expect(logLines.slice(lines).filter((line) => String(line.msg).startsWith('redis unreachable'))).toHaveLength(1);
+
+      await late.restore();
+      await expect.poll(async () => (await chat(cerulean!, keys.quota)).status, { timeout: 10_000, interval: 100 }).toBe(200);
+      expect((await chat(cerulean, keys.budget, 'priced')).status).toBe(200);
+    } finally {
+      await cerulean?.close();
+      await late.close();
+    }
+    expect(unhandled).toEqual([]);
+  }, 20_000);
+
   it('a stalled Redis (connection up, no answers) costs a request the command timeout, not a hang', async () => {
     proxy.stall();
     try {

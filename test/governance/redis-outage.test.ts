@@ -130,6 +130,38 @@ describe('a Redis outage', () => {
     expect(unhandled).toEqual([]);
   }, 20_000);
 
+  it('fail_open: the local budget counters start from the spend in the ledger, so a spent budget stays spent', async () => {
+    expect((await open.admin('POST', '/projects', { organization: 'org_acme', name: 'Tight', id: 'proj_tight' })).status).toBe(201);
+    expect((await open.admin('PUT', '/budgets/project/proj_tight', { daily_usd: 0.0005 })).status).toBe(200);
+    const key = (await open.admin('POST', '/projects/proj_tight/keys', {})).body.key as string;
+    // Spend until refused even after every settlement has landed (a refusal can come while the
+    // previous request's reservation still counts its worst case).
+    let refusals = 0;
+    for (let i = 0; i < 60 && refusals < 3; i++) {
+      const answer = await chat(open, key, 'priced');
+      if (answer.status === 200) refusals = 0;
+      else {
+        expect(answer.body.error.code).toBe('budget_exceeded');
+        refusals += 1;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    expect(refusals).toBe(3);
+    await open.governance.ledger.flush();
+
+    await proxy.cut();
+    try {
+      const during = await chat(open, key, 'priced');
+      expect(during.status).toBe(429);
+      expect(during.body.error.code).toBe('budget_exceeded');
+    } finally {
+      await proxy.restore();
+    }
+    await expect
+      .poll(async () => (await chat(open, openKeys.quota)).headers.get('x-ratelimit-limit-tokens'), { timeout: 10_000, interval: 100 })
+      .toBe('100000');
+  }, 20_000);
+
   it('a replica starts while Redis is away, refuses quota callers until it comes, then shares its counters', async () => {
     const late = await startCuttableProxy(56514, { host: '127.0.0.1', port: redis.port });
     await late.cut();

@@ -177,7 +177,18 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /** Shared rate-limit and budget counters for several replicas. */
-  redis: z.strictObject({ url: z.string().min(1) }).optional(),
+  redis: z
+    .strictObject({
+      url: z.string().min(1),
+      /** While Redis is unreachable: refuse what needs its counters with 503 (`fail_closed`), or count per replica (`fail_open`). */
+      on_outage: z.enum(['fail_closed', 'fail_open']).default('fail_closed'),
+      /**
+       * Longest wait for one Redis command before the outage policy applies. Well above a healthy
+       * round trip, since an event loop busy for this long also fails the commands it had in flight.
+       */
+      command_timeout_ms: z.number().int().positive().default(500),
+    })
+    .optional(),
   auth: z.strictObject({ oidc: z.array(oidcIssuerSchema).default([]) }).prefault({}),
   usage: z
     .strictObject({

@@ -10,6 +10,9 @@ export type ErrorType =
   | 'permission_error'
   | 'not_found_error'
   | 'rate_limit_error'
+  /** OpenAI names the exhausted measure as the type of a rate-limit refusal. */
+  | 'tokens'
+  | 'requests'
   | 'server_error'
   | 'service_unavailable'
   | 'timeout_error'
@@ -135,14 +138,17 @@ export class OperationNotSupportedError extends CeruleanError {
   }
 }
 
-/** 503: the deployment's provider has no credential configured. */
+/**
+ * 503: the deployment's provider has no credential configured. Only an operator can cure it, so
+ * `x-should-retry: false` keeps SDKs from retrying (they retry any 5xx otherwise).
+ */
 export class ProviderNotConfiguredError extends CeruleanError {
   constructor(deployment: string, provider: string, missingVariable: string) {
     super(
       503,
       'service_unavailable',
       `Deployment "${deployment}" is unavailable: provider "${provider}" has no credential; set the environment variable ${missingVariable} and reload.`,
-      { code: 'provider_not_configured' },
+      { code: 'provider_not_configured', headers: { 'x-should-retry': 'false' } },
     );
   }
 }
@@ -222,12 +228,57 @@ export class ConflictError extends CeruleanError {
 }
 
 /**
- * 429: a token or request quota is spent until its window ends. The message is the caller-facing
- * text (Azure's wording, which clients match on); `headers` carries the x-ratelimit-* headers.
+ * 429: a token or request quota is spent until its window ends. Each API family words it its own
+ * way and clients match on it: `message` is OpenAI's ("Rate limit reached for … Please try again
+ * in 7.5s.", with the measure, `tokens` or `requests`, as the type), `azureMessage` Azure's
+ * ("Requests to the … Operation … Please retry after 8 seconds."); `headers` carries the
+ * x-ratelimit-* headers.
  */
 export class RateLimitedError extends CeruleanError {
-  constructor(message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
-    super(429, 'rate_limit_error', message, { code: 'rate_limit_exceeded', retryAfterSeconds, headers });
+  readonly azureMessage: string;
+  constructor(
+    message: string,
+    retryAfterSeconds: number,
+    headers: Record<string, string> = {},
+    options: { azureMessage?: string; measure?: 'tokens' | 'requests' } = {},
+  ) {
+    super(429, options.measure ?? 'rate_limit_error', message, { code: 'rate_limit_exceeded', retryAfterSeconds, headers });
+    this.azureMessage = options.azureMessage ?? message;
+  }
+}
+
+/**
+ * 429 for a request whose own estimate (prompt plus the `max_tokens` allowance) is more than a
+ * token quota holds in a whole window: no wait can admit it. OpenAI answers this case with a 429
+ * of type `tokens` ("Request too large for … Limit N, Requested M"), and Azure with its usual 429;
+ * both are kept, but with `x-should-retry: false` and no `retry-after`, so SDKs give up at once
+ * instead of retrying a request that can never fit, and the text says what to lower.
+ */
+export class QuotaTooSmallError extends CeruleanError {
+  readonly azureMessage: string;
+  constructor(message: string, azureMessage: string, headers: Record<string, string> = {}) {
+    super(429, 'tokens', message, { code: 'rate_limit_exceeded', headers: { ...headers, 'x-should-retry': 'false' } });
+    this.azureMessage = azureMessage;
+  }
+}
+
+/**
+ * 503: the counters shared by every replica (Redis) cannot be reached, so the request's quota,
+ * budget or abuse throttle cannot be checked, and `redis.on_outage` is `fail_closed`. Nothing was
+ * reserved and no upstream was called; `retry-after` suggests a short wait, since such outages
+ * are usually brief (a failover, a restart).
+ */
+export class CountersUnavailableError extends CeruleanError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      503,
+      'service_unavailable',
+      `Quota and budget counters are unreachable, so the request cannot be admitted. Please retry after ${retryAfterSeconds} seconds.`,
+      {
+        code: 'counters_unavailable',
+        retryAfterSeconds,
+      },
+    );
   }
 }
 

@@ -3,6 +3,8 @@ import {
   CeruleanError,
   ContentFilterError,
   DeploymentNotFoundError,
+  QuotaTooSmallError,
+  RateLimitedError,
   RouteNotFoundError,
   UnsupportedApiVersionError,
 } from './catalogue.js';
@@ -45,6 +47,7 @@ function azureBody(error: CeruleanError): Record<string, unknown> {
   if (error instanceof UnsupportedApiVersionError || error instanceof RouteNotFoundError) {
     return { code: '404', message: 'Resource not found' };
   }
+  if (error instanceof RateLimitedError || error instanceof QuotaTooSmallError) return { code: '429', message: error.azureMessage };
   if (error.status === 429) return { code: '429', message: error.message };
   return {
     message: error.message,

@@ -126,15 +126,16 @@ export class GovernanceAdmission implements AdmitStage {
       }),
       prices ? budgets.reserve(projectId, keyId, worstCase) : Promise.resolve(undefined),
     ]);
+    const onError = this.options.onError ?? (() => {});
     if (quotaOutcome.status === 'rejected' || budgetOutcome.status === 'rejected') {
-      if (quotaOutcome.status === 'fulfilled') await quotaOutcome.value.settle(0);
-      if (budgetOutcome.status === 'fulfilled' && budgetOutcome.value) await budgets.settle(budgetOutcome.value, 0);
+      // Giving back may fail too (Redis went away): the caller gets the refusal, not that failure.
+      if (quotaOutcome.status === 'fulfilled') await quotaOutcome.value.settle(0).catch(onError);
+      if (budgetOutcome.status === 'fulfilled' && budgetOutcome.value) await budgets.settle(budgetOutcome.value, 0).catch(onError);
       throw quotaOutcome.status === 'rejected' ? quotaOutcome.reason : (budgetOutcome as PromiseRejectedResult).reason;
     }
     const quota = quotaOutcome.value;
     const reservation = budgetOutcome.value;
 
-    const onError = this.options.onError ?? (() => {});
     let settled = false;
     return {
       headers: quota.headers,

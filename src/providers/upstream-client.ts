@@ -74,6 +74,18 @@ const CONNECT_ERRORS = new Set([
 ]);
 const TIMEOUT_ERRORS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
+/**
+ * A refusal no retry can cure: the provider account's quota is used up (`insufficient_quota`), the
+ * request is larger than the provider's own TPM limit ("Request too large for ..."), or the
+ * upstream says so (`x-should-retry: false`, which OpenAI's SDKs honour). Such an answer is not
+ * retried here and is passed on with `x-should-retry: false` and no `retry-after`.
+ */
+function cannotBeCured(status: number, detail: UpstreamErrorDetail, headers: UpstreamResponse['headers']): boolean {
+  if (headers['x-should-retry'] === 'false') return true;
+  if (status !== 429) return false;
+  return detail.code === 'insufficient_quota' || detail.type === 'insufficient_quota' || detail.message.startsWith('Request too large for ');
+}
+
 /** Seconds to wait as the upstream advised in `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
 export function retryAfterSeconds(headers: UpstreamResponse['headers']): number | undefined {
   const ms = Number(headers['retry-after-ms']);
@@ -279,8 +291,9 @@ export class UpstreamClient {
       }
       release();
       const detail = this.provider.mapError(status, text);
-      const advised = retryAfterSeconds(result.headers) ?? detail.retryAfterSeconds;
-      if (RETRYABLE_STATUS.has(status) && attempt < retry.max_attempts) {
+      const final = cannotBeCured(status, detail, result.headers);
+      const advised = final ? undefined : (retryAfterSeconds(result.headers) ?? detail.retryAfterSeconds);
+      if (!final && RETRYABLE_STATUS.has(status) && attempt < retry.max_attempts) {
         const delayMs = this.delayMs(attempt, advised);
         if (delayMs <= retry.max_delay_ms) {
           options.onRetry?.(String(status));
@@ -288,11 +301,11 @@ export class UpstreamClient {
           continue;
         }
       }
-      throw this.statusError(status, detail, advised, where);
+      throw this.statusError(status, detail, advised, where, final);
     }
   }
 
-  private statusError(status: number, detail: UpstreamErrorDetail, advised: number | undefined, where: string): CeruleanError {
+  private statusError(status: number, detail: UpstreamErrorDetail, advised: number | undefined, where: string, final = false): CeruleanError {
     const message = this.scrub(detail.message);
     // The provider's credential was refused: that is the operator's problem, not the caller's key.
     if (status === 401 || status === 403) {
@@ -303,6 +316,7 @@ export class UpstreamClient {
       code: detail.code ?? null,
       param: detail.param ?? null,
       retryAfterSeconds: advised,
+      headers: final ? { 'x-should-retry': 'false' } : undefined,
     });
   }
 

@@ -1,6 +1,7 @@
-import { RateLimitedError } from '../errors/catalogue.js';
+import { QuotaTooSmallError, RateLimitedError } from '../errors/catalogue.js';
 import type { JsonObject, Operation } from '../providers/provider.js';
 import { encodingForModel, type EncodingName } from '../tokens/tokenizer.js';
+import type { OutageGuard } from './outage-guard.js';
 import { countPromptTokens } from './prompt-token-counter.js';
 import type { RateLimitStore, TakeResult, WindowSpec } from './rate-limit-store.js';
 
@@ -48,6 +49,12 @@ export interface QuotaAdmissionOptions {
   readonly defaultMaxTokens?: Partial<Record<Operation, number>>;
   /** api-version named in the 429 message when a request passes none; default 2024-10-21. */
   readonly apiVersion?: string;
+  /**
+   * When `store` is shared (Redis) and may be unreachable: the guard that applies the outage
+   * policy, and the local store counted in under `fail_open`. A reservation is settled in the
+   * store that took it.
+   */
+  readonly outage?: { readonly guard: OutageGuard; readonly local: RateLimitStore };
 }
 
 export interface AdmissionRequest {
@@ -93,6 +100,7 @@ export class QuotaAdmission {
   private readonly store: RateLimitStore;
   private readonly defaultMaxTokens: Readonly<Record<Operation, number>>;
   private readonly apiVersion: string;
+  private readonly outage: QuotaAdmissionOptions['outage'];
 
   constructor(store: RateLimitStore, options: QuotaAdmissionOptions = {}) {
     const defaults = { ...DEFAULT_MAX_TOKENS, ...options.defaultMaxTokens };
@@ -102,6 +110,7 @@ export class QuotaAdmission {
     this.store = store;
     this.defaultMaxTokens = Object.freeze(defaults);
     this.apiVersion = options.apiVersion ?? '2024-10-21';
+    this.outage = options.outage;
   }
 
   /** The admission estimate with this admission's defaults: prompt tokens plus the most it may generate. */
@@ -109,11 +118,18 @@ export class QuotaAdmission {
     return estimateRequestTokens(operation, body, model, this.defaultMaxTokens);
   }
 
-  /** Reserves the request's quota, or throws RateLimitedError (nothing reserved) when a window is full. */
+  /**
+   * Reserves the request's quota, or throws (nothing reserved): RateLimitedError when a window is
+   * full, QuotaTooSmallError when the request's estimate alone is more than a token limit.
+   */
   async admit(request: AdmissionRequest): Promise<Admission> {
     const { deploymentTpm, projectTpm } = request;
     if (deploymentTpm === null && projectTpm === null) return UNLIMITED;
     const estimate = request.estimatedTokens ?? this.estimate(request.operation, request.body, request.model);
+    // No window could ever hold it: refuse for good before touching a counter.
+    const smallest = Math.min(deploymentTpm ?? Infinity, projectTpm ?? Infinity);
+    if (estimate > smallest) throw this.tooSmall(request, estimate, smallest, projectTpm === smallest);
+
     const specs: WindowSpec[] = [];
     const measures: Measure[] = [];
     const add = (scope: string, tpm: number): void => {
@@ -125,18 +141,62 @@ export class QuotaAdmission {
     if (deploymentTpm !== null) add(`d:${request.deployment.length}:${request.deployment}`, deploymentTpm);
     if (projectTpm !== null) add(`p:${request.projectId.length}:${request.projectId}:${request.deployment}`, projectTpm);
 
-    const result = await this.store.take(specs, request.now);
+    const { store, result } = await this.take(specs, request.now);
     const headers = rateLimitHeaders(specs, measures, result);
     if (!result.allowed) {
+      const blocked = result.blockedBy;
+      const spec = specs[blocked];
+      const measure = measures[blocked];
       const seconds = Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
-      const limitName = measures[result.blockedBy] === 'requests' ? 'call rate limit' : 'token rate limit';
-      const message =
+      const azureMessage =
         `Requests to the ${AZURE_OPERATION_NAMES[request.operation]} Operation under Azure OpenAI API version ` +
-        `${request.apiVersion ?? this.apiVersion} have exceeded ${limitName} of your current pricing tier. ` +
+        `${request.apiVersion ?? this.apiVersion} have exceeded ${measure === 'requests' ? 'call' : 'token'} rate limit of your current pricing tier. ` +
         `Please retry after ${seconds} seconds.`;
-      throw new RateLimitedError(message, seconds, headers);
+      const used = spec.limit - result.remaining[blocked];
+      const limit =
+        measure === 'tokens'
+          ? `tokens per min (TPM): Limit ${spec.limit}`
+          : `requests per min (RPM): Limit ${spec.limit * 6}, enforced as ${spec.limit} per 10 s`;
+      const message =
+        `Rate limit reached for ${scopeText(request, spec.key.startsWith('p:'))} on ${limit}, Used ${used}, Requested ${spec.cost}. ` +
+        `Please try again in ${formatDelay(result.retryAfterMs)}.`;
+      throw new RateLimitedError(message, seconds, headers, { azureMessage, measure });
     }
-    return new TokenReservation(this.store, specs, measures, result, estimate, headers);
+    return new TokenReservation(store, specs, measures, result, estimate, headers);
+  }
+
+  /** The refusal of a request larger than a whole window of `limit`, saying what to lower. */
+  private tooSmall(request: AdmissionRequest, estimate: number, limit: number, projectLimit: boolean): QuotaTooSmallError {
+    const allowance = completionAllowance(request.operation, request.body, this.defaultMaxTokens);
+    const prompt = estimate - (allowance?.total ?? 0);
+    let hint: string;
+    if (!allowance || prompt >= limit) {
+      hint = `its input alone counts ${prompt} tokens, so shorten it`;
+    } else {
+      const room = Math.floor((limit - prompt) / allowance.multiplier);
+      const per = allowance.multiplier > 1 ? ` for each of ${allowance.multiplier} choices and prompts` : '';
+      hint = allowance.explicit
+        ? `it is counted as its prompt (${prompt} tokens) plus max_tokens (${allowance.perChoice}${per}), so set max_tokens to at most ${room}`
+        : `a request that sets no max_tokens is counted as its prompt (${prompt} tokens) plus a max_tokens of ${allowance.perChoice}${per}, so set max_tokens to at most ${room}`;
+    }
+    const message =
+      `Request too large for ${scopeText(request, projectLimit)} on tokens per min (TPM): Limit ${limit}, Requested ${estimate}. ` +
+      `The input or output tokens must be reduced in order to run successfully: ${hint}.`;
+    const azureMessage =
+      `Requests to the ${AZURE_OPERATION_NAMES[request.operation]} Operation under Azure OpenAI API version ` +
+      `${request.apiVersion ?? this.apiVersion} have exceeded token rate limit of your current pricing tier. ` +
+      `This request alone is estimated at ${estimate} tokens, more than the limit of ${limit} tokens per minute, so retrying will not help: ${hint}.`;
+    return new QuotaTooSmallError(message, azureMessage, { 'x-ratelimit-limit-tokens': String(limit) });
+  }
+
+  /** Takes from the shared store, or as the outage policy says when it is unreachable. */
+  private async take(specs: readonly WindowSpec[], now: number | undefined): Promise<{ store: RateLimitStore; result: TakeResult }> {
+    const { store, outage } = this;
+    if (!outage) return { store, result: await store.take(specs, now) };
+    return outage.guard.run(
+      async () => ({ store, result: await store.take(specs, now) }),
+      async () => ({ store: outage.local, result: await outage.local.take(specs, now) }),
+    );
   }
 }
 
@@ -224,6 +284,35 @@ function completionBudget(body: JsonObject, defaultMaxTokens: number, prompts: n
   const perChoice = nonNegativeInteger(body.max_completion_tokens) ?? nonNegativeInteger(body.max_tokens) ?? defaultMaxTokens;
   const choices = Math.max(1, nonNegativeInteger(body.n) ?? 1, nonNegativeInteger(body.best_of) ?? 1);
   return perChoice * choices * prompts;
+}
+
+/**
+ * The part of the estimate that is generation allowance, for the refusal text: `max_tokens` per
+ * choice, whether the request set it, and how many times it counts (choices x prompts). Undefined
+ * for operations that generate no text.
+ */
+function completionAllowance(
+  operation: Operation,
+  body: JsonObject,
+  defaults: Readonly<Record<Operation, number>>,
+): { perChoice: number; explicit: boolean; multiplier: number; total: number } | undefined {
+  if (operation !== 'chat' && operation !== 'completions') return undefined;
+  const set = nonNegativeInteger(body.max_completion_tokens) ?? nonNegativeInteger(body.max_tokens);
+  const perChoice = set ?? defaults[operation];
+  const multiplier =
+    Math.max(1, nonNegativeInteger(body.n) ?? 1, nonNegativeInteger(body.best_of) ?? 1) * (operation === 'completions' ? inputCount(body.prompt) : 1);
+  return { perChoice, explicit: set !== undefined, multiplier, total: perChoice * multiplier };
+}
+
+/** Names what is limited as OpenAI does ("gpt-4o in organization org-…"): the deployment, and the project when the limit is the project's. */
+function scopeText(request: AdmissionRequest, projectLimit: boolean): string {
+  return projectLimit ? `${request.deployment} in project ${request.projectId}` : request.deployment;
+}
+
+/** A wait as OpenAI writes it: `640ms` under a second, else seconds with up to three decimals (`7.5s`). */
+function formatDelay(ms: number): string {
+  const rounded = Math.max(0, Math.ceil(ms));
+  return rounded < 1000 ? `${rounded}ms` : `${Number((rounded / 1000).toFixed(3))}s`;
 }
 
 function nonNegativeInteger(value: unknown): number | undefined {

@@ -1,5 +1,4 @@
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
 import { GatewayAuthenticator, KeyUsageTracker } from '../auth/gateway-authenticator.js';
 import { OidcVerifier, type UserDirectory } from '../auth/oidc-verifier.js';
@@ -12,6 +11,7 @@ import { MemoryRateLimitStore } from '../ratelimit/memory/memory-rate-limit-stor
 import { QuotaAdmission } from '../ratelimit/quota-admission.js';
 import type { RateLimitStore } from '../ratelimit/rate-limit-store.js';
 import { RedisRateLimitStore } from '../ratelimit/redis/redis-rate-limit-store.js';
+import { openCounterConnection, REDIS_START_WAIT_MS, RedisOutageGuard } from '../ratelimit/redis/redis-outage-guard.js';
 import { openStorage } from '../storage/open-storage.js';
 import { isStorageUnavailable } from '../storage/storage-availability.js';
 import type { Storage } from '../storage/storage.js';
@@ -24,6 +24,9 @@ import { GovernanceAdmission } from '../governance/governance-admission.js';
 import { PolicyCache } from '../governance/policy-cache.js';
 import { monitorPolicyCache } from '../governance/policy-cache-monitor.js';
 import { AbuseMonitor } from '../safety/abuse/abuse-monitor.js';
+import { MemoryAbuseCounterStore } from '../safety/abuse/abuse-counter-store.js';
+import { FailoverAbuseCounterStore } from '../safety/abuse/failover-abuse-counter-store.js';
+import { RedisAbuseCounterStore } from '../safety/abuse/redis-abuse-counter-store.js';
 import type { Registry } from 'prom-client';
 
 /** The storage URL a configuration names, SQLite under the data directory by default. */
@@ -118,9 +121,14 @@ export async function startGovernance(
   // One connection for quota and budget counters: sharing it, the two stores share one RedisCounters,
   // so the quota takes and budget reservations of one event-loop turn go out as one script call.
   // No ioredis auto-pipelining on top: it cost more CPU than it saved.
-  const redis = config.redis ? new Redis(config.redis.url, { maxRetriesPerRequest: 2 }) : undefined;
+  // The connection fails fast while Redis is away, and the guard applies `redis.on_outage` (503, or
+  // this replica's own counters) and logs each outage once.
+  const redis = config.redis ? openCounterConnection(config.redis.url, { commandTimeoutMs: config.redis.command_timeout_ms }) : undefined;
+  const outageGuard = redis && config.redis ? new RedisOutageGuard(redis, { policy: config.redis.on_outage, logger, registry: options.registry }) : undefined;
+  if (outageGuard) await outageGuard.ready(REDIS_START_WAIT_MS);
   const rateStore: RateLimitStore = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore();
   const budgetStore: BudgetStore = redis ? new RedisBudgetStore(redis) : new MemoryBudgetStore();
+  const localRateStore = outageGuard ? new MemoryRateLimitStore() : undefined;
 
   const spool = new UsageSpool(resolve(config.usage.spool_dir ?? join(config.data_dir, 'spool')));
   const ledger = new UsageLedger(storage.usage, spool, {
@@ -137,9 +145,11 @@ export async function startGovernance(
   const replayed = await ledger.start();
   if (replayed > 0) logger?.info({ records: replayed }, 'replayed usage records left in the spool');
 
-  const budgets = new BudgetGuard(budgetStore, cache, storage.usage);
-  // Seeding is retried on every reload, so a failure here (database away) is not final.
-  await budgets.seed().catch((error: unknown) => logger?.error({ err: error }, 'seeding budget counters failed'));
+  const budgets = new BudgetGuard(budgetStore, cache, storage.usage, outageGuard && { guard: outageGuard, local: new MemoryBudgetStore() });
+  // Seeding is tried again on every reload and on first use, so a failure here (database or Redis away) is not final.
+  await budgets
+    .seed()
+    .catch((error: unknown) => logger?.warn({ err: error }, 'seeding budget counters failed; they are seeded again on reload and on first use'));
   cache.onReload(() => {
     budgets.seed().catch((error: unknown) => logger?.error({ err: error }, 'seeding budget counters failed'));
   });
@@ -154,13 +164,18 @@ export async function startGovernance(
     },
   });
   const authenticator = new GatewayAuthenticator({ masterHash: options.masterHash, cache, oidc, usage: keyUsage });
-  const quotas = new QuotaAdmission(rateStore, { defaultMaxTokens: { chat: config.quotas.default_max_tokens, completions: config.quotas.default_max_tokens } });
+  const quotas = new QuotaAdmission(rateStore, {
+    defaultMaxTokens: { chat: config.quotas.default_max_tokens, completions: config.quotas.default_max_tokens },
+    outage: outageGuard && localRateStore && { guard: outageGuard, local: localRateStore },
+  });
+  const abuseStore =
+    redis && outageGuard ? new FailoverAbuseCounterStore(new RedisAbuseCounterStore(redis), new MemoryAbuseCounterStore(), outageGuard) : undefined;
   const abuseConfig = config.content_safety.abuse_monitoring;
   const abuse = abuseConfig
     ? new AbuseMonitor({
         config: abuseConfig,
         storage,
-        redis,
+        store: abuseStore,
         registry: options.registry,
         onError: (error, what) => logger?.warn({ err: error, what }, 'abuse monitoring failed in the background'),
         onEscalation: (escalation) => logger?.warn({ escalation }, 'abuse monitoring escalated'),
@@ -197,12 +212,17 @@ export async function startGovernance(
     async close() {
       clearInterval(retentionTimer);
       await abuse?.close();
+      await abuseStore?.close();
       await ledger.close();
       await keyUsage.close();
       await cache.close();
-      await rateStore.close();
-      await budgetStore.close();
-      if (redis) await redis.quit();
+      outageGuard?.close();
+      // Settlements still queued for Redis are lost if it is away; nothing else waits on them.
+      await rateStore.close().catch((error: unknown) => logger?.warn({ err: error }, 'flushing quota settlements to redis failed'));
+      await budgetStore.close().catch((error: unknown) => logger?.warn({ err: error }, 'flushing budget settlements to redis failed'));
+      await localRateStore?.close();
+      // quit() is refused while disconnected (no offline queue): then there is nothing to close politely.
+      if (redis) await redis.quit().catch(() => redis.disconnect());
       await storage.close();
     },
   };

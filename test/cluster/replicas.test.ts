@@ -301,7 +301,7 @@ describe('three replicas sharing PostgreSQL and Redis', () => {
     // Every refusal was the token window's (not the request window's), with too little left for one more.
     expect(refused.length).toBeGreaterThan(0);
     for (const refusal of refused) {
-      expect(JSON.stringify(refusal.body)).toContain('token rate limit');
+      expect(JSON.stringify(refusal.body)).toContain('on tokens per min (TPM)');
       expect(refusal.remaining).toBeLessThan(ESTIMATE);
     }
 

@@ -38,6 +38,7 @@ providers:
 deployments:
   chat: { provider: up, model: gpt-4o-mini }
   limited: { provider: up, model: fail-429 }
+  unpaid: { provider: up, model: no-quota }
   broken: { provider: up, model: fail-500 }
   flaky: { provider: up, model: flaky-503 }
   slow: { provider: up, model: slow-first-byte }
@@ -186,6 +187,17 @@ describe('upstream failures', () => {
     expect(r.status).toBe(503);
     expect(r.body.error.message).toContain('MISSING_OPENAI_KEY');
     expect(r.body.error.code).toBe('provider_not_configured');
+    expect(r.headers.get('x-should-retry')).toBe('false');
+  });
+
+  it('an upstream 429 that waiting cannot cure (insufficient_quota) is neither retried nor advised to be', async () => {
+    const before = upstream.requests.length;
+    const r = await call('/v1/chat/completions', { body: chatBody('unpaid') });
+    expect(r.status).toBe(429);
+    expect(r.body.error.code).toBe('insufficient_quota');
+    expect(r.headers.get('x-should-retry')).toBe('false');
+    expect(r.headers.get('retry-after')).toBeNull();
+    expect(upstream.requests.length - before).toBe(1);
   });
 
   it('429 is passed on with its retry-after when it exceeds the retry budget', async () => {

@@ -172,16 +172,38 @@ describe('quotas', () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThan(60);
     expect(Number((second as { headers: Headers }).headers.get('retry-after-ms'))).toBeGreaterThan(0);
-    expect((second as { message: string }).message).toMatch(/exceeded call rate limit of your current pricing tier\. Please retry after \d+ seconds\./);
+    expect((second as { message: string }).message).toMatch(
+      /^429 Rate limit reached for chat in project proj_quota on requests per min \(RPM\): Limit 6, enforced as 1 per 10 s, Used 1, Requested 1\. Please try again in [\d.]+m?s\./,
+    );
+    expect((second as unknown as { type: string }).type).toBe('requests');
   });
 
-  it('refuses a request whose estimate exceeds the token window', async () => {
+  it('refuses a request whose estimate exceeds the token window for good, naming the limit and max_tokens', async () => {
     await cerulean.admin('PUT', '/projects/proj_quota/quotas/embed', { tpm: 2000 });
     const key = await createKey({}, 'proj_quota');
-    const tooBig = await clientFor(key.key)
+    const tooBig = (await clientFor(key.key)
       .chat.completions.create({ model: 'chat', ...hello, max_tokens: 5000 })
-      .catch((e: { status: number; message: string }) => e);
-    expect(tooBig).toMatchObject({ status: 429 });
+      .catch((e: unknown) => e)) as { status: number; message: string; type: string; headers: Headers };
+    expect(tooBig).toMatchObject({ status: 429, type: 'tokens' });
+    expect(tooBig.headers.get('x-should-retry')).toBe('false');
+    expect(tooBig.headers.get('retry-after')).toBeNull();
+    expect(tooBig.message).toMatch(
+      /^429 Request too large for chat in project proj_quota on tokens per min \(TPM\): Limit 1000, Requested \d+\. .*max_tokens \(5000\)/,
+    );
+
+    // No max_tokens at all: the default allowance (4,096) alone is too much; the Azure route says so in Azure's words.
+    const azure = await fetch(`${cerulean.url}/openai/deployments/chat/chat/completions?api-version=2024-10-21`, {
+      method: 'POST',
+      headers: { 'api-key': key.key, 'content-type': 'application/json' },
+      body: JSON.stringify(hello),
+    });
+    expect(azure.status).toBe(429);
+    expect(azure.headers.get('x-should-retry')).toBe('false');
+    const { error } = (await azure.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('429');
+    expect(error.message).toMatch(/^Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit/);
+    expect(error.message).toContain('retrying will not help');
+    expect(error.message).toContain('max_tokens of 4096');
   });
 });
 

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
 import { hashKey } from '../../src/auth/master-key.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Governance } from '../../src/service/governance.js';
@@ -19,10 +20,14 @@ export interface GovernedCerulean {
 }
 
 /** Starts Cerulean with governance on (SQLite in a temporary directory unless the YAML names storage). */
-export async function startGovernedCerulean(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<GovernedCerulean> {
+export async function startGovernedCerulean(
+  yaml: string,
+  env: NodeJS.ProcessEnv = {},
+  options: { logger?: FastifyBaseLogger } = {},
+): Promise<GovernedCerulean> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cerulean-gov-'));
   const config = parseConfig(`data_dir: ${JSON.stringify(dataDir)}\n${yaml}`, 'test.yaml', env);
-  const service = await startService(config, { masterHash: hashKey(MASTER_KEY), version: 'test' });
+  const service = await startService(config, { masterHash: hashKey(MASTER_KEY), version: 'test', logger: options.logger });
   const { server, governance } = service;
   const url = await server.listen('127.0.0.1', 0);
   return {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CeruleanError, RateLimitedError } from '../../src/errors/catalogue.js';
+import { QuotaTooSmallError, RateLimitedError } from '../../src/errors/catalogue.js';
 import { renderError } from '../../src/errors/render.js';
 import type { JsonObject, Operation } from '../../src/providers/provider.js';
 import { MemoryRateLimitStore } from '../../src/ratelimit/memory/memory-rate-limit-store.js';
@@ -224,19 +224,23 @@ describe.each(stores)('QuotaAdmission on $name', ({ create }) => {
     expect(calls).toHaveLength(0);
   });
 
-  it("refuses over the token limit with Azure's message, retry-after and headers, reserving nothing", async () => {
+  it("refuses over the token limit in each API's own wording, with retry-after and headers, reserving nothing", async () => {
     await admission.admit(request({ body: chat('hi', 9_000), now: T0 + 15_200 }));
     const error = await admission.admit(request({ body: chat('hi', 2_000), now: T0 + 15_200 })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitedError);
     const limited = error as RateLimitedError;
     expect(limited.status).toBe(429);
     expect(limited.code).toBe('rate_limit_exceeded');
-    expect(limited.type).toBe('rate_limit_error');
+    expect(limited.type).toBe('tokens');
+    const used = 3 + 3 + cl('user') + cl('hi') + 9_000;
+    const requested = 3 + 3 + cl('user') + cl('hi') + 2_000;
     expect(limited.message).toBe(
+      `Rate limit reached for ${deployment} on tokens per min (TPM): Limit 10000, Used ${used}, Requested ${requested}. Please try again in 44.8s.`,
+    );
+    expect(limited.azureMessage).toBe(
       'Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current pricing tier. Please retry after 45 seconds.',
     );
     expect(limited.retryAfterSeconds).toBe(45);
-    const used = 3 + 3 + cl('user') + cl('hi') + 9_000;
     expect(limited.headers).toEqual({
       'x-ratelimit-limit-requests': '10',
       'x-ratelimit-remaining-requests': '9',
@@ -246,8 +250,9 @@ describe.each(stores)('QuotaAdmission on $name', ({ create }) => {
 
     const rendered = renderError(limited, 'azure');
     expect(rendered.status).toBe(429);
-    expect(rendered.body).toEqual({ error: { code: '429', message: limited.message } });
+    expect(rendered.body).toEqual({ error: { code: '429', message: limited.azureMessage } });
     expect(rendered.headers).toMatchObject({ 'retry-after': '45', 'retry-after-ms': '45000', 'x-ratelimit-remaining-tokens': String(10_000 - used) });
+    expect(renderError(limited, 'openai').body).toEqual({ error: { message: limited.message, type: 'tokens', param: null, code: 'rate_limit_exceeded' } });
 
     // The refusal took nothing: what is left still fits.
     const fits = await admission.admit(request({ body: chat('hi', 10_000 - used - (used - 9_000)), now: T0 + 16_000 }));
@@ -258,23 +263,28 @@ describe.each(stores)('QuotaAdmission on $name', ({ create }) => {
     const small = request({ deploymentTpm: 2_000, operation: 'embeddings', body: { input: 'x' }, model: 'text-embedding-3-small', now: T0 + 33_500 });
     await admission.admit(small);
     await admission.admit(small);
-    const error = (await admission.admit({ ...small, apiVersion: '2024-06-01' }).catch((e: unknown) => e)) as CeruleanError;
-    expect(error.message).toBe(
+    const error = (await admission.admit({ ...small, apiVersion: '2024-06-01' }).catch((e: unknown) => e)) as RateLimitedError;
+    expect(error.azureMessage).toBe(
       'Requests to the Embeddings_Create Operation under Azure OpenAI API version 2024-06-01 have exceeded call rate limit of your current pricing tier. Please retry after 7 seconds.',
+    );
+    expect(error.type).toBe('requests');
+    expect(error.message).toBe(
+      `Rate limit reached for ${deployment} on requests per min (RPM): Limit 12, enforced as 2 per 10 s, Used 2, Requested 1. Please try again in 6.5s.`,
     );
     expect(error.retryAfterSeconds).toBe(7);
     expect(error.headers?.['x-ratelimit-remaining-requests']).toBe('0');
   });
 
   it.each<[Operation, string, JsonObject]>([
-    ['chat', 'ChatCompletions_Create', { messages: [{ role: 'user', content: 'x' }], max_tokens: 5_000 }],
-    ['completions', 'Completions_Create', { prompt: 'x', max_tokens: 5_000 }],
-    ['embeddings', 'Embeddings_Create', { input: 'word '.repeat(5_000) }],
-    ['images', 'ImageGenerations_Create', { prompt: 'word '.repeat(5_000) }],
+    ['chat', 'ChatCompletions_Create', { messages: [{ role: 'user', content: 'x' }], max_tokens: 2_500 }],
+    ['completions', 'Completions_Create', { prompt: 'x', max_tokens: 2_500 }],
+    ['embeddings', 'Embeddings_Create', { input: 'word '.repeat(2_500) }],
+    ['images', 'ImageGenerations_Create', { prompt: 'word '.repeat(2_500) }],
   ])('names %s as %s, and never advises a wait of 60 s or more', async (operation, name, body) => {
     // At the very start of a window the true wait is 60 s; SDKs ignore that, so 59 is advised.
-    const error = (await admission.admit(request({ deploymentTpm: 4_000, operation, body, now: T0 })).catch((e: unknown) => e)) as CeruleanError;
-    expect(error.message).toBe(
+    await admission.admit(request({ deploymentTpm: 4_000, operation, body, now: T0 }));
+    const error = (await admission.admit(request({ deploymentTpm: 4_000, operation, body, now: T0 })).catch((e: unknown) => e)) as RateLimitedError;
+    expect(error.azureMessage).toBe(
       `Requests to the ${name} Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current pricing tier. Please retry after 59 seconds.`,
     );
     expect(error.retryAfterSeconds).toBe(59);
@@ -283,7 +293,7 @@ describe.each(stores)('QuotaAdmission on $name', ({ create }) => {
   it('refuses at the project window without spending the deployment window', async () => {
     await admission.admit(request({ projectId: 'small', deploymentTpm: 20_000, projectTpm: 3_000, body: chat('hi', 2_500) }));
     await expect(admission.admit(request({ projectId: 'small', deploymentTpm: 20_000, projectTpm: 3_000, body: chat('hi', 2_500) }))).rejects.toThrow(
-      /token rate limit/,
+      /^Rate limit reached for dep-\w+ in project small on tokens per min \(TPM\): Limit 3000, /,
     );
     // Another project on the same deployment sees the deployment window with one request in it.
     const other = await admission.admit(request({ projectId: 'other', deploymentTpm: 20_000, projectTpm: 3_000, body: chat('hi', 2_500) }));
@@ -314,6 +324,52 @@ describe.each(stores)('QuotaAdmission on $name', ({ create }) => {
     const last = await admission.admit(request({ deploymentTpm: 50_000, projectTpm: null, body: chat('hi', 0) }));
     expect(last.headers['x-ratelimit-remaining-tokens']).toBe(String(50_000 - 120 - (probeTokens + 1_000) - probeTokens));
     await expect(last.settle(-1)).rejects.toThrow(TypeError);
+  });
+
+  it('refuses for good, with x-should-retry: false and what to lower, a request no window can hold', async () => {
+    // The default max_tokens allowance (4,096) alone is more than a 1,000 TPM quota.
+    const prompt = 3 + 3 + cl('user') + cl('hi');
+    const error = (await admission
+      .admit(request({ deploymentTpm: 1_000, body: { messages: [{ role: 'user', content: 'hi' }] } }))
+      .catch((e: unknown) => e)) as QuotaTooSmallError;
+    expect(error).toBeInstanceOf(QuotaTooSmallError);
+    expect(error).toMatchObject({ status: 429, type: 'tokens', code: 'rate_limit_exceeded', retryAfterSeconds: undefined });
+    expect(error.message).toBe(
+      `Request too large for ${deployment} on tokens per min (TPM): Limit 1000, Requested ${prompt + 4_096}. The input or output tokens must be reduced in order to run successfully: ` +
+        `a request that sets no max_tokens is counted as its prompt (${prompt} tokens) plus a max_tokens of 4096, so set max_tokens to at most ${1_000 - prompt}.`,
+    );
+    const openai = renderError(error, 'openai');
+    expect(openai.status).toBe(429);
+    expect(openai.headers).toEqual({ 'x-should-retry': 'false', 'x-ratelimit-limit-tokens': '1000' });
+    const azure = renderError(error, 'azure');
+    expect(azure.headers).toEqual(openai.headers);
+    expect(azure.body.error).toEqual({
+      code: '429',
+      message:
+        'Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current pricing tier. ' +
+        `This request alone is estimated at ${prompt + 4_096} tokens, more than the limit of 1000 tokens per minute, so retrying will not help: ` +
+        `a request that sets no max_tokens is counted as its prompt (${prompt} tokens) plus a max_tokens of 4096, so set max_tokens to at most ${1_000 - prompt}.`,
+    });
+
+    // Nothing was reserved, and the advised max_tokens fits.
+    const fits = await admission.admit(request({ deploymentTpm: 1_000, body: chat('hi', 1_000 - prompt) }));
+    expect(fits.headers['x-ratelimit-remaining-tokens']).toBe('0');
+  });
+
+  it("names the project when its quota is the one too small, the caller's max_tokens and choices, or the input", async () => {
+    const prompt = 3 + 3 + cl('user') + cl('hi');
+    const choices = (await admission
+      .admit(request({ deploymentTpm: 100_000, projectTpm: 2_000, body: { ...chat('hi', 800), n: 3 } }))
+      .catch((e: unknown) => e)) as QuotaTooSmallError;
+    expect(choices.message).toBe(
+      `Request too large for ${deployment} in project proj-1 on tokens per min (TPM): Limit 2000, Requested ${prompt + 2_400}. The input or output tokens must be reduced in order to run successfully: ` +
+        `it is counted as its prompt (${prompt} tokens) plus max_tokens (800 for each of 3 choices and prompts), so set max_tokens to at most ${Math.floor((2_000 - prompt) / 3)}.`,
+    );
+    const input = (await admission
+      .admit(request({ deploymentTpm: 1_000, operation: 'embeddings', body: { input: 'word '.repeat(1_500) }, model: 'text-embedding-3-small' }))
+      .catch((e: unknown) => e)) as QuotaTooSmallError;
+    expect(input).toBeInstanceOf(QuotaTooSmallError);
+    expect(input.message).toMatch(/Limit 1000, Requested \d+\. .*: its input alone counts \d+ tokens, so shorten it\.$/);
   });
 
   it('lets a request settled below its estimate make room for others', async () => {

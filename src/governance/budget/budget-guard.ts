@@ -1,7 +1,9 @@
 import { BudgetExceededError } from '../../errors/catalogue.js';
+import type { OutageGuard } from '../../ratelimit/outage-guard.js';
 import type { Budget, BudgetScope, UsageRepository } from '../../storage/storage.js';
 import type { PolicyCache } from '../policy-cache.js';
-import type { BudgetCounter, BudgetStore } from './budget-store.js';
+import type { BudgetCounter, BudgetStore, ReserveResult } from './budget-store.js';
+import type { MemoryBudgetStore } from './memory-budget-store.js';
 import { isStorageUnavailable } from '../../storage/storage-availability.js';
 
 const DAY_MS = 86_400_000;
@@ -44,6 +46,14 @@ const COUNTER_TTL_MS = 33 * DAY_MS;
 export interface Reservation {
   readonly keys: readonly string[];
   readonly amount: number;
+  /** The store the reservation was taken in (the local one during a Redis outage under fail_open). */
+  readonly store: BudgetStore;
+}
+
+/** A counter store and the counter keys seeded in it from the ledger. */
+interface SeededStore<Store extends BudgetStore = BudgetStore> {
+  readonly store: Store;
+  readonly seeded: Set<string>;
 }
 
 /**
@@ -56,28 +66,44 @@ export interface Reservation {
  * spend for the period, seeded once per period.
  */
 export class BudgetGuard {
-  private readonly store: BudgetStore;
+  private readonly shared: SeededStore;
   private readonly cache: PolicyCache;
   private readonly usage: UsageRepository;
-  private readonly seeded = new Set<string>();
+  private readonly outage: { readonly guard: OutageGuard; readonly local: SeededStore<MemoryBudgetStore> } | undefined;
+  /** The outage the local counters were seeded for: each outage starts them afresh from the ledger. */
+  private localOutage = -1;
 
-  constructor(store: BudgetStore, cache: PolicyCache, usage: UsageRepository) {
-    this.store = store;
+  /**
+   * `outage`: when `store` is shared (Redis) and may be unreachable, the guard applying the outage
+   * policy and the local store counted in under `fail_open`, seeded from the ledger per outage.
+   */
+  constructor(store: BudgetStore, cache: PolicyCache, usage: UsageRepository, outage?: { guard: OutageGuard; local: MemoryBudgetStore }) {
+    this.shared = { store, seeded: new Set() };
     this.cache = cache;
     this.usage = usage;
+    this.outage = outage && { guard: outage.guard, local: { store: outage.local, seeded: new Set() } };
   }
 
   /** Seeds the current period's counters of every budget from recorded spend (idempotent). */
   async seed(now = Date.now()): Promise<void> {
-    await Promise.all(this.cache.budgets().map((budget) => this.seedBudget(budget, now)));
+    await Promise.all(this.cache.budgets().map((budget) => this.seedBudget(this.shared, budget, now)));
   }
 
-  private async seedBudget(budget: Budget, now: number): Promise<void> {
+  private async seedBudget(target: SeededStore, budget: Budget, now: number): Promise<void> {
     for (const counter of countersOf(budget, now)) {
-      if (this.seeded.has(counter.key)) continue;
-      const spent = await this.usage.spendSince(budget.scope as BudgetScope, budget.scopeId, counter.start);
-      await this.store.seed(counter.key, spent, COUNTER_TTL_MS);
-      this.seeded.add(counter.key);
+      if (target.seeded.has(counter.key)) continue;
+      let spent: number;
+      try {
+        spent = await this.usage.spendSince(budget.scope as BudgetScope, budget.scopeId, counter.start);
+      } catch (error) {
+        // With the database away (a replica started during an outage, or a period beginning in one),
+        // the counter goes on from what the store holds — on Redis, other replicas' seeding — rather
+        // than refusing every budgeted request; seeding is tried again on the next request.
+        if (isStorageUnavailable(error)) continue;
+        throw error;
+      }
+      await target.store.seed(counter.key, spent, COUNTER_TTL_MS);
+      target.seeded.add(counter.key);
     }
   }
 
@@ -93,16 +119,18 @@ export class BudgetGuard {
     const budgets = [projectId && this.cache.budget('project', projectId), keyId && this.cache.budget('key', keyId)].filter((b): b is Budget => Boolean(b));
     if (budgets.length === 0) return undefined;
     const counters = budgets.flatMap((budget) => countersOf(budget, now));
-    // A period that began after the last seeding (midnight, the 1st) starts from the ledger too.
-    // With the database away (a replica started during an outage, or a period beginning in one),
-    // the counters go on from what the store holds — on Redis, other replicas' seeding — rather
-    // than refusing every budgeted request; seeding is tried again on the next request.
-    if (counters.some((counter) => !this.seeded.has(counter.key))) {
-      await Promise.all(budgets.map((budget) => this.seedBudget(budget, now))).catch((error: unknown) => {
-        if (!isStorageUnavailable(error)) throw error;
-      });
-    }
-    const result = await this.store.reserve(counters, amount, COUNTER_TTL_MS);
+    const reserveIn = async (target: SeededStore): Promise<{ store: BudgetStore; result: ReserveResult }> => {
+      // A period that began after the last seeding (midnight, the 1st) starts from the ledger too.
+      if (counters.some((counter) => !target.seeded.has(counter.key))) await Promise.all(budgets.map((budget) => this.seedBudget(target, budget, now)));
+      return { store: target.store, result: await target.store.reserve(counters, amount, COUNTER_TTL_MS) };
+    };
+    const outage = this.outage;
+    const { store, result } = outage
+      ? await outage.guard.run(
+          () => reserveIn(this.shared),
+          () => reserveIn(this.freshLocal(outage)),
+        )
+      : await reserveIn(this.shared);
     if (!result.allowed) {
       const blocked = counters[result.blockedBy];
       const [scope, id] = blocked.key.split(':');
@@ -110,11 +138,24 @@ export class BudgetGuard {
         `The ${blocked.period === 'month' ? 'monthly' : 'daily'} budget of ${scope} ${id} ($${(blocked.limit / 1_000_000).toFixed(2)}) does not cover this request (worst case $${(amount / 1_000_000).toFixed(6)}); it resets at the start of the next ${blocked.period} (UTC), or an administrator can raise it.`,
       );
     }
-    return { keys: counters.map((counter) => counter.key), amount };
+    return { keys: counters.map((counter) => counter.key), amount, store };
   }
 
   /** Replaces the reservation by the actual cost. */
   async settle(reservation: Reservation, actual: number): Promise<void> {
-    await this.store.settle(reservation.keys, actual - reservation.amount);
+    await reservation.store.settle(reservation.keys, actual - reservation.amount);
+  }
+
+  /**
+   * The local counters, emptied when a new outage began since they were last used: what was
+   * spent between two outages went to the shared counters, so only the ledger knows it.
+   */
+  private freshLocal(outage: { readonly guard: OutageGuard; readonly local: SeededStore<MemoryBudgetStore> }): SeededStore {
+    if (this.localOutage !== outage.guard.outages) {
+      this.localOutage = outage.guard.outages;
+      outage.local.seeded.clear();
+      outage.local.store.clear();
+    }
+    return outage.local;
   }
 }

@@ -37,7 +37,12 @@ export class MemoryBudgetStore implements BudgetStore {
     if (!this.counters.has(key)) this.counters.set(key, { value: amount, expiresAt: Date.now() + ttlMs });
   }
 
-  async close(): Promise<void> {
+  /** Forgets every counter (the local counters of a Redis outage start afresh with the next one). */
+  clear(): void {
     this.counters.clear();
+  }
+
+  async close(): Promise<void> {
+    this.clear();
   }
 }

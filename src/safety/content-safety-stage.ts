@@ -32,8 +32,16 @@ export interface ContentSafetyOptions {
 
 interface ChoiceState {
   index: number;
+  /**
+   * The choice's text from character `dropped` on: what is not judged yet plus the overlap the
+   * next check re-reads. Judged text is let go, so a long answer costs a stream no more memory than
+   * a check window (and slicing for a check never copies the whole answer).
+   */
   text: string;
-  /** Characters of `text` already judged. */
+  dropped: number;
+  /** Characters of the choice's text seen so far. */
+  length: number;
+  /** Characters of the choice's text already judged. */
   checked: number;
   /** Check windows judged so far (each window doubles, up to the policy's size). */
   windows: number;
@@ -188,6 +196,8 @@ export class ContentSafetyStage implements FilterStage {
         state = {
           index,
           text: '',
+          dropped: 0,
+          length: 0,
           checked: 0,
           windows: 0,
           pending: [],
@@ -209,7 +219,13 @@ export class ContentSafetyStage implements FilterStage {
       frame(state.index, { delta: {}, finish_reason: 'content_filter', content_filter_results: results });
     const judge = (state: ChoiceState, start: number, end: number): Promise<FilterDecision> => {
       state.windows += 1;
-      const text = state.text.slice(Math.max(0, start - OVERLAP), end);
+      const text = state.text.slice(Math.max(0, start - OVERLAP) - state.dropped, end - state.dropped);
+      // Checks run in order and the next starts at `end`: only its overlap needs keeping.
+      const keepFrom = Math.max(0, end - OVERLAP);
+      if (keepFrom > state.dropped) {
+        state.text = state.text.slice(keepFrom - state.dropped);
+        state.dropped = keepFrom;
+      }
       return filter.check({ text, direction: 'completion' }, blocklists, context.signal).then((decision) => {
         this.observe(context, 'completion', decision, text);
         return decision;
@@ -220,9 +236,9 @@ export class ContentSafetyStage implements FilterStage {
     /** Buffered mode: judge what is held for a choice, then release it or stop the choice. */
     const release = async function* (state: ChoiceState, final: boolean): AsyncGenerator<JsonObject> {
       if (state.finished) return;
-      if (state.text.length > state.checked || final) {
-        const decision = await judge(state, state.checked, state.text.length);
-        state.checked = state.text.length;
+      if (state.length > state.checked || final) {
+        const decision = await judge(state, state.checked, state.length);
+        state.checked = state.length;
         if (decision.blocked) {
           context.filtered = true;
           state.finished = true;
@@ -261,7 +277,7 @@ export class ContentSafetyStage implements FilterStage {
     };
     const startCheck = (state: ChoiceState, relayed: number): void => {
       const start = state.checked;
-      const end = state.text.length;
+      const end = state.length;
       state.checked = end;
       const inflight: NonNullable<ChoiceState['inflight']> = { promise: judge(state, start, end), start, end, checkOffset: relayed };
       inflight.promise.then((decision) => (inflight.settled = decision)).catch(() => undefined);
@@ -288,6 +304,7 @@ export class ContentSafetyStage implements FilterStage {
           setChoiceText(choice, text);
         }
         state.text += text;
+        state.length += text.length;
         const single: JsonObject = choices.length === 1 ? chunk : { ...chunk, choices: [choice] };
         const ending = choice.finish_reason !== null && choice.finish_reason !== undefined;
         if (buffered) {
@@ -297,14 +314,14 @@ export class ContentSafetyStage implements FilterStage {
             continue;
           }
           state.pending.push(single);
-          if (ending || state.text.length - state.checked >= windowFor(state)) yield* release(state, ending);
+          if (ending || state.length - state.checked >= windowFor(state)) yield* release(state, ending);
         } else {
           if (state.inflight?.settled && (yield* settle(state))) {
             if (allFinished()) return;
             continue;
           }
           yield single;
-          if (!state.inflight && (ending || state.text.length - state.checked >= windowFor(state))) startCheck(state, state.text.length);
+          if (!state.inflight && (ending || state.length - state.checked >= windowFor(state))) startCheck(state, state.length);
           if (ending && state.inflight) {
             // The last check of a choice is waited for: its verdict closes the choice.
             await state.inflight.promise.catch(() => undefined);
@@ -322,8 +339,8 @@ export class ContentSafetyStage implements FilterStage {
           await state.inflight.promise.catch(() => undefined);
           if (yield* settle(state)) continue;
         }
-        if (state.text.length > state.checked) {
-          startCheck(state, state.text.length);
+        if (state.length > state.checked) {
+          startCheck(state, state.length);
           await state.inflight?.promise.catch(() => undefined);
           yield* settle(state);
         }

@@ -63,6 +63,8 @@ const serverSchema = z
     region: z.string().default('local'),
     /** How long SIGTERM waits for in-flight requests and streams before closing them. */
     shutdown_grace_ms: z.number().int().min(0).default(30_000),
+    /** Inbound connections accepted at once (0: no cap); default half the open-file limit (src/server/connection-limit.ts). */
+    max_connections: z.number().int().min(0).optional(),
   })
   .prefault({});
 

@@ -113,6 +113,8 @@ export async function startGovernance(
   const ledger = new UsageLedger(storage.usage, spool, {
     flushIntervalMs: config.usage.flush_interval_ms,
     onError: (error) => logger?.error({ err: error }, 'usage commit failed; records stay in the spool and are retried'),
+    onJournalError: (error) =>
+      logger?.error({ err: error }, 'usage spool write failed; records are kept in memory until committed, new requests refused (503) until it writes again'),
   });
   const replayed = await ledger.start();
   if (replayed > 0) logger?.info({ records: replayed }, 'replayed usage records left in the spool');

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { MeteringUnavailableError } from '../errors/catalogue.js';
 import { readUsage } from '../providers/openai/openai-provider.js';
 import type { JsonObject } from '../providers/provider.js';
 import type { AdmitStage } from './admit.js';
@@ -25,15 +26,21 @@ export interface PipelineOptions {
 
 export class Pipeline {
   private readonly options: PipelineOptions;
+  /** The meters that can tell whether they could record now, found once. */
+  private readonly gates: ReadonlyArray<Required<Pick<Meter, 'ready'>>>;
 
   constructor(options: PipelineOptions) {
     this.options = options;
+    this.gates = options.meters.filter((meter): meter is Meter & Required<Pick<Meter, 'ready'>> => meter.ready !== undefined);
   }
 
   async run(context: InferenceContext): Promise<PipelineResult> {
     const route = this.options.table().pick(context.deployment, context.operation);
     context.route = route;
     const { admit, filter, onRetry } = this.options;
+    // An upstream's answer that could not be metered would be spent for nothing: refuse first,
+    // before any quota is taken or classifier called.
+    for (const gate of this.gates) if (!gate.ready()) throw new MeteringUnavailableError();
     if (admit) context.admission = await admit.admit(context);
     if (filter) await filter.checkPrompt(context);
     const result = await callProvider(context, route, (reason) => onRetry?.(route.provider.name, reason));

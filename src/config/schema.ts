@@ -111,8 +111,13 @@ const filterPolicySchema = z.strictObject({
   stream_mode: z.enum(['buffered', 'async']).default('buffered'),
   /** Characters of completion text checked at a time in streams (the first windows are smaller: 32, 64, … up to this). */
   stream_check_chars: z.number().int().min(50).max(10_000).default(1000),
-  /** Send Azure's extra stream frames (prompt annotations with empty choices, annotation-only frames). */
+  /** Azure routes: send Azure's extra stream frames (prompt annotations with empty choices, annotation-only frames). */
   stream_annotations: z.boolean().default(true),
+  /**
+   * OpenAI routes: send annotations in streams too, in frames valid against OpenAI's chunk schema
+   * (annotation frames with an empty delta; prompt annotations on the first chunk). Off by default.
+   */
+  stream_annotations_openai: z.boolean().default(false),
   /** When a classifier cannot answer: annotate `content_filter_error` and go on (open) or refuse (closed). */
   on_error: z.enum(['fail_open', 'fail_closed']).default('fail_open'),
 });

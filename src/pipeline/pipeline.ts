@@ -58,10 +58,21 @@ export class Pipeline {
   /**
    * Captures usage and time to first token from the stream, and hides the usage chunk (and the
    * `usage: null` fields) Cerulean asked the upstream for when the caller did not ask for them.
+   * On OpenAI routes every chunk stays valid against OpenAI's chunk schema whatever the upstream
+   * (an Azure upstream's extra frames): no frame without choices but the usage chunk, and a
+   * `delta` on every chat choice.
    */
   private async *relay(context: InferenceContext, chunks: AsyncIterable<JsonObject>): AsyncGenerator<JsonObject> {
+    const openAIChat = context.shape !== 'azure' && context.operation === 'chat';
     for await (const chunk of chunks) {
       const choices = chunk.choices as unknown[] | undefined;
+      if (openAIChat) {
+        if (!choices || choices.length === 0) {
+          if (chunk.usage == null) continue;
+        } else {
+          for (const choice of choices as JsonObject[]) if (choice.delta === undefined) choice.delta = {};
+        }
+      }
       if (chunk.usage != null) {
         const usage = readUsage(chunk.usage);
         if (usage) context.usage = usage;

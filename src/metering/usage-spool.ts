@@ -22,7 +22,7 @@ interface Segment {
   fd: number;
   /** The name it takes at its first write (`.jsonl`). */
   path: string;
-  /** Whether it was renamed to `path` (a write was attempted). */
+  /** Whether it was renamed to `path` (it has been written to). */
   used: boolean;
 }
 
@@ -48,9 +48,10 @@ let sequence = 0;
  * any record needs them, so a process that has run out of file descriptors (EMFILE) still journals
  * what its upstreams answered. A rotation that cannot open a spare keeps writing to the active
  * segment and tries again at the next one. `ready` tells whether a record could be written now;
- * the pipeline asks it before calling an upstream, so nothing is spent that could not be metered. At start, every segment
- * still on disk is read back and replayed: storage inserts are idempotent by request id, so a
- * segment committed just before a crash is harmless to replay.
+ * the pipeline asks it before calling an upstream, so nothing is spent that could not be metered.
+ *
+ * At start, every segment still on disk is read back and replayed: storage inserts are idempotent
+ * by request id, so a segment committed just before a crash is harmless to replay.
  */
 export class UsageSpool {
   private readonly directory: string;
@@ -167,8 +168,8 @@ export class UsageSpool {
         this.active = segment;
       }
       if (!segment.used) {
-        segment.used = true;
         renameSync(`${segment.path}${SPARE_SUFFIX}`, segment.path);
+        segment.used = true;
       }
       writeSync(segment.fd, text);
       this.failure = undefined;
@@ -185,7 +186,13 @@ export class UsageSpool {
     this.writePending();
     const sealed = this.active;
     if (!sealed?.used) {
+      // Nothing to seal; a spool that lost its segments (a failed open) gets them back here.
+      if (!sealed) {
+        this.active = this.spare ?? this.tryOpen();
+        this.spare = undefined;
+      }
       this.spare ??= this.tryOpen();
+      if (this.active) this.failure = undefined;
       return undefined;
     }
     // The next segment is in place before this one is sealed; without one (no descriptor to be

@@ -60,6 +60,12 @@ interface ChoiceState {
 const OVERLAP = 200;
 /** Size of a stream's first check window, in characters. */
 const FIRST_WINDOW = 32;
+/**
+ * Chunks a choice may hold back in buffered mode before what it holds is judged and released,
+ * however little text they carry: deltas without text (tool-call arguments) behind a few words
+ * would otherwise pile up unread by the caller, and the upstream with them.
+ */
+const MAX_HELD_CHUNKS = 64;
 
 type Choice = { index?: number; delta?: { content?: unknown }; text?: unknown; finish_reason?: unknown; message?: { content?: unknown } };
 
@@ -357,7 +363,7 @@ export class ContentSafetyStage implements FilterStage {
           }
           state.pending.push(single);
           if (ending) yield* close(state);
-          else if (state.length - state.checked >= windowFor(state)) yield* release(state, false);
+          else if (state.length - state.checked >= windowFor(state) || state.pending.length >= MAX_HELD_CHUNKS) yield* release(state, false);
         } else {
           if (state.inflight?.settled && (yield* settle(state))) {
             if (allFinished()) return;

@@ -29,10 +29,15 @@ beforeAll(async () => {
     let body = '';
     for await (const chunk of req) body += chunk;
     const slot = sent.push(0) - 1;
-    const limit = (JSON.parse(body) as { model: string }).model === 'long' ? LONG_BYTES : TOTAL_BYTES;
+    const model = (JSON.parse(body) as { model: string }).model;
+    const limit = model === 'long' ? LONG_BYTES : TOTAL_BYTES;
     res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const chunk = (delta: unknown): string =>
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    // Model `tools`: a few words, then tool-call arguments without end (deltas with no text).
     const text = 'The quick brown fox jumps over the lazy dog near the river bank. '.repeat(16);
-    const frame = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`;
+    const frame = model === 'tools' ? chunk({ tool_calls: [{ index: 0, function: { arguments: 'x'.repeat(1000) } }] }) : chunk({ content: text });
+    if (model === 'tools') res.write(chunk({ role: 'assistant', content: 'Calling a tool.' }));
     let closed = false;
     let wake: (() => void) | undefined;
     res.on('close', () => {
@@ -55,6 +60,7 @@ deployments:
   chat: { provider: up, model: m }
   chat-async: { provider: up, model: m }
   chat-off: { provider: up, model: m }
+  tools: { provider: up, model: tools }
   long: { provider: up, model: long }
   long-async: { provider: up, model: long }
 content_safety:
@@ -112,6 +118,7 @@ describe('a caller that stops reading a stream', () => {
     ['filtered, buffered mode', 'chat'],
     ['filtered, async mode', 'chat-async'],
     ['unfiltered', 'chat-off'],
+    ['filtered, buffered mode, tool-call deltas after a few words', 'tools'],
   ] as const) {
     it(`stops the upstream too (${label})`, async () => {
       const slot = sent.length;

@@ -69,6 +69,8 @@ const serverSchema = z
      * closes. Draining in-flight requests may keep it open longer, up to `shutdown_grace_ms`.
      */
     drain_delay_ms: z.number().int().min(0).default(0),
+    /** Inbound connections accepted at once (0: no cap); default half the open-file limit (src/server/connection-limit.ts). */
+    max_connections: z.number().int().min(0).optional(),
   })
   .prefault({});
 
@@ -115,8 +117,13 @@ const filterPolicySchema = z.strictObject({
   stream_mode: z.enum(['buffered', 'async']).default('buffered'),
   /** Characters of completion text checked at a time in streams (the first windows are smaller: 32, 64, … up to this). */
   stream_check_chars: z.number().int().min(50).max(10_000).default(1000),
-  /** Send Azure's extra stream frames (prompt annotations with empty choices, annotation-only frames). */
+  /** Azure routes: send Azure's extra stream frames (prompt annotations with empty choices, annotation-only frames). */
   stream_annotations: z.boolean().default(true),
+  /**
+   * OpenAI routes: send annotations in streams too, in frames valid against OpenAI's chunk schema
+   * (annotation frames with an empty delta; prompt annotations on the first chunk). Off by default.
+   */
+  stream_annotations_openai: z.boolean().default(false),
   /** When a classifier cannot answer: annotate `content_filter_error` and go on (open) or refuse (closed). */
   on_error: z.enum(['fail_open', 'fail_closed']).default('fail_open'),
 });

@@ -213,6 +213,16 @@ export class StorageUnavailableError extends CeruleanError {
   }
 }
 
+/**
+ * 503: usage could not be journaled right now (the spool cannot write: no file descriptor to be
+ * had, disk failure), so the upstream is not called: its answer could not be metered.
+ */
+export class MeteringUnavailableError extends CeruleanError {
+  constructor() {
+    super(503, 'service_unavailable', 'The server cannot record usage right now; retry shortly.', { code: 'metering_unavailable', retryAfterSeconds: 1 });
+  }
+}
+
 /** 404 for an admin resource (project, key, user, …) that does not exist or is not visible to the caller. */
 export class ResourceNotFoundError extends CeruleanError {
   constructor(kind: string, id: string) {

@@ -19,6 +19,12 @@ export interface UsageLedgerOptions {
   /** A batch this large is committed at once instead of waiting for the timer. */
   maxBatch?: number;
   onError?: (error: unknown) => void;
+  /**
+   * A record could not be written to the spool. It stays queued in memory and is committed with
+   * the next batch (only a crash before then would lose it); the spool reports not ready until it
+   * writes again, so new requests are refused before their upstream is called.
+   */
+  onJournalError?: (error: unknown) => void;
 }
 
 /**
@@ -34,6 +40,8 @@ export class UsageLedger {
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
   private readonly onError: (error: unknown) => void;
+  private readonly onJournalError: (error: unknown) => void;
+  private group: { written: Promise<void>; guarded: Promise<void> } | undefined;
   private queue: UsageRecord[] = [];
   private readonly sealed: Array<{ path: string; records: UsageRecord[] }> = [];
   private timer: NodeJS.Timeout | undefined;
@@ -46,6 +54,7 @@ export class UsageLedger {
     this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
     this.maxBatch = options.maxBatch ?? 2_000;
     this.onError = options.onError ?? (() => {});
+    this.onJournalError = options.onJournalError ?? (() => {});
   }
 
   /** Replays what an earlier process left in the spool, then starts the flush timer. */
@@ -64,13 +73,21 @@ export class UsageLedger {
 
   /**
    * Journals a record; resolves once it is durable against a crash of the process. Await it before
-   * the response it meters is completed to the caller.
+   * the response it meters is completed to the caller. Never rejects: a record the spool could not
+   * write is still queued (see `onJournalError`), and the answer it meters is delivered.
    */
   record(record: UsageRecord): Promise<void> {
     const written = this.spool.append(record);
     this.queue.push(record);
     if (this.queue.length >= this.maxBatch && !this.flushing) this.flush().catch((error: unknown) => this.onError(error));
-    return written;
+    // One write (and promise) per event-loop turn: guard it once, not per record.
+    if (written !== this.group?.written) this.group = { written, guarded: written.catch(this.onJournalError) };
+    return this.group.guarded;
+  }
+
+  /** Whether a record could be journaled now; asked before an upstream is called. */
+  ready(): boolean {
+    return this.spool.ready();
   }
 
   /** Records journaled but not yet committed. */

@@ -18,6 +18,10 @@ export class UsageMeter implements Meter {
     this.cache = cache;
   }
 
+  ready(): boolean {
+    return this.ledger.ready();
+  }
+
   record(context: InferenceContext, finishedAt: number): Promise<void> | undefined {
     const route = context.route;
     if (!route) return undefined;

@@ -1,4 +1,4 @@
-import { close, closeSync, fsync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { close, closeSync, fsync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UsageRecord } from '../storage/storage.js';
 
@@ -17,6 +17,19 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** An open segment file. Until its first write it carries a `.next` name, which replay ignores. */
+interface Segment {
+  fd: number;
+  /** The name it takes at its first write (`.jsonl`). */
+  path: string;
+  /** Whether it was renamed to `path` (it has been written to). */
+  used: boolean;
+}
+
+const SPARE_SUFFIX = '.next';
+/** Per process, not per spool: two spools opened in one millisecond must not pick the same name. */
+let sequence = 0;
+
 /**
  * A durable local journal of usage records, in segment files of one JSON record per line.
  *
@@ -28,17 +41,27 @@ function isAlive(pid: number): boolean {
  * power cut as well would need an fsync per group; `fsyncOnRotate` bounds that loss to one flush
  * interval instead, off the event loop.)
  *
- * Records are appended to the active segment; `rotate` seals it and opens the next. A sealed
- * segment is deleted only after its records are committed to storage. At start, every segment
- * still on disk is read back and replayed: storage inserts are idempotent by request id, so a
- * segment committed just before a crash is harmless to replay.
+ * Records are appended to the active segment; `rotate` seals it and moves on to the next. A sealed
+ * segment is deleted only after its records are committed to storage.
+ *
+ * File handles are opened ahead of need: the active segment and the next one are open before
+ * any record needs them, so a process that has run out of file descriptors (EMFILE) still journals
+ * what its upstreams answered. A rotation that cannot open a spare keeps writing to the active
+ * segment and tries again at the next one. `ready` tells whether a record could be written now;
+ * the pipeline asks it before calling an upstream, so nothing is spent that could not be metered.
+ *
+ * At start, every segment still on disk is read back and replayed: storage inserts are idempotent
+ * by request id, so a segment committed just before a crash is harmless to replay.
  */
 export class UsageSpool {
   private readonly directory: string;
   private readonly fsyncOnRotate: boolean;
-  private fd: number | undefined;
-  private activePath: string | undefined;
-  private sequence = 0;
+  private active: Segment | undefined;
+  private spare: Segment | undefined;
+  /** Why the last write failed; cleared by a write that succeeds or a rotation to a fresh segment. */
+  private failure: unknown;
+  /** Why the last attempt to open a segment failed. */
+  private openFailure: unknown;
   /** Lines appended this turn, and the promise their write settles. */
   private pending: string[] = [];
   private group: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -48,6 +71,27 @@ export class UsageSpool {
     this.fsyncOnRotate = options.fsyncOnRotate ?? true;
     mkdirSync(directory, { recursive: true });
     this.lock();
+    // Opened now, not at the first record: failures are noted (see `ready`), not thrown.
+    this.active = this.tryOpen();
+    this.spare = this.tryOpen();
+  }
+
+  /**
+   * Whether a record appended now can be written: a segment is open (or can be opened) and the
+   * last write did not fail. Costs nothing while healthy; one open attempt per call otherwise.
+   */
+  ready(): boolean {
+    if (this.failure !== undefined) return false;
+    if (!this.active) {
+      this.active = this.spare ?? this.tryOpen();
+      this.spare = undefined;
+    }
+    return this.active !== undefined;
+  }
+
+  /** Why the spool is not ready (the last failed write, else the last failed open), for logs. */
+  get lastFailure(): unknown {
+    return this.failure ?? this.openFailure;
   }
 
   /**
@@ -71,9 +115,13 @@ export class UsageSpool {
 
   /** Segments left by an earlier process, oldest first, with their records (a torn last line is skipped). */
   recover(): Array<{ path: string; records: UsageRecord[] }> {
-    const names = readdirSync(this.directory)
-      .filter((name) => name.endsWith('.jsonl'))
-      .sort();
+    const own = new Set([this.active?.path, this.spare?.path]);
+    const entries = readdirSync(this.directory);
+    // Spares an earlier process opened and never wrote to.
+    for (const name of entries) {
+      if (name.endsWith(SPARE_SUFFIX) && !own.has(join(this.directory, name.slice(0, -SPARE_SUFFIX.length)))) this.discard(join(this.directory, name));
+    }
+    const names = entries.filter((name) => name.endsWith('.jsonl') && !own.has(join(this.directory, name))).sort();
     return names.map((name) => {
       const path = join(this.directory, name);
       const records: UsageRecord[] = [];
@@ -113,10 +161,21 @@ export class UsageSpool {
     const text = this.pending.join('');
     this.pending = [];
     try {
-      if (this.fd === undefined) this.open();
-      writeSync(this.fd as number, text);
+      let segment = this.active;
+      if (!segment) {
+        segment = this.spare ?? this.open();
+        this.spare = undefined;
+        this.active = segment;
+      }
+      if (!segment.used) {
+        renameSync(`${segment.path}${SPARE_SUFFIX}`, segment.path);
+        segment.used = true;
+      }
+      writeSync(segment.fd, text);
+      this.failure = undefined;
       group.resolve();
     } catch (error) {
+      this.failure = error;
       group.reject(error);
     }
   }
@@ -125,17 +184,32 @@ export class UsageSpool {
   rotate(): string | undefined {
     // Lines still pending belong to this segment: the ledger queued them with it.
     this.writePending();
-    if (this.fd === undefined) return undefined;
-    const fd = this.fd;
+    const sealed = this.active;
+    if (!sealed?.used) {
+      // Nothing to seal; a spool that lost its segments (a failed open) gets them back here.
+      if (!sealed) {
+        this.active = this.spare ?? this.tryOpen();
+        this.spare = undefined;
+      }
+      this.spare ??= this.tryOpen();
+      if (this.active) this.failure = undefined;
+      return undefined;
+    }
+    // The next segment is in place before this one is sealed; without one (no descriptor to be
+    // had), the active segment stays and its records stay queued for the next rotation.
+    const next = this.spare ?? this.tryOpen();
+    if (!next) return undefined;
+    this.active = next;
+    this.spare = this.tryOpen();
+    // A fresh segment: writes are tried again (a failure that persists shows at the next one).
+    this.failure = undefined;
+    const fd = sealed.fd;
     // The fsync runs on libuv's thread pool: on the event loop it would stall every request in
     // flight for as long as the disk takes. Nothing waits for it; the segment is only deleted
     // after its records are in storage anyway, and an unlinked file may still be synced and closed.
     if (this.fsyncOnRotate) fsync(fd, () => close(fd, () => {}));
     else closeSync(fd);
-    const sealed = this.activePath;
-    this.fd = undefined;
-    this.activePath = undefined;
-    return sealed;
+    return sealed.path;
   }
 
   /** Deletes a sealed segment whose records are committed. */
@@ -156,10 +230,13 @@ export class UsageSpool {
 
   close(): void {
     this.writePending();
-    if (this.fd !== undefined) {
-      closeSync(this.fd);
-      this.fd = undefined;
+    for (const segment of [this.active, this.spare]) {
+      if (!segment) continue;
+      closeSync(segment.fd);
+      if (!segment.used) this.discard(`${segment.path}${SPARE_SUFFIX}`);
     }
+    this.active = undefined;
+    this.spare = undefined;
     try {
       if (readFileSync(join(this.directory, '.lock'), 'utf8').trim() === String(process.pid)) unlinkSync(join(this.directory, '.lock'));
     } catch {
@@ -167,11 +244,21 @@ export class UsageSpool {
     }
   }
 
-  private open(): void {
+  /** Opens the next segment under its spare name. */
+  private open(): Segment {
     // Names sort in creation order across restarts: time, then a per-process sequence, then the pid.
-    this.sequence += 1;
-    const name = `${Date.now().toString().padStart(15, '0')}-${String(this.sequence).padStart(6, '0')}-${process.pid}.jsonl`;
-    this.activePath = join(this.directory, name);
-    this.fd = openSync(this.activePath, 'a', 0o600);
+    sequence += 1;
+    const name = `${Date.now().toString().padStart(15, '0')}-${String(sequence).padStart(6, '0')}-${process.pid}.jsonl`;
+    const path = join(this.directory, name);
+    return { fd: openSync(`${path}${SPARE_SUFFIX}`, 'a', 0o600), path, used: false };
+  }
+
+  private tryOpen(): Segment | undefined {
+    try {
+      return this.open();
+    } catch (error) {
+      this.openFailure = error;
+      return undefined;
+    }
   }
 }

@@ -6,6 +6,8 @@ import type { InferenceContext } from './context.js';
 export interface Meter {
   /** May return a promise that settles once the record is durable; the response's last bytes wait for it. */
   record(context: InferenceContext, finishedAt: number): void | Promise<void> | undefined;
+  /** Whether a record could be kept now; when false the request is refused before its upstream is called. */
+  ready?(): boolean;
 }
 
 /** Label value for requests that named no configured deployment: caller-chosen names must not become label sets. */

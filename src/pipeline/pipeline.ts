@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { MeteringUnavailableError } from '../errors/catalogue.js';
 import { readUsage } from '../providers/openai/openai-provider.js';
 import type { JsonObject } from '../providers/provider.js';
 import type { AdmitStage } from './admit.js';
@@ -25,15 +26,21 @@ export interface PipelineOptions {
 
 export class Pipeline {
   private readonly options: PipelineOptions;
+  /** The meters that can tell whether they could record now, found once. */
+  private readonly gates: ReadonlyArray<Required<Pick<Meter, 'ready'>>>;
 
   constructor(options: PipelineOptions) {
     this.options = options;
+    this.gates = options.meters.filter((meter): meter is Meter & Required<Pick<Meter, 'ready'>> => meter.ready !== undefined);
   }
 
   async run(context: InferenceContext): Promise<PipelineResult> {
     const route = this.options.table().pick(context.deployment, context.operation);
     context.route = route;
     const { admit, filter, onRetry } = this.options;
+    // An upstream's answer that could not be metered would be spent for nothing: refuse first,
+    // before any quota is taken or classifier called.
+    for (const gate of this.gates) if (!gate.ready()) throw new MeteringUnavailableError();
     if (admit) context.admission = await admit.admit(context);
     if (filter) await filter.checkPrompt(context);
     const result = await callProvider(context, route, (reason) => onRetry?.(route.provider.name, reason));
@@ -51,10 +58,21 @@ export class Pipeline {
   /**
    * Captures usage and time to first token from the stream, and hides the usage chunk (and the
    * `usage: null` fields) Cerulean asked the upstream for when the caller did not ask for them.
+   * On OpenAI routes every chunk stays valid against OpenAI's chunk schema whatever the upstream
+   * (an Azure upstream's extra frames): no frame without choices but the usage chunk, and a
+   * `delta` on every chat choice.
    */
   private async *relay(context: InferenceContext, chunks: AsyncIterable<JsonObject>): AsyncGenerator<JsonObject> {
+    const openAIChat = context.shape !== 'azure' && context.operation === 'chat';
     for await (const chunk of chunks) {
       const choices = chunk.choices as unknown[] | undefined;
+      if (openAIChat) {
+        if (!choices || choices.length === 0) {
+          if (chunk.usage == null) continue;
+        } else {
+          for (const choice of choices as JsonObject[]) if (choice.delta === undefined) choice.delta = {};
+        }
+      }
       if (chunk.usage != null) {
         const usage = readUsage(chunk.usage);
         if (usage) context.usage = usage;

@@ -129,7 +129,10 @@ export class UpstreamClient {
     this.pool = new Pool(provider.origin, {
       connections: config.max_connections,
       connect: { timeout: config.timeouts.connect_ms },
-      headersTimeout: config.timeouts.first_byte_ms,
+      // The first-byte timeout is Cerulean's own timer (see withRetries): undici's header and body
+      // timeouts run on a coarse timer wheel and fire up to a second late. Its body timeout still
+      // bounds a silence in the middle of a response body, at that coarser grain.
+      headersTimeout: 0,
       bodyTimeout: config.timeouts.first_byte_ms,
       keepAliveTimeout: 30_000,
       pipelining: 1,
@@ -174,8 +177,8 @@ export class UpstreamClient {
    * half the client's CPU per request of `send`.
    */
   sendBuffered(request: UpstreamRequest, options: SendOptions): Promise<BufferedUpstreamResponse> {
-    return this.withRetries(options, async (signal) => {
-      const { status, headers, text } = await this.dispatchBuffered(request, signal);
+    return this.withRetries(options, async (signal, answered) => {
+      const { status, headers, text } = await this.dispatchBuffered(request, signal, answered);
       return {
         status,
         headers,
@@ -188,8 +191,12 @@ export class UpstreamClient {
     });
   }
 
-  /** One exchange through `dispatch`, collecting the body; aborted with `signal`. */
-  private dispatchBuffered(request: UpstreamRequest, signal: AbortSignal): Promise<{ status: number; headers: UpstreamResponse['headers']; text: string }> {
+  /** One exchange through `dispatch`, collecting the body; aborted with `signal`; `answered` is told when the status line is in. */
+  private dispatchBuffered(
+    request: UpstreamRequest,
+    signal: AbortSignal,
+    answered: () => void,
+  ): Promise<{ status: number; headers: UpstreamResponse['headers']; text: string }> {
     return new Promise((resolve, reject) => {
       let controller: Dispatcher.DispatchController | undefined;
       let status = 0;
@@ -206,6 +213,7 @@ export class UpstreamClient {
             if (signal.aborted) onAbort();
           },
           onResponseStart(_controller, statusCode, responseHeaders) {
+            answered();
             status = statusCode;
             headers = responseHeaders;
           },
@@ -227,11 +235,13 @@ export class UpstreamClient {
   }
 
   /**
-   * The retry loop shared by both ways of sending: per attempt a total timeout, an abort signal
+   * The retry loop shared by both ways of sending: per attempt a first-byte and a total timeout
+   * (plain timers, exact to the event loop; the exchange calls `answered` once the status line is
+   * in, which stops the first-byte timer), an abort signal
    * (the caller's controller when lent, else one chained to the caller's signal), and a retry with
    * backoff for connect errors and retryable statuses, honouring retry-after.
    */
-  private async withRetries<T>(options: SendOptions, exchange: (signal: AbortSignal) => Promise<Attempt<T>>): Promise<T> {
+  private async withRetries<T>(options: SendOptions, exchange: (signal: AbortSignal, answered: () => void) => Promise<Attempt<T>>): Promise<T> {
     const { retry, timeouts } = this.config;
     const where = `Deployment "${options.deployment}" (${this.label})`;
     for (let attempt = 1; ; attempt++) {
@@ -251,13 +261,24 @@ export class UpstreamClient {
       }
       const abortWith = abort;
       const timer = setTimeout(() => abortWith(new UpstreamTimeoutError(`${where} did not complete within ${timeouts.total_ms} ms.`)), timeouts.total_ms);
+      let firstByte: NodeJS.Timeout | undefined =
+        timeouts.first_byte_ms < timeouts.total_ms
+          ? setTimeout(() => abortWith(new UpstreamTimeoutError(`${where} did not answer within ${timeouts.first_byte_ms} ms.`)), timeouts.first_byte_ms)
+          : undefined;
+      const answered = (): void => {
+        if (firstByte === undefined) return;
+        clearTimeout(firstByte);
+        firstByte = undefined;
+      };
       const release = (): void => {
         clearTimeout(timer);
+        answered();
         unlink?.();
       };
       let result: Attempt<T>;
       try {
-        result = await exchange(signal);
+        result = await exchange(signal, answered);
+        answered();
       } catch (error) {
         release();
         if (signal.aborted) throw signal.reason;
@@ -272,7 +293,7 @@ export class UpstreamClient {
           continue;
         }
         if (code !== undefined && TIMEOUT_ERRORS.has(code)) {
-          const phase = code === 'UND_ERR_CONNECT_TIMEOUT' ? `connect within ${timeouts.connect_ms}` : `answer within ${timeouts.first_byte_ms}`;
+          const phase = code === 'UND_ERR_CONNECT_TIMEOUT' ? `connect within ${timeouts.connect_ms}` : `send more within ${timeouts.first_byte_ms}`;
           throw new UpstreamTimeoutError(`${where} did not ${phase} ms.`, error);
         }
         throw new UpstreamUnreachableError(`${where} is unreachable (${code ?? 'connection failed'}).`, error);

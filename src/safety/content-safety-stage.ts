@@ -32,14 +32,25 @@ export interface ContentSafetyOptions {
 
 interface ChoiceState {
   index: number;
+  /**
+   * The choice's text from character `dropped` on: what is not judged yet plus the overlap the
+   * next check re-reads. Judged text is let go, so a long answer costs a stream no more memory than
+   * a check window (and slicing for a check never copies the whole answer).
+   */
   text: string;
-  /** Characters of `text` already judged. */
+  dropped: number;
+  /** Characters of the choice's text seen so far. */
+  length: number;
+  /** Characters of the choice's text already judged. */
   checked: number;
   /** Check windows judged so far (each window doubles, up to the policy's size). */
   windows: number;
   /** Chunks held back until their text is judged (buffered mode). */
   pending: JsonObject[];
+  /** Stopped by a violation: the rest of this choice is dropped. */
   finished: boolean;
+  /** Judged to the end (its last check reported): later frames of the choice pass as they are. */
+  closed: boolean;
   redactor: StreamRedactor | undefined;
   /** Async mode: the check in flight and its window. */
   inflight?: { promise: Promise<FilterDecision>; settled?: FilterDecision; start: number; end: number; checkOffset: number };
@@ -49,6 +60,12 @@ interface ChoiceState {
 const OVERLAP = 200;
 /** Size of a stream's first check window, in characters. */
 const FIRST_WINDOW = 32;
+/**
+ * Chunks a choice may hold back in buffered mode before what it holds is judged and released,
+ * however little text they carry: deltas without text (tool-call arguments) behind a few words
+ * would otherwise pile up unread by the caller, and the upstream with them.
+ */
+const MAX_HELD_CHUNKS = 64;
 
 type Choice = { index?: number; delta?: { content?: unknown }; text?: unknown; finish_reason?: unknown; message?: { content?: unknown } };
 
@@ -155,7 +172,13 @@ export class ContentSafetyStage implements FilterStage {
   filterStream(context: InferenceContext, chunks: AsyncIterable<JsonObject>): AsyncIterable<JsonObject> {
     const filter = this.filterOf(context);
     if (!filter) return chunks;
-    return this.judgeStream(context, chunks, filter);
+    const judged = this.judgeStream(context, chunks, filter);
+    // OpenAI routes with annotations opted in: the prompt's annotations ride on the first chunk,
+    // since a frame with no choices is only valid there as the final usage chunk.
+    if (context.shape !== 'azure' && filter.policy.stream_annotations_openai && context.promptFilterResults) {
+      return withPromptResults(judged, promptFilterResults(context.promptFilterResults as ContentFilterResults));
+    }
+    return judged;
   }
 
   private async *judgeStream(context: InferenceContext, chunks: AsyncIterable<JsonObject>, filter: ContentFilter): AsyncGenerator<JsonObject> {
@@ -166,12 +189,16 @@ export class ContentSafetyStage implements FilterStage {
     // are released (buffered mode) after a few dozen characters, not after a whole window, while
     // long answers are still checked in full-size windows.
     const windowFor = (state: ChoiceState): number => Math.min(windowChars, FIRST_WINDOW * 2 ** state.windows);
-    const annotate = policy.stream_annotations;
+    // Azure routes get Azure's frames as Azure sends them (annotation frames without a delta, a
+    // first frame with no choices); OpenAI routes get none unless opted in, and then only frames
+    // valid against OpenAI's chunk schema (an empty delta on annotation frames).
+    const azure = context.shape === 'azure';
+    const annotate = azure ? policy.stream_annotations : policy.stream_annotations_openai;
     const blocklists = this.options.resolver.blocklistsFor(filter, context.projectId);
     const states = new Map<number, ChoiceState>();
     let template: JsonObject | undefined;
 
-    if (annotate && context.promptFilterResults) {
+    if (azure && annotate && context.promptFilterResults) {
       yield {
         id: '',
         object: '',
@@ -188,10 +215,13 @@ export class ContentSafetyStage implements FilterStage {
         state = {
           index,
           text: '',
+          dropped: 0,
+          length: 0,
           checked: 0,
           windows: 0,
           pending: [],
           finished: false,
+          closed: false,
           redactor: filter.redacts('completion') ? this.options.streamRedactor?.(filter) : undefined,
         };
         states.set(index, state);
@@ -207,9 +237,16 @@ export class ContentSafetyStage implements FilterStage {
     });
     const stopFrame = (state: ChoiceState, results: ContentFilterResults): JsonObject =>
       frame(state.index, { delta: {}, finish_reason: 'content_filter', content_filter_results: results });
+    const annotation = (state: ChoiceState, fields: JsonObject): JsonObject => frame(state.index, azure ? fields : { delta: {}, ...fields });
     const judge = (state: ChoiceState, start: number, end: number): Promise<FilterDecision> => {
       state.windows += 1;
-      const text = state.text.slice(Math.max(0, start - OVERLAP), end);
+      const text = state.text.slice(Math.max(0, start - OVERLAP) - state.dropped, end - state.dropped);
+      // Checks run in order and the next starts at `end`: only its overlap needs keeping.
+      const keepFrom = Math.max(0, end - OVERLAP);
+      if (keepFrom > state.dropped) {
+        state.text = state.text.slice(keepFrom - state.dropped);
+        state.dropped = keepFrom;
+      }
       return filter.check({ text, direction: 'completion' }, blocklists, context.signal).then((decision) => {
         this.observe(context, 'completion', decision, text);
         return decision;
@@ -219,10 +256,13 @@ export class ContentSafetyStage implements FilterStage {
 
     /** Buffered mode: judge what is held for a choice, then release it or stop the choice. */
     const release = async function* (state: ChoiceState, final: boolean): AsyncGenerator<JsonObject> {
-      if (state.finished) return;
-      if (state.text.length > state.checked || final) {
-        const decision = await judge(state, state.checked, state.text.length);
-        state.checked = state.text.length;
+      if (state.finished || state.closed) return;
+      if (final) state.closed = true;
+      // A final release with nothing new judges only a choice never judged (an empty answer):
+      // repeating the last verdict would send the same annotation twice.
+      if (state.length > state.checked || (final && state.windows === 0)) {
+        const decision = await judge(state, state.checked, state.length);
+        state.checked = state.length;
         if (decision.blocked) {
           context.filtered = true;
           state.finished = true;
@@ -230,9 +270,13 @@ export class ContentSafetyStage implements FilterStage {
           yield stopFrame(state, decision.results);
           return;
         }
+        // The verdict rides on the last chunk it released, as Azure annotates content chunks; a
+        // separate frame only when nothing is released with it.
+        const last = state.pending.at(-1);
+        if (annotate && last) (last.choices as JsonObject[])[0].content_filter_results = decision.results;
         yield* state.pending;
         state.pending = [];
-        if (annotate) yield frame(state.index, { content_filter_results: decision.results });
+        if (annotate && !last) yield annotation(state, { content_filter_results: decision.results });
         return;
       }
       yield* state.pending;
@@ -252,7 +296,7 @@ export class ContentSafetyStage implements FilterStage {
         return true;
       }
       if (annotate) {
-        yield frame(state.index, {
+        yield annotation(state, {
           content_filter_results: decision.results,
           content_filter_offsets: { check_offset: inflight.checkOffset, start_offset: inflight.start, end_offset: inflight.end },
         });
@@ -261,18 +305,34 @@ export class ContentSafetyStage implements FilterStage {
     };
     const startCheck = (state: ChoiceState, relayed: number): void => {
       const start = state.checked;
-      const end = state.text.length;
+      const end = state.length;
       state.checked = end;
       const inflight: NonNullable<ChoiceState['inflight']> = { promise: judge(state, start, end), start, end, checkOffset: relayed };
       inflight.promise.then((decision) => (inflight.settled = decision)).catch(() => undefined);
       state.inflight = inflight;
     };
 
+    /** Judges what is left of a choice and reports it, once: nothing about a choice follows. */
+    const close = async function* (state: ChoiceState): AsyncGenerator<JsonObject> {
+      if (buffered) return yield* release(state, true);
+      if (state.finished || state.closed) return;
+      state.closed = true;
+      if (state.inflight) {
+        await state.inflight.promise.catch(() => undefined);
+        if (yield* settle(state)) return;
+      }
+      if (state.length > state.checked) {
+        startCheck(state, state.length);
+        await state.inflight?.promise.catch(() => undefined);
+        yield* settle(state);
+      }
+    };
+
     for await (const chunk of chunks) {
       const choices = chunk.choices as Choice[] | undefined;
       if (!choices || choices.length === 0) {
-        // Usage and other choice-less frames: after everything held back has been released.
-        if (buffered) for (const state of states.values()) yield* release(state, true);
+        // The usage chunk is the last before [DONE]: every choice is judged and reported first.
+        if (chunk.usage != null) for (const state of states.values()) yield* close(state);
         yield chunk;
         continue;
       }
@@ -281,6 +341,10 @@ export class ContentSafetyStage implements FilterStage {
       for (const choice of choices) {
         const state = stateOf(typeof choice.index === 'number' ? choice.index : 0);
         if (state.finished) continue;
+        if (state.closed) {
+          yield choices.length === 1 ? chunk : { ...chunk, choices: [choice] };
+          continue;
+        }
         let text = choiceText(choice);
         if (state.redactor) {
           text = state.redactor.push(text);
@@ -288,6 +352,7 @@ export class ContentSafetyStage implements FilterStage {
           setChoiceText(choice, text);
         }
         state.text += text;
+        state.length += text.length;
         const single: JsonObject = choices.length === 1 ? chunk : { ...chunk, choices: [choice] };
         const ending = choice.finish_reason !== null && choice.finish_reason !== undefined;
         if (buffered) {
@@ -297,37 +362,34 @@ export class ContentSafetyStage implements FilterStage {
             continue;
           }
           state.pending.push(single);
-          if (ending || state.text.length - state.checked >= windowFor(state)) yield* release(state, ending);
+          if (ending) yield* close(state);
+          else if (state.length - state.checked >= windowFor(state) || state.pending.length >= MAX_HELD_CHUNKS) yield* release(state, false);
         } else {
           if (state.inflight?.settled && (yield* settle(state))) {
             if (allFinished()) return;
             continue;
           }
           yield single;
-          if (!state.inflight && (ending || state.text.length - state.checked >= windowFor(state))) startCheck(state, state.text.length);
-          if (ending && state.inflight) {
-            // The last check of a choice is waited for: its verdict closes the choice.
-            await state.inflight.promise.catch(() => undefined);
-            yield* settle(state);
-          }
+          // The last check of a choice is waited for: its verdict closes the choice.
+          if (ending) yield* close(state);
+          else if (!state.inflight && state.length - state.checked >= windowFor(state)) startCheck(state, state.length);
         }
       }
       if (allFinished()) return;
     }
-    for (const state of states.values()) {
-      if (buffered) {
-        yield* release(state, true);
-      } else if (!state.finished) {
-        if (state.inflight) {
-          await state.inflight.promise.catch(() => undefined);
-          if (yield* settle(state)) continue;
-        }
-        if (state.text.length > state.checked) {
-          startCheck(state, state.text.length);
-          await state.inflight?.promise.catch(() => undefined);
-          yield* settle(state);
-        }
-      }
+    for (const state of states.values()) yield* close(state);
+  }
+}
+
+/** Puts `prompt_filter_results` on the first chunk of a stream. */
+async function* withPromptResults(chunks: AsyncIterable<JsonObject>, results: JsonObject[]): AsyncGenerator<JsonObject> {
+  let first = true;
+  for await (const chunk of chunks) {
+    if (first) {
+      first = false;
+      yield { ...chunk, prompt_filter_results: results };
+    } else {
+      yield chunk;
     }
   }
 }

@@ -117,6 +117,7 @@ export function defaultPolicy(): FilterPolicyConfig {
     stream_mode: 'buffered',
     stream_check_chars: 1000,
     stream_annotations: true,
+    stream_annotations_openai: false,
     on_error: 'fail_open',
   };
 }

@@ -31,6 +31,7 @@ import { validateRequest } from '../pipeline/validate-request.js';
 import type { JsonObject, Operation } from '../providers/provider.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import { AZURE_API_VERSIONS, AZURE_V1_API_VERSIONS } from './azure-api-versions.js';
+import { maxConnections } from './connection-limit.js';
 import { writeEventStream } from './event-stream.js';
 import { isStorageUnavailable } from '../storage/storage-availability.js';
 
@@ -146,6 +147,9 @@ export function createServer(options: AppOptions): CeruleanServer {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+
+  // Callers must not be able to take every file descriptor: the spool and the upstreams need some.
+  app.server.maxConnections = maxConnections(config.server.max_connections);
 
   // The APIs take JSON only; anything else is a 415 rather than a string handed to validation.
   app.removeContentTypeParser('text/plain');

@@ -141,6 +141,8 @@ export async function startGovernance(
         cache.storageFailed();
       }
     },
+    onJournalError: (error) =>
+      logger?.error({ err: error }, 'usage spool write failed; records are kept in memory until committed, new requests refused (503) until it writes again'),
   });
   const replayed = await ledger.start();
   if (replayed > 0) logger?.info({ records: replayed }, 'replayed usage records left in the spool');

@@ -64,9 +64,16 @@ afterAll(async () => {
 
 const ask = (content: string) => ({ messages: [{ role: 'user' as const, content }] });
 
-/** Raw SSE frames of a streamed chat, as JSON objects. */
-async function frames(model: string, content: string, extra: Record<string, unknown> = {}): Promise<Array<Record<string, any>>> {
-  const response = await fetch(`${cerulean.url}/v1/chat/completions`, {
+/** Raw SSE frames of a streamed chat, as JSON objects (on the OpenAI route, or Azure's deployment route). */
+async function frames(
+  model: string,
+  content: string,
+  extra: Record<string, unknown> = {},
+  route: 'openai' | 'azure' = 'openai',
+): Promise<Array<Record<string, any>>> {
+  const url =
+    route === 'openai' ? `${cerulean.url}/v1/chat/completions` : `${cerulean.url}/openai/deployments/${model}/chat/completions?api-version=2024-10-21`;
+  const response = await fetch(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model, ...ask(content), stream: true, ...extra }),
@@ -143,13 +150,19 @@ describe('annotations on responses', () => {
 });
 
 describe('streams', () => {
-  it('buffered mode: prompt annotations first with empty choices, text released in checked chunks, SDK unaffected', async () => {
-    const all = await frames('chat', `ECHO:${LONG_SAFE}`);
+  it('buffered mode: prompt annotations first with empty choices (Azure routes), text released in checked chunks, SDK unaffected', async () => {
+    const all = await frames('chat', `ECHO:${LONG_SAFE}`, {}, 'azure');
     expect(all[0]).toMatchObject({ id: '', object: '', created: 0, model: '', choices: [] });
     expect(all[0].prompt_filter_results[0].content_filter_results.violence).toEqual({ filtered: false, severity: 'safe' });
     expect(contentOf(all)).toBe(LONG_SAFE);
-    const annotations = all.filter((f) => f.choices?.[0] && !('delta' in f.choices[0]) && f.choices[0].content_filter_results);
-    expect(annotations.length).toBeGreaterThanOrEqual(2);
+    // Each released batch's verdict rides on its last content chunk.
+    const annotated = all.filter((f) => f.choices?.[0]?.content_filter_results);
+    expect(annotated.length).toBeGreaterThanOrEqual(2);
+    expect(annotated.every((f) => 'delta' in f.choices[0])).toBe(true);
+    // The OpenAI route has no Azure frames.
+    const plain = await frames('chat', `ECHO:${LONG_SAFE}`);
+    expect(plain.every((f) => f.choices.length > 0 && 'delta' in f.choices[0] && !f.choices[0].content_filter_results)).toBe(true);
+    expect(contentOf(plain)).toBe(LONG_SAFE);
 
     const stream = await client.chat.completions.create({ model: 'chat', ...ask(`ECHO:${LONG_SAFE}`), stream: true });
     let text = '';
@@ -174,7 +187,7 @@ describe('streams', () => {
 
   it('async mode: relays at once with content_filter_offsets and stops within the check window of a violation', async () => {
     const violating = `${'a'.repeat(450)} VIOLENT ${'b'.repeat(3000)}`;
-    const all = await frames('chat-async', `ECHO:${violating.replace('VIOLENT', '{{V}}')}`);
+    const all = await frames('chat-async', `ECHO:${violating.replace('VIOLENT', '{{V}}')}`, {}, 'azure');
     const offsets = all.map((f) => f.choices?.[0]?.content_filter_offsets).filter(Boolean);
     expect(offsets.length).toBeGreaterThan(0);
     expect(offsets[0]).toEqual({ check_offset: expect.any(Number), start_offset: 0, end_offset: expect.any(Number) });

@@ -134,6 +134,7 @@ export class PolicyCache {
         organizationId: project.organizationId,
         projectId: project.id,
         deployments: key.deployments ? new Set(key.deployments) : null,
+        prefix: key.prefix,
       });
       keysByHash.set(key.hash, { key, project, principal });
     }

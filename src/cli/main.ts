@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadMasterKey } from '../auth/master-key.js';
 import { ConfigError, loadConfig, resolveConfigPath } from '../config/load.js';
+import { reloadChanges, reloadMessage, RESTART_ONLY_SECTIONS } from '../config/reload-scope.js';
 import { storageUrl } from '../governance/governance.js';
 import { createLogger } from '../observability/logger.js';
 import { startService } from '../server/service.js';
@@ -36,8 +37,9 @@ async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } } });
   const configPath = resolveConfigPath(values.config);
   const config = loadConfig(configPath);
-  const logger = createLogger(config.logging.level);
-  const master = loadMasterKey(config.data_dir);
+  const logger = createLogger(config.logging.level, undefined, config.logging.format ?? (process.stdout.isTTY ? 'pretty' : 'json'));
+  // On shared storage every replica must accept the same master key: none generates its own.
+  const master = loadMasterKey(config.data_dir, process.env, { generate: !storageUrl(config).startsWith('postgres') });
   if (master.generated) {
     // Shown once: only its hash is kept.
     process.stdout.write(
@@ -48,17 +50,33 @@ async function serve(args: string[]): Promise<number> {
   const server = service.server;
   const url = await server.listen(values.host ?? config.server.host, parsePort(values.port) ?? config.server.port);
   process.stdout.write(`Cerulean listening on ${url} (config ${configPath})\n`);
+  logger.info({ url, config: configPath, version: version() }, 'started');
   for (const [name, provider] of Object.entries(config.providers)) {
     const missing = config.missingVariables[name];
     if (missing?.length) logger.warn({ provider: name, type: provider.type, missing }, 'provider has no credential; its deployments answer 503');
   }
-  // Start-up lines are shown at once; after that the log is written in 4 KiB batches.
+  for (const [at, missing] of Object.entries(config.unsetVariables)) {
+    if (!at.startsWith('providers.')) logger.warn({ path: at, missing }, 'configuration refers to unset environment variables; their values are empty');
+  }
+  // Start-up lines are shown at once; after that access lines are batched (see createLogger).
   logger.flush();
 
+  let running = config;
   process.on('SIGHUP', () => {
     try {
       const next = loadConfig(configPath);
-      void server.reload(next).then(() => logger.info({ config: configPath }, 'configuration reloaded'));
+      const changes = reloadChanges(running, next, config);
+      server.reload(next).then(
+        () => {
+          running = next;
+          const fields = { config: configPath, changed: changes.changed, needs_restart: changes.needsRestart };
+          if (changes.needsRestart.length > 0) logger.warn(fields, reloadMessage(changes));
+          else logger.info(fields, reloadMessage(changes));
+          // Lifecycle lines go out at once, not with the next batch of access lines.
+          logger.flush();
+        },
+        (error: unknown) => logger.error({ err: error, config: configPath }, 'configuration reload failed'),
+      );
     } catch (error) {
       logger.error({ problems: error instanceof ConfigError ? error.problems : String(error) }, 'configuration reload rejected; keeping the running one');
     }
@@ -67,6 +85,7 @@ async function serve(args: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      logger.flush();
       service.close().then(resolve, (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         resolve();
@@ -93,11 +112,18 @@ async function migrate(args: string[]): Promise<number> {
   return 0;
 }
 
+/** Exits 1 on any problem; valid files may still earn warnings (unset variables) and a note on reloads. */
 function check(args: string[]): number {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
   const path = resolveConfigPath(values.config);
   const config = loadConfig(path);
+  for (const [at, names] of Object.entries(config.unsetVariables)) {
+    process.stderr.write(`warning: ${at}: ${names.map((name) => `\${${name}}`).join(', ')} is not set (the value is empty)\n`);
+  }
   process.stdout.write(`${path}: ok (${Object.keys(config.providers).length} providers, ${Object.keys(config.deployments).length} deployments)\n`);
+  process.stdout.write(
+    `note: a reload (SIGHUP) applies providers, deployments, content_safety, server.region and server.shutdown_grace_ms; changes to ${RESTART_ONLY_SECTIONS.join(', ')} need a restart\n`,
+  );
   return 0;
 }
 

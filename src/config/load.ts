@@ -153,6 +153,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   if (problems.length > 0) throw new ConfigError(source, problems);
 
   const missingVariables: Record<string, string[]> = {};
+  const unsetVariables: Record<string, string[]> = Object.fromEntries(missing);
   for (const [path, names] of missing) {
     const match = /^providers\.([^.]+)\./.exec(path);
     if (match) (missingVariables[match[1]] ??= []).push(...names);
@@ -161,6 +162,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     ...raw,
     providers: raw.providers as Record<string, ProviderConfig>,
     missingVariables,
+    unsetVariables,
     source,
   });
 }

@@ -41,7 +41,8 @@ export function createLogger(level: string, destination?: DestinationStream, for
   if (destination) {
     out = format === 'pretty' ? prettyDestination(destination) : destination;
   } else {
-    const boom = pino.destination({ sync: false, minLength: 4096 });
+    // A terminal (pretty) is read as it scrolls: no batching there.
+    const boom = pino.destination({ sync: false, minLength: format === 'pretty' ? 0 : 4096 });
     flushable = format === 'pretty' ? prettyDestination(boom) : boom;
     out = flushable;
     const timer = setInterval(() => flushQuietly(flushable as FlushableDestination), LOG_FLUSH_INTERVAL_MS);

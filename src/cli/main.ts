@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadMasterKey } from '../auth/master-key.js';
 import { ConfigError, loadConfig, resolveConfigPath } from '../config/load.js';
-import { reloadChanges, reloadMessage, RESTART_ONLY_SECTIONS } from '../config/reload-scope.js';
+import { RELOAD_NOTE, reloadChanges, reloadMessage } from '../config/reload-scope.js';
 import { storageUrl } from '../governance/governance.js';
 import { createLogger } from '../observability/logger.js';
 import { startService } from '../server/service.js';
@@ -121,9 +121,7 @@ function check(args: string[]): number {
     process.stderr.write(`warning: ${at}: ${names.map((name) => `\${${name}}`).join(', ')} is not set (the value is empty)\n`);
   }
   process.stdout.write(`${path}: ok (${Object.keys(config.providers).length} providers, ${Object.keys(config.deployments).length} deployments)\n`);
-  process.stdout.write(
-    `note: a reload (SIGHUP) applies providers, deployments, content_safety, server.region and server.shutdown_grace_ms; changes to ${RESTART_ONLY_SECTIONS.join(', ')} need a restart\n`,
-  );
+  process.stdout.write(`note: ${RELOAD_NOTE}\n`);
   return 0;
 }
 

@@ -23,8 +23,14 @@ const RESTART_ONLY: Readonly<Record<string, (config: Config) => unknown>> = {
   'content_safety.abuse_monitoring': (config) => config.content_safety.abuse_monitoring !== undefined,
 };
 
-/** The sections whose changes only a restart applies, for `cerulean check` to say so. */
-export const RESTART_ONLY_SECTIONS: readonly string[] = Object.keys(RESTART_ONLY);
+/** The sections whose changes only a restart applies. */
+const RESTART_ONLY_SECTIONS: readonly string[] = Object.keys(RESTART_ONLY);
+
+/** What `cerulean check` says about reloads. */
+export const RELOAD_NOTE =
+  'a reload (SIGHUP) applies providers, deployments, content_safety, server.region and server.shutdown_grace_ms; ' +
+  'changes to server (host, port, body_limit), data_dir, logging, storage, redis, auth, usage, audit, quotas ' +
+  'and turning content_safety.abuse_monitoring on or off need a restart';
 
 export interface ReloadChanges {
   /** Top-level sections whose content differs. */

@@ -5,7 +5,10 @@ import { ConfigError, loadConfig, resolveConfigPath } from '../config/load.js';
 import { RELOAD_NOTE, reloadChanges, reloadMessage } from '../config/reload-scope.js';
 import { storageUrl } from '../governance/governance.js';
 import { createLogger } from '../observability/logger.js';
-import { startService } from '../server/service.js';
+import { startService, type Service } from '../server/service.js';
+import { filterPolicyNames } from '../safety/filter-registry.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from 'pino';
 import { openStorage } from '../storage/open-storage.js';
 import { adminUsage, isAdminArea, runAdminCommand } from './admin-command.js';
 
@@ -33,6 +36,21 @@ function parsePort(value: string | undefined): number | undefined {
   return port;
 }
 
+/**
+ * Projects whose stored content-filter choice names a policy the configuration does not have: their
+ * requests on those deployments fail closed (503) until an operator fixes one or the other.
+ */
+function warnUnknownFilterChoices(logger: Logger, service: Service, config: Config): void {
+  const known = new Set(filterPolicyNames(config));
+  const unknown = service.governance.cache.filterPolicyChoices().filter((choice) => !known.has(choice.policy));
+  if (unknown.length > 0) {
+    logger.warn(
+      { choices: unknown },
+      "projects use content-filter policies that are not configured; their requests fail closed until the policy is configured or the project's choice changed",
+    );
+  }
+}
+
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } } });
   const configPath = resolveConfigPath(values.config);
@@ -58,6 +76,7 @@ async function serve(args: string[]): Promise<number> {
   for (const [at, missing] of Object.entries(config.unsetVariables)) {
     if (!at.startsWith('providers.')) logger.warn({ path: at, missing }, 'configuration refers to unset environment variables; their values are empty');
   }
+  warnUnknownFilterChoices(logger, service, config);
   // Start-up lines are shown at once; after that access lines are batched (see createLogger).
   logger.flush();
 
@@ -72,6 +91,7 @@ async function serve(args: string[]): Promise<number> {
           const fields = { config: configPath, changed: changes.changed, needs_restart: changes.needsRestart };
           if (changes.needsRestart.length > 0) logger.warn(fields, reloadMessage(changes));
           else logger.info(fields, reloadMessage(changes));
+          warnUnknownFilterChoices(logger, service, next);
           // Lifecycle lines go out at once, not with the next batch of access lines.
           logger.flush();
         },

@@ -105,6 +105,52 @@ describe('content-safety references', () => {
   });
 });
 
+describe('a project choice the configuration no longer has', () => {
+  it('is named in a warning on reload, and the project’s requests fail closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cerulean-cfg-'));
+    const file = join(dir, 'c.yaml');
+    const withPolicy = (name: string): string => config(`content_safety: { policies: { ${name}: { prompt: { hate: low } } } }`);
+    writeFileSync(file, withPolicy('strict'));
+    const server = await start(['serve', '--config', file, '--port', '0'], dir, { CERULEAN_MASTER_KEY: 'k1' });
+    const admin = async (method: string, path: string, body?: unknown): Promise<any> => {
+      const response = await fetch(`${server.url}/admin/v1${path}`, {
+        method,
+        headers: { authorization: 'Bearer k1', 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      expect(response.status).toBeLessThan(300);
+      return response.json();
+    };
+    try {
+      await admin('POST', '/organizations', { name: 'Acme', id: 'org_c' });
+      await admin('POST', '/projects', { organization: 'org_c', name: 'P', id: 'proj_c' });
+      const key = await admin('POST', '/projects/proj_c/keys', { name: 'k' });
+      await admin('PUT', '/projects/proj_c/content-filters/chat', { policy: 'strict' });
+      writeFileSync(file, withPolicy('renamed'));
+      // Reloads are idempotent: send them until the cache holds the choice and the warning appears.
+      await expect
+        .poll(
+          () => {
+            server.child.kill('SIGHUP');
+            return logLines(server).find((line) => line.msg?.startsWith('projects use content-filter policies that are not configured'));
+          },
+          { timeout: 5_000, interval: 200 },
+        )
+        .toMatchObject({ level: 40, choices: [{ projectId: 'proj_c', deployment: 'chat', policy: 'strict' }] });
+      const chat = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(chat.status).toBe(503);
+      expect(((await chat.json()) as { error: { code: string } }).error.code).toBe('filter_policy_unavailable');
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await server.exited).toBe(0);
+  });
+});
+
 describe('cerulean check', () => {
   it('warns about unset ${VAR} references and says what a reload cannot apply, and still passes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cerulean-cfg-'));

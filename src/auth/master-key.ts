@@ -18,11 +18,30 @@ export interface MasterKeySource {
   generated?: string;
 }
 
+/** Raised at start when a replica on shared storage has no master key and must not make its own. */
+export class MasterKeyRequiredError extends Error {
+  constructor(file: string) {
+    super(
+      `No master key: storage is shared (PostgreSQL), so every replica must use the same one, and this one will not generate its own. ` +
+        `Set CERULEAN_MASTER_KEY to the same value on every replica (or copy one replica's ${HASH_FILE} to ${file}).`,
+    );
+  }
+}
+
+export interface MasterKeyOptions {
+  /**
+   * Whether a key may be generated when none is set or stored. False on shared storage: replicas
+   * that each generated their own would each accept a different master key, and admin calls would
+   * succeed on some nodes only.
+   */
+  generate?: boolean;
+}
+
 /**
- * The bootstrap credential: `CERULEAN_MASTER_KEY` when set, else a key generated on first start and
- * kept only as its SHA-256 under the data directory.
+ * The bootstrap credential: `CERULEAN_MASTER_KEY` when set, else the hash stored under the data
+ * directory, else (when allowed) a key generated on first start and kept only as its SHA-256.
  */
-export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): MasterKeySource {
+export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env, options: MasterKeyOptions = {}): MasterKeySource {
   const fromEnv = env.CERULEAN_MASTER_KEY;
   if (fromEnv) return { hash: hashKey(fromEnv) };
   const file = join(dataDir, HASH_FILE);
@@ -31,6 +50,7 @@ export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.
     if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${file} does not hold a SHA-256 hex digest; delete it to generate a new master key.`);
     return { hash: Buffer.from(hex, 'hex') };
   }
+  if (options.generate === false) throw new MasterKeyRequiredError(file);
   const generated = MASTER_KEY_PREFIX + randomBytes(32).toString('base64url');
   mkdirSync(dataDir, { recursive: true });
   const hash = hashKey(generated);

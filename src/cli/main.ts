@@ -2,9 +2,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadMasterKey } from '../auth/master-key.js';
 import { ConfigError, loadConfig, resolveConfigPath } from '../config/load.js';
+import { RELOAD_NOTE, reloadChanges, reloadMessage } from '../config/reload-scope.js';
 import { storageUrl } from '../service/governance.js';
 import { createLogger } from '../observability/logger.js';
-import { startService } from '../service/service.js';
+import { startService, type Service } from '../service/service.js';
+import { filterPolicyNames } from '../safety/filter-registry.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from 'pino';
 import { openStorage } from '../storage/open-storage.js';
 import { adminUsage, isAdminArea, runAdminCommand } from './admin-command.js';
 import { cliReference } from './command-help.js';
@@ -34,15 +38,31 @@ function parsePort(value: string | undefined): number | undefined {
   return port;
 }
 
+/**
+ * Projects whose stored content-filter choice names a policy the configuration does not have: their
+ * requests on those deployments fail closed (503) until an operator fixes one or the other.
+ */
+function warnUnknownFilterChoices(logger: Logger, service: Service, config: Config): void {
+  const known = new Set(filterPolicyNames(config));
+  const unknown = service.governance.cache.filterPolicyChoices().filter((choice) => !known.has(choice.policy));
+  if (unknown.length > 0) {
+    logger.warn(
+      { choices: unknown },
+      "projects use content-filter policies that are not configured; their requests fail closed until the policy is configured or the project's choice changed",
+    );
+  }
+}
+
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } } });
   const configPath = resolveConfigPath(values.config);
   const config = loadConfig(configPath);
-  const logger = createLogger(config.logging.level);
+  const logger = createLogger(config.logging.level, undefined, config.logging.format ?? (process.stdout.isTTY ? 'pretty' : 'json'));
   // A last resort: every background task handles its own failures, but should one slip through,
   // the process logs it and keeps serving rather than exiting (Node's default).
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection (a bug): logged, still serving'));
-  const master = loadMasterKey(config.data_dir);
+  // On shared storage every replica must accept the same master key: none generates its own.
+  const master = loadMasterKey(config.data_dir, process.env, { generate: !storageUrl(config).startsWith('postgres') });
   if (master.generated) {
     // Shown once: only its hash is kept.
     process.stdout.write(
@@ -53,17 +73,35 @@ async function serve(args: string[]): Promise<number> {
   const server = service.server;
   const url = await server.listen(values.host ?? config.server.host, parsePort(values.port) ?? config.server.port);
   process.stdout.write(`Cerulean listening on ${url} (config ${configPath})\n`);
+  logger.info({ url, config: configPath, version: version() }, 'started');
   for (const [name, provider] of Object.entries(config.providers)) {
     const missing = config.missingVariables[name];
     if (missing?.length) logger.warn({ provider: name, type: provider.type, missing }, 'provider has no credential; its deployments answer 503');
   }
-  // Start-up lines are shown at once; after that the log is written in 4 KiB batches.
+  for (const [at, missing] of Object.entries(config.unsetVariables)) {
+    if (!at.startsWith('providers.')) logger.warn({ path: at, missing }, 'configuration refers to unset environment variables; their values are empty');
+  }
+  warnUnknownFilterChoices(logger, service, config);
+  // Start-up lines are shown at once; after that access lines are batched (see createLogger).
   logger.flush();
 
+  let running = config;
   process.on('SIGHUP', () => {
     try {
       const next = loadConfig(configPath);
-      void server.reload(next).then(() => logger.info({ config: configPath }, 'configuration reloaded'));
+      const changes = reloadChanges(running, next, config);
+      server.reload(next).then(
+        () => {
+          running = next;
+          const fields = { config: configPath, changed: changes.changed, needs_restart: changes.needsRestart };
+          if (changes.needsRestart.length > 0) logger.warn(fields, reloadMessage(changes));
+          else logger.info(fields, reloadMessage(changes));
+          warnUnknownFilterChoices(logger, service, next);
+          // Lifecycle lines go out at once, not with the next batch of access lines.
+          logger.flush();
+        },
+        (error: unknown) => logger.error({ err: error, config: configPath }, 'configuration reload failed'),
+      );
     } catch (error) {
       logger.error({ problems: error instanceof ConfigError ? error.problems : String(error) }, 'configuration reload rejected; keeping the running one');
     }
@@ -72,6 +110,7 @@ async function serve(args: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      logger.flush();
       service.close().then(resolve, (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         resolve();
@@ -98,11 +137,16 @@ async function migrate(args: string[]): Promise<number> {
   return 0;
 }
 
+/** Exits 1 on any problem; valid files may still earn warnings (unset variables) and a note on reloads. */
 function check(args: string[]): number {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
   const path = resolveConfigPath(values.config);
   const config = loadConfig(path);
+  for (const [at, names] of Object.entries(config.unsetVariables)) {
+    process.stderr.write(`warning: ${at}: ${names.map((name) => `\${${name}}`).join(', ')} is not set (the value is empty)\n`);
+  }
   process.stdout.write(`${path}: ok (${Object.keys(config.providers).length} providers, ${Object.keys(config.deployments).length} deployments)\n`);
+  process.stdout.write(`note: ${RELOAD_NOTE}\n`);
   return 0;
 }
 

@@ -92,6 +92,38 @@ function crossCheck(raw: z.infer<typeof configSchema>): string[] {
       problems.push(`deployments.${name}.provider: unknown provider "${deployment.provider}"`);
     }
   }
+  problems.push(...crossCheckContentSafety(raw));
+  return problems;
+}
+
+/**
+ * Content-safety references: a misspelt name must stop the configuration, never leave a deployment
+ * unfiltered (an unknown policy) or fail every request (an unknown classifier). Policy names a
+ * deployment may use are the configured ones, `default` (built in when not configured) and `none`.
+ */
+function crossCheckContentSafety(raw: z.infer<typeof configSchema>): string[] {
+  const problems: string[] = [];
+  const safety = raw.content_safety;
+  const quoted = (names: Iterable<string>): string => [...names].map((name) => `"${name}"`).join(', ');
+  const classifierNames = new Set(['local', ...Object.keys(safety.classifiers)]);
+  const policyNames = new Set([...Object.keys(safety.policies), 'default', 'none']);
+  for (const [name, classifier] of Object.entries(safety.classifiers)) {
+    if ('deployment' in classifier && !raw.deployments[classifier.deployment]) {
+      problems.push(`content_safety.classifiers.${name}.deployment: unknown deployment "${classifier.deployment}"`);
+    }
+  }
+  for (const [name, policy] of Object.entries(safety.policies)) {
+    policy.classifiers.forEach((classifier, index) => {
+      if (!classifierNames.has(classifier)) {
+        problems.push(`content_safety.policies.${name}.classifiers.${index}: unknown classifier "${classifier}" (expected one of ${quoted(classifierNames)})`);
+      }
+    });
+  }
+  for (const [deployment, policy] of Object.entries(safety.deployments)) {
+    const at = `content_safety.deployments.${deployment}`;
+    if (!raw.deployments[deployment]) problems.push(`${at}: unknown deployment "${deployment}"`);
+    if (!policyNames.has(policy)) problems.push(`${at}: unknown policy "${policy}" (expected one of ${quoted(policyNames)})`);
+  }
   return problems;
 }
 
@@ -121,6 +153,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   if (problems.length > 0) throw new ConfigError(source, problems);
 
   const missingVariables: Record<string, string[]> = {};
+  const unsetVariables: Record<string, string[]> = Object.fromEntries(missing);
   for (const [path, names] of missing) {
     const match = /^providers\.([^.]+)\./.exec(path);
     if (match) (missingVariables[match[1]] ??= []).push(...names);
@@ -129,6 +162,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     ...raw,
     providers: raw.providers as Record<string, ProviderConfig>,
     missingVariables,
+    unsetVariables,
     source,
   });
 }

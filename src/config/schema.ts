@@ -172,7 +172,13 @@ const abuseMonitoringSchema = z.strictObject({
 export const configSchema = z.strictObject({
   server: serverSchema,
   data_dir: z.string().default('./data'),
-  logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** `json` (one object per line) or `pretty` (`HH:MM:SS LEVEL message key=value`); unset: pretty on a terminal, else json. */
+      format: z.enum(['json', 'pretty']).optional(),
+    })
+    .prefault({}),
   providers: z.record(z.string(), providerSchema).default({}),
   deployments: z.record(z.string(), deploymentSchema).default({}),
   /** Governance state: `sqlite:PATH` (default `sqlite:<data_dir>/cerulean.db`) or `postgres://…`. */
@@ -239,6 +245,8 @@ export interface Config extends Omit<RawConfig, 'providers'> {
   readonly providers: Readonly<Record<string, ProviderConfig>>;
   /** Per provider name: the environment variables its credential referenced that are unset. */
   readonly missingVariables: Readonly<Record<string, readonly string[]>>;
+  /** Per dotted path anywhere in the file: the `${VAR}` references there that were unset (and had no default). */
+  readonly unsetVariables: Readonly<Record<string, readonly string[]>>;
   /** Where the file was read from, for reload and messages. */
   readonly source: string;
 }

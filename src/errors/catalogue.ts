@@ -174,6 +174,21 @@ export class UpstreamTimeoutError extends CeruleanError {
   }
 }
 
+/**
+ * 503: the content-filter policy chosen for the request's project no longer exists in the
+ * configuration (renamed or removed by a reload). Refused rather than served unfiltered.
+ */
+export class FilterPolicyUnavailableError extends CeruleanError {
+  constructor(deployment: string, policy: string) {
+    super(
+      503,
+      'service_unavailable',
+      `Deployment "${deployment}" is unavailable: its content-filter policy "${policy}" is not configured; an operator must configure it or change the project's policy choice.`,
+      { code: 'filter_policy_unavailable' },
+    );
+  }
+}
+
 /** 503: the server is shutting down and accepts no new work. */
 export class ShuttingDownError extends CeruleanError {
   constructor() {

@@ -58,6 +58,7 @@ function build(rows: PolicyRows): Snapshot {
       organizationId: project.organizationId,
       projectId: project.id,
       deployments: key.deployments ? new Set(key.deployments) : null,
+      prefix: key.prefix,
     });
     keysByHash.set(key.hash, { key, project, principal });
   }
@@ -402,6 +403,15 @@ export class PolicyCache {
   }
 
   /** The content-filter policy the project chose for the deployment: its own assignment, else its '*' one, else undefined. */
+  /** Every project's content-filter choice per deployment (`*`: all of them), as stored. */
+  filterPolicyChoices(): Array<{ projectId: string; deployment: string; policy: string }> {
+    const choices: Array<{ projectId: string; deployment: string; policy: string }> = [];
+    for (const [projectId, byDeployment] of this.snapshot.filterPolicies) {
+      for (const [deployment, policy] of byDeployment) choices.push({ projectId, deployment, policy });
+    }
+    return choices;
+  }
+
   filterPolicyFor(projectId: string | undefined, deployment: string): string | undefined {
     if (projectId === undefined) return undefined;
     const assigned = this.snapshot.filterPolicies.get(projectId);

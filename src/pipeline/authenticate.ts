@@ -22,6 +22,8 @@ export type Principal =
       readonly organizationId: string;
       readonly projectId: string;
       readonly deployments: ReadonlySet<string> | null;
+      /** The key's visible prefix (never the key), for access logs. */
+      readonly prefix?: string;
     }
   | { readonly kind: 'user'; readonly id: string; readonly organizationId: string; readonly roles: readonly RoleGrant[] };
 

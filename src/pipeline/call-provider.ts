@@ -9,7 +9,9 @@ export type ProviderResult = { kind: 'json'; response: ProviderResponse } | { ki
 
 /** Stage "call the provider": translate, send with retries, translate back. */
 export async function callProvider(context: InferenceContext, route: Route, onRetry: (reason: string) => void): Promise<ProviderResult> {
-  const request = route.provider.buildRequest(context.operation, context.body, route.target, context.stream);
+  const built = route.provider.buildRequest(context.operation, context.body, route.target, context.stream);
+  // Providers share one headers object across requests; the trace context is this request's own.
+  const request = context.traceHeaders ? { ...built, headers: { ...built.headers, ...context.traceHeaders } } : built;
   const sendOptions = { deployment: context.deployment, signal: context.signal, abort: context.abort, onRetry };
   const where = `Deployment "${context.deployment}" (provider "${route.provider.name}")`;
   if (context.stream) {

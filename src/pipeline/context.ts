@@ -29,6 +29,8 @@ export interface InferenceContext {
   readonly projectHint: string | undefined;
   /** The caller's api-version on Azure routes. */
   readonly apiVersion: string | undefined;
+  /** W3C trace context sent to the upstream (`traceparent`, `tracestate`): the caller's trace continued, or a new one. */
+  readonly traceHeaders?: Readonly<Record<string, string>>;
   /** Organization and project the request is charged to, once admitted (none for the master key). */
   organizationId?: string;
   projectId?: string;

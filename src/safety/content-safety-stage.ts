@@ -8,6 +8,7 @@ import { promptOf, redactPrompt } from './prompt-text.js';
 
 /** Resolves which policy (if any) applies to a request, and the custom blocklists of its project. */
 export interface FilterResolver {
+  /** Undefined means unfiltered (`none`); a policy that should apply but does not exist throws, so the request fails closed. */
   filterFor(deployment: string, projectId: string | undefined): ContentFilter | undefined;
   blocklistsFor(filter: ContentFilter, projectId: string | undefined): BlocklistScanner | undefined;
 }

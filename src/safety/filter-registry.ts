@@ -1,4 +1,5 @@
 import type { Config, FilterPolicyConfig } from '../config/schema.js';
+import { FilterPolicyUnavailableError } from '../errors/catalogue.js';
 import { AzureContentSafetyClassifier } from './adapters/azure-content-safety-classifier.js';
 import type { DeploymentCaller } from './adapters/deployment-caller.js';
 import { LlamaGuardClassifier } from './adapters/llama-guard-classifier.js';
@@ -74,7 +75,12 @@ export class FilterRegistry implements FilterResolver {
         new ContentFilter(
           name,
           policy,
-          policy.classifiers.map((id) => classifiers.get(id) as TextClassifier),
+          policy.classifiers.map((id) => {
+            const classifier = classifiers.get(id);
+            // The configuration loader reports unknown classifiers with their path; this guards other builders.
+            if (!classifier) throw new Error(`content_safety.policies.${name}: unknown classifier "${id}"`);
+            return classifier;
+          }),
           pii,
         ),
       );
@@ -92,10 +98,18 @@ export class FilterRegistry implements FilterResolver {
     return [...this.filters.keys(), NO_POLICY];
   }
 
+  /**
+   * The configuration's own references are checked when it is loaded; a project's stored choice is
+   * checked when written, but a later reload may drop the policy it names: such a request fails
+   * closed (503) rather than passing unfiltered.
+   */
   filterFor(deployment: string, projectId: string | undefined): ContentFilter | undefined {
     const name =
       (projectId !== undefined ? this.projects?.filterPolicyFor(projectId, deployment) : undefined) ?? this.byDeployment.get(deployment) ?? DEFAULT_POLICY;
-    return name === NO_POLICY ? undefined : this.filters.get(name);
+    if (name === NO_POLICY) return undefined;
+    const filter = this.filters.get(name);
+    if (!filter) throw new FilterPolicyUnavailableError(deployment, name);
+    return filter;
   }
 
   /** A project's custom blocklists apply under whichever policy filters its requests. */

@@ -17,6 +17,7 @@ import {
 } from '../errors/catalogue.js';
 import { renderError, type ApiShape } from '../errors/render.js';
 import { Metrics } from '../observability/metrics.js';
+import { traceHeadersFor } from '../observability/trace-context.js';
 import { credentialFrom, type Authenticator, type Principal } from '../pipeline/authenticate.js';
 import type { InferenceContext } from '../pipeline/context.js';
 import type { AdmitStage } from '../pipeline/admit.js';
@@ -38,6 +39,8 @@ import { isStorageUnavailable } from '../storage/storage-availability.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** The inference request's pipeline state, for the access line. */
+    inference?: InferenceContext;
   }
   interface FastifyContextConfig {
     shape?: ApiShape;
@@ -87,6 +90,40 @@ const OPERATION_PATHS: ReadonlyArray<readonly [Operation, string]> = [
   ['embeddings', 'embeddings'],
   ['images', 'images/generations'],
 ];
+
+/** A caller's `x-request-id` is kept when it looks like an id: 1-128 of letters, digits and `._:-`. */
+const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestIdOf(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && CALLER_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * The fields of the access line an inference request adds: who (project, key prefix), what
+ * (deployment, tokens, cost) and how long; the request id is on every line of the request already.
+ */
+function accessFields(context: InferenceContext): Record<string, unknown> {
+  const principal = context.principal;
+  const fields: Record<string, unknown> = {
+    deployment: context.deployment,
+    project: context.projectId,
+    principal: principal.kind,
+    key_prefix: principal.kind === 'key' ? principal.prefix : undefined,
+    user: principal.kind === 'user' ? principal.id : undefined,
+    stream: context.stream || undefined,
+    prompt_tokens: context.usage?.prompt_tokens,
+    completion_tokens: context.usage?.completion_tokens,
+    cost_usd: context.cost === undefined ? undefined : context.cost / 1_000_000,
+    first_token_ms: context.firstTokenAt === undefined ? undefined : Math.round(context.firstTokenAt - context.startedAt),
+    attempts: context.attempts,
+    filtered: context.filtered || undefined,
+    usage_id: context.id,
+  };
+  const traceparent = context.traceHeaders?.traceparent;
+  if (traceparent) fields.trace_id = traceparent.split('-')[1];
+  return fields;
+}
 
 function shapeOf(request: FastifyRequest): ApiShape {
   return request.routeOptions.config?.shape ?? (request.url.startsWith('/openai/') ? 'azure' : 'openai');
@@ -142,7 +179,8 @@ export function createServer(options: AppOptions): CeruleanServer {
     // One access line per request from the onResponse hook below instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
-    genReqId: () => randomUUID(),
+    // A caller's valid x-request-id is kept (logs and the response carry it), else a UUID.
+    genReqId: requestIdOf,
     requestIdHeader: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -171,7 +209,13 @@ export function createServer(options: AppOptions): CeruleanServer {
   });
 
   app.addHook('onResponse', (request, reply, done) => {
-    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 1000) / 1000 }, 'request');
+    const line: Record<string, unknown> = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 1000) / 1000,
+    };
+    request.log.info(request.inference ? Object.assign(line, accessFields(request.inference)) : line, 'request');
     done();
   });
 
@@ -227,7 +271,9 @@ export function createServer(options: AppOptions): CeruleanServer {
       const query = request.query as Record<string, string | undefined>;
       const hint = request.headers['x-cerulean-project'];
       const context: InferenceContext = {
-        id: request.id,
+        // Usage records and abuse counts are keyed by this id and must never collide: a caller's own
+        // request id (which it may reuse) gets a unique suffix here.
+        id: request.headers['x-request-id'] === request.id ? `${request.id}+${randomUUID()}` : request.id,
         shape,
         operation,
         deployment,
@@ -241,7 +287,9 @@ export function createServer(options: AppOptions): CeruleanServer {
         receivedAt: Date.now(),
         projectHint: typeof hint === 'string' && hint !== '' ? hint : undefined,
         apiVersion: query['api-version'],
+        traceHeaders: traceHeadersFor(request.headers),
       };
+      request.inference = context;
       try {
         const result = await pipeline.run(context);
         if (shape === 'azure' && context.route) reply.header('x-ms-region', context.route.region);

@@ -48,6 +48,35 @@ providers:
     ]);
   });
 
+  it('names every content-safety reference to something that does not exist, with its path', () => {
+    const problems = problemsOf(`
+providers: { up: { type: openai-compatible, base_url: "http://127.0.0.1:1/v1" } }
+deployments: { chat: { provider: up, model: m } }
+content_safety:
+  classifiers:
+    guard: { type: llama-guard, deployment: guard-modle }
+  policies:
+    strict: { classifiers: [local, gaurd] }
+  deployments:
+    chat: strcit
+    chta: strict
+`);
+    expect(problems).toEqual([
+      'content_safety.classifiers.guard.deployment: unknown deployment "guard-modle"',
+      'content_safety.policies.strict.classifiers.1: unknown classifier "gaurd" (expected one of "local", "guard")',
+      'content_safety.deployments.chat: unknown policy "strcit" (expected one of "strict", "default", "none")',
+      'content_safety.deployments.chta: unknown deployment "chta"',
+    ]);
+    // Built-in names need no definition: `local`, `default` and `none`.
+    expect(
+      problemsOf(`
+providers: { up: { type: openai-compatible, base_url: "http://127.0.0.1:1/v1" } }
+deployments: { chat: { provider: up, model: m }, raw: { provider: up, model: m } }
+content_safety: { policies: { default: { classifiers: [local] } }, deployments: { chat: default, raw: none } }
+`),
+    ).toEqual([]);
+  });
+
   it('reports YAML syntax errors', () => {
     expect(problemsOf('server: [unclosed')[0]).toMatch(/^\(yaml\): /);
   });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminContext } from '../../src/admin/admin-routes.js';
 import { adminOperation } from '../../src/admin/admin-operations.js';
 import { MASTER_PRINCIPAL } from '../../src/auth/master-key.js';
+import { parseConfig } from '../../src/config/load.js';
 import type { InferenceContext } from '../../src/pipeline/context.js';
 import { AbuseMonitor } from '../../src/safety/abuse/abuse-monitor.js';
 import type { FilterDecision } from '../../src/safety/content-filter.js';
@@ -24,6 +25,8 @@ let upstream: OpenAIFixture;
 let jwks: Server;
 let privateKey: CryptoKey;
 let cerulean: GovernedCerulean;
+/** The configuration the gateway started with (without data_dir), to reload variants of it. */
+let yaml: string;
 
 async function token(subject: string): Promise<string> {
   return new SignJWT({ email: `${subject}@acme.test` })
@@ -120,7 +123,7 @@ beforeAll(async () => {
     res.end(JSON.stringify({ keys: [jwk] }));
   });
   await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-  cerulean = await startGovernedCerulean(`
+  yaml = `
 providers:
   up: { type: openai-compatible, base_url: "${upstream.url}/v1" }
 deployments:
@@ -136,7 +139,8 @@ auth:
       audience: "${AUDIENCE}"
       jwks_uri: "http://127.0.0.1:${(jwks.address() as AddressInfo).port}/keys"
       organization: org_safe
-`);
+`;
+  cerulean = await startGovernedCerulean(yaml);
   expect((await cerulean.admin('POST', '/organizations', { name: 'Safe', id: 'org_safe' })).status).toBe(201);
   expect((await cerulean.admin('POST', '/projects', { organization: 'org_safe', name: 'Safe', id: PROJECT })).status).toBe(201);
   expect((await cerulean.admin('POST', '/projects', { organization: 'org_safe', name: 'Other', id: 'proj_other' })).status).toBe(201);
@@ -305,6 +309,30 @@ describe('content-filter policy assignment', () => {
     // Readers see the choices, users do not.
     expect((await cerulean.admin('GET', `/projects/${PROJECT}/content-filters`, undefined, await token('rita'))).status).toBe(200);
     expect((await cerulean.admin('GET', `/projects/${PROJECT}/content-filters`, undefined, await token('ursula'))).status).toBe(403);
+  });
+});
+
+describe('a stored policy choice the configuration no longer has', () => {
+  it('fails the project’s requests closed with a 503 naming the policy, and serves them again once it is back', async () => {
+    const key = await createKey('proj_other');
+    expect((await cerulean.admin('PUT', '/projects/proj_other/content-filters/chat', { policy: 'lenient' })).status).toBe(200);
+    await expect.poll(() => cerulean.governance.cache.filterPolicyFor('proj_other', 'chat')).toBe('lenient');
+    const reload = (text: string): Promise<void> =>
+      cerulean.server.reload(parseConfig(`data_dir: ${JSON.stringify(cerulean.dataDir)}\n${text}`, 'test.yaml', {}));
+    try {
+      // A reload renames the policy: the stored choice now names nothing.
+      await reload(yaml.replace('lenient:', 'relaxed:'));
+      const before = upstream.requests.length;
+      const client = new OpenAI({ baseURL: `${cerulean.url}/v1`, apiKey: key.key, maxRetries: 0 });
+      const refused = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hello' }] }).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ status: 503, code: 'filter_policy_unavailable' });
+      expect((refused as Error).message).toContain('"lenient"');
+      expect(upstream.requests.length).toBe(before);
+    } finally {
+      await reload(yaml);
+    }
+    expect(await chatStatus(key.key)).toBe(200);
+    expect((await cerulean.admin('DELETE', '/projects/proj_other/content-filters/chat')).status).toBe(200);
   });
 });
 

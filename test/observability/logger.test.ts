@@ -24,4 +24,22 @@ describe('logger', () => {
     expect(first.req.headers.authorization).toBe('[redacted]');
     expect(JSON.parse(lines[1]).provider).toEqual({ api_key: '[redacted]', type: 'openai' });
   });
+
+  it('writes `HH:MM:SS LEVEL message key=value` lines in pretty mode, still redacted', () => {
+    let text = '';
+    const sink = new Writable({
+      write(chunk, _encoding, callback) {
+        text += chunk.toString();
+        callback();
+      },
+    });
+    const logger = createLogger('info', sink, 'pretty');
+    logger.info({ deployment: 'chat', status: 200, note: 'two words', headers: { authorization: 'Bearer sk-secret-1' } }, 'request');
+    logger.error({ err: new Error('boom') }, 'reload failed');
+    const [first, second, ...stack] = text.trimEnd().split('\n');
+    expect(first).toMatch(/^\d\d:\d\d:\d\d INFO {2}request deployment=chat status=200 note="two words" headers=\{"authorization":"\[redacted\]"\}$/);
+    expect(second).toMatch(/^\d\d:\d\d:\d\d ERROR reload failed err=boom$/);
+    expect(stack[0]).toMatch(/^ {4}at /);
+    expect(text).not.toContain('sk-secret-1');
+  });
 });

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { isValidSpanId, isValidTraceId, propagation, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+
+/** W3C Trace Context headers to send upstream: `traceparent`, and `tracestate` when the caller sent one. */
+export type TraceHeaders = Readonly<Record<string, string>>;
+
+// https://www.w3.org/TR/trace-context/#traceparent-header-field-values: version 00 is the only one
+// defined; a later version's first four fields are read the same way.
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const TRACESTATE_MAX = 512;
+
+const setter = {
+  set(carrier: Record<string, string>, key: string, value: string) {
+    carrier[key] = value;
+  },
+};
+
+/**
+ * The trace context for a request's upstream call. A caller's valid `traceparent` continues its
+ * trace: same trace id and flags, with a new parent id, since Cerulean is the hop in between (its
+ * `tracestate` goes along). Without one (or with a malformed one, which the spec says to ignore)
+ * a new trace starts. When an OpenTelemetry propagator is registered (an SDK loaded with the
+ * process) it writes the headers; otherwise they are written here.
+ */
+export function traceHeadersFor(headers: IncomingHttpHeaders): TraceHeaders {
+  const caller = typeof headers.traceparent === 'string' ? TRACEPARENT.exec(headers.traceparent.trim().toLowerCase()) : null;
+  const continued =
+    caller !== null && caller[1] !== 'ff' && !(caller[1] === '00' && caller[5] !== undefined) && isValidTraceId(caller[2]) && isValidSpanId(caller[3]);
+  const traceId = continued ? caller[2] : randomBytes(16).toString('hex');
+  const traceFlags = continued ? Number.parseInt(caller[4], 16) & TraceFlags.SAMPLED : TraceFlags.NONE;
+  const spanId = randomBytes(8).toString('hex');
+  const state = continued && typeof headers.tracestate === 'string' && headers.tracestate.length <= TRACESTATE_MAX ? headers.tracestate : undefined;
+
+  const out: Record<string, string> = {};
+  propagation.inject(trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags, isRemote: false }), out, setter);
+  if (out.traceparent === undefined) {
+    out.traceparent = `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, '0')}`;
+  }
+  if (state !== undefined && out.tracestate === undefined) out.tracestate = state;
+  return out;
+}

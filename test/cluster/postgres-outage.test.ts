@@ -170,7 +170,7 @@ describe('PostgreSQL going away under running replicas', () => {
     await proxy.cut();
     // Ten periodic reloads' worth of outage.
     await sleep(3_000);
-    expect(a.child.exitCode).toBeNull();
+    expect(a.child.exitCode, a.output()).toBeNull();
     let served = 1;
     for (let i = 0; i < 3; i++) {
       expect((await chat(a, key)).status).toBe(200);

@@ -41,6 +41,8 @@ beforeAll(async () => {
     join(dir, 'cerulean.yaml'),
     `server: { port: 0 }\nlogging: { level: warn }\nproviders:\n  up: { type: openai-compatible, base_url: "http://127.0.0.1:9/v1" }\ndeployments:\n  chat: { provider: up, model: m }\n  embed: { provider: up, model: e }\n`,
   );
+  // Admin commands work on an existing database only; migrate creates it.
+  await cerulean(['migrate']);
   await ok(['organizations', 'create', '--name', 'Acme', '--id', 'org_acme']);
   await ok(['projects', 'create', '--organization', 'org_acme', '--name', 'Search', '--id', 'proj_s']);
 });

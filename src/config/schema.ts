@@ -69,6 +69,13 @@ const serverSchema = z
      * closes. Draining in-flight requests may keep it open longer, up to `shutdown_grace_ms`.
      */
     drain_delay_ms: z.number().int().min(0).default(0),
+    /**
+     * Which peers' `x-forwarded-for` to believe, so that logs and the audit log record the caller's
+     * address rather than a reverse proxy's: `false` (default, the socket's address), `true` (any
+     * peer: only when nothing but the proxy can reach Cerulean), or a list of proxy addresses and
+     * CIDR ranges. (No hop count: it cannot check the peer, so anyone could forge the header.)
+     */
+    trust_proxy: z.union([z.boolean(), z.array(z.string().min(1)).min(1)]).default(false),
   })
   .prefault({});
 

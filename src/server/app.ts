@@ -134,6 +134,8 @@ export function createServer(options: AppOptions): CeruleanServer {
     requestIdHeader: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // request.ip (audit entries, access lines) is the caller behind these proxies, not the proxy.
+    trustProxy: config.server.trust_proxy,
   });
 
   // The APIs take JSON only; anything else is a 415 rather than a string handed to validation.
@@ -156,7 +158,10 @@ export function createServer(options: AppOptions): CeruleanServer {
   });
 
   app.addHook('onResponse', (request, reply, done) => {
-    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 1000) / 1000 }, 'request');
+    request.log.info(
+      { method: request.method, url: request.url, ip: request.ip, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 1000) / 1000 },
+      'request',
+    );
     done();
   });
 

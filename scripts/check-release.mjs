@@ -8,7 +8,7 @@
 // Usage: node scripts/check-release.mjs   (needs the registry for the install; about a minute,
 // most of it better-sqlite3's native module)
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -103,11 +103,16 @@ async function main() {
   if (/EBADENGINE/.test(ci)) fail(`npm ci warns about an unsupported engine:\n${ci}`);
   await serveAndProbe('npm start in the unpacked release', npm, ['start', '--', '--config', configFile], unpacked, true);
 
-  // 2. The tarball installed as a dependency: its `cerulean` command.
+  // 2. The tarball installed as a dependency: its `cerulean` command. npm applies only the root
+  // project's `overrides` and `allowScripts`, so the project carries Cerulean's (as the README says).
   step(`npm install --omit=dev ${tarball} into an empty project`);
   const app = join(work, 'app');
   mkdirSync(app);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'cerulean-release-check', private: true }));
+  const shipped = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8'));
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'cerulean-release-check', private: true, overrides: shipped.overrides, allowScripts: shipped.allowScripts }),
+  );
   const installed = run(npm, ['install', '--omit=dev', '--no-audit', '--no-fund', tarballPath], app);
   if (/EBADENGINE/.test(installed)) fail(`the install warns about an unsupported engine:\n${installed}`);
   await serveAndProbe('the installed cerulean command', join(app, 'node_modules', '.bin', 'cerulean'), ['serve', '--config', configFile], app);

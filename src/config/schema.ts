@@ -8,140 +8,205 @@ const duration = z.number().int().positive();
 
 const timeoutsSchema = z
   .strictObject({
-    connect_ms: duration.default(5_000),
-    first_byte_ms: duration.default(60_000),
-    total_ms: duration.default(600_000),
+    connect_ms: duration.default(5_000).describe('Milliseconds to open a connection to the upstream; 504 when exceeded.'),
+    first_byte_ms: duration.default(60_000).describe("Milliseconds until the upstream's first response byte; 504 when exceeded."),
+    total_ms: duration.default(600_000).describe('Milliseconds for the whole upstream exchange, streams included; 504 when exceeded.'),
   })
-  .prefault({});
+  .prefault({})
+  .describe('Upstream timeouts.');
 
 const retrySchema = z
   .strictObject({
-    max_attempts: z.number().int().min(1).max(10).default(3),
-    base_delay_ms: z.number().int().min(0).default(200),
-    /** Longest wait Cerulean accepts from an upstream's retry-after before giving up and passing the 429 on. */
-    max_delay_ms: z.number().int().min(0).default(10_000),
+    max_attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(3)
+      .describe('Attempts in all (1 = no retry); connect errors, 429 and 5xx are retried, only before anything was sent to the caller.'),
+    base_delay_ms: z.number().int().min(0).default(200).describe('First backoff delay in milliseconds; doubled on each further attempt, with jitter.'),
+    max_delay_ms: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe("Longest wait Cerulean accepts from an upstream's retry-after before giving up and passing the 429 on."),
   })
-  .prefault({});
+  .prefault({})
+  .describe('Retries of failed upstream calls.');
 
 const providerSchema = z.strictObject({
-  type: z.string(),
-  api_key: z.string().optional(),
-  /** Azure: `api-key` header (default) or `bearer` (an Entra ID token in `api_key`). */
-  auth: z.enum(['api-key', 'bearer']).optional(),
-  endpoint: z.string().optional(),
-  base_url: z.string().optional(),
-  api_version: z.string().optional(),
-  region: z.string().optional(),
-  /** Anthropic: value of the `anthropic-version` header. */
-  anthropic_version: z.string().optional(),
-  /** Ask OpenAI-shaped upstreams for usage on streams (stream_options.include_usage). */
-  stream_usage: z.boolean().default(true),
-  headers: z.record(z.string(), z.string()).default({}),
-  max_connections: z.number().int().positive().default(128),
+  type: z.string().describe('openai, openai-compatible, azure-openai, anthropic or gemini.'),
+  api_key: z.string().optional().describe('The upstream credential, usually "${VARIABLE}"; unset variables leave the provider\'s deployments answering 503.'),
+  auth: z.enum(['api-key', 'bearer']).optional().describe('Azure: send `api_key` as the `api-key` header (default) or as a bearer token (an Entra ID token).'),
+  endpoint: z.string().optional().describe('Azure: the resource endpoint, e.g. https://NAME.openai.azure.com.'),
+  base_url: z
+    .string()
+    .optional()
+    .describe("The API's base URL (openai-compatible: required, e.g. http://gpu-node:8000/v1; others: to override the public one)."),
+  api_version: z.string().optional().describe('Azure: the api-version sent upstream.'),
+  region: z.string().optional().describe('Reported in `x-ms-region` and usage records for its deployments.'),
+  anthropic_version: z.string().optional().describe('Anthropic: value of the `anthropic-version` header.'),
+  stream_usage: z.boolean().default(true).describe('Ask OpenAI-shaped upstreams for usage on streams (stream_options.include_usage), so streams are metered.'),
+  headers: z.record(z.string(), z.string()).default({}).describe('Extra headers sent with every upstream request.'),
+  max_connections: z.number().int().positive().default(128).describe('Keep-alive connection pool size towards this upstream.'),
   timeouts: timeoutsSchema,
   retry: retrySchema,
 });
 
 const deploymentSchema = z.strictObject({
-  provider: z.string(),
-  model: z.string().min(1),
-  /** Anthropic requires max_tokens; used when the caller sends none. */
-  default_max_tokens: z.number().int().positive().optional(),
+  provider: z.string().describe('Name of a provider under `providers`.'),
+  model: z.string().min(1).describe("The upstream's model (or Azure deployment) name."),
+  default_max_tokens: z.number().int().positive().optional().describe('max_tokens sent when the caller sends none (Anthropic requires one).'),
 });
 
 const serverSchema = z
   .strictObject({
-    host: z.string().default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8080),
-    /** Largest accepted request body, in bytes. */
+    host: z.string().default('127.0.0.1').describe('Address to listen on (0.0.0.0 for every interface; `--host` overrides).'),
+    port: z.number().int().min(0).max(65535).default(8080).describe('Port to listen on (0 picks a free one; `--port` overrides).'),
     body_limit: z
       .number()
       .int()
       .positive()
-      .default(8 * 1024 * 1024),
-    /** Region this instance reports in `x-ms-region` when the deployment's provider names none. */
-    region: z.string().default('local'),
-    /** How long SIGTERM waits for in-flight requests and streams before closing them. */
-    shutdown_grace_ms: z.number().int().min(0).default(30_000),
+      .default(8 * 1024 * 1024)
+      .describe('Largest accepted request body, in bytes; larger requests get 413.'),
+    region: z.string().default('local').describe("Region this instance reports in `x-ms-region` when the deployment's provider names none."),
+    shutdown_grace_ms: z.number().int().min(0).default(30_000).describe('How long SIGTERM waits for in-flight requests and streams before closing them.'),
     /**
      * After SIGTERM, the least time the listener stays open answering `/readyz` with 503 (and new
      * requests with 503 `shutting_down`), so a load balancer sees the instance leave before its port
      * closes. Draining in-flight requests may keep it open longer, up to `shutdown_grace_ms`.
      */
-    drain_delay_ms: z.number().int().min(0).default(0),
-    /** Inbound connections accepted at once (0: no cap); default half the open-file limit (src/server/connection-limit.ts). */
-    max_connections: z.number().int().min(0).optional(),
+    drain_delay_ms: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('After SIGTERM, the least time the port stays open answering 503, so a load balancer sees the instance leave.'),
+    /**
+     * Which peers' `x-forwarded-for` to believe, so that logs and the audit log record the caller's
+     * address rather than a reverse proxy's: `false` (default, the socket's address), `true` (any
+     * peer: only when nothing but the proxy can reach Cerulean), or a list of proxy addresses and
+     * CIDR ranges. (No hop count: it cannot check the peer, so anyone could forge the header.)
+     */
+    trust_proxy: z
+      .union([z.boolean(), z.array(z.string().min(1)).min(1)])
+      .default(false)
+      .describe(
+        "Whose `x-forwarded-for` to believe for the caller's address in logs and the audit log: false (the socket's address), true (any peer), or proxy addresses and CIDR ranges.",
+      ),
+    max_connections: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'Inbound connections accepted at once, so callers cannot take the descriptors the spool and upstreams need (0: no cap; default: half the open-file limit).',
+      ),
   })
-  .prefault({});
+  .prefault({})
+  .describe('The HTTP listener. Not changed by a reload: restart to apply.');
 
 const oidcIssuerSchema = z.strictObject({
-  issuer: z.string().min(1),
-  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  /** The issuer's JWKS URL (Entra ID: https://login.microsoftonline.com/TENANT/discovery/v2.0/keys). */
-  jwks_uri: z.url(),
-  /** Users signing in through this issuer belong to this organization. */
-  organization: z.string().min(1),
-  roles_claim: z.string().default('roles'),
-  role_map: z.record(z.string(), z.enum(['owner', 'admin', 'contributor', 'user', 'reader'])).default({}),
-  email_claim: z.string().default('email'),
+  issuer: z.string().min(1).describe('Expected `iss` claim (Entra ID: https://login.microsoftonline.com/TENANT/v2.0).'),
+  audience: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .describe('Accepted `aud` value or values (Entra ID: the application ID URI or client ID).'),
+  jwks_uri: z.url().describe("The issuer's JWKS URL (Entra ID: https://login.microsoftonline.com/TENANT/discovery/v2.0/keys)."),
+  organization: z.string().min(1).describe('Users signing in through this issuer belong to this organization (its id).'),
+  roles_claim: z.string().default('roles').describe('Claim holding app roles, mapped through `role_map`.'),
+  role_map: z
+    .record(z.string(), z.enum(['owner', 'admin', 'contributor', 'user', 'reader']))
+    .default({})
+    .describe("App role -> Cerulean role on the issuer's organization (owner, admin, contributor, user, reader)."),
+  email_claim: z.string().default('email').describe("Claim recorded as the user's email."),
 });
 
 const threshold = z.enum(['low', 'medium', 'high', 'annotate', 'off']);
 const directionThresholds = z
   .strictObject({
-    hate: threshold.default('medium'),
-    sexual: threshold.default('medium'),
-    violence: threshold.default('medium'),
-    self_harm: threshold.default('medium'),
+    hate: threshold.default('medium').describe('Block at this severity and above (low, medium, high), annotate only, or off.'),
+    sexual: threshold.default('medium').describe('As `hate`.'),
+    violence: threshold.default('medium').describe('As `hate`.'),
+    self_harm: threshold.default('medium').describe('As `hate`.'),
   })
   .prefault({});
 const shieldAction = z.enum(['block', 'annotate', 'off']);
 
 const filterPolicySchema = z.strictObject({
-  /** Classifiers whose verdicts are combined (the highest severity wins). `local` is built in. */
-  classifiers: z.array(z.string().min(1)).min(1).default(['local']),
-  /** Per category: block at this severity and above (low, medium, high), annotate only, or off. */
-  prompt: directionThresholds,
-  completion: directionThresholds,
-  jailbreak: shieldAction.default('block'),
-  indirect_attack: shieldAction.default('off'),
-  profanity: shieldAction.default('off'),
+  classifiers: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(['local'])
+    .describe('Classifiers whose verdicts are combined (the highest severity wins); `local` is built in, others are named under `content_safety.classifiers`.'),
+  prompt: directionThresholds.describe('Thresholds per category for prompts.'),
+  completion: directionThresholds.describe('Thresholds per category for completions.'),
+  jailbreak: shieldAction.default('block').describe('Prompt shield for jailbreak attempts: block, annotate or off.'),
+  indirect_attack: shieldAction.default('off').describe('Shield for attacks inside `<documents>…</documents>` and tool results: block, annotate or off.'),
+  profanity: shieldAction.default('off').describe('Profanity: block, annotate or off.'),
   pii: z
     .strictObject({
-      action: z.enum(['redact', 'block', 'annotate', 'off']).default('off'),
-      types: z.array(z.enum(['email', 'phone', 'credit_card', 'iban', 'us_ssn', 'ip_address', 'secret'])).optional(),
-      directions: z.array(z.enum(['prompt', 'completion'])).default(['prompt', 'completion']),
+      action: z.enum(['redact', 'block', 'annotate', 'off']).default('off').describe('What to do with personal data found: redact, block, annotate or off.'),
+      types: z
+        .array(z.enum(['email', 'phone', 'credit_card', 'iban', 'us_ssn', 'ip_address', 'secret']))
+        .optional()
+        .describe('Kinds of personal data looked for; all when absent.'),
+      directions: z
+        .array(z.enum(['prompt', 'completion']))
+        .default(['prompt', 'completion'])
+        .describe('Where to look: prompt, completion.'),
     })
-    .prefault({}),
-  /** Streams: `buffered` releases text only once checked; `async` relays at once and checks behind. */
-  stream_mode: z.enum(['buffered', 'async']).default('buffered'),
-  /** Characters of completion text checked at a time in streams (the first windows are smaller: 32, 64, … up to this). */
-  stream_check_chars: z.number().int().min(50).max(10_000).default(1000),
-  /** Azure routes: send Azure's extra stream frames (prompt annotations with empty choices, annotation-only frames). */
-  stream_annotations: z.boolean().default(true),
-  /**
-   * OpenAI routes: send annotations in streams too, in frames valid against OpenAI's chunk schema
-   * (annotation frames with an empty delta; prompt annotations on the first chunk). Off by default.
-   */
-  stream_annotations_openai: z.boolean().default(false),
-  /** When a classifier cannot answer: annotate `content_filter_error` and go on (open) or refuse (closed). */
-  on_error: z.enum(['fail_open', 'fail_closed']).default('fail_open'),
+    .prefault({})
+    .describe('Personal data detection.'),
+  stream_mode: z
+    .enum(['buffered', 'async'])
+    .default('buffered')
+    .describe('Streams: `buffered` releases text only once checked; `async` relays at once and checks behind.'),
+  stream_check_chars: z
+    .number()
+    .int()
+    .min(50)
+    .max(10_000)
+    .default(1000)
+    .describe('Characters of completion text checked at a time in streams (the first windows are smaller: 32, 64, … up to this).'),
+  stream_annotations: z.boolean().default(true).describe("Send Azure's extra stream frames (prompt annotations with empty choices, annotation-only frames)."),
+  stream_annotations_openai: z
+    .boolean()
+    .default(false)
+    .describe(
+      "OpenAI routes: send annotations in streams too, in frames valid against OpenAI's chunk schema (annotation frames with an empty delta; prompt annotations on the first chunk).",
+    ),
+  on_error: z
+    .enum(['fail_open', 'fail_closed'])
+    .default('fail_open')
+    .describe('When a classifier cannot answer: annotate `content_filter_error` and go on (fail_open) or refuse (fail_closed).'),
 });
 
 const classifierSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('local') }),
-  /** An OpenAI-compatible `/moderations` endpoint, reached through one of Cerulean's deployments. */
-  z.strictObject({ type: z.literal('openai-moderation'), deployment: z.string().min(1), timeout_ms: z.number().int().positive().default(5_000) }),
-  /** A Llama Guard-style chat model, reached through one of Cerulean's deployments. */
-  z.strictObject({ type: z.literal('llama-guard'), deployment: z.string().min(1), timeout_ms: z.number().int().positive().default(10_000) }),
-  /** Azure AI Content Safety's text API (text:analyze, text:shieldPrompt). */
-  z.strictObject({
-    type: z.literal('azure-content-safety'),
-    endpoint: z.url(),
-    api_key: z.string(),
-    api_version: z.string().default('2024-09-01'),
-    timeout_ms: z.number().int().positive().default(5_000),
-  }),
+  z.strictObject({ type: z.literal('local').describe('The built-in classifier (no network).') }).describe('local'),
+  z
+    .strictObject({
+      type: z.literal('openai-moderation').describe("An OpenAI-compatible `/moderations` endpoint, reached through one of Cerulean's deployments."),
+      deployment: z.string().min(1).describe('The deployment that serves it.'),
+      timeout_ms: z.number().int().positive().default(5_000).describe('Milliseconds to wait for a verdict (then `on_error` applies).'),
+    })
+    .describe('openai-moderation'),
+  z
+    .strictObject({
+      type: z.literal('llama-guard').describe("A Llama Guard-style chat model, reached through one of Cerulean's deployments."),
+      deployment: z.string().min(1).describe('The chat deployment that serves it.'),
+      timeout_ms: z.number().int().positive().default(10_000).describe('Milliseconds to wait for a verdict (then `on_error` applies).'),
+    })
+    .describe('llama-guard'),
+  z
+    .strictObject({
+      type: z.literal('azure-content-safety').describe("Azure AI Content Safety's text API (text:analyze, text:shieldPrompt)."),
+      endpoint: z.url().describe('The resource endpoint, e.g. https://NAME.cognitiveservices.azure.com.'),
+      api_key: z.string().describe('Its key, usually "${VARIABLE}".'),
+      api_version: z.string().default('2024-09-01').describe('The api-version sent.'),
+      timeout_ms: z.number().int().positive().default(5_000).describe('Milliseconds to wait for a verdict (then `on_error` applies).'),
+    })
+    .describe('azure-content-safety'),
 ]);
 
 /**
@@ -154,80 +219,115 @@ const classifierSchema = z.discriminatedUnion('type', [
  * throttling and suspension apply to keys and end users (a project only by an operator's decision).
  */
 const abuseMonitoringSchema = z.strictObject({
-  window_minutes: z.number().int().positive().default(15),
-  long_window_hours: z.number().int().positive().default(24),
-  flag_threshold: z.number().int().positive().default(10),
-  block_threshold: z.number().int().positive().default(5),
-  /** Blocked requests within the long window; default three times `block_threshold`. */
-  suspend_threshold: z.number().int().positive().optional(),
-  actions: z.array(z.enum(['notify', 'throttle', 'suspend'])).default(['notify', 'throttle']),
-  /** Receives a JSON POST per escalation when `notify` is on (fire-and-forget, never delays a request). */
-  webhook_url: z.url().optional(),
-  webhook_timeout_ms: z.number().int().positive().default(5_000),
-  throttle_minutes: z.number().int().positive().default(15),
-  /** Days offending text is kept for reviewers; 0 stores no text at all. */
-  sample_retention_days: z.number().int().min(0).default(30),
+  window_minutes: z.number().int().positive().default(15).describe('The short sliding window, in minutes.'),
+  long_window_hours: z.number().int().positive().default(24).describe('The long sliding window (for suspension), in hours.'),
+  flag_threshold: z.number().int().positive().default(10).describe('Flagged requests within the short window that open a review (and notify).'),
+  block_threshold: z.number().int().positive().default(5).describe('Blocked requests within the short window that throttle the key or end user.'),
+  suspend_threshold: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Blocked requests within the long window that suspend it; default three times `block_threshold`.'),
+  actions: z
+    .array(z.enum(['notify', 'throttle', 'suspend']))
+    .default(['notify', 'throttle'])
+    .describe('Which escalations happen: notify, throttle, suspend.'),
+  webhook_url: z.url().optional().describe('Receives a JSON POST per escalation when `notify` is on (fire-and-forget, never delays a request).'),
+  webhook_timeout_ms: z.number().int().positive().default(5_000).describe('Milliseconds to wait for the webhook.'),
+  throttle_minutes: z.number().int().positive().default(15).describe('How long a throttled key or end user gets 429.'),
+  sample_retention_days: z.number().int().min(0).default(30).describe('Days offending text is kept for reviewers; 0 stores no text at all.'),
 });
 
 export const configSchema = z.strictObject({
   server: serverSchema,
-  data_dir: z.string().default('./data'),
+  data_dir: z.string().default('./data').describe('Local state: the SQLite database (by default), the master key hash, the usage spool. One per replica.'),
   logging: z
     .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      /** `json` (one object per line) or `pretty` (`HH:MM:SS LEVEL message key=value`); unset: pretty on a terminal, else json. */
-      format: z.enum(['json', 'pretty']).optional(),
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Least severity written.'),
+      format: z
+        .enum(['json', 'pretty'])
+        .optional()
+        .describe('`json` (one object per line) or `pretty` (`HH:MM:SS LEVEL message key=value`); unset: pretty on a terminal, else json.'),
     })
-    .prefault({}),
-  providers: z.record(z.string(), providerSchema).default({}),
-  deployments: z.record(z.string(), deploymentSchema).default({}),
-  /** Governance state: `sqlite:PATH` (default `sqlite:<data_dir>/cerulean.db`) or `postgres://…`. */
+    .prefault({})
+    .describe('Logs.'),
+  providers: z.record(z.string(), providerSchema).default({}).describe('Upstreams by name.'),
+  deployments: z.record(z.string(), deploymentSchema).default({}).describe('Deployments by name: what callers put in `model` (or the Azure path).'),
   storage: z
     .strictObject({
-      url: z.string().min(1).optional(),
-      /** How often each replica rereads keys and policies without a change message: the longest a lost message can go unnoticed. */
-      refresh_interval_ms: z.number().int().min(100).default(60_000),
+      url: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Governance state: `sqlite:PATH` (default `sqlite:<data_dir>/cerulean.db`) or `postgres://…` (`?schema=NAME` for a schema).'),
+      refresh_interval_ms: z
+        .number()
+        .int()
+        .min(100)
+        .default(60_000)
+        .describe('How often each replica rereads keys and policies without a change message: the longest a lost message can go unnoticed.'),
     })
-    .prefault({}),
-  /** Shared rate-limit and budget counters for several replicas. */
+    .prefault({})
+    .describe('Where governance state lives.'),
   redis: z
     .strictObject({
-      url: z.string().min(1),
-      /** While Redis is unreachable: refuse what needs its counters with 503 (`fail_closed`), or count per replica (`fail_open`). */
-      on_outage: z.enum(['fail_closed', 'fail_open']).default('fail_closed'),
-      /**
-       * Longest wait for one Redis command before the outage policy applies. Well above a healthy
-       * round trip, since an event loop busy for this long also fails the commands it had in flight.
-       */
-      command_timeout_ms: z.number().int().positive().default(500),
+      url: z.string().min(1).describe('redis://HOST:PORT (rediss:// for TLS).'),
+      on_outage: z
+        .enum(['fail_closed', 'fail_open'])
+        .default('fail_closed')
+        .describe(
+          "While Redis is unreachable: refuse what needs its counters with 503 (`fail_closed`), or count in each replica's memory (`fail_open`). Set the same on every replica.",
+        ),
+      command_timeout_ms: z
+        .number()
+        .int()
+        .positive()
+        .default(500)
+        .describe('Longest wait for one Redis command before the outage policy applies; well above a healthy round trip.'),
     })
-    .optional(),
-  auth: z.strictObject({ oidc: z.array(oidcIssuerSchema).default([]) }).prefault({}),
+    .optional()
+    .describe('Shared quota and budget counters for several replicas; absent = counters in memory.'),
+  auth: z
+    .strictObject({ oidc: z.array(oidcIssuerSchema).default([]).describe('OIDC issuers whose tokens are accepted as `Authorization: Bearer <JWT>`.') })
+    .prefault({})
+    .describe('Callers besides API keys and the master key.'),
   usage: z
     .strictObject({
-      flush_interval_ms: z.number().int().positive().default(1_000),
-      /** Where usage records are journaled until committed; default `<data_dir>/spool`. */
-      spool_dir: z.string().optional(),
+      flush_interval_ms: z.number().int().positive().default(1_000).describe('How often journaled usage records are committed to storage.'),
+      spool_dir: z.string().optional().describe('Where usage records are journaled until committed; default `<data_dir>/spool`.'),
     })
-    .prefault({}),
-  audit: z.strictObject({ retention_days: z.number().int().min(0).default(400) }).prefault({}),
+    .prefault({})
+    .describe('Usage metering.'),
+  audit: z
+    .strictObject({ retention_days: z.number().int().min(0).default(400).describe('Days audit entries are kept.') })
+    .prefault({})
+    .describe('The audit log.'),
   quotas: z
     .strictObject({
-      /** Completion tokens the admission estimate assumes when a request sets no max_tokens. */
-      default_max_tokens: z.number().int().positive().default(4096),
+      default_max_tokens: z
+        .number()
+        .int()
+        .positive()
+        .default(4096)
+        .describe('Completion tokens the admission estimate assumes when a request sets no max_tokens.'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Quota admission.'),
   content_safety: z
     .strictObject({
-      classifiers: z.record(z.string(), classifierSchema).default({}),
-      /** Named policies; `default` applies to every deployment not listed under `deployments`. */
-      policies: z.record(z.string(), filterPolicySchema).default({}),
-      /** Deployment name -> policy name (`none` turns filtering off for it). */
-      deployments: z.record(z.string(), z.string()).default({}),
-      /** Counting filter verdicts per key, project and end user, and acting on repeat offenders; absent = off. */
-      abuse_monitoring: abuseMonitoringSchema.optional(),
+      classifiers: z.record(z.string(), classifierSchema).default({}).describe('Classifiers by name, for policies to use besides `local`.'),
+      policies: z
+        .record(z.string(), filterPolicySchema)
+        .default({})
+        .describe('Named filter policies; `default` applies to every deployment not listed under `deployments`.'),
+      deployments: z.record(z.string(), z.string()).default({}).describe('Deployment name -> policy name (`none` turns filtering off for it).'),
+      abuse_monitoring: abuseMonitoringSchema
+        .optional()
+        .describe('Counting filter verdicts per key, project and end user, and acting on repeat offenders; absent = off.'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Content filtering of prompts and completions.'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -184,6 +184,8 @@ export function createServer(options: AppOptions): CeruleanServer {
     requestIdHeader: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // request.ip (audit entries, access lines) is the caller behind these proxies, not the proxy.
+    trustProxy: config.server.trust_proxy,
   });
 
   // Callers must not be able to take every file descriptor: the spool and the upstreams need some.
@@ -212,6 +214,7 @@ export function createServer(options: AppOptions): CeruleanServer {
     const line: Record<string, unknown> = {
       method: request.method,
       url: request.url,
+      ip: request.ip,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 1000) / 1000,
     };

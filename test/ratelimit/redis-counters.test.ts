@@ -5,6 +5,7 @@ import { RedisBudgetStore } from '../../src/governance/budget/redis-budget-store
 import { RedisCounters } from '../../src/ratelimit/redis/redis-counters.js';
 import { RedisRateLimitStore } from '../../src/ratelimit/redis/redis-rate-limit-store.js';
 import { deleteKeys, TEST_REDIS_URL, testKeyPrefix } from './redis-test-support.js';
+import { redisAvailable } from '../helpers/services.js';
 
 /**
  * The counter primitive under both Redis stores: the quota takes and budget reservations made in
@@ -13,12 +14,13 @@ import { deleteKeys, TEST_REDIS_URL, testKeyPrefix } from './redis-test-support.
  */
 const prefixes: string[] = [];
 afterAll(async () => {
+  if (!redisAvailable) return;
   const admin = new Redis(TEST_REDIS_URL);
   for (const prefix of prefixes) await deleteKeys(admin, prefix);
   await admin.quit();
 });
 
-describe('RedisCounters', () => {
+describe.skipIf(!redisAvailable)('RedisCounters', () => {
   it('sends the quota takes and budget reservations of one turn as one script call', async () => {
     const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
     const ratePrefix = testKeyPrefix();

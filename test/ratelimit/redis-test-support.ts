@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { REDIS_URL } from '../helpers/service-urls.js';
 
-/** The Redis the limiter tests really use; they fail, never skip, when it is not there. */
-export const TEST_REDIS_URL = process.env.CERULEAN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The Redis the limiter tests really use (skipped when it does not answer: test/helpers/services.ts). */
+export const TEST_REDIS_URL = REDIS_URL;
 
 /** A key prefix no other test run shares, inside the `{cerulean}` hash tag the store expects. */
 export function testKeyPrefix(): string {

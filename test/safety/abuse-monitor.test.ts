@@ -16,6 +16,7 @@ import type { FilterDecision } from '../../src/safety/content-filter.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { deleteKeys, TEST_REDIS_URL } from '../ratelimit/redis-test-support.js';
+import { redisAvailable } from '../helpers/services.js';
 
 const T0 = Date.UTC(2024, 0, 1, 10, 0, 0);
 const MINUTE = 60_000;
@@ -423,7 +424,7 @@ describe('abuse monitor', () => {
   });
 });
 
-describe.each(['memory', 'redis'] as const)('abuse counter store in %s', (kind) => {
+describe.each(redisAvailable ? (['memory', 'redis'] as const) : (['memory'] as const))('abuse counter store in %s', (kind) => {
   let admin: Redis | undefined;
   let prefix: string;
   const stores: AbuseCounterStore[] = [];

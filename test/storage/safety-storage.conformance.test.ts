@@ -13,6 +13,7 @@ import { POSTGRES_TRAITS } from '../../src/storage/postgres/postgres-storage.js'
 import { SQLITE_TRAITS } from '../../src/storage/sqlite/sqlite-storage.js';
 import type { AbuseEventInput, AbuseSample, Storage } from '../../src/storage/storage.js';
 import { dropSchema, keyRecord, POSTGRES_URL, T0, uniqueSchema } from './storage-test-support.js';
+import { postgresAvailable } from '../helpers/services.js';
 
 /**
  * Conformance of the content-safety repositories (0002_content_safety): blocklists, per-project
@@ -88,7 +89,7 @@ function sample(id: string, overrides: Partial<AbuseSample> = {}): AbuseSample {
   };
 }
 
-describe.each(['sqlite', 'postgres'] as const)('content-safety storage on %s', (dialect) => {
+describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const))('content-safety storage on %s', (dialect) => {
   let place: Place;
   let storage: Storage;
 

@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { ApiKey } from '../../src/storage/storage.js';
+import { POSTGRES_URL } from '../helpers/service-urls.js';
+
+export { POSTGRES_URL };
 
 /**
- * What the storage suites share: the PostgreSQL they run against (never skipped), a fresh schema
- * per test and its removal, and the key rows they seed.
+ * What the storage suites share: the PostgreSQL they run against (skipped when it does not answer:
+ * test/helpers/services.ts), a fresh schema per test and its removal, and the key rows they seed.
  */
-export const POSTGRES_URL = process.env.CERULEAN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const T0 = Date.UTC(2024, 0, 1, 10, 0, 0);
 
 /** A schema name no other test uses. */

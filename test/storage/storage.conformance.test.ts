@@ -13,6 +13,7 @@ import { openStorage, type StorageNotice } from '../../src/storage/open-storage.
 import { AUDIT_LOCK_CLASS } from '../../src/storage/postgres/postgres-storage.js';
 import { RESYNC_TOPIC, type AuditInput, type MigrationResult, type Storage, type UsageRecord } from '../../src/storage/storage.js';
 import { dropSchema, keyRecord, POSTGRES_URL, T0, uniqueSchema } from './storage-test-support.js';
+import { postgresAvailable } from '../helpers/services.js';
 
 /**
  * One conformance suite for every Storage implementation: each test gets a fresh database (a new
@@ -184,7 +185,7 @@ function uniqueId(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
-describe.each(['sqlite', 'postgres'] as const)('storage on %s', (dialect) => {
+describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const))('storage on %s', (dialect) => {
   let harness: Harness;
   let storage: Storage;
   let firstMigration: MigrationResult;

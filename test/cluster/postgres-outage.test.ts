@@ -15,7 +15,7 @@ import { BUILT_MAIN, startReplica, type Replica } from './replica-process.js';
  */
 
 const POSTGRES_URL = process.env.CERULEAN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const PROXY_PORT = 55411;
+const PROXY_PORT = 25411;
 const MASTER_KEY = `cer-master-outage-${randomBytes(12).toString('hex')}`;
 const SCHEMA = `cerulean_outage_${randomBytes(4).toString('hex')}`;
 

@@ -70,8 +70,8 @@ let openKeys: Awaited<ReturnType<typeof keysFor>>;
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   upstream = await startOpenAIFixture();
-  redis = await startPrivateRedis(56501);
-  proxy = await startCuttableProxy(56511, { host: '127.0.0.1', port: redis.port });
+  redis = await startPrivateRedis(26501);
+  proxy = await startCuttableProxy(26511, { host: '127.0.0.1', port: redis.port });
   closed = await startGovernedCerulean(yaml('fail_closed'), {}, { logger: capturingLogger() });
   open = await startGovernedCerulean(yaml('fail_open'), {}, { logger: capturingLogger() });
   closedKeys = await keysFor(closed);
@@ -163,7 +163,7 @@ describe('a Redis outage', () => {
   }, 20_000);
 
   it('a replica starts while Redis is away, refuses quota callers until it comes, then shares its counters', async () => {
-    const late = await startCuttableProxy(56514, { host: '127.0.0.1', port: redis.port });
+    const late = await startCuttableProxy(26514, { host: '127.0.0.1', port: redis.port });
     await late.cut();
     const lines = logLines.length;
     let cerulean: GovernedCerulean | undefined;

@@ -20,8 +20,8 @@ let redis: PrivateRedis;
 let proxy: CuttableProxy;
 
 beforeAll(async () => {
-  redis = await startPrivateRedis(56503);
-  proxy = await startCuttableProxy(56513, { host: '127.0.0.1', port: redis.port });
+  redis = await startPrivateRedis(26503);
+  proxy = await startCuttableProxy(26513, { host: '127.0.0.1', port: redis.port });
 });
 
 afterAll(async () => {

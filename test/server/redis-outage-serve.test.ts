@@ -17,8 +17,8 @@ let replica: Replica | undefined;
 
 beforeAll(async () => {
   upstream = await startOpenAIFixture();
-  redis = await startPrivateRedis(56502);
-  proxy = await startCuttableProxy(56512, { host: '127.0.0.1', port: redis.port });
+  redis = await startPrivateRedis(26502);
+  proxy = await startCuttableProxy(26512, { host: '127.0.0.1', port: redis.port });
 });
 
 afterAll(async () => {

@@ -19,7 +19,7 @@ describe('isStorageUnavailable', () => {
 
   it('classifies what node-postgres really throws for a port nothing listens on', async () => {
     // Opening needs no database (a replica may start during an outage); the first call fails.
-    const storage = await openStorage('postgres://postgres@127.0.0.1:55412/test?schema=nowhere');
+    const storage = await openStorage('postgres://postgres@127.0.0.1:25412/test?schema=nowhere');
     try {
       const failure = await storage.organizations.list().then(
         () => undefined,

@@ -48,6 +48,20 @@ describe('source layout', () => {
     expect(cycles(folderGraph())).toEqual([]);
   });
 
+  it('builds every error reply from a catalogue class (no ad-hoc CeruleanError outside src/errors/)', () => {
+    const adHoc: string[] = [];
+    const visit = (directory: string): void => {
+      for (const name of readdirSync(directory)) {
+        const path = join(directory, name);
+        if (statSync(path).isDirectory()) visit(path);
+        else if (path.endsWith('.ts') && !relative(SOURCE, path).startsWith('errors/') && /new CeruleanError\(/.test(readFileSync(path, 'utf8')))
+          adHoc.push(relative(SOURCE, path));
+      }
+    };
+    visit(SOURCE);
+    expect(adHoc).toEqual([]);
+  });
+
   it('finds a cycle when there is one', () => {
     const graph = new Map([
       ['a', new Map([['b', 'a/x.ts imports ../b/y.js']])],

@@ -60,17 +60,21 @@ export const idString = z.string().min(1).max(200);
 
 export const nameString = z.string().trim().min(1).max(200);
 
-/** A list given as an array or as a comma-separated string. */
-export const stringList = z.preprocess(
-  (value) =>
-    typeof value === 'string'
-      ? value
-          .split(',')
-          .map((item) => item.trim())
-          .filter(Boolean)
-      : value,
-  z.array(z.string().min(1)).min(1),
-);
+/** A list given as an array or as a comma-separated string (as the CLI passes it). */
+export function commaList<T extends z.ZodType>(list: T) {
+  return z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((item) => item.trim())
+            .filter(Boolean)
+        : value,
+    list,
+  );
+}
+
+export const stringList = commaList(z.array(z.string().min(1)).min(1));
 
 export const booleanFlag = z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean());
 

@@ -2,21 +2,12 @@ import { z } from 'zod';
 import { InvalidRequestError } from '../../errors/catalogue.js';
 import { requireAnywhere, requireOperator, requirePermission } from '../../governance/access-control.js';
 import type { AuditEntry, AuditHead, AuditHeadReference, UsageFilter, UsageGroup, UsageRow } from '../../storage/storage.js';
-import { defineOperation, fromMicros, idString, positiveInteger, timestamp, type AdminContext } from '../admin-operation.js';
+import { commaList, defineOperation, fromMicros, idString, positiveInteger, timestamp, type AdminContext } from '../admin-operation.js';
 import { projectFor } from './tenancy-operations.js';
 
 const GROUPS = ['project', 'key', 'deployment', 'model', 'day'] as const;
 
-const groupList = z.preprocess(
-  (value) =>
-    typeof value === 'string'
-      ? value
-          .split(',')
-          .map((item) => item.trim())
-          .filter(Boolean)
-      : value,
-  z.array(z.enum(GROUPS)),
-);
+const groupList = commaList(z.array(z.enum(GROUPS)));
 
 /**
  * Narrows a usage or audit query to what the caller may read: the operator reads everything; others

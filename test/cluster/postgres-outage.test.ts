@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
+import { callJson, type JsonReply } from '../helpers/call-json.js';
+import { dropSchema } from '../storage/storage-test-support.js';
 import { BUILT_MAIN, startReplica, type Replica } from './replica-process.js';
 
 /**
@@ -95,21 +97,8 @@ async function serve(name: string, dir: string): Promise<Replica> {
   return replica;
 }
 
-async function call(replica: Replica, method: string, path: string, key: string, body?: unknown): Promise<{ status: number; headers: Headers; body: any }> {
-  const response = await fetch(`${replica.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
-}
+const call = (replica: Replica, method: string, path: string, key: string, body?: unknown): Promise<JsonReply> =>
+  callJson(replica.url, method, path, key, body);
 
 const chat = (replica: Replica, key: string) =>
   call(replica, 'POST', '/v1/chat/completions', key, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
@@ -145,13 +134,7 @@ afterAll(async () => {
   await Promise.all(replicas.map((replica) => replica.exited));
   await proxy.cut();
   await upstream?.close();
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  try {
-    await client.connect();
-    await client.query(`drop schema if exists "${SCHEMA}" cascade`);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  await dropSchema(SCHEMA);
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 

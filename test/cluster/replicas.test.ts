@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateRequestTokens, TOKEN_WINDOW_MS } from '../../src/ratelimit/quota-admission.js';
 import { windowStartOf } from '../../src/ratelimit/rate-limit-store.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { postgresAvailable, POSTGRES_URL, redisAvailable, REDIS_URL } from '../helpers/services.js';
+import { dropSchema } from '../storage/storage-test-support.js';
 import { startFixedUsageUpstream, type FixedUsageUpstream } from './fixed-usage-upstream.js';
 import { BUILT_MAIN, startReplica, type Replica } from './replica-process.js';
 
@@ -232,13 +232,7 @@ afterAll(async () => {
   for (const replica of replicas) replica.kill();
   await Promise.all(replicas.map((replica) => replica.exited));
   await upstream?.close();
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  try {
-    await client.connect();
-    await client.query(`drop schema if exists "${SCHEMA}" cascade`);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  await dropSchema(SCHEMA);
   await deleteCounters().catch(() => undefined);
   for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
 }, 30_000);

@@ -8,6 +8,7 @@ import { startService, type Service } from '../../src/service/service.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
+import { callJson } from '../helpers/call-json.js';
 import { MASTER_KEY } from '../helpers/cerulean.js';
 
 /**
@@ -76,23 +77,7 @@ deployments:
   return { url: await service.server.listen('127.0.0.1', 0), service };
 }
 
-async function call(url: string, method: string, path: string, key: string, body?: unknown): Promise<{ status: number; headers: Headers; body: any }> {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // metrics text
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
-}
-
-const chat = (url: string, key: string) => call(url, 'POST', '/v1/chat/completions', key, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
+const chat = (url: string, key: string) => callJson(url, 'POST', '/v1/chat/completions', key, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
 
 async function until(probe: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const started = Date.now();
@@ -103,12 +88,12 @@ async function until(probe: () => Promise<boolean>, what: string, timeoutMs = 10
 }
 
 async function provision(url: string): Promise<string> {
-  expect((await call(url, 'POST', '/admin/v1/organizations', MASTER_KEY, { name: 'Acme', id: 'org_a' })).status).toBe(201);
-  expect((await call(url, 'POST', '/admin/v1/projects', MASTER_KEY, { organization: 'org_a', name: 'P', id: 'proj_a' })).status).toBe(201);
+  expect((await callJson(url, 'POST', '/admin/v1/organizations', MASTER_KEY, { name: 'Acme', id: 'org_a' })).status).toBe(201);
+  expect((await callJson(url, 'POST', '/admin/v1/projects', MASTER_KEY, { organization: 'org_a', name: 'P', id: 'proj_a' })).status).toBe(201);
   // Priced, with a budget: admission reserves spend, whose counters are seeded from the ledger.
-  expect((await call(url, 'PATCH', '/admin/v1/deployments/chat', MASTER_KEY, { input_per_million: 1, output_per_million: 2 })).status).toBe(200);
-  expect((await call(url, 'PUT', '/admin/v1/budgets/project/proj_a', MASTER_KEY, { monthly_usd: 100 })).status).toBe(200);
-  const created = await call(url, 'POST', '/admin/v1/projects/proj_a/keys', MASTER_KEY, { name: 'k' });
+  expect((await callJson(url, 'PATCH', '/admin/v1/deployments/chat', MASTER_KEY, { input_per_million: 1, output_per_million: 2 })).status).toBe(200);
+  expect((await callJson(url, 'PUT', '/admin/v1/budgets/project/proj_a', MASTER_KEY, { monthly_usd: 100 })).status).toBe(200);
+  const created = await callJson(url, 'POST', '/admin/v1/projects/proj_a/keys', MASTER_KEY, { name: 'k' });
   expect(created.status).toBe(201);
   return created.body.key as string;
 }
@@ -129,28 +114,28 @@ describe('a storage that starts failing', () => {
     for (let i = 0; i < 5; i++) expect((await chat(url, key)).status).toBe(200);
     expect((await chat(url, 'cer-unknown')).status).toBe(401);
 
-    const ready = await call(url, 'GET', '/readyz', '');
+    const ready = await callJson(url, 'GET', '/readyz', '');
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ status: 'degraded', storage: { status: 'unavailable', policy: { source: 'storage' } } });
     expect(ready.body.storage.error).toContain('ECONNREFUSED');
 
-    const admin = await call(url, 'GET', '/admin/v1/projects', MASTER_KEY);
+    const admin = await callJson(url, 'GET', '/admin/v1/projects', MASTER_KEY);
     expect(admin.status).toBe(503);
     expect(admin.body.error.code).toBe('storage_unavailable');
     expect(admin.headers.get('retry-after')).toBe('5');
 
-    const metrics = (await call(url, 'GET', '/metrics', '')).body as string;
+    const metrics = (await callJson(url, 'GET', '/metrics', '')).body as string;
     expect(metrics).toMatch(/^cerulean_storage_available 0$/m);
     expect(metrics).toMatch(/^cerulean_storage_outages_total 1$/m);
     // The five above at least (the first one too, if it was not committed before the switch).
     expect(service.governance.ledger.pending).toBeGreaterThanOrEqual(5);
 
     switchable.failing = false;
-    await until(async () => (await call(url, 'GET', '/readyz', '')).body.status === 'ready', 'storage to be back');
+    await until(async () => (await callJson(url, 'GET', '/readyz', '')).body.status === 'ready', 'storage to be back');
     await until(async () => service.governance.ledger.pending === 0, 'the spooled usage to be committed');
-    expect((await call(url, 'GET', '/admin/v1/projects', MASTER_KEY)).status).toBe(200);
-    expect((await call(url, 'GET', '/metrics', '')).body).toMatch(/^cerulean_storage_available 1$/m);
-    expect((await call(url, 'GET', '/readyz', '')).body).toMatchObject({ status: 'ready', storage: { status: 'ok', policy: { source: 'storage' } } });
+    expect((await callJson(url, 'GET', '/admin/v1/projects', MASTER_KEY)).status).toBe(200);
+    expect((await callJson(url, 'GET', '/metrics', '')).body).toMatch(/^cerulean_storage_available 1$/m);
+    expect((await callJson(url, 'GET', '/readyz', '')).body).toMatchObject({ status: 'ready', storage: { status: 'ok', policy: { source: 'storage' } } });
     await service.close();
   });
 
@@ -161,11 +146,11 @@ describe('a storage that starts failing', () => {
     switchable.failing = true;
     const { url } = await start(dataDir, switchable);
     expect((await chat(url, key)).status).toBe(200);
-    const ready = await call(url, 'GET', '/readyz', '');
+    const ready = await callJson(url, 'GET', '/readyz', '');
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ status: 'degraded', storage: { status: 'unavailable', policy: { source: 'snapshot' } } });
     switchable.failing = false;
-    await until(async () => (await call(url, 'GET', '/readyz', '')).body.status === 'ready', 'storage to be back');
+    await until(async () => (await callJson(url, 'GET', '/readyz', '')).body.status === 'ready', 'storage to be back');
   });
 
   it('notices an outage from a failed usage commit, long before the next periodic reload', async () => {
@@ -177,7 +162,7 @@ describe('a storage that starts failing', () => {
     switchable.failing = true;
     expect((await chat(url, key)).status).toBe(200);
     // The usage commit (every 100 ms) fails and has the cache check the database at once.
-    await until(async () => (await call(url, 'GET', '/readyz', '')).body.status === 'degraded', 'readyz to say degraded');
+    await until(async () => (await callJson(url, 'GET', '/readyz', '')).body.status === 'degraded', 'readyz to say degraded');
     expect(service.governance.cache.health().available).toBe(false);
     switchable.failing = false;
   });
@@ -189,12 +174,12 @@ describe('a storage that starts failing', () => {
     const switchable = new SwitchableStorage(await openStorage(`sqlite:${join(fresh, 'cerulean.db')}`));
     switchable.failing = true;
     const { url } = await start(fresh, switchable);
-    const ready = await call(url, 'GET', '/readyz', '');
+    const ready = await callJson(url, 'GET', '/readyz', '');
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject({ status: 'not_ready', storage: { status: 'unavailable', policy: { source: 'none', read_at: null } } });
     switchable.failing = false;
     // The first successful try migrates the new database, then reads it.
-    await until(async () => (await call(url, 'GET', '/readyz', '')).status === 200, 'storage to be back');
+    await until(async () => (await callJson(url, 'GET', '/readyz', '')).status === 200, 'storage to be back');
     const key = await provision(url);
     expect((await chat(url, key)).status).toBe(200);
   });

@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Governance } from '../../src/service/governance.js';
 import type { CeruleanServer } from '../../src/server/app.js';
 import { startService } from '../../src/service/service.js';
+import { callJson } from './call-json.js';
 import { MASTER_KEY } from './cerulean.js';
 
 export interface GovernedCerulean {
@@ -35,21 +36,7 @@ export async function startGovernedCerulean(
     server,
     governance,
     dataDir,
-    async admin(method, path, body, credential = MASTER_KEY) {
-      const response = await fetch(`${url}/admin/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${credential}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // CSV or empty
-      }
-      return { status: response.status, body: parsed as any, headers: response.headers };
-    },
+    admin: (method, path, body, credential = MASTER_KEY) => callJson(url, method, `/admin/v1${path}`, credential, body),
     close: () => service.close(),
   };
 }

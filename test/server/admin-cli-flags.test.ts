@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_OPERATIONS } from '../../src/admin/admin-operations.js';
 import { flagsOf } from '../../src/cli/operation-flags.js';
+import { runCli, startServe, type CliResult } from '../helpers/cli-process.js';
 
 /**
  * The admin commands as an operator meets them, run as the built `cerulean` command: every
@@ -14,17 +13,10 @@ import { flagsOf } from '../../src/cli/operation-flags.js';
  * local ISO dates, errors name the flag in plain words, and `audit verify --head` catches what the
  * chain alone cannot.
  */
-const BIN = fileURLToPath(new URL('../../bin/cerulean.js', import.meta.url));
 const MASTER = 'cli-flags-master-key';
 
-function cerulean(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { PATH: process.env.PATH, TZ: 'UTC', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+/** Runs `cerulean ARGS` in the test directory, times read in UTC unless `env` sets TZ. */
+const cerulean = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> => runCli(args, { cwd: dir, env: { TZ: 'UTC', ...env } });
 
 async function ok(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const result = await cerulean(args, env);
@@ -80,21 +72,9 @@ describe('flags', () => {
     expect(revoked).toContain(`id: ${created.id}`);
     expect(revoked).toMatch(/revokedAt: \d{4}-/);
 
-    const server = spawn(process.execPath, [BIN, 'serve'], {
-      cwd: dir,
-      env: { PATH: process.env.PATH, CERULEAN_MASTER_KEY: MASTER },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const server = await startServe(['serve'], { cwd: dir, env: { CERULEAN_MASTER_KEY: MASTER } });
+    const url = server.url;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        server.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const match = /listening on (\S+)/.exec(out);
-          if (match) resolve(match[1]);
-        });
-        server.on('exit', () => reject(new Error(out)));
-      });
       const second = JSON.parse(await ok(['keys', 'create', '--project', 'proj_s', '--json', '--url', url, '--admin-key', MASTER]));
       expect(await ok(['keys', 'revoke', '--key', second.id, '--url', url, '--admin-key', MASTER])).toContain(`id: ${second.id}`);
       const again = await cerulean(['keys', 'revoke', '--key', second.id, '--url', url, '--admin-key', MASTER]);
@@ -103,8 +83,7 @@ describe('flags', () => {
       const badNumber = await cerulean(['quotas', 'set', '--project', 'proj_s', '--deployment', 'chat', '--tpm', 'lots', '--url', url, '--admin-key', MASTER]);
       expect(badNumber.stderr).toBe('400: --tpm: expected a number\n');
     } finally {
-      server.kill('SIGTERM');
-      await new Promise((resolve) => server.on('exit', resolve));
+      await server.stop();
     }
   });
 

@@ -1,23 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
+import { runCli, startServe, type CliResult } from '../helpers/cli-process.js';
 
 /** The admin subcommands, run as the built `cerulean` command: against the storage directly, and against a server. */
-const BIN = fileURLToPath(new URL('../../bin/cerulean.js', import.meta.url));
-
-function cerulean(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+/** Runs `cerulean ARGS` in `cwd` with PATH and `env` only. */
+const cerulean = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> => runCli(args, { cwd, env });
 
 let upstream: OpenAIFixture;
 let dir: string;
@@ -66,21 +57,9 @@ describe('cerulean admin commands', () => {
   });
 
   it('talks to a running server, prints usage as a table and CSV, and verifies the audit chain', async () => {
-    const server = spawn(process.execPath, [BIN, 'serve'], {
-      cwd: dir,
-      env: { PATH: process.env.PATH, CERULEAN_MASTER_KEY: 'mk' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const server = await startServe(['serve'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'mk' } });
+    const url = server.url;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        server.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const match = /listening on (\S+)/.exec(out);
-          if (match) resolve(match[1]);
-        });
-        server.on('exit', () => reject(new Error(out)));
-      });
       const env = { CERULEAN_URL: url, CERULEAN_ADMIN_KEY: 'mk' };
       const created = await cerulean(['keys', 'create', '--project', 'proj_s'], dir, env);
       expect(created.code).toBe(0);
@@ -101,8 +80,7 @@ describe('cerulean admin commands', () => {
       expect(wrongKey.code).toBe(1);
       expect(wrongKey.stderr).toMatch(/^401/);
     } finally {
-      server.kill('SIGTERM');
-      await new Promise((resolve) => server.on('exit', resolve));
+      await server.stop();
     }
   });
 });

@@ -1,59 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
+import { runCli, startServe, type Serving } from '../helpers/cli-process.js';
 import { dropSchema, POSTGRES_URL, uniqueSchema } from '../storage/storage-test-support.js';
 
 /**
  * Configuration mistakes fail closed and loudly, as an operator meets them: `cerulean check`,
  * `serve` and SIGHUP reloads of the built command run as a real process (`npm test` builds first).
  */
-const BIN = fileURLToPath(new URL('../../bin/cerulean.js', import.meta.url));
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (data: Buffer) => (out += data.toString()));
-  child.stderr?.on('data', (data: Buffer) => (err += data.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed; stdout: ${out} stderr: ${err}`)), 15_000);
-    child.stdout?.on('data', () => {
-      const match = /Cerulean listening on (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1], stdout: () => out, exited });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code}; stdout: ${out} stderr: ${err}`));
-    });
-  });
-}
-
-function runToExit(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
-
 /** The JSON log lines a running server has written so far. */
-function logLines(running: Running): Array<Record<string, any>> {
+function logLines(running: Serving): Array<Record<string, any>> {
   return running
     .stdout()
     .split('\n')
@@ -92,13 +50,13 @@ describe('content-safety references', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cerulean-cfg-'));
     writeFileSync(join(dir, 'policy.yaml'), config(MISSPELT_POLICY));
     writeFileSync(join(dir, 'classifier.yaml'), config(MISSPELT_CLASSIFIER));
-    const checked = await runToExit(['check', '--config', 'policy.yaml'], dir);
+    const checked = await runCli(['check', '--config', 'policy.yaml'], { cwd: dir });
     expect(checked.code).toBe(1);
     expect(checked.stderr).toContain('content_safety.deployments.chat: unknown policy "strcit"');
-    const classifier = await runToExit(['check', '--config', 'classifier.yaml'], dir);
+    const classifier = await runCli(['check', '--config', 'classifier.yaml'], { cwd: dir });
     expect(classifier.code).toBe(1);
     expect(classifier.stderr).toContain('content_safety.policies.strict.classifiers.0: unknown classifier "lokal"');
-    const served = await runToExit(['serve', '--config', 'policy.yaml', '--port', '0'], dir, { CERULEAN_MASTER_KEY: 'k1' });
+    const served = await runCli(['serve', '--config', 'policy.yaml', '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'k1' } });
     expect(served.code).toBe(1);
     expect(served.stderr).toContain('content_safety.deployments.chat: unknown policy "strcit"');
     expect(served.stdout).not.toContain('listening');
@@ -111,7 +69,7 @@ describe('a project choice the configuration no longer has', () => {
     const file = join(dir, 'c.yaml');
     const withPolicy = (name: string): string => config(`content_safety: { policies: { ${name}: { prompt: { hate: low } } } }`);
     writeFileSync(file, withPolicy('strict'));
-    const server = await start(['serve', '--config', file, '--port', '0'], dir, { CERULEAN_MASTER_KEY: 'k1' });
+    const server = await startServe(['serve', '--config', file, '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'k1' } });
     const admin = async (method: string, path: string, body?: unknown): Promise<any> => {
       const response = await fetch(`${server.url}/admin/v1${path}`, {
         method,
@@ -158,14 +116,14 @@ describe('cerulean check', () => {
       join(dir, 'c.yaml'),
       config().replace('server: { host: 127.0.0.1, port: 8080 }', 'server: { host: 127.0.0.1, port: 8080, region: "${CERULEAN_TEST_REGION}" }'),
     );
-    const checked = await runToExit(['check', '--config', 'c.yaml'], dir);
+    const checked = await runCli(['check', '--config', 'c.yaml'], { cwd: dir });
     expect(checked.code).toBe(0);
     expect(checked.stderr).toContain('warning: server.region: ${CERULEAN_TEST_REGION} is not set');
     expect(checked.stdout).toMatch(/ok \(1 providers, 1 deployments\)/);
     expect(checked.stdout).toMatch(/need a restart/);
     for (const section of ['server', 'storage', 'redis', 'auth', 'logging']) expect(checked.stdout).toContain(section);
 
-    const set = await runToExit(['check', '--config', 'c.yaml'], dir, { CERULEAN_TEST_REGION: 'eu' });
+    const set = await runCli(['check', '--config', 'c.yaml'], { cwd: dir, env: { CERULEAN_TEST_REGION: 'eu' } });
     expect(set.code).toBe(0);
     expect(set.stderr).toBe('');
   });
@@ -176,7 +134,7 @@ describe('SIGHUP reload', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cerulean-cfg-'));
     const file = join(dir, 'c.yaml');
     writeFileSync(file, config());
-    const server = await start(['serve', '--config', file, '--port', '0'], dir, { CERULEAN_MASTER_KEY: 'k1' });
+    const server = await startServe(['serve', '--config', file, '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'k1' } });
     const headers = { authorization: 'Bearer k1' };
     const models = async (): Promise<string[]> =>
       ((await (await fetch(`${server.url}/v1/models`, { headers })).json()) as { data: Array<{ id: string }> }).data.map((model) => model.id).sort();
@@ -236,13 +194,13 @@ describe('master key on shared storage', () => {
   it('a replica on PostgreSQL without CERULEAN_MASTER_KEY refuses to start rather than generate its own', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cerulean-cfg-'));
     writeFileSync(join(dir, 'c.yaml'), config(`storage: { url: "${POSTGRES_URL}?schema=${schema}" }`));
-    const refused = await runToExit(['serve', '--config', 'c.yaml', '--port', '0'], dir);
+    const refused = await runCli(['serve', '--config', 'c.yaml', '--port', '0'], { cwd: dir });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('CERULEAN_MASTER_KEY');
     expect(refused.stdout).not.toContain('cer-master-');
     expect(existsSync(join(dir, 'state', 'master-key.sha256'))).toBe(false);
 
-    const server = await start(['serve', '--config', 'c.yaml', '--port', '0'], dir, { CERULEAN_MASTER_KEY: 'shared-key' });
+    const server = await startServe(['serve', '--config', 'c.yaml', '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'shared-key' } });
     try {
       expect((await fetch(`${server.url}/admin/v1/organizations`, { headers: { authorization: 'Bearer shared-key' } })).status).toBe(200);
     } finally {

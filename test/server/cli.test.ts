@@ -1,57 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
+import { runCli, startServe } from '../helpers/cli-process.js';
 
 /** These tests run the built command (`npm test` builds first) as a real process. */
-const BIN = fileURLToPath(new URL('../../bin/cerulean.js', import.meta.url));
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: options.cwd,
-    env: { PATH: process.env.PATH, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (data: Buffer) => (out += data.toString()));
-  child.stderr?.on('data', (data: Buffer) => (err += data.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed; stdout: ${out} stderr: ${err}`)), 15_000);
-    const check = (): void => {
-      const match = /Cerulean listening on (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1], stdout: () => out, exited });
-      }
-    };
-    child.stdout?.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code}; stdout: ${out} stderr: ${err}`));
-    });
-  });
-}
-
-function runToExit(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
 
 /** The raw SSE text, and the content its chunks carried. */
 async function readStream(response: Response): Promise<{ raw: string; content: string }> {
@@ -86,7 +40,7 @@ describe('cerulean serve', () => {
   it('generates a master key once, stores only its hash, and picks a free port with --port 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cerulean-cli-'));
     writeFileSync(join(dir, 'c.yaml'), config('  chat: { provider: up, model: m }'));
-    const first = await start(['serve', '--config', 'c.yaml', '--port', '0'], { cwd: dir });
+    const first = await startServe(['serve', '--config', 'c.yaml', '--port', '0'], { cwd: dir });
     const key = /^\s+(cer-master-\S+)$/m.exec(first.stdout())?.[1];
     expect(key).toBeDefined();
     expect(first.url).not.toMatch(/:8080$/);
@@ -98,7 +52,7 @@ describe('cerulean serve', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
-    const second = await start(['serve', '--config', 'c.yaml', '--port', '0'], { cwd: dir });
+    const second = await startServe(['serve', '--config', 'c.yaml', '--port', '0'], { cwd: dir });
     expect(second.stdout()).not.toContain('cer-master-');
     const again = await fetch(`${second.url}/v1/models`, { headers: { 'api-key': key as string } });
     expect(again.status).toBe(200);
@@ -110,7 +64,7 @@ describe('cerulean serve', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cerulean-cli-'));
     const file = join(dir, 'c.yaml');
     writeFileSync(file, config('  chat: { provider: up, model: slow-stream }'));
-    const server = await start(['serve', '--config', file, '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'k1' } });
+    const server = await startServe(['serve', '--config', file, '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'k1' } });
     const headers = { authorization: 'Bearer k1', 'content-type': 'application/json' };
     const inFlight = fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
@@ -145,7 +99,7 @@ describe('cerulean serve', () => {
   it('finishes in-flight streams on SIGTERM, then exits', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cerulean-cli-'));
     writeFileSync(join(dir, 'c.yaml'), config('  chat: { provider: up, model: slow-stream }'));
-    const server = await start(['serve', '--config', 'c.yaml', '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'k1' } });
+    const server = await startServe(['serve', '--config', 'c.yaml', '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'k1' } });
     const inFlight = fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: 'Bearer k1', 'content-type': 'application/json' },
@@ -161,7 +115,7 @@ describe('cerulean serve', () => {
 
   it('starts on the shipped example with no provider key set; its deployments answer 503 naming the variable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cerulean-cli-'));
-    const server = await start(['serve', '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'k1' } });
+    const server = await startServe(['serve', '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: 'k1' } });
     expect(server.stdout()).toContain('cerulean.example.yaml');
     const response = await fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
@@ -180,10 +134,10 @@ describe('cerulean serve', () => {
   it('refuses an invalid configuration with the path and the problem', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cerulean-cli-'));
     writeFileSync(join(dir, 'bad.yaml'), 'providers: { openai-east: { type: openai, api_key: k } }\ndeployments: { chat: { provider: opnai, model: m } }\n');
-    const result = await runToExit(['serve', '--config', 'bad.yaml'], dir);
+    const result = await runCli(['serve', '--config', 'bad.yaml'], { cwd: dir });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('deployments.chat.provider: unknown provider "opnai"');
-    const checked = await runToExit(['check', '--config', 'bad.yaml'], dir);
+    const checked = await runCli(['check', '--config', 'bad.yaml'], { cwd: dir });
     expect(checked.code).toBe(1);
   });
 });

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startReplica, type Replica } from '../cluster/replica-process.js';
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
+import { startServe, type Serving } from '../helpers/cli-process.js';
 import { startCuttableProxy, type CuttableProxy } from '../helpers/cuttable-proxy.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
 
@@ -13,7 +13,7 @@ const MASTER = 'outage-master-key';
 let upstream: OpenAIFixture;
 let redis: PrivateRedis;
 let proxy: CuttableProxy;
-let replica: Replica | undefined;
+let replica: Serving | undefined;
 
 beforeAll(async () => {
   upstream = await startOpenAIFixture();
@@ -43,7 +43,7 @@ deployments:
 redis: { url: "redis://127.0.0.1:${proxy.port}" }
 `,
   );
-  replica = await startReplica('serve', 'c.yaml', { cwd: dir, env: { CERULEAN_MASTER_KEY: MASTER } });
+  replica = await startServe(['serve', '--config', 'c.yaml', '--port', '0'], { cwd: dir, env: { CERULEAN_MASTER_KEY: MASTER } });
   const admin = async (method: string, path: string, body: unknown): Promise<any> => {
     const response = await fetch(`${replica!.url}/admin/v1${path}`, {
       method,

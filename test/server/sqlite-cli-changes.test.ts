@@ -1,31 +1,21 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth/master-key.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startService, type Service } from '../../src/service/service.js';
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
 import { MASTER_KEY } from '../helpers/cerulean.js';
+import { BUILT_MAIN, runCli, type CliResult } from '../helpers/cli-process.js';
 
 /**
  * The CLI changing the SQLite file of a running server (another process on the same file): the
  * server sees each change within a second, not at its next periodic reload (a minute).
  */
-const BIN = fileURLToPath(new URL('../../bin/cerulean.js', import.meta.url));
-const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 
-function run(args: string[], cwd: string, script?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const argv = script === undefined ? [BIN, ...args] : ['--input-type=module', '-e', script];
-  const child = spawn(process.execPath, argv, { cwd, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+/** Runs `cerulean ARGS` in `cwd` with PATH only. */
+const run = (args: string[], cwd: string): Promise<CliResult> => runCli(args, { cwd });
 
 let upstream: OpenAIFixture;
 let dir: string;
@@ -33,7 +23,7 @@ let service: Service;
 let url: string;
 
 beforeAll(async () => {
-  if (!existsSync(join(DIST, 'cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) before this test');
+  if (!existsSync(BUILT_MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does) before this test');
   upstream = await startOpenAIFixture();
   dir = mkdtempSync(join(tmpdir(), 'cerulean-sqlite-cli-'));
   writeFileSync(

@@ -1,4 +1,7 @@
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { postgresAvailable } from '../helpers/services.js';
+import { dropSchema, POSTGRES_URL, uniqueSchema } from './storage-test-support.js';
 import { isStorageUnavailable } from '../../src/storage/storage-availability.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 
@@ -28,6 +31,58 @@ describe('isStorageUnavailable', () => {
       expect(isStorageUnavailable(failure)).toBe(true);
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describe.runIf(postgresAvailable)('a PostgreSQL connection lost in the middle of a call', () => {
+  it('fails the call as unavailable and leaves the process running (no unhandled error event on a checked-out client)', async () => {
+    const target = new URL(POSTGRES_URL);
+    // A proxy that can stop relaying the server's answers (so a call stays in flight), then cut.
+    let stalled = false;
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+      }
+      client.pipe(upstream);
+      upstream.on('data', (data: Buffer) => {
+        if (!stalled) client.write(data);
+      });
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as AddressInfo).port;
+    const url = new URL(POSTGRES_URL);
+    url.hostname = '127.0.0.1';
+    url.port = String(port);
+    const schema = uniqueSchema();
+    url.searchParams.set('schema', schema);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => void uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    const storage = await openStorage(url.toString());
+    try {
+      await storage.migrate();
+      stalled = true;
+      const pending = storage.organizations.list().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const socket of sockets) socket.destroy(new Error('cut'));
+      const failure = await pending;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(uncaught).toEqual([]);
+      expect(isStorageUnavailable(failure)).toBe(true);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await storage.close().catch(() => undefined);
+      proxy.close();
+      await dropSchema(schema);
     }
   });
 });

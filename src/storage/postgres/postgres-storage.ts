@@ -73,11 +73,15 @@ export async function openPostgresStorage(url: string, options: StorageOptions =
   const pool = new pg.Pool({ connectionString: withSearchPath(connectionString, schema), max: POOL_SIZE, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // An idle client's error is emitted on the pool; unhandled, it would crash the process.
   pool.on('error', (error) => notify({ level: 'warn', message: 'Idle PostgreSQL connection failed', error }));
-  pool.on('connect', (client) =>
+  pool.on('connect', (client) => {
     client.on('notice', (message) =>
       notify({ level: message.severity === 'WARNING' ? 'warn' : 'debug', message: `PostgreSQL ${message.severity ?? 'NOTICE'}: ${message.message ?? ''}` }),
-    ),
-  );
+    );
+    // A checked-out client's socket error is emitted on the client (the pool listens only while it
+    // is idle): without a listener it would end the process. The call in flight fails with it, and
+    // the pool drops the client on release, so it needs no more than a debug line here.
+    client.on('error', (error) => notify({ level: 'debug', message: 'PostgreSQL connection in use failed', error }));
+  });
 
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return new KyselyStorage(db, traits, new PostgresChangeFeed(pool, connectionString, notify), new PostgresUsageRepository(db, traits));

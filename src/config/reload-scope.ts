@@ -2,7 +2,7 @@ import type { Config } from './schema.js';
 
 /**
  * What a reload (SIGHUP) can apply. The deployment table (providers, deployments), content-filter
- * policies and classifiers, abuse-monitoring thresholds, and the server's region and shutdown grace
+ * policies and classifiers, abuse-monitoring thresholds, and the server's region, shutdown grace and drain delay
  * are swapped in; everything else was wired once at start (the listening socket, storage, Redis,
  * OIDC issuers, the usage journal, the logger, ...) and keeps its old value until a restart.
  */
@@ -10,7 +10,13 @@ const RELOADABLE_SECTIONS = ['providers', 'deployments', 'content_safety'] as co
 
 /** Per restart-only section, the part a reload cannot apply (the whole section unless listed). */
 const RESTART_ONLY: Readonly<Record<string, (config: Config) => unknown>> = {
-  server: ({ server }) => ({ host: server.host, port: server.port, body_limit: server.body_limit }),
+  server: ({ server }) => ({
+    host: server.host,
+    port: server.port,
+    body_limit: server.body_limit,
+    max_connections: server.max_connections,
+    trust_proxy: server.trust_proxy,
+  }),
   data_dir: (config) => config.data_dir,
   logging: (config) => config.logging,
   storage: (config) => config.storage,
@@ -28,8 +34,8 @@ const RESTART_ONLY_SECTIONS: readonly string[] = Object.keys(RESTART_ONLY);
 
 /** What `cerulean check` says about reloads. */
 export const RELOAD_NOTE =
-  'a reload (SIGHUP) applies providers, deployments, content_safety, server.region and server.shutdown_grace_ms; ' +
-  'changes to server (host, port, body_limit), data_dir, logging, storage, redis, auth, usage, audit, quotas ' +
+  'a reload (SIGHUP) applies providers, deployments, content_safety, server.region, server.shutdown_grace_ms and server.drain_delay_ms; ' +
+  'changes to server (host, port, body_limit, max_connections, trust_proxy), data_dir, logging, storage, redis, auth, usage, audit, quotas ' +
   'and turning content_safety.abuse_monitoring on or off need a restart';
 
 export interface ReloadChanges {

@@ -22,6 +22,13 @@ describe('what a reload applies', () => {
     expect(reloadMessage(changes)).toBe('configuration reloaded; server, storage changes need a restart');
   });
 
+  it('applies the drain delay, and not the connection cap or the trusted proxies, which the listener took at start', () => {
+    const started = parse(BASE);
+    expect(reloadChanges(started, parse(BASE.replace('region: eu', 'region: eu, drain_delay_ms: 5000'))).needsRestart).toEqual([]);
+    expect(reloadChanges(started, parse(BASE.replace('region: eu', 'region: eu, max_connections: 100'))).needsRestart).toEqual(['server']);
+    expect(reloadChanges(started, parse(BASE.replace('region: eu', 'region: eu, trust_proxy: true'))).needsRestart).toEqual(['server']);
+  });
+
   it('keeps reporting a change that waits for a restart, against what the process started with', () => {
     const started = parse(BASE);
     const moved = parse(BASE.replace('port: 8080', 'port: 9090'));

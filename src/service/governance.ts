@@ -22,7 +22,8 @@ import { MemoryBudgetStore } from '../governance/budget/memory-budget-store.js';
 import { RedisBudgetStore } from '../governance/budget/redis-budget-store.js';
 import { GovernanceAdmission } from '../governance/governance-admission.js';
 import { PolicyCache } from '../governance/policy-cache.js';
-import { monitorPolicyCache } from '../governance/policy-cache-monitor.js';
+import { monitorPolicyCache, storageReadiness } from '../governance/policy-cache-monitor.js';
+import type { Readiness } from '../server/app.js';
 import { AbuseMonitor } from '../safety/abuse/abuse-monitor.js';
 import { MemoryAbuseCounterStore } from '../safety/abuse/abuse-counter-store.js';
 import { FailoverAbuseCounterStore } from '../safety/abuse/failover-abuse-counter-store.js';
@@ -87,6 +88,8 @@ export interface Governance {
   readonly admission: GovernanceAdmission;
   readonly meter: UsageMeter;
   readonly ledger: UsageLedger;
+  /** What `/readyz` says of storage and, when configured, Redis. */
+  readiness(): Readiness;
   /** Present when `content_safety.abuse_monitoring` is configured: observes filter decisions. */
   readonly abuse: AbuseMonitor | undefined;
   /** Commits buffered usage and last-used times, then closes stores and connections. */
@@ -203,9 +206,21 @@ export async function startGovernance(
   const retentionTimer = setInterval(() => void prune().catch((error: unknown) => logger?.error({ err: error }, 'audit pruning failed')), 3_600_000);
   retentionTimer.unref();
 
+  const readiness = (): Readiness => {
+    const stored = storageReadiness(cache.health());
+    if (!outageGuard || !config.redis) return stored;
+    const up = outageGuard.up;
+    // Every replica shares the one Redis: its outage degrades them all, it takes none out of rotation.
+    return {
+      status: stored.status === 'ready' && !up ? 'degraded' : stored.status,
+      checks: { ...stored.checks, redis: up ? { status: 'ok' } : { status: 'unavailable', on_outage: config.redis.on_outage } },
+    };
+  };
+
   return {
     storage,
     cache,
+    readiness,
     authenticator,
     admission,
     meter,

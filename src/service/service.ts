@@ -1,7 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { startGovernance, type Governance } from './governance.js';
-import { storageReadiness } from '../governance/policy-cache-monitor.js';
 import { Metrics } from '../observability/metrics.js';
 import { createContentSafety, type ContentSafety } from '../safety/content-safety.js';
 import { SafetyMetrics } from '../safety/safety-metrics.js';
@@ -45,7 +44,7 @@ export async function startService(
     moderation: safety.moderation,
     meters: [governance.meter],
     admin: { storage: governance.storage, version: options.version, filterPolicies: () => safety.policyNames(), refresh: () => governance.cache.reload() },
-    readiness: () => storageReadiness(governance.cache.health()),
+    readiness: governance.readiness,
     onReload: (next) => {
       safety.reload(next);
       // Thresholds and actions follow a reload; turning monitoring on or off takes a restart.

@@ -114,6 +114,10 @@ describe('a Redis outage', () => {
 
     const metrics = async (cerulean: GovernedCerulean): Promise<string> => (await fetch(`${cerulean.url}/metrics`)).text();
     expect(await metrics(closed)).toMatch(/^cerulean_redis_up 0$/m);
+    // Every replica shares one Redis: it says so in readyz, but stays in rotation (200 degraded).
+    const ready = await fetch(`${closed.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'degraded', redis: { status: 'unavailable', on_outage: 'fail_closed' } });
     expect(await metrics(closed)).toMatch(/^cerulean_redis_unshared_admissions_total\{outcome="refused"\} 2$/m);
     expect(await metrics(open)).toMatch(/^cerulean_redis_unshared_admissions_total\{outcome="local"\} 2$/m);
 
@@ -126,6 +130,7 @@ describe('a Redis outage', () => {
     await expect.poll(async () => (await chat(closed, closedKeys.quota)).status, { timeout: 10_000, interval: 100 }).toBe(200);
     await expect.poll(() => logLines.filter((line) => String(line.msg).startsWith('redis reachable again')).length, { timeout: 10_000 }).toBe(2);
     expect(await metrics(open)).toMatch(/^cerulean_redis_up 1$/m);
+    expect(await (await fetch(`${open.url}/readyz`)).json()).toMatchObject({ status: 'ready', redis: { status: 'ok' } });
     expect(logLines.filter((line) => String(line.msg).startsWith('redis unreachable'))).toHaveLength(2);
     expect(unhandled).toEqual([]);
   }, 20_000);

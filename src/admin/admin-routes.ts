@@ -1,4 +1,5 @@
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { openAIFamily } from '../api/openai/openai-family.js';
 import { InvalidRequestError } from '../errors/catalogue.js';
 import type { Principal } from '../pipeline/authenticate.js';
 import type { Storage } from '../storage/storage.js';
@@ -63,7 +64,7 @@ export function registerAdminRoutes(app: FastifyInstance, dependencies: AdminDep
     app.route({
       method: operation.method,
       url: ADMIN_PREFIX + operation.path,
-      config: { shape: 'openai' },
+      config: { family: openAIFamily },
       onRequest: authenticate,
       handler: async (request, reply) => {
         const raw = {

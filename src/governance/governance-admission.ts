@@ -104,10 +104,11 @@ export class GovernanceAdmission implements AdmitStage {
     const deploymentTpm = policy?.tpm ?? null;
     const projectTpm = projectId === undefined ? null : cache.projectTpm(projectId, deployment);
     const prices = budgets.applies(projectId, keyId) ? policy?.prices : undefined;
-    const estimatedTokens = deploymentTpm !== null || projectTpm !== null || prices ? quotas.estimate(context.operation, context.body, route.target.model) : 0;
+    const estimatedTokens =
+      deploymentTpm !== null || projectTpm !== null || prices ? context.api.estimateTokens(context.body, route.target.model, quotas.defaultMaxTokens) : 0;
     let worstCase = 0;
     if (prices) {
-      const images = context.operation === 'images' ? (typeof context.body.n === 'number' ? context.body.n : 1) : 0;
+      const images = context.api.billedImages(context.body);
       worstCase = Math.ceil((estimatedTokens * Math.max(prices.inputPerMillion, prices.outputPerMillion)) / 1_000_000 + images * prices.perImage);
     }
     // Quota and budget are checked at once (with Redis: two scripts in flight together, not one after

@@ -27,7 +27,7 @@ export class UsageMeter implements Meter {
     if (!route) return undefined;
     const usage = context.usage;
     const status = context.status ?? 0;
-    const images = context.operation === 'images' && status === 200 ? (typeof context.body.n === 'number' ? context.body.n : 1) : 0;
+    const images = status === 200 ? context.api.billedImages(context.body) : 0;
     const cost = costOf(this.cache.policy(context.deployment)?.prices, usage, images);
     context.cost = cost;
     context.admission?.settle(usage, cost);

@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Role, Scope } from '../storage/storage.js';
 
 /** A role held on an organization or a project. */
@@ -30,15 +29,4 @@ export type Principal =
 /** Stage 1: turns the presented credential into a principal or throws AuthenticationError. */
 export interface Authenticator {
   authenticate(credential: string | undefined): Principal | Promise<Principal>;
-}
-
-/** The credential from `Authorization: Bearer KEY` or, as Azure clients send it, `api-key: KEY`. */
-export function credentialFrom(headers: IncomingHttpHeaders): string | undefined {
-  const authorization = headers.authorization;
-  if (authorization) {
-    const match = /^Bearer\s+(.+)$/i.exec(authorization);
-    return match ? match[1].trim() : undefined;
-  }
-  const apiKey = headers['api-key'];
-  return typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined;
 }

@@ -7,6 +7,9 @@ import type { Route } from './pick-target.js';
 
 export type ProviderResult = { kind: 'json'; response: ProviderResponse } | { kind: 'stream'; chunks: AsyncIterable<JsonObject> };
 
+/** The provider call as the pipeline makes it: the seam a later stage (fallback routing, caching) wraps. */
+export type ProviderCall = (context: InferenceContext, route: Route) => Promise<ProviderResult>;
+
 /** Stage "call the provider": translate, send with retries, translate back. */
 export async function callProvider(context: InferenceContext, route: Route, onRetry: (reason: string) => void): Promise<ProviderResult> {
   const built = route.provider.buildRequest(context.operation, context.body, route.target, context.stream);

@@ -1,17 +1,23 @@
-import type { ApiShape } from '../errors/render.js';
 import type { JsonObject, Operation, Usage } from '../providers/provider.js';
 import type { AdmissionTicket } from './admit.js';
+import type { ApiFamilyName, InboundApi } from './inbound-api.js';
 import type { Principal } from './authenticate.js';
 import type { Route } from './pick-target.js';
 
 /** One inference request as it moves through the pipeline. Stages fill the optional fields. */
 export interface InferenceContext {
   readonly id: string;
-  readonly shape: ApiShape;
+  /** The family of the route the request came in on (its error envelope and stream conventions). */
+  readonly shape: ApiFamilyName;
+  /** The inbound operation: how its prompt is read, its estimate, how its answer is framed. */
+  readonly api: InboundApi;
+  /** What the provider is asked for (`api.operation`). */
   readonly operation: Operation;
+  /** The caller's body as received and validated; `body` is the internal request built from it. */
+  readonly request: JsonObject;
   /** The deployment the caller named (body `model` or the Azure path segment). */
   readonly deployment: string;
-  /** The request body; the prompt filter may replace it (PII redaction) before the provider sees it. */
+  /** The internal request sent to the provider; `api.prepare` may complete it and the prompt filter replace it (PII redaction). */
   body: JsonObject;
   readonly stream: boolean;
   /** Whether the caller asked for usage on the stream (`stream_options.include_usage`). */
@@ -52,5 +58,5 @@ export interface InferenceContext {
   metered?: boolean;
 }
 
-/** What the edge writes: one JSON document, or a stream of chunks sent as server-sent events. */
+/** What the provider call and the output filter yield: one internal answer, or a stream of internal chunks. */
 export type PipelineResult = { kind: 'json'; body: JsonObject; raw?: string } | { kind: 'stream'; chunks: AsyncIterable<JsonObject> };

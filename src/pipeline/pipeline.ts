@@ -1,17 +1,20 @@
 import { performance } from 'node:perf_hooks';
-import { MeteringUnavailableError } from '../errors/catalogue.js';
+import { CeruleanError, MeteringUnavailableError } from '../errors/catalogue.js';
 import { readUsage } from '../providers/openai/openai-provider.js';
 import type { JsonObject } from '../providers/provider.js';
+import { ClientAbortedError } from '../providers/upstream-client.js';
 import type { AdmitStage } from './admit.js';
 import type { FilterStage } from './filter.js';
-import { callProvider } from './call-provider.js';
+import { callProvider, type ProviderCall } from './call-provider.js';
 import type { InferenceContext, PipelineResult } from './context.js';
+import type { SseFrame } from './inbound-api.js';
 import type { Meter } from './meter.js';
 import type { DeploymentTable } from './pick-target.js';
 
 /**
  * The request pipeline after authentication (which runs at the edge, before the body is read):
- * pick a target, admit (access, quota, budget), call the provider, relay the answer, meter.
+ * pick a target, admit (access, quota, budget), filter the prompt, call the provider, filter the
+ * output, frame the answer in the caller's API, meter.
  */
 export interface PipelineOptions {
   /** The current deployment table; read per request so a reload takes effect at once. */
@@ -22,28 +25,88 @@ export interface PipelineOptions {
   filter?: FilterStage;
   meters: readonly Meter[];
   onRetry?: (provider: string, reason: string) => void;
+  /**
+   * Wraps the provider call, the one seam around it (fallback routing, caching): gets the call it
+   * wraps and returns the call the pipeline makes. Absent: the provider is called directly.
+   */
+  wrapProviderCall?: (next: ProviderCall) => ProviderCall;
+  /** Told about a metering failure that happened after the answer was on its way (logged, never thrown). */
+  onMeterError?: (error: unknown) => void;
+}
+
+/** How the edge writes the answer: the pipeline decides what, the writer knows the socket. */
+export interface ResponseWriter {
+  /** Called once before anything is sent, answer or error: headers the route adds (region, rate limits). */
+  begin(context: InferenceContext): void;
+  json(body: unknown, raw: string | undefined): void;
+  /**
+   * Writes events as they come; `beforeEnd` runs, and is awaited, before the final bytes; an error
+   * after the first event becomes `error`'s frame. Resolves once the stream is over, whatever way.
+   */
+  stream(
+    frames: AsyncIterable<SseFrame>,
+    options: { end: string | undefined; error: (error: unknown) => SseFrame; beforeEnd: () => Promise<void> | undefined },
+  ): Promise<void>;
 }
 
 export class Pipeline {
   private readonly options: PipelineOptions;
   /** The meters that can tell whether they could record now, found once. */
   private readonly gates: ReadonlyArray<Required<Pick<Meter, 'ready'>>>;
+  private readonly call: ProviderCall;
 
   constructor(options: PipelineOptions) {
     this.options = options;
     this.gates = options.meters.filter((meter): meter is Meter & Required<Pick<Meter, 'ready'>> => meter.ready !== undefined);
+    const direct: ProviderCall = (context, route) => callProvider(context, route, (reason) => options.onRetry?.(route.provider.name, reason));
+    this.call = options.wrapProviderCall ? options.wrapProviderCall(direct) : direct;
   }
 
+  /**
+   * The whole request, answered through `writer` and metered exactly once, whether it ended in an
+   * answer, an error (rethrown for the edge to render in the route's envelope) or a caller that
+   * went away.
+   */
+  async handle(context: InferenceContext, writer: ResponseWriter): Promise<void> {
+    try {
+      const result = await this.run(context);
+      writer.begin(context);
+      if (result.kind === 'stream') {
+        const api = context.api;
+        await writer.stream(api.stream(this.observe(context, result.chunks), context), {
+          end: api.streamEnd,
+          error: (error) => api.streamError(error, context),
+          beforeEnd: () => this.finish(context),
+        });
+        return;
+      }
+      const answer = await context.api.answer(result, context);
+      context.status = 200;
+      await this.finish(context);
+      writer.json(answer.body, answer.raw);
+    } catch (error) {
+      context.status = error instanceof ClientAbortedError ? 499 : error instanceof CeruleanError ? error.status : 500;
+      writer.begin(context);
+      await this.finish(context);
+      throw error;
+    } finally {
+      // The caller went away mid-stream, or something unforeseen: still metered, once.
+      this.finish(context)?.catch((error: unknown) => this.options.onMeterError?.(error));
+    }
+  }
+
+  /** Stages 2-6: pick a target, metering gate, admit, complete the request, filter the prompt, call, filter the output. */
   async run(context: InferenceContext): Promise<PipelineResult> {
     const route = this.options.table().pick(context.deployment, context.operation);
     context.route = route;
-    const { admit, filter, onRetry } = this.options;
+    const { admit, filter } = this.options;
     // An upstream's answer that could not be metered would be spent for nothing: refuse first,
     // before any quota is taken or classifier called.
     for (const gate of this.gates) if (!gate.ready()) throw new MeteringUnavailableError();
     if (admit) context.admission = await admit.admit(context);
+    if (context.api.prepare) await context.api.prepare(context);
     if (filter) await filter.checkPrompt(context);
-    const result = await callProvider(context, route, (reason) => onRetry?.(route.provider.name, reason));
+    const result = await this.call(context, route);
     if (result.kind === 'json') {
       context.usage = result.response.usage;
       if (!filter) return { kind: 'json', body: result.response.body, raw: result.response.raw };
@@ -52,38 +115,20 @@ export class Pipeline {
       return { kind: 'json', body, raw: body === result.response.body ? result.response.raw : undefined };
     }
     const chunks = filter ? filter.filterStream(context, result.chunks) : result.chunks;
-    return { kind: 'stream', chunks: this.relay(context, chunks) };
+    return { kind: 'stream', chunks };
   }
 
-  /**
-   * Captures usage and time to first token from the stream, and hides the usage chunk (and the
-   * `usage: null` fields) Cerulean asked the upstream for when the caller did not ask for them.
-   * On OpenAI routes every chunk stays valid against OpenAI's chunk schema whatever the upstream
-   * (an Azure upstream's extra frames): no frame without choices but the usage chunk, and a
-   * `delta` on every chat choice.
-   */
-  private async *relay(context: InferenceContext, chunks: AsyncIterable<JsonObject>): AsyncGenerator<JsonObject> {
-    const openAIChat = context.shape !== 'azure' && context.operation === 'chat';
+  /** Captures the stream's usage (the last `choices: []` chunk) and its time to first token, for the meter stage. */
+  private async *observe(context: InferenceContext, chunks: AsyncIterable<JsonObject>): AsyncGenerator<JsonObject> {
     for await (const chunk of chunks) {
-      const choices = chunk.choices as unknown[] | undefined;
-      if (openAIChat) {
-        if (!choices || choices.length === 0) {
-          if (chunk.usage == null) continue;
-        } else {
-          for (const choice of choices as JsonObject[]) if (choice.delta === undefined) choice.delta = {};
-        }
-      }
       if (chunk.usage != null) {
         const usage = readUsage(chunk.usage);
         if (usage) context.usage = usage;
-        if (!context.includeUsage) {
-          if (!choices || choices.length === 0) continue;
-          delete chunk.usage;
-        }
-      } else if (!context.includeUsage && 'usage' in chunk) {
-        delete chunk.usage;
       }
-      if (context.firstTokenAt === undefined && choices && choices.length > 0) context.firstTokenAt = performance.now();
+      if (context.firstTokenAt === undefined) {
+        const choices = chunk.choices as unknown[] | undefined;
+        if (choices && choices.length > 0) context.firstTokenAt = performance.now();
+      }
       yield chunk;
     }
   }

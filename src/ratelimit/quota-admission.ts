@@ -98,7 +98,8 @@ const UNLIMITED: Admission = Object.freeze({ estimatedTokens: 0, headers: Object
 
 export class QuotaAdmission {
   private readonly store: RateLimitStore;
-  private readonly defaultMaxTokens: Readonly<Record<Operation, number>>;
+  /** The generation allowance assumed per operation when a request sets no max tokens. */
+  readonly defaultMaxTokens: Readonly<Record<Operation, number>>;
   private readonly apiVersion: string;
   private readonly outage: QuotaAdmissionOptions['outage'];
 

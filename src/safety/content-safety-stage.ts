@@ -4,7 +4,6 @@ import type { FilterStage } from '../pipeline/filter.js';
 import type { JsonObject } from '../providers/provider.js';
 import { promptFilterResults, type ContentFilterResults } from './annotations.js';
 import type { BlocklistScanner, ContentFilter, FilterDecision } from './content-filter.js';
-import { promptOf, redactPrompt } from './prompt-text.js';
 
 /** Resolves which policy (if any) applies to a request, and the custom blocklists of its project. */
 export interface FilterResolver {
@@ -107,15 +106,20 @@ export class ContentSafetyStage implements FilterStage {
   async checkPrompt(context: InferenceContext): Promise<void> {
     const filter = this.filterOf(context);
     if (!filter) return;
+    // The operation says how its prompt is read (src/api/): every text part, tool results as documents.
+    const reader = context.api.prompt;
     const redactor = filter.redacts('prompt');
     if (redactor) {
-      const redacted = redactPrompt(context.operation, context.body, redactor);
+      const redacted = reader.redact(context.body, (text) => {
+        const matches = redactor.detect(text);
+        return matches.length === 0 ? undefined : redactor.redact(text, matches);
+      });
       if (redacted) {
         context.body = redacted;
         context.filtered = true;
       }
     }
-    const prompt = promptOf(context.operation, context.body);
+    const prompt = reader.read(context.body);
     if (!prompt) return;
     const blocklists = this.options.resolver.blocklistsFor(filter, context.projectId);
     const decision = await filter.check({ text: prompt.text, direction: 'prompt', documents: prompt.documents }, blocklists, context.signal);

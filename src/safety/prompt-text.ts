@@ -1,21 +1,18 @@
-import type { JsonObject, Operation } from '../providers/provider.js';
-import type { PiiScanner } from './content-filter.js';
-
-export interface PromptText {
-  /** What the caller asked, as one text (messages joined by newlines). */
-  readonly text: string;
-  /** Grounding content: tool results and `<documents>…</documents>` sections, judged for indirect attacks. */
-  readonly documents: string[];
-}
+/**
+ * Helpers the inbound operations use to say how their prompts are read and redacted
+ * (`PromptReader` in src/pipeline/inbound-api.ts): text parts of a content array, grounding
+ * documents, redaction along the changed path only.
+ */
 
 const DOCUMENTS = /<documents>([\s\S]*?)<\/documents>/gi;
 
-function partsText(content: unknown): string {
+/** The text of a message content: a string, or the `text` of its `{type: 'text'}` parts joined by newlines. */
+export function partsText(content: unknown, textType = 'text'): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   let out = '';
   for (const part of content) {
-    if (part && typeof part === 'object' && (part as { type?: unknown }).type === 'text' && typeof (part as { text?: unknown }).text === 'string') {
+    if (part && typeof part === 'object' && (part as { type?: unknown }).type === textType && typeof (part as { text?: unknown }).text === 'string') {
       out += (out ? '\n' : '') + (part as { text: string }).text;
     }
   }
@@ -26,7 +23,7 @@ function partsText(content: unknown): string {
  * `text` with its `<documents>…</documents>` sections removed, their contents appended to
  * `documents`. Text without a `<` cannot have one (most messages): no regular expression runs.
  */
-function withoutDocuments(text: string, documents: string[]): string {
+export function withoutDocuments(text: string, documents: string[]): string {
   if (!text.includes('<')) return text;
   return text.replace(DOCUMENTS, (_match, inner: string) => {
     documents.push(inner);
@@ -34,90 +31,48 @@ function withoutDocuments(text: string, documents: string[]): string {
   });
 }
 
-/** The prompt of a request as the filter judges it; undefined for operations that are not filtered (embeddings). */
-export function promptOf(operation: Operation, body: JsonObject): PromptText | undefined {
-  const documents: string[] = [];
-  const lines: string[] = [];
-  switch (operation) {
-    case 'chat':
-      for (const message of (body.messages as Array<{ role?: unknown; content?: unknown }>) ?? []) {
-        const text = partsText(message.content);
-        if (text === '') continue;
-        if (message.role === 'tool' || message.role === 'function') {
-          documents.push(text);
-          continue;
-        }
-        lines.push(withoutDocuments(text, documents));
-      }
-      break;
-    case 'completions': {
-      const prompt = body.prompt;
-      if (typeof prompt === 'string') lines.push(prompt);
-      else if (Array.isArray(prompt)) for (const item of prompt) if (typeof item === 'string') lines.push(item);
-      break;
-    }
-    case 'images':
-      if (typeof body.prompt === 'string') lines.push(body.prompt);
-      break;
-    case 'embeddings':
-      return undefined;
-  }
-  return { text: lines.join('\n'), documents };
-}
-
-function redactContent(content: unknown, scanner: PiiScanner): { value: unknown; changed: boolean } {
+/**
+ * A content (a string, or parts whose `{type: textType}` parts carry `text`) with every text passed
+ * through `redactText`; `changed` false (and the same value) when nothing was redacted.
+ */
+export function redactContent(content: unknown, redactText: (text: string) => string | undefined, textType = 'text'): { value: unknown; changed: boolean } {
   if (typeof content === 'string') {
-    const matches = scanner.detect(content);
-    return matches.length === 0 ? { value: content, changed: false } : { value: scanner.redact(content, matches), changed: true };
+    const redacted = redactText(content);
+    return redacted === undefined ? { value: content, changed: false } : { value: redacted, changed: true };
   }
   if (!Array.isArray(content)) return { value: content, changed: false };
   let changed = false;
   const parts = content.map((part) => {
-    if (!part || typeof part !== 'object' || (part as { type?: unknown }).type !== 'text') return part;
-    const result = redactContent((part as { text?: unknown }).text, scanner);
-    if (!result.changed) return part;
+    if (!part || typeof part !== 'object' || (part as { type?: unknown }).type !== textType) return part;
+    const text = (part as { text?: unknown }).text;
+    if (typeof text !== 'string') return part;
+    const redacted = redactText(text);
+    if (redacted === undefined) return part;
     changed = true;
-    return { ...(part as object), text: result.value };
+    return { ...(part as object), text: redacted };
   });
   return { value: changed ? parts : content, changed };
 }
 
-/**
- * The body with personal data in its text replaced by `[REDACTED:TYPE]`, or undefined when there was
- * none. The caller's object is never modified: a new body is built along the changed path only.
- */
-export function redactPrompt(operation: Operation, body: JsonObject, scanner: PiiScanner): JsonObject | undefined {
-  switch (operation) {
-    case 'chat': {
-      let changed = false;
-      const messages = ((body.messages as unknown[]) ?? []).map((message) => {
-        const content = (message as { content?: unknown }).content;
-        const result = redactContent(content, scanner);
-        if (!result.changed) return message;
-        changed = true;
-        return { ...(message as object), content: result.value };
-      });
-      return changed ? { ...body, messages } : undefined;
-    }
-    case 'completions':
-    case 'images': {
-      const prompt = body.prompt;
-      if (typeof prompt === 'string') {
-        const result = redactContent(prompt, scanner);
-        return result.changed ? { ...body, prompt: result.value } : undefined;
-      }
-      if (Array.isArray(prompt)) {
-        let changed = false;
-        const prompts = prompt.map((item) => {
-          const result = redactContent(item, scanner);
-          changed ||= result.changed;
-          return result.value;
-        });
-        return changed ? { ...body, prompt: prompts } : undefined;
-      }
-      return undefined;
-    }
-    case 'embeddings':
-      return undefined;
+/** A string or list-of-strings prompt (`prompt` of completions and images) with each string passed through `redactText`. */
+export function redactPromptField(
+  body: Record<string, unknown>,
+  field: string,
+  redactText: (text: string) => string | undefined,
+): Record<string, unknown> | undefined {
+  const prompt = body[field];
+  if (typeof prompt === 'string') {
+    const redacted = redactText(prompt);
+    return redacted === undefined ? undefined : { ...body, [field]: redacted };
   }
+  if (!Array.isArray(prompt)) return undefined;
+  let changed = false;
+  const prompts = prompt.map((item) => {
+    if (typeof item !== 'string') return item;
+    const redacted = redactText(item);
+    if (redacted === undefined) return item;
+    changed = true;
+    return redacted;
+  });
+  return changed ? { ...body, [field]: prompts } : undefined;
 }

@@ -7,7 +7,6 @@ import {
   InvalidRequestError,
   MalformedRequestError,
   MethodNotAllowedError,
-  ModelNotFoundError,
   PayloadTooLargeError,
   RouteNotFoundError,
   ShuttingDownError,
@@ -15,25 +14,25 @@ import {
   UnsupportedApiVersionError,
   UnsupportedMediaTypeError,
 } from '../errors/catalogue.js';
-import { renderError, type ApiShape } from '../errors/render.js';
 import { Metrics } from '../observability/metrics.js';
 import { traceHeadersFor } from '../observability/trace-context.js';
-import { credentialFrom, type Authenticator, type Principal } from '../pipeline/authenticate.js';
+import type { Authenticator, Principal } from '../pipeline/authenticate.js';
 import type { InferenceContext } from '../pipeline/context.js';
 import type { AdmitStage } from '../pipeline/admit.js';
 import type { FilterStage } from '../pipeline/filter.js';
 import type { ContentFilter } from '../safety/content-filter.js';
-import { moderate } from '../safety/moderation-endpoint.js';
 import { MetricsMeter, type Meter } from '../pipeline/meter.js';
 import { registerAdminRoutes, type AdminDependencies } from '../admin/admin-routes.js';
 import { DeploymentTable } from '../pipeline/pick-target.js';
-import { Pipeline } from '../pipeline/pipeline.js';
-import { validateRequest } from '../pipeline/validate-request.js';
-import type { JsonObject, Operation } from '../providers/provider.js';
+import { Pipeline, type ResponseWriter } from '../pipeline/pipeline.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import { AZURE_API_VERSIONS, AZURE_V1_API_VERSIONS } from './azure-api-versions.js';
 import { maxConnections } from './connection-limit.js';
 import { writeEventStream } from './event-stream.js';
+import type { ApiFamily, DirectOperation, InferenceOperation, RouteSpec } from '../api/api-operation.js';
+import { openAIFamily } from '../api/openai/openai-family.js';
+import { azureFamily } from '../api/azure/azure-family.js';
+import { inboundOperations } from '../api/operations.js';
 import { isStorageUnavailable } from '../storage/storage-availability.js';
 
 declare module 'fastify' {
@@ -43,7 +42,8 @@ declare module 'fastify' {
     inference?: InferenceContext;
   }
   interface FastifyContextConfig {
-    shape?: ApiShape;
+    /** The API family whose envelope the route's errors are rendered in. */
+    family?: ApiFamily;
   }
 }
 
@@ -84,13 +84,6 @@ export interface CeruleanServer {
   deployments(): DeploymentTable;
 }
 
-const OPERATION_PATHS: ReadonlyArray<readonly [Operation, string]> = [
-  ['chat', 'chat/completions'],
-  ['completions', 'completions'],
-  ['embeddings', 'embeddings'],
-  ['images', 'images/generations'],
-];
-
 /** A caller's `x-request-id` is kept when it looks like an id: 1-128 of letters, digits and `._:-`. */
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -125,8 +118,9 @@ function accessFields(context: InferenceContext): Record<string, unknown> {
   return fields;
 }
 
-function shapeOf(request: FastifyRequest): ApiShape {
-  return request.routeOptions.config?.shape ?? (request.url.startsWith('/openai/') ? 'azure' : 'openai');
+/** The family a request's errors are rendered in: its route's, else (unknown routes) guessed from the path. */
+function familyOf(request: FastifyRequest): ApiFamily {
+  return request.routeOptions.config?.family ?? (request.url.startsWith('/openai/') ? azureFamily : openAIFamily);
 }
 
 /** Turns the framework's own errors (body parsing, limits), and storage being unreachable (503), into catalogue errors. */
@@ -170,6 +164,7 @@ export function createServer(options: AppOptions): CeruleanServer {
     filter: options.filter,
     meters: [new MetricsMeter(metrics, (name) => table.get(name) !== undefined), ...(options.meters ?? [])],
     onRetry: (provider, reason) => metrics.upstreamRetries.inc({ provider, reason }),
+    onMeterError: (error) => app.log.error({ err: error }, 'metering failed'),
   });
   const authenticator = options.authenticator;
   const bodyLimit = config.server.body_limit;
@@ -203,10 +198,8 @@ export function createServer(options: AppOptions): CeruleanServer {
     reply.raw.once('close', settledOne);
     if (shuttingDown) reply.header('connection', 'close');
     reply.header('x-request-id', request.id);
-    if (request.url.startsWith('/openai/')) {
-      reply.header('apim-request-id', request.id);
-      reply.header('x-ms-region', config.server.region);
-    }
+    const familyHeaders = familyOf(request).responseHeaders?.(request.id, config.server.region);
+    if (familyHeaders) reply.headers(familyHeaders);
     done();
   });
 
@@ -231,7 +224,7 @@ export function createServer(options: AppOptions): CeruleanServer {
     if (shuttingDown) return done(new ShuttingDownError());
     let principal: Principal | Promise<Principal>;
     try {
-      principal = authenticator.authenticate(credentialFrom(request.headers));
+      principal = authenticator.authenticate(familyOf(request).credential(request.headers));
     } catch (error) {
       return done(error as Error);
     }
@@ -263,119 +256,97 @@ export function createServer(options: AppOptions): CeruleanServer {
     known.push({ method, pattern: new RegExp(`^${url.replace(/:[^/]+/g, '[^/]+')}/?$`) });
   };
 
-  const inference =
-    (operation: Operation, shape: ApiShape, deploymentFromPath: boolean) =>
-    async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-      const body = validateRequest(operation, request.body, !deploymentFromPath);
-      const deployment = deploymentFromPath ? (request.params as { deployment: string }).deployment : (body.model as string);
-      const streamable = operation === 'chat' || operation === 'completions';
-      const stream = streamable && body.stream === true;
-      const controller = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) controller.abort(new ClientAbortedError());
-      });
-      const options = body.stream_options as { include_usage?: boolean } | null | undefined;
+  /** Where a request may name the project a token caller charges (`x-cerulean-project`). */
+  const projectHintOf = (request: FastifyRequest): string | undefined => {
+    const hint = request.headers['x-cerulean-project'];
+    return typeof hint === 'string' && hint !== '' ? hint : undefined;
+  };
+  /** An AbortController aborted when the caller goes away before the response is complete. */
+  const abortOnClose = (reply: FastifyReply): AbortController => {
+    const controller = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort(new ClientAbortedError());
+    });
+    return controller;
+  };
+
+  const inference = (operation: InferenceOperation, route: RouteSpec) => {
+    const api = operation.api;
+    return async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      const accepted = operation.accept(request.body, route);
+      const deployment = route.deploymentInPath ? (request.params as { deployment: string }).deployment : (accepted.model as string);
+      const controller = abortOnClose(reply);
       const query = request.query as Record<string, string | undefined>;
-      const hint = request.headers['x-cerulean-project'];
       const context: InferenceContext = {
         // Usage records and abuse counts are keyed by this id and must never collide: a caller's own
         // request id (which it may reuse) gets a unique suffix here.
         id: request.headers['x-request-id'] === request.id ? `${request.id}+${randomUUID()}` : request.id,
-        shape,
-        operation,
+        shape: route.family.name,
+        api,
+        operation: api.operation,
+        request: accepted.original,
         deployment,
-        body,
-        stream,
-        includeUsage: options?.include_usage === true,
+        body: accepted.internal,
+        stream: accepted.stream,
+        includeUsage: accepted.includeUsage,
         principal: request.principal as Principal,
         signal: controller.signal,
         abort: (reason) => controller.abort(reason),
         startedAt: performance.now() - reply.elapsedTime,
         receivedAt: Date.now(),
-        projectHint: typeof hint === 'string' && hint !== '' ? hint : undefined,
+        projectHint: projectHintOf(request),
         apiVersion: query['api-version'],
         traceHeaders: traceHeadersFor(request.headers),
       };
       request.inference = context;
-      try {
-        const result = await pipeline.run(context);
-        if (shape === 'azure' && context.route) reply.header('x-ms-region', context.route.region);
-        if (context.admission) reply.headers(context.admission.headers);
-        if (result.kind === 'stream') {
-          await writeEventStream(reply, result.chunks, context, () => pipeline.finish(context));
-          return reply;
-        }
-        context.status = 200;
-        await pipeline.finish(context);
-        if (result.raw !== undefined) return reply.type('application/json').send(result.raw);
-        return reply.send(result.body);
-      } catch (error) {
-        context.status = error instanceof ClientAbortedError ? 499 : error instanceof CeruleanError ? error.status : 500;
-        if (shape === 'azure' && context.route) reply.header('x-ms-region', context.route.region);
-        await pipeline.finish(context);
-        throw error;
-      } finally {
-        // The caller went away mid-stream, or something unforeseen: still metered, once.
-        pipeline.finish(context)?.catch((error: unknown) => request.log.error({ err: error }, 'metering failed'));
-      }
+      const writer: ResponseWriter = {
+        begin(started) {
+          if (route.family === azureFamily && started.route) reply.header('x-ms-region', started.route.region);
+          if (started.admission) reply.headers(started.admission.headers);
+        },
+        json(body, raw) {
+          if (raw !== undefined) reply.type('application/json').send(raw);
+          else reply.send(body);
+        },
+        stream: (frames, options) => writeEventStream(reply, frames, context, options),
+      };
+      await pipeline.handle(context, writer);
+      return reply;
     };
+  };
 
-  for (const [operation, path] of OPERATION_PATHS) {
-    app.post(`/v1/${path}`, { config: { shape: 'openai' }, onRequest: authenticate }, inference(operation, 'openai', false));
-    app.post(`/openai/v1/${path}`, { config: { shape: 'azure' }, onRequest: [v1ApiVersion, authenticate] }, inference(operation, 'azure', false));
-    app.post(
-      `/openai/deployments/:deployment/${path}`,
-      { config: { shape: 'azure' }, onRequest: [datedApiVersion, authenticate] },
-      inference(operation, 'azure', true),
-    );
-    remember('POST', `/v1/${path}`);
-    remember('POST', `/openai/v1/${path}`);
-    remember('POST', `/openai/deployments/:deployment/${path}`);
-  }
-
-  if (options.moderation) {
-    const moderation = options.moderation;
-    const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<JsonObject> => {
-      const controller = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) controller.abort();
+  const direct =
+    (operation: DirectOperation, route: RouteSpec) =>
+    async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      const controller = abortOnClose(reply);
+      return operation.handle({
+        route,
+        body: request.body,
+        params: request.params as Record<string, string>,
+        query: request.query as Record<string, string | undefined>,
+        headers: request.headers,
+        principal: request.principal as Principal,
+        projectHint: projectHintOf(request),
+        requestId: request.id,
+        ip: request.ip,
+        signal: controller.signal,
       });
-      return moderate(request.body, (model) => moderation.filter(model), controller.signal);
     };
-    app.post('/v1/moderations', { config: { shape: 'openai' }, onRequest: authenticate }, handler);
-    app.post('/openai/v1/moderations', { config: { shape: 'azure' }, onRequest: [v1ApiVersion, authenticate] }, handler);
-    remember('POST', '/v1/moderations');
-    remember('POST', '/openai/v1/moderations');
-  }
 
-  const modelObject = (name: string): JsonObject => {
-    const route = table.get(name);
-    return { id: name, object: 'model', created: table.createdAt, owned_by: route?.provider.name ?? 'cerulean' };
-  };
-  /** The caller sees only deployments its credential may call (key scope, project role, limited access). */
-  const usable = (request: FastifyRequest, name: string): boolean => {
-    if (!options.admit) return true;
-    const hint = request.headers['x-cerulean-project'];
-    return options.admit.mayUse(request.principal as Principal, name, typeof hint === 'string' && hint !== '' ? hint : undefined);
-  };
-  const listModels = async (request: FastifyRequest): Promise<JsonObject> => ({
-    object: 'list',
-    data: table
-      .list()
-      .filter(({ name }) => usable(request, name))
-      .map(({ name }) => modelObject(name)),
+  const operations = inboundOperations({
+    table: () => table,
+    mayUse: options.admit ? (principal, name, hint) => (options.admit as AdmitStage).mayUse(principal, name, hint) : undefined,
+    moderation: options.moderation ? (model) => options.moderation?.filter(model) : undefined,
   });
-  const getModel = async (request: FastifyRequest): Promise<JsonObject> => {
-    const { id } = request.params as { id: string };
-    if (!table.get(id) || !usable(request, id)) throw new ModelNotFoundError(id);
-    return modelObject(id);
-  };
-  app.get('/v1/models', { config: { shape: 'openai' }, onRequest: authenticate }, listModels);
-  app.get('/v1/models/:id', { config: { shape: 'openai' }, onRequest: authenticate }, getModel);
-  app.get('/openai/v1/models', { config: { shape: 'azure' }, onRequest: [v1ApiVersion, authenticate] }, listModels);
-  app.get('/openai/v1/models/:id', { config: { shape: 'azure' }, onRequest: [v1ApiVersion, authenticate] }, getModel);
-  app.get('/openai/models', { config: { shape: 'azure' }, onRequest: [datedApiVersion, authenticate] }, listModels);
-  for (const url of ['/v1/models', '/v1/models/:id', '/openai/v1/models', '/openai/v1/models/:id', '/openai/models']) remember('GET', url);
+  for (const operation of operations) {
+    for (const route of operation.routes) {
+      const onRequest =
+        route.apiVersion === 'dated' ? [datedApiVersion, authenticate] : route.apiVersion === 'v1' ? [v1ApiVersion, authenticate] : [authenticate];
+      const handler = operation.kind === 'inference' ? inference(operation, route) : direct(operation, route);
+      app.route({ method: route.method, url: route.url, config: { family: route.family }, onRequest, handler });
+      remember(route.method, route.url);
+    }
+  }
 
   if (options.admin) {
     registerAdminRoutes(app, { ...options.admin, deployments: () => table.list().map(({ name }) => name) }, authenticate);
@@ -402,7 +373,7 @@ export function createServer(options: AppOptions): CeruleanServer {
   app.setErrorHandler(async (raw: FastifyError, request, reply) => {
     const error = fromFrameworkError(raw, bodyLimit);
     if (error instanceof ClientAbortedError) return reply;
-    const rendered = renderError(error, shapeOf(request));
+    const rendered = familyOf(request).renderError(error);
     if (rendered.status >= 500 && !(error instanceof CeruleanError)) request.log.error({ err: raw }, 'unhandled error');
     else if (rendered.status >= 500) request.log.warn({ status: rendered.status, message: (error as Error).message }, 'request failed');
     return reply.code(rendered.status).headers(rendered.headers).send(rendered.body);

@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { CeruleanError } from '../errors/catalogue.js';
-import { renderError } from '../errors/render.js';
 import type { InferenceContext } from '../pipeline/context.js';
-import type { JsonObject } from '../providers/provider.js';
+import type { SseFrame } from '../pipeline/inbound-api.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 
 /** Resolves when the socket can take more, or when the caller is gone (then false). */
@@ -22,19 +21,33 @@ function drained(response: ServerResponse): Promise<boolean> {
   });
 }
 
+/** One frame on the wire: `event: name` when the API names its events, then the JSON data. */
+function encode(frame: SseFrame): string {
+  const data = `data: ${JSON.stringify(frame.data)}\n\n`;
+  return frame.event === undefined ? data : `event: ${frame.event}\n${data}`;
+}
+
+export interface EventStreamOptions {
+  /** Bytes after the last frame of a stream that ended well (`data: [DONE]`), if the API has them. */
+  readonly end: string | undefined;
+  /** The frame that ends a stream that failed after it started, in the API's shape. */
+  readonly error: (error: unknown) => SseFrame;
+  /** Runs, and is awaited, before the final bytes (the end marker or the error frame) are written. */
+  readonly beforeEnd: () => Promise<void> | undefined;
+}
+
 /**
- * Writes chunks as server-sent events, each as soon as it arrives. The first chunk is awaited
+ * Writes frames as server-sent events, each as soon as it arrives. The first frame is awaited
  * before the status line is sent, so an upstream that fails at once still gets a proper HTTP error
- * from the caller's point of view; after that an error becomes a final `data: {"error":...}` event.
+ * from the caller's point of view; after that an error becomes the API's final error event.
  */
 export async function writeEventStream(
   reply: FastifyReply,
-  chunks: AsyncIterable<JsonObject>,
+  frames: AsyncIterable<SseFrame>,
   context: InferenceContext,
-  /** Runs, and is awaited, before the final bytes (`[DONE]` or the error event) are written. */
-  beforeEnd: () => Promise<void> | undefined,
+  options: EventStreamOptions,
 ): Promise<void> {
-  const iterator = chunks[Symbol.asyncIterator]();
+  const iterator = frames[Symbol.asyncIterator]();
   let step = await iterator.next();
   reply.hijack();
   const response = reply.raw;
@@ -48,13 +61,13 @@ export async function writeEventStream(
   context.status = 200;
   try {
     while (!step.done) {
-      if (!response.write(`data: ${JSON.stringify(step.value)}\n\n`) && !(await drained(response))) {
+      if (!response.write(encode(step.value)) && !(await drained(response))) {
         throw new ClientAbortedError();
       }
       step = await iterator.next();
     }
-    await beforeEnd();
-    response.end('data: [DONE]\n\n');
+    await options.beforeEnd();
+    response.end(options.end);
   } catch (error) {
     if (error instanceof ClientAbortedError || context.signal.reason instanceof ClientAbortedError) {
       context.status = 499;
@@ -62,10 +75,9 @@ export async function writeEventStream(
       if (!response.destroyed) response.destroy();
       return;
     }
-    const rendered = renderError(error, context.shape);
-    context.status = rendered.status;
+    context.status = error instanceof CeruleanError ? error.status : 500;
     if (!(error instanceof CeruleanError)) reply.log.error({ err: error }, 'stream failed');
-    await beforeEnd()?.catch((failure: unknown) => reply.log.error({ err: failure }, 'metering failed'));
-    response.end(`data: ${JSON.stringify(rendered.body)}\n\n`);
+    await options.beforeEnd()?.catch((failure: unknown) => reply.log.error({ err: failure }, 'metering failed'));
+    response.end(encode(options.error(error)));
   }
 }

@@ -21,6 +21,8 @@ function context(): InferenceContext {
     id: 'req_1',
     deployment: 'chat',
     operation: 'chat',
+    // The operation's own estimate (src/api/): a fixed 100 tokens here.
+    api: { estimateTokens: () => 100, billedImages: () => 0 },
     body: { messages: [{ role: 'user', content: 'hi' }] },
     principal: { kind: 'key', id: 'key_1', organizationId: 'org_1', projectId: 'proj_1', deployments: null },
     route: { target: { deployment: 'chat', model: 'gpt-4o-mini' } },
@@ -30,7 +32,7 @@ function context(): InferenceContext {
 function harness(options: { quotaRefuses?: boolean; budgetRefuses?: boolean }) {
   const log: string[] = [];
   const quotas = {
-    estimate: () => 100,
+    defaultMaxTokens: {},
     admit: async (request: { estimatedTokens?: number }) => {
       log.push(`quota take ${request.estimatedTokens}`);
       if (options.quotaRefuses) throw new RateLimitedError('full', 5, {});

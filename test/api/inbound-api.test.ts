@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import type { InboundApi } from '../../src/pipeline/inbound-api.js';
+import { inboundOperations } from '../../src/api/operations.js';
+import { DeploymentTable } from '../../src/pipeline/pick-target.js';
+import { parseConfig } from '../../src/config/load.js';
+
+const loadConfigText = (text: string) => parseConfig(text, 'test.yaml', {});
+
+describe('the inbound API seam', () => {
+  it('does not compile an operation that does not say how its prompt is read', () => {
+    // `npm test` type-checks the tests: were `prompt` optional, this directive would be unused and fail the build.
+    // @ts-expect-error -- `prompt` is missing
+    const unfiltered: InboundApi = {
+      name: 'chat',
+      operation: 'chat',
+      estimateTokens: () => 0,
+      billedImages: () => 0,
+      answer: (answer) => answer,
+      stream: async function* () {},
+      streamError: () => ({ data: {} }),
+    };
+    expect(unfiltered.name).toBe('chat');
+  });
+
+  it('declares every route once, each in one family', () => {
+    const table = new DeploymentTable(loadConfigText('deployments: {}\nproviders: {}\n'));
+    const routes = inboundOperations({ table: () => table, moderation: () => undefined }).flatMap((operation) =>
+      operation.routes.map((route) => `${route.method} ${route.url} ${route.family.name}`),
+    );
+    expect(new Set(routes).size).toBe(routes.length);
+    expect(routes).toContain('POST /v1/chat/completions openai');
+    expect(routes).toContain('POST /openai/deployments/:deployment/chat/completions azure');
+    expect(routes).toContain('GET /openai/models azure');
+  });
+
+  it('gives every inference operation a prompt reader; embeddings alone are deliberately not judged', () => {
+    const table = new DeploymentTable(loadConfigText('deployments: {}\nproviders: {}\n'));
+    for (const operation of inboundOperations({ table: () => table })) {
+      if (operation.kind !== 'inference') continue;
+      const body = { messages: [{ role: 'user', content: 'hello' }], prompt: 'hello', input: 'hello' };
+      const read = operation.api.prompt.read(body);
+      if (operation.api.name === 'embeddings') expect(read).toBeNull();
+      else expect(read?.text).toContain('hello');
+    }
+  });
+});

@@ -35,6 +35,7 @@ export class UsageMeter implements Meter {
     return this.ledger.record({
       requestId: context.id,
       at: context.receivedAt,
+      api: context.operation,
       organizationId: context.organizationId ?? '',
       projectId: context.projectId ?? '',
       keyId: principal.kind === 'key' ? principal.id : null,

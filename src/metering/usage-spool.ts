@@ -17,6 +17,14 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** A journal line as read back: lines written before usage named its API lack `api`. */
+type JournalledRecord = Omit<UsageRecord, 'api'> & { api?: string };
+
+/** A journalled record as storage takes it; one without an API came through chat, the only API there was. */
+function fromJournal(record: JournalledRecord): UsageRecord {
+  return typeof record.api === 'string' ? (record as UsageRecord) : { ...record, api: 'chat' };
+}
+
 /** An open segment file. Until its first write it carries a `.next` name, which replay ignores. */
 interface Segment {
   fd: number;
@@ -128,7 +136,7 @@ export class UsageSpool {
       for (const line of readFileSync(path, 'utf8').split('\n')) {
         if (line === '') continue;
         try {
-          records.push(JSON.parse(line) as UsageRecord);
+          records.push(fromJournal(JSON.parse(line) as JournalledRecord));
         } catch {
           // Only a line cut short by a crash can be malformed; its request was never acknowledged.
         }

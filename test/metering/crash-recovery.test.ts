@@ -310,6 +310,8 @@ deployments:
       for (const row of rows) {
         const record = await storage.usage.get(row.request_id);
         expect(record, row.request_id).toBeDefined();
+        // Every request went to the chat API, and the meter names it.
+        expect(record?.api, row.request_id).toBe('chat');
         byRequestId.set(row.request_id, record as UsageRecord);
       }
       const byTag = new Map<string, UsageRecord[]>();

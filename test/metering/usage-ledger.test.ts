@@ -15,6 +15,7 @@ function usage(id: string, overrides: Partial<UsageRecord> = {}): UsageRecord {
   return {
     requestId: id,
     at: 1_700_000_000_000 + n * 1_000,
+    api: 'chat',
     organizationId: 'org_1',
     projectId: 'proj_1',
     keyId: 'key_1',
@@ -360,6 +361,29 @@ describe('UsageSpool + UsageLedger', () => {
     expect(segments()).toEqual([]);
     expect(await storage.usage.get('req-4')).toBeUndefined();
     expect(await totals()).toEqual(expectedTotals(records));
+    await restarted.close();
+  });
+
+  it('replays records journalled before usage named its API as chat usage, and keeps the API of newer ones', async () => {
+    // A segment left by a process from before the api field: its lines have no `api`.
+    const { api: _none, ...old } = usage('old-1');
+    const newer = usage('new-1', { api: 'responses' });
+    writeFileSync(join(dir, '000000000000001-000001-1.jsonl'), `${JSON.stringify(old)}\n${JSON.stringify(newer)}\n`);
+
+    const recovered = new UsageSpool(dir).recover();
+    expect(recovered[0].records.map((r) => [r.requestId, r.api])).toEqual([
+      ['old-1', 'chat'],
+      ['new-1', 'responses'],
+    ]);
+
+    const restarted = new UsageLedger(storage.usage, new UsageSpool(dir), { flushIntervalMs: NO_TIMER });
+    expect(await restarted.start()).toBe(2);
+    expect(await storage.usage.get('old-1')).toEqual({ ...old, api: 'chat' });
+    expect(await storage.usage.get('new-1')).toEqual(newer);
+    expect((await storage.usage.query({}, ['api'])).map((row) => [row.api, row.requests])).toEqual([
+      ['chat', 1],
+      ['responses', 1],
+    ]);
     await restarted.close();
   });
 

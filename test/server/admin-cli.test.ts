@@ -73,6 +73,11 @@ describe('cerulean admin commands', () => {
       expect(table.stdout.split('\n')[0]).toMatch(/^project\s+deployment\s+requests\s+prompt_tokens/);
       const csv = await cerulean(['usage', '--group_by', 'deployment', '--format', 'csv'], dir, env);
       expect(csv.stdout.split('\r\n')[0]).toBe('deployment,requests,prompt_tokens,cached_tokens,completion_tokens,cost_usd');
+      const byApi = await cerulean(['usage', '--group_by', 'api', '--api', 'chat', '--format', 'csv'], dir, env);
+      expect(byApi.stdout.split('\r\n').slice(0, 2)).toEqual([
+        'api,requests,prompt_tokens,cached_tokens,completion_tokens,cost_usd',
+        expect.stringMatching(/^chat,3,/),
+      ]);
       const verified = await cerulean(['audit', 'verify'], dir, env);
       expect(verified.code).toBe(0);
       expect(verified.stdout).toContain('ok: true');

@@ -369,7 +369,10 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       }
       const upgraded = await openStorage(old.url);
       try {
-        expect(await upgraded.migrate()).toEqual({ applied: ['0002_content_safety'], current: '0002_content_safety' });
+        expect(await upgraded.migrate()).toEqual({
+          applied: ['0002_content_safety', '0003_usage_api_and_responses'],
+          current: '0003_usage_api_and_responses',
+        });
         expect((await upgraded.keys.get('key_old'))?.suspendedAt).toBeNull();
         expect((await upgraded.keys.listActive(T0)).map((k) => k.id)).toEqual(['key_old']);
         expect(await upgraded.blocklists.list('proj_a')).toEqual([]);

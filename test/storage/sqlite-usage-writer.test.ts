@@ -23,6 +23,7 @@ function record(requestId: string, overrides: Partial<UsageRecord> = {}): UsageR
   return {
     requestId,
     at: Date.UTC(2026, 0, 1, 12, 0, 0),
+    api: 'chat',
     organizationId: 'org',
     projectId: 'proj',
     keyId: 'key',
@@ -86,6 +87,17 @@ describe('SQLite usage writer thread (built service)', () => {
     expect(minute).toMatchObject({ requests: 3, promptTokens: 30 });
     // Rounded on the way in, as on the main connection.
     expect((await storage.usage.get('a'))?.latencyMs).toBe(4);
+  });
+
+  it('carries the API of each record through the thread, into records and rollups', async () => {
+    expect(await storage.usage.insertBatch([record('chat-1'), record('resp-1', { api: 'responses' }), record('msg-1', { api: 'messages' })])).toBe(3);
+    expect((await storage.usage.get('resp-1'))?.api).toBe('responses');
+    const byApi = (await storage.usage.rollups('minute', {}, ['api'])).map((row) => [row.api, row.requests]);
+    expect(byApi).toEqual([
+      ['chat', 1],
+      ['messages', 1],
+      ['responses', 1],
+    ]);
   });
 
   it("reports a record the database refuses with SQLite's code, so the ledger can set it apart", async () => {

@@ -136,6 +136,7 @@ function usage(requestId: string, overrides: Partial<UsageRecord> = {}): UsageRe
   return {
     requestId,
     at: T0,
+    api: 'chat',
     organizationId: 'org_1',
     projectId: 'proj_a',
     keyId: 'key_1',
@@ -226,10 +227,11 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
   describe('migrations', () => {
     it('applies every migration once; running again applies nothing', async () => {
       expect(storage.dialect).toBe(dialect);
-      expect(firstMigration).toEqual({ applied: ['0001_initial', '0002_content_safety'], current: '0002_content_safety' });
-      expect(await storage.migrate()).toEqual({ applied: [], current: '0002_content_safety' });
+      const current = '0003_usage_api_and_responses';
+      expect(firstMigration).toEqual({ applied: ['0001_initial', '0002_content_safety', current], current });
+      expect(await storage.migrate()).toEqual({ applied: [], current });
       const another = await openAnother();
-      expect(await another.migrate()).toEqual({ applied: [], current: '0002_content_safety' });
+      expect(await another.migrate()).toEqual({ applied: [], current });
     });
 
     it('creates every table', async () => {
@@ -252,6 +254,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
         'project_filter_policies',
         'abuse_reviews',
         'abuse_samples',
+        'responses',
       ];
       for (const table of tables) expect(await harness.raw(`select count(*) as n from ${table}`)).toHaveLength(1);
     });
@@ -697,6 +700,51 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       ]);
     });
 
+    it('records the API each request came through, and sums, filters and rolls up by it', async () => {
+      const apis = [
+        usage('req_api_1', { api: 'chat', cost: 1 }),
+        usage('req_api_2', { api: 'responses', cost: 10, at: T0 + 1_000 }),
+        usage('req_api_3', { api: 'responses', cost: 20, at: T0 + HOUR }),
+        usage('req_api_4', { api: 'messages', cost: 100, deployment: 'claude', model: 'claude-sonnet' }),
+        usage('req_api_5', { api: 'embeddings', cost: 1_000, completionTokens: 0 }),
+      ];
+      expect(await storage.usage.insertBatch(apis)).toBe(5);
+      for (const record of apis) expect(await storage.usage.get(record.requestId)).toEqual(record);
+
+      const byApi = (await storage.usage.query({}, ['api'])).map((row) => [row.api, row.requests, row.cost]);
+      expect(byApi).toEqual([
+        ['chat', 1, 1],
+        ['embeddings', 1, 1_000],
+        ['messages', 1, 100],
+        ['responses', 2, 30],
+      ]);
+      expect(await storage.usage.query({ api: 'responses' }, [])).toEqual([{ requests: 2, promptTokens: 20, cachedTokens: 0, completionTokens: 10, cost: 30 }]);
+      expect(await storage.usage.query({ api: 'images' }, [])).toEqual([{ requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, cost: 0 }]);
+      expect((await storage.usage.query({}, ['deployment', 'api'])).map((row) => [row.deployment, row.api, row.requests])).toEqual([
+        ['claude', 'messages', 1],
+        ['gpt', 'chat', 1],
+        ['gpt', 'embeddings', 1],
+        ['gpt', 'responses', 2],
+      ]);
+
+      // Records that differ only by API land in rollup rows of their own, in every bucket.
+      for (const bucket of ['minute', 'hour', 'day'] as const) {
+        expect(await storage.usage.rollups(bucket, {}, ['api'])).toEqual(await storage.usage.query({}, ['api']));
+        expect(await storage.usage.rollups(bucket, { api: 'responses' }, [])).toEqual(await storage.usage.query({ api: 'responses' }, []));
+      }
+      const minuteRows = await harness.raw(
+        `select api, requests from usage_rollups where bucket = 'minute' and bucket_start = ${T0} and deployment = 'gpt' order by api`,
+      );
+      expect(minuteRows.map((row) => [row.api, Number(row.requests)])).toEqual([
+        ['chat', 1],
+        ['embeddings', 1],
+        ['responses', 1],
+      ]);
+      // A replay changes nothing, per API either.
+      expect(await storage.usage.insertBatch(apis)).toBe(0);
+      expect((await storage.usage.rollups('day', {}, ['api'])).map((row) => row.requests)).toEqual([1, 1, 1, 2]);
+    });
+
     it('reports spend of a project or key since a time', async () => {
       await storage.usage.insertBatch(records);
       expect(await storage.usage.spendSince('project', 'proj_a', 0)).toBe(310);
@@ -1088,7 +1136,10 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       it('opens an in-memory database and a file under new directories', async () => {
         const memory = await openStorage('sqlite::memory:');
         try {
-          expect(await memory.migrate()).toEqual({ applied: ['0001_initial', '0002_content_safety'], current: '0002_content_safety' });
+          expect(await memory.migrate()).toEqual({
+            applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses'],
+            current: '0003_usage_api_and_responses',
+          });
           await memory.organizations.create({ id: 'org_m', name: 'Memory', createdAt: T0 });
           expect(await memory.organizations.list()).toHaveLength(1);
         } finally {

@@ -1,11 +1,19 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../../errors/catalogue.js';
 import { requireAnywhere, requireOperator, requirePermission } from '../../governance/access-control.js';
-import type { AuditEntry, AuditHead, AuditHeadReference, UsageFilter, UsageGroup, UsageRow } from '../../storage/storage.js';
+import {
+  USAGE_APIS,
+  type AuditEntry,
+  type AuditHead,
+  type AuditHeadReference,
+  type UsageFilter,
+  type UsageGroup,
+  type UsageRow,
+} from '../../storage/storage.js';
 import { commaList, defineOperation, fromMicros, idString, positiveInteger, timestamp, type AdminContext } from '../admin-operation.js';
 import { projectFor } from './tenancy-operations.js';
 
-const GROUPS = ['project', 'key', 'deployment', 'model', 'day'] as const;
+const GROUPS = ['project', 'key', 'deployment', 'model', 'api', 'day'] as const;
 
 const groupList = commaList(z.array(z.enum(GROUPS)));
 
@@ -40,6 +48,7 @@ function usageOut(row: UsageRow): Record<string, unknown> {
     ...(row.key !== undefined ? { key: row.key } : {}),
     ...(row.deployment !== undefined ? { deployment: row.deployment } : {}),
     ...(row.model !== undefined ? { model: row.model } : {}),
+    ...(row.api !== undefined ? { api: row.api } : {}),
     requests: row.requests,
     prompt_tokens: row.promptTokens,
     cached_tokens: row.cachedTokens,
@@ -95,7 +104,7 @@ export const recordOperations = [
     id: 'usage.query',
     method: 'GET',
     path: '/usage',
-    summary: 'Usage and cost, filtered and grouped by project, key, deployment, model and/or day; format=csv for a CSV export.',
+    summary: 'Usage and cost, filtered and grouped by project, key, deployment, model, API and/or day; format=csv for a CSV export.',
     input: z.strictObject({
       from: timestamp.describe('from this time on (inclusive)').optional(),
       to: timestamp.describe('up to this time (exclusive)').optional(),
@@ -104,12 +113,21 @@ export const recordOperations = [
       key: idString.describe('only this key (its id)').optional(),
       deployment: idString.describe('only this deployment').optional(),
       model: idString.describe('only this upstream model').optional(),
+      api: z.enum(USAGE_APIS).describe('only usage of this API (the one the caller used)').optional(),
       group_by: groupList.describe('sum per these (default: one total)').optional(),
       format: z.enum(['json', 'csv']).describe('csv for a CSV export').optional(),
     }),
     async run(context, input) {
       const scope = await scopeFilter(context, 'usage:read', input);
-      const filter: UsageFilter = { ...scope, from: input.from, to: input.to, keyId: input.key, deployment: input.deployment, model: input.model };
+      const filter: UsageFilter = {
+        ...scope,
+        from: input.from,
+        to: input.to,
+        keyId: input.key,
+        deployment: input.deployment,
+        model: input.model,
+        api: input.api,
+      };
       const groups = (input.group_by ?? []) as UsageGroup[];
       const rows = await context.storage.usage.query(filter, groups);
       return { data: rows.map(usageOut), group_by: groups };

@@ -127,6 +127,8 @@ export interface UsageRecordsTable {
   time_to_first_token_ms: number | null;
   streamed: Flag;
   filtered: Flag;
+  /** Added by 0003_usage_api_and_responses ('chat' for the rows before it). */
+  api: string;
 }
 
 export interface UsageRollupsTable {
@@ -137,6 +139,8 @@ export interface UsageRollupsTable {
   key_id: string;
   deployment: string;
   model: string;
+  /** Part of the key since 0003_usage_api_and_responses ('chat' for the rows before it). */
+  api: string;
   /** Not part of the key (a project belongs to one organization); kept for organization filters. */
   organization_id: string;
   requests: Int8;
@@ -222,6 +226,21 @@ export interface AbuseSamplesTable {
   at: Int8;
 }
 
+/** Added by 0003_usage_api_and_responses. */
+export interface ResponsesTable {
+  id: string;
+  /** '' for the master key. */
+  project_id: string;
+  created_at: Int8;
+  model: string;
+  previous_response_id: string | null;
+  /** JSON array of the input items. */
+  input: string;
+  /** JSON of the whole Response object. */
+  response: string;
+  status: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
@@ -241,6 +260,7 @@ export interface Database {
   project_filter_policies: ProjectFilterPoliciesTable;
   abuse_reviews: AbuseReviewsTable;
   abuse_samples: AbuseSamplesTable;
+  responses: ResponsesTable;
 }
 
 /**

@@ -13,6 +13,7 @@ import { migrateToLatest } from './migrations.js';
 import { KyselyOrganizationRepository } from './organization-repository.js';
 import { KyselyProjectRepository } from './project-repository.js';
 import { KyselyQuotaRepository } from './quota-repository.js';
+import { KyselyResponseRepository } from './response-repository.js';
 import { KyselyRoleRepository } from './role-repository.js';
 import { KyselySafetySettingsRepository } from './safety-settings-repository.js';
 import { KyselyUsageRepository } from './usage-repository.js';
@@ -44,6 +45,7 @@ export class KyselyStorage implements Storage {
   readonly blocklists: KyselyBlocklistRepository;
   readonly safetySettings: KyselySafetySettingsRepository;
   readonly abuse: KyselyAbuseRepository;
+  readonly responses: KyselyResponseRepository;
 
   private readonly db: Kysely<Database>;
   private readonly traits: DialectTraits;
@@ -69,6 +71,7 @@ export class KyselyStorage implements Storage {
     this.blocklists = new KyselyBlocklistRepository(db, traits);
     this.safetySettings = new KyselySafetySettingsRepository(db);
     this.abuse = new KyselyAbuseRepository(db);
+    this.responses = new KyselyResponseRepository(db);
   }
 
   migrate(): Promise<MigrationResult> {

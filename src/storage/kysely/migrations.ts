@@ -294,6 +294,60 @@ export const MIGRATIONS: readonly StorageMigration[] = [
       await db.schema.createIndex('abuse_samples_review').on('abuse_samples').columns(['review_id', 'at']).execute();
     },
   },
+  {
+    name: '0003_usage_api_and_responses',
+    async up(db) {
+      // Usage names the inbound API (chat, responses, messages, …). Rows before this migration all
+      // came through the chat API, the only one there was. The default stays for them only: every
+      // writer names the API.
+      await db.schema
+        .alterTable('usage_records')
+        .addColumn('api', 'text', (c) => c.notNull().defaultTo('chat'))
+        .execute();
+
+      // The API joins the rollup key, so rollups can be grouped and filtered by it as raw records
+      // can. A primary key cannot be changed in place on SQLite, so the table is rebuilt (both
+      // databases, one code path), its rows copied as chat usage. The new key has its own name:
+      // on PostgreSQL the old one's index name stays taken until the old table is dropped.
+      await db.schema
+        .createTable('usage_rollups_next')
+        .addColumn('bucket', 'text', (c) => c.notNull())
+        .addColumn('bucket_start', 'bigint', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('deployment', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('api', 'text', (c) => c.notNull())
+        .addColumn('organization_id', 'text', (c) => c.notNull())
+        .addColumn('requests', 'bigint', (c) => c.notNull())
+        .addColumn('prompt_tokens', 'bigint', (c) => c.notNull())
+        .addColumn('cached_tokens', 'bigint', (c) => c.notNull())
+        .addColumn('completion_tokens', 'bigint', (c) => c.notNull())
+        .addColumn('cost', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('usage_rollups_api_pk', ['bucket', 'bucket_start', 'project_id', 'key_id', 'deployment', 'model', 'api'])
+        .execute();
+      const kept =
+        'bucket, bucket_start, project_id, key_id, deployment, model, organization_id, requests, prompt_tokens, cached_tokens, completion_tokens, cost';
+      await sql.raw(`insert into usage_rollups_next (${kept}, api) select ${kept}, 'chat' from usage_rollups`).execute(db);
+      await db.schema.dropTable('usage_rollups').execute();
+      await db.schema.alterTable('usage_rollups_next').renameTo('usage_rollups').execute();
+
+      // Stored responses are the caller's data, not history: no foreign key to the project either
+      // (the master key's responses have project ''), and retention prunes them by creation time.
+      await db.schema
+        .createTable('responses')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('previous_response_id', 'text')
+        .addColumn('input', 'text', (c) => c.notNull())
+        .addColumn('response', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('responses_created_at').on('responses').column('created_at').execute();
+    },
+  },
 ];
 
 /** Applies pending migrations; throws the first failure (the Migrator rolls that migration back). */

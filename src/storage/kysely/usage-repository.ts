@@ -28,6 +28,7 @@ const RECORDS_SOURCE: UsageSource = {
     key: sql.ref('key_id'),
     deployment: sql.ref('deployment'),
     model: sql.ref('model'),
+    api: sql.ref('api'),
     // Integer division gives the UTC day number on both databases; formatted to YYYY-MM-DD in JS.
     // The divisor is a literal, not a parameter, so SELECT and GROUP BY stay the same expression.
     day: sql`${sql.ref('at')} / ${sql.lit(DAY_MS)}`,
@@ -51,6 +52,7 @@ function rollupSource(bucket: RollupBucket): UsageSource {
       key: sql`nullif(key_id, '')`,
       deployment: sql.ref('deployment'),
       model: sql.ref('model'),
+      api: sql.ref('api'),
       day: sql`${sql.ref('bucket_start')} / ${sql.lit(DAY_MS)}`,
     },
     sums: [
@@ -138,6 +140,7 @@ function filterConditions(source: UsageSource, filter: UsageFilter): RawBuilder<
   if (filter.keyId !== undefined) conditions.push(sql`key_id = ${filter.keyId}`);
   if (filter.deployment !== undefined) conditions.push(sql`deployment = ${filter.deployment}`);
   if (filter.model !== undefined) conditions.push(sql`model = ${filter.model}`);
+  if (filter.api !== undefined) conditions.push(sql`api = ${filter.api}`);
   return conditions;
 }
 
@@ -189,6 +192,7 @@ export function toUsageRow(record: UsageRecord): Insertable<UsageRecordsTable> {
   return {
     request_id: record.requestId,
     at: record.at,
+    api: record.api,
     organization_id: record.organizationId,
     project_id: record.projectId,
     key_id: record.keyId,
@@ -214,6 +218,7 @@ function toUsageRecord(row: Selectable<UsageRecordsTable>): UsageRecord {
   return {
     requestId: row.request_id,
     at: toNumber(row.at),
+    api: row.api,
     organizationId: row.organization_id,
     projectId: row.project_id,
     keyId: row.key_id,
@@ -248,7 +253,7 @@ export function sumIntoRollups(records: readonly UsageRecord[]): RollupRow[] {
       const size = BUCKET_MS[bucket];
       const bucketStart = Math.floor(record.at / size) * size;
       const keyId = record.keyId ?? '';
-      const id = JSON.stringify([bucket, bucketStart, record.projectId, keyId, record.deployment, record.model]);
+      const id = JSON.stringify([bucket, bucketStart, record.projectId, keyId, record.deployment, record.model, record.api]);
       const row = rows.get(id);
       if (row === undefined) {
         rows.set(id, {
@@ -258,6 +263,7 @@ export function sumIntoRollups(records: readonly UsageRecord[]): RollupRow[] {
           key_id: keyId,
           deployment: record.deployment,
           model: record.model,
+          api: record.api,
           organization_id: record.organizationId,
           requests: 1,
           prompt_tokens: record.promptTokens,

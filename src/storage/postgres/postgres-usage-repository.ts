@@ -26,6 +26,7 @@ const COLUMNS = [
   ['time_to_first_token_ms', 'integer'],
   ['streamed', 'integer'],
   ['filtered', 'integer'],
+  ['api', 'text'],
 ] as const satisfies ReadonlyArray<readonly [keyof UsageRecordsTable, string]>;
 
 // Every column of usage_records must be listed above: a column added to the table and not here
@@ -65,8 +66,8 @@ function arrayLiteral(rows: readonly Insertable<UsageRecordsTable>[], column: ke
  * second replica flushing the same queue) therefore changes nothing.
  *
  * - The records go in as one statement with one array parameter per column
- *   (`INSERT ... SELECT * FROM unnest($1::text[], ...)`), whatever the batch size: 20 parameters
- *   instead of 20 per record, so neither the query builder nor the server handles thousands of
+ *   (`INSERT ... SELECT * FROM unnest($1::text[], ...)`), whatever the batch size: 21 parameters
+ *   instead of 21 per record, so neither the query builder nor the server handles thousands of
  *   placeholders.
  * - Rollup rows are summed in memory first, because one upsert statement may not touch the same
  *   row twice (PostgreSQL refuses it), and chunked under the parameter limit.
@@ -91,7 +92,7 @@ export class PostgresUsageRepository extends KyselyUsageRepository {
           .insertInto('usage_rollups')
           .values(chunk)
           .onConflict((oc) =>
-            oc.columns(['bucket', 'bucket_start', 'project_id', 'key_id', 'deployment', 'model']).doUpdateSet((eb) => ({
+            oc.columns(['bucket', 'bucket_start', 'project_id', 'key_id', 'deployment', 'model', 'api']).doUpdateSet((eb) => ({
               requests: eb('usage_rollups.requests', '+', eb.ref('excluded.requests')),
               prompt_tokens: eb('usage_rollups.prompt_tokens', '+', eb.ref('excluded.prompt_tokens')),
               cached_tokens: eb('usage_rollups.cached_tokens', '+', eb.ref('excluded.cached_tokens')),

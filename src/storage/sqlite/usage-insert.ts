@@ -7,6 +7,7 @@ const RECORD_COLUMNS = Object.keys(
     roundUsage({
       requestId: '',
       at: 0,
+      api: '',
       organizationId: '',
       projectId: '',
       keyId: null,
@@ -28,7 +29,7 @@ const RECORD_COLUMNS = Object.keys(
     }),
   ),
 );
-const ROLLUP_KEY = ['bucket', 'bucket_start', 'project_id', 'key_id', 'deployment', 'model'];
+const ROLLUP_KEY = ['bucket', 'bucket_start', 'project_id', 'key_id', 'deployment', 'model', 'api'];
 const ROLLUP_SUMS = ['requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'cost'];
 
 /** Inserts a batch of usage records in one transaction; returns how many were new. */

@@ -149,10 +149,17 @@ function paramName(path: readonly PropertyKey[]): string {
   return out;
 }
 
+function jsonTypeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : typeof value === 'boolean' ? 'a boolean' : typeof value;
+}
+
 /** OpenAI's wording for the first thing wrong with a body. */
 function describe(issue: z.core.$ZodIssue, param: string): string {
   if (issue.code === 'invalid_type' && issue.input === undefined) return `Missing required parameter: '${param}'.`;
-  if (issue.code === 'invalid_type') return `Invalid type for '${param}': expected ${issue.expected}.`;
+  if (issue.code === 'invalid_type') return `Invalid type for '${param}': expected ${issue.expected}, but got ${jsonTypeOf(issue.input)} instead.`;
   if (issue.code === 'invalid_value') return `Invalid value for '${param}': expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}.`;
   if (issue.code === 'too_small' && issue.origin === 'number') {
     return `Invalid '${param}': integer below minimum value. Expected a value >= ${String(issue.minimum)}, but got ${String(issue.input)} instead.`;
@@ -161,8 +168,9 @@ function describe(issue: z.core.$ZodIssue, param: string): string {
     return `Invalid '${param}': number above maximum value. Expected a value <= ${String(issue.maximum)}, but got ${String(issue.input)} instead.`;
   }
   if (issue.code === 'invalid_union') {
-    const discriminator = 'discriminator' in issue && typeof issue.discriminator === 'string' ? issue.discriminator : null;
-    if (discriminator) return `Invalid value for '${param}.${discriminator}'.`;
+    // A discriminated union names the field it read and the values it knows.
+    const options = 'options' in issue && Array.isArray(issue.options) ? (issue.options as unknown[]) : null;
+    if (options) return `Invalid value for '${param}': expected one of ${options.map((v) => JSON.stringify(v)).join(', ')}.`;
     return `Invalid type for '${param}'.`;
   }
   return `Invalid value for '${param}': ${issue.message}.`;
@@ -170,7 +178,7 @@ function describe(issue: z.core.$ZodIssue, param: string): string {
 
 /** Parses `value` with `schema`, throwing OpenAI's 400 for the first issue, its param prefixed with `at`. */
 function check<T>(schema: z.ZodType<T>, value: unknown, at: readonly PropertyKey[]): T {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const param = paramName([...at, ...issue.path]);

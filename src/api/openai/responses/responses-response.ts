@@ -148,13 +148,15 @@ export function chatToResponse(chat: JsonObject, request: ResponsesRequest, meta
 
 /**
  * A Response that failed before or while the model answered (stored, and sent in
- * `response.failed`). `output` holds whatever items were already produced.
+ * `response.failed`). `output` holds whatever items were already produced, `usage` (in the
+ * Responses shape) what the upstream reported before it failed.
  */
 export function failedResponse(
   request: ResponsesRequest,
   meta: ResponseMeta,
   error: { code: string; message: string },
   output: ResponseItem[] = [],
+  usage: JsonObject | null = null,
 ): JsonObject {
-  return responseObject(request, meta, { status: 'failed', output, usage: null, error: { code: error.code, message: error.message } });
+  return responseObject(request, meta, { status: 'failed', output, usage, error: { code: error.code, message: error.message } });
 }

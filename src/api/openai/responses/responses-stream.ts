@@ -175,6 +175,8 @@ export class ResponsesStreamEncoder {
       this.calls.set(index, item);
       this.open = { kind: 'function_call', index: this.addItem(item, events), item };
     }
+    // Some upstreams name the function in a later fragment than the one that opened the call.
+    if (!item.name && typeof fn.name === 'string') item.name = fn.name;
     if (args === '') return;
     item.arguments += args;
     // Chat streams send one tool call after another; a late fragment of a call already closed

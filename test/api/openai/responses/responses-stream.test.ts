@@ -270,6 +270,11 @@ describe('ResponsesStreamEncoder', () => {
     expect(encoder.response().status).toBe('failed');
   });
 
+  it('takes a function name that arrives after the fragment that opened the call', () => {
+    const { events } = encode([chunk(toolDelta(0, { id: 'call_a', args: '' })), chunk(toolDelta(0, { name: 'late', args: '{}' })), chunk({}, 'tool_calls')]);
+    expect(events.find((event) => event.type === 'response.function_call_arguments.done')).toMatchObject({ name: 'late', arguments: '{}' });
+  });
+
   it('writes a refusal as a refusal part', () => {
     const { events } = encode([chunk({ refusal: "I can't" }), chunk({ refusal: ' help.' }, 'stop')]);
     expect(events.map((event) => event.type).slice(2, -1)).toEqual([

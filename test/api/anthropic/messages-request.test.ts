@@ -99,7 +99,11 @@ describe('parseMessagesRequest', () => {
       'tool_choice.type',
     ],
     [{ ...BASE, tool_choice: { type: 'tool' } }, 'tool_choice.name: Field required', 'tool_choice.name'],
-    [{ ...BASE, thinking: { type: 'enabled', budget_tokens: 100 } }, 'thinking.budget_tokens: Input should be greater than or equal to 1024', 'thinking.budget_tokens'],
+    [
+      { ...BASE, thinking: { type: 'enabled', budget_tokens: 100 } },
+      'thinking.budget_tokens: Input should be greater than or equal to 1024',
+      'thinking.budget_tokens',
+    ],
     [{ ...BASE, stop_sequences: 'END' }, 'stop_sequences: Input should be a valid list', 'stop_sequences'],
     [{ ...BASE, stream: 'yes' }, 'stream: Input should be a valid boolean', 'stream'],
   ])('refuses %j with "%s"', (body, message, param) => {
@@ -159,7 +163,16 @@ describe('messagesToChat', () => {
               { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } },
               { type: 'image', source: { type: 'url', url: 'https://example.com/a.jpg' } },
               { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Body' }, title: 'Doc' },
-              { type: 'document', source: { type: 'content', content: [{ type: 'text', text: 'A' }, { type: 'text', text: 'B' }] } },
+              {
+                type: 'document',
+                source: {
+                  type: 'content',
+                  content: [
+                    { type: 'text', text: 'A' },
+                    { type: 'text', text: 'B' },
+                  ],
+                },
+              },
               { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'report.pdf' },
             ],
           },
@@ -290,7 +303,9 @@ describe('messagesToChat', () => {
 
   it('refuses block kinds only Anthropic can take, and drops the model-only ones in assistant turns', () => {
     const userBlock = { ...BASE, messages: [{ role: 'user', content: [{ type: 'search_result', source: 's', title: 't', content: [] }] }] };
-    expect(() => messagesToChat(parseMessagesRequest(userBlock))).toThrow("messages.0.content.0.type: Content blocks of type 'search_result' can only be sent to Anthropic deployments");
+    expect(() => messagesToChat(parseMessagesRequest(userBlock))).toThrow(
+      "messages.0.content.0.type: Content blocks of type 'search_result' can only be sent to Anthropic deployments",
+    );
     const urlPdf = { ...BASE, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } }] }] };
     expect(() => messagesToChat(parseMessagesRequest(urlPdf))).toThrow(InvalidRequestError);
     const serverTurn = {

@@ -220,14 +220,21 @@ describe('MessagesStreamEncoder', () => {
   it('makes an error event and ends the stream with it', () => {
     const encoder = new MessagesStreamEncoder({ model: 'm' });
     expect(encoder.push(chunk({ content: 'Hi' })).map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta']);
-    expect(encoder.error({ type: 'overloaded_error', message: 'Overloaded' })).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+    expect(encoder.error({ type: 'overloaded_error', message: 'Overloaded' })).toEqual({
+      type: 'error',
+      error: { type: 'overloaded_error', message: 'Overloaded' },
+    });
     expect(encoder.end()).toEqual([]);
     expect(PING).toEqual({ type: 'ping' });
   });
 });
 
 describe('an Anthropic stream through the provider translator and back', () => {
-  const target: Target = { deployment: 'claude', model: 'claude-sonnet-4-5', config: { provider: 'anthropic', model: 'claude-sonnet-4-5' } as DeploymentConfig };
+  const target: Target = {
+    deployment: 'claude',
+    model: 'claude-sonnet-4-5',
+    config: { provider: 'anthropic', model: 'claude-sonnet-4-5' } as DeploymentConfig,
+  };
   const upstream: JsonObject[] = [
     {
       type: 'message_start',

@@ -153,10 +153,17 @@ export class ProviderNotConfiguredError extends CeruleanError {
   }
 }
 
-/** An upstream answered with an error status that is passed on to the caller. */
+/**
+ * An upstream answered with an error status that is passed on to the caller. `status` is what the
+ * OpenAI and Azure routes answer; `upstreamStatus` is what the upstream said, which differs where
+ * OpenAI clients would not understand it (Anthropic's 529 overload becomes 503) and lets an API
+ * family that knows the upstream's status (the Messages API's 529) answer with it.
+ */
 export class UpstreamStatusError extends CeruleanError {
-  constructor(status: number, message: string, options: ErrorOptions & { type?: ErrorType } = {}) {
+  readonly upstreamStatus: number;
+  constructor(status: number, message: string, options: ErrorOptions & { type?: ErrorType; upstreamStatus?: number } = {}) {
     super(status, options.type ?? (status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error'), message, options);
+    this.upstreamStatus = options.upstreamStatus ?? status;
   }
 }
 

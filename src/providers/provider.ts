@@ -14,7 +14,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details?: { cached_tokens?: number };
+  /** `cache_creation_tokens`: prompt tokens written to the provider's prompt cache (Anthropic), Cerulean's own field. */
+  prompt_tokens_details?: { cached_tokens?: number; cache_creation_tokens?: number };
   completion_tokens_details?: Record<string, number>;
 }
 

@@ -338,6 +338,7 @@ export class UpstreamClient {
       param: detail.param ?? null,
       retryAfterSeconds: advised,
       headers: final ? { 'x-should-retry': 'false' } : undefined,
+      upstreamStatus: status,
     });
   }
 

@@ -396,7 +396,7 @@ describe('AnthropicProvider against the fixture upstream', () => {
     const usage = body.usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number; prompt_tokens_details: { cached_tokens: number } };
     // Uncached input tokens come on top of the 2048 read from and 512 written to the cache.
     expect(usage.prompt_tokens).toBeGreaterThan(2048 + 512);
-    expect(usage.prompt_tokens_details).toEqual({ cached_tokens: 2048 });
+    expect(usage.prompt_tokens_details).toEqual({ cached_tokens: 2048, cache_creation_tokens: 512 });
     expect(usage.total_tokens).toBe(usage.prompt_tokens + usage.completion_tokens);
   });
 
@@ -647,6 +647,7 @@ describe('AnthropicStreamTranslator edge cases', () => {
     ].flatMap((e) => translator.push(e));
     expect(chunks.map((c) => (c.choices as JsonObject[])[0])).toEqual([
       { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
+      { index: 0, delta: { reasoning_content: 'hmm' }, logprobs: null, finish_reason: null },
       { index: 0, delta: { content: 'Hi' }, logprobs: null, finish_reason: null },
       { index: 0, delta: {}, logprobs: null, finish_reason: 'length' },
     ]);

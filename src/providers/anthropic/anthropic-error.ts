@@ -34,7 +34,11 @@ export function anthropicErrorDetail(status: number, bodyText: string): Upstream
 /** The error an `error` event inside a stream stands for, after a 200 has already been answered. */
 export function streamError(error: AnthropicErrorObject): UpstreamStatusError {
   const known = ERROR_TYPES[error.type];
-  return new UpstreamStatusError(known?.status ?? 502, error.message, { type: known?.type ?? 'server_error', code: error.type });
+  return new UpstreamStatusError(known?.status ?? 502, error.message, {
+    type: known?.type ?? 'server_error',
+    code: error.type,
+    upstreamStatus: error.type === 'overloaded_error' ? 529 : undefined,
+  });
 }
 
 /** The `error` member of an Anthropic error body, or undefined when the body is something else. */

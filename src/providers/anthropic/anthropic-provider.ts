@@ -24,6 +24,7 @@ export class AnthropicProvider implements Provider {
   readonly operations = OPERATIONS;
   readonly missingCredential: string | null;
   private readonly messagesPath: string;
+  private readonly countTokensPath: string;
   private readonly headers: Record<string, string>;
 
   constructor(name: string, config: ProviderConfig, missingVariables: readonly string[]) {
@@ -33,6 +34,7 @@ export class AnthropicProvider implements Provider {
     const url = new URL(config.base_url ?? ANTHROPIC_BASE_URL);
     this.origin = url.origin;
     this.messagesPath = `${url.pathname.replace(/\/+$/, '')}/v1/messages`;
+    this.countTokensPath = `${this.messagesPath}/count_tokens`;
     const key = config.api_key ?? '';
     this.missingCredential = key === '' ? (missingVariables[0] ?? 'api_key') : null;
     // Configured headers may add to (e.g. `anthropic-beta`) but not replace the credential and version.
@@ -49,6 +51,20 @@ export class AnthropicProvider implements Provider {
     return { method: 'POST', path: this.messagesPath, headers: this.headers, body: JSON.stringify(toAnthropicRequest(body, target, stream)) };
   }
 
+  /**
+   * A Messages API request sent as the caller wrote it (cache_control, thinking, top_k and beta
+   * features survive), with only `model` replaced by the deployment's and `stream` set. `betas` is
+   * the caller's `anthropic-beta` header, joined to any the provider configures.
+   */
+  nativeMessagesRequest(body: JsonObject, target: Target, stream: boolean, betas?: string): UpstreamRequest {
+    return { method: 'POST', path: this.messagesPath, headers: this.headersWith(betas), body: JSON.stringify({ ...body, model: target.model, stream }) };
+  }
+
+  /** `POST /v1/messages/count_tokens` with the caller's body, `model` replaced as for `nativeMessagesRequest`. */
+  nativeCountTokensRequest(body: JsonObject, target: Target, betas?: string): UpstreamRequest {
+    return { method: 'POST', path: this.countTokensPath, headers: this.headersWith(betas), body: JSON.stringify({ ...body, model: target.model }) };
+  }
+
   parseResponse(operation: Operation, json: unknown, target: Target): ProviderResponse {
     this.assertChat(operation, target);
     return toChatCompletion(json);
@@ -61,6 +77,13 @@ export class AnthropicProvider implements Provider {
 
   mapError(status: number, bodyText: string): UpstreamErrorDetail {
     return anthropicErrorDetail(status, bodyText);
+  }
+
+  private headersWith(betas: string | undefined): Record<string, string> {
+    const caller = betas?.trim();
+    if (!caller) return this.headers;
+    const configured = this.headers['anthropic-beta'];
+    return { ...this.headers, 'anthropic-beta': configured ? `${configured},${caller}` : caller };
   }
 
   /** The pipeline checks `operations` first; this guards against a caller that does not. */

@@ -7,6 +7,7 @@ import type {
   AnthropicMessage,
   AnthropicRequest,
   AnthropicTextBlock,
+  AnthropicThinkingConfig,
   AnthropicTool,
   AnthropicToolChoice,
   AnthropicToolResultBlock,
@@ -76,6 +77,9 @@ export function toAnthropicRequest(body: JsonObject, target: Target, stream: boo
   if (systemText) request.system = systemText;
   if (typeof body.temperature === 'number') request.temperature = body.temperature;
   if (typeof body.top_p === 'number') request.top_p = body.top_p;
+  if (typeof body.top_k === 'number') request.top_k = body.top_k;
+  const thinking = thinkingOf(body.thinking);
+  if (thinking) request.thinking = thinking;
   const stop = stopSequences(body.stop);
   if (stop) request.stop_sequences = stop;
   if (typeof body.user === 'string' && body.user !== '') request.metadata = { user_id: body.user };
@@ -109,6 +113,18 @@ function maxTokens(body: JsonObject, target: Target): number {
     return value;
   }
   return target.config.default_max_tokens ?? DEFAULT_MAX_TOKENS;
+}
+
+/**
+ * Cerulean's `thinking` extension (set by the Messages API's translation) passes as Anthropic takes
+ * it; anything else under that name is refused rather than sent on to fail upstream.
+ */
+function thinkingOf(value: unknown): AnthropicThinkingConfig | undefined {
+  if (value === undefined || value === null) return undefined;
+  const thinking = value as { type?: unknown; budget_tokens?: unknown };
+  if (thinking.type === 'disabled' || thinking.type === 'adaptive') return { type: thinking.type };
+  if (thinking.type === 'enabled' && typeof thinking.budget_tokens === 'number') return { type: 'enabled', budget_tokens: thinking.budget_tokens };
+  throw new InvalidRequestError('thinking must be {"type": "enabled", "budget_tokens": N}, {"type": "adaptive"} or {"type": "disabled"}.', 'thinking');
 }
 
 function stopSequences(stop: unknown): string[] | undefined {
@@ -234,7 +250,10 @@ function documentBlock(value: unknown, param: string): AnthropicDocumentBlock {
 
 function assistantBlocks(message: JsonObject, param: string): AnthropicContentBlock[] {
   const blocks: AnthropicContentBlock[] = [];
-  const { content } = message;
+  // Thinking the model did in this turn goes back first, as Anthropic requires when a tool result
+  // follows; without its signature Anthropic would refuse the block, so it is then left out.
+  const { content, reasoning_content: reasoning, reasoning_signature: signature } = message;
+  if (typeof reasoning === 'string' && typeof signature === 'string' && signature !== '') blocks.push({ type: 'thinking', thinking: reasoning, signature });
   if (typeof content === 'string') blocks.push(...textBlocks(content));
   else if (Array.isArray(content)) {
     content.forEach((value, i) => {

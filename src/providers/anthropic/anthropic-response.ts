@@ -22,15 +22,18 @@ export function finishReasonOf(reason: AnthropicStopReason | null | undefined): 
 /**
  * OpenAI counts every prompt token in `prompt_tokens` and reports the cached share inside it;
  * Anthropic reports uncached, cache-read and cache-written tokens side by side, so they are summed.
+ * Tokens written to the cache are kept as `cache_creation_tokens` (Cerulean's own field, priced
+ * differently by Anthropic and needed to answer a Messages caller), when there were any.
  */
 export function toOpenAIUsage(usage: AnthropicUsage): Usage {
   const cacheRead = usage.cache_read_input_tokens ?? 0;
-  const prompt = usage.input_tokens + cacheRead + (usage.cache_creation_input_tokens ?? 0);
+  const cacheCreation = usage.cache_creation_input_tokens ?? 0;
+  const prompt = usage.input_tokens + cacheRead + cacheCreation;
   return {
     prompt_tokens: prompt,
     completion_tokens: usage.output_tokens,
     total_tokens: prompt + usage.output_tokens,
-    prompt_tokens_details: { cached_tokens: cacheRead },
+    prompt_tokens_details: cacheCreation > 0 ? { cached_tokens: cacheRead, cache_creation_tokens: cacheCreation } : { cached_tokens: cacheRead },
   };
 }
 
@@ -43,16 +46,28 @@ export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** Turns a Messages API response into a `chat.completion`. Thinking and server-tool blocks are dropped. */
+/**
+ * Turns a Messages API response into a `chat.completion`. Thinking becomes the assistant message's
+ * `reasoning_content` with its `reasoning_signature` (Cerulean's own fields; several thinking blocks
+ * are joined and the first signature is kept); redacted thinking and server-tool blocks are dropped.
+ */
 export function toChatCompletion(json: unknown): ProviderResponse {
   const response = asMessage(json);
   let text: string | null = null;
+  let reasoning: string | undefined;
+  let signature: string | undefined;
   const toolCalls: JsonObject[] = [];
   for (const block of response.content) {
     if (block.type === 'text') text = (text ?? '') + block.text;
     else if (block.type === 'tool_use') toolCalls.push(toOpenAIToolCall(block));
+    else if (block.type === 'thinking') {
+      reasoning = (reasoning ?? '') + block.thinking;
+      if (signature === undefined && typeof block.signature === 'string' && block.signature !== '') signature = block.signature;
+    }
   }
   const message: JsonObject = { role: 'assistant', content: text, refusal: null };
+  if (reasoning !== undefined) message.reasoning_content = reasoning;
+  if (signature !== undefined) message.reasoning_signature = signature;
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   const usage = toOpenAIUsage(response.usage);
   return {

@@ -53,6 +53,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
           return [this.chunk({ tool_calls: [{ index, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] })];
         }
         if (block.type === 'text' && block.text !== '') return [this.chunk({ content: block.text })];
+        if (block.type === 'thinking') return this.thinkingChunk(block.thinking, block.signature);
         return [];
       }
       case 'content_block_delta': {
@@ -63,7 +64,9 @@ export class AnthropicStreamTranslator implements StreamTranslator {
           if (index === undefined || delta.partial_json === '') return [];
           return [this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] })];
         }
-        // Thinking, signatures and citations have no place in OpenAI's chunk.
+        if (delta.type === 'thinking_delta') return this.thinkingChunk(delta.thinking, undefined);
+        if (delta.type === 'signature_delta') return this.thinkingChunk(undefined, delta.signature);
+        // Citations have no place in the chunk.
         return [];
       }
       case 'message_delta':
@@ -81,6 +84,14 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 
   end(): JsonObject[] {
     return this.usageChunk();
+  }
+
+  /** Thinking travels as `reasoning_content` and its signature as `reasoning_signature` (Cerulean's own delta fields). */
+  private thinkingChunk(thinking: string | undefined, signature: string | undefined): JsonObject[] {
+    const delta: JsonObject = {};
+    if (typeof thinking === 'string' && thinking !== '') delta.reasoning_content = thinking;
+    if (typeof signature === 'string' && signature !== '') delta.reasoning_signature = signature;
+    return Object.keys(delta).length === 0 ? [] : [this.chunk(delta)];
   }
 
   /** `message_delta` counts are cumulative; a count it leaves out or nulls keeps its earlier value. */

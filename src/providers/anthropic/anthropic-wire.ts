@@ -35,7 +35,15 @@ export interface AnthropicToolResultBlock {
   content: string | Array<AnthropicTextBlock | AnthropicImageBlock>;
 }
 
-export type AnthropicContentBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock | AnthropicToolUseBlock | AnthropicToolResultBlock;
+/** Extended thinking; `signature` lets Anthropic verify the block when it is sent back in a later turn. */
+export interface AnthropicThinkingBlock {
+  type: 'thinking';
+  thinking: string;
+  signature: string;
+}
+
+export type AnthropicContentBlock =
+  AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock | AnthropicToolUseBlock | AnthropicToolResultBlock | AnthropicThinkingBlock;
 
 export interface AnthropicMessage {
   role: 'user' | 'assistant';
@@ -54,6 +62,9 @@ export type AnthropicToolChoice =
   | { type: 'tool'; name: string; disable_parallel_tool_use?: boolean }
   | { type: 'none' };
 
+/** Extended thinking as a request turns it on (with a token budget, or `adaptive`: the model decides) or off. */
+export type AnthropicThinkingConfig = { type: 'enabled'; budget_tokens: number } | { type: 'disabled' } | { type: 'adaptive' };
+
 export interface AnthropicRequest {
   model: string;
   messages: AnthropicMessage[];
@@ -61,8 +72,10 @@ export interface AnthropicRequest {
   system?: string;
   temperature?: number;
   top_p?: number;
+  top_k?: number;
   stop_sequences?: string[];
   metadata?: { user_id: string };
+  thinking?: AnthropicThinkingConfig;
   tools?: AnthropicTool[];
   tool_choice?: AnthropicToolChoice;
   stream?: true;
@@ -86,14 +99,14 @@ export interface AnthropicUsage {
 export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal' | 'model_context_window_exceeded';
 
 /**
- * Blocks only the model produces (extended thinking, server tools). OpenAI's chat shape has no place
- * for them, so they are read past; further kinds Anthropic adds are read past the same way.
+ * Blocks only the model produces (redacted thinking, server tools). The internal chat shape has no
+ * place for them, so they are read past; further kinds Anthropic adds are read past the same way.
  */
 export interface AnthropicModelOnlyBlock {
-  type: 'thinking' | 'redacted_thinking' | 'server_tool_use' | 'web_search_tool_result';
+  type: 'redacted_thinking' | 'server_tool_use' | 'web_search_tool_result';
 }
 
-export type AnthropicResponseBlock = AnthropicTextBlock | AnthropicToolUseBlock | AnthropicModelOnlyBlock;
+export type AnthropicResponseBlock = AnthropicTextBlock | AnthropicToolUseBlock | AnthropicThinkingBlock | AnthropicModelOnlyBlock;
 
 export interface AnthropicResponse {
   id: string;
@@ -124,7 +137,9 @@ export type AnthropicStreamEvent =
       delta:
         | { type: 'text_delta'; text: string }
         | { type: 'input_json_delta'; partial_json: string }
-        | { type: 'thinking_delta' | 'signature_delta' | 'citations_delta' };
+        | { type: 'thinking_delta'; thinking: string }
+        | { type: 'signature_delta'; signature: string }
+        | { type: 'citations_delta' };
     }
   | { type: 'content_block_stop'; index: number }
   | {

@@ -50,6 +50,8 @@ export interface AcceptedRequest {
   readonly stream: boolean;
   /** Whether the caller asked to see the stream's usage chunk (OpenAI's `stream_options.include_usage`). */
   readonly includeUsage: boolean;
+  /** What the operation keeps about the request for its later stages (`InferenceContext.apiState`). */
+  readonly state?: unknown;
 }
 
 /** An operation that calls a model: runs through the whole pipeline. */
@@ -58,7 +60,7 @@ export interface InferenceOperation {
   readonly api: InboundApi;
   readonly routes: readonly RouteSpec[];
   /** Validates the body (throwing the caller's 400) and translates it to the internal request. */
-  accept(body: unknown, route: RouteSpec): AcceptedRequest;
+  accept(body: unknown, route: RouteSpec, headers: IncomingHttpHeaders): AcceptedRequest;
 }
 
 /** What a direct operation is given: the parsed request and who asks. */

@@ -87,10 +87,18 @@ function crossCheck(raw: z.infer<typeof configSchema>): string[] {
       if (value && !isHttpUrl(value)) problems.push(`${at}.${field}: "${value}" is not an http(s) URL`);
     }
   }
+  const aliasOwners = new Map<string, string>();
   for (const [name, deployment] of Object.entries(raw.deployments)) {
     if (!raw.providers[deployment.provider]) {
       problems.push(`deployments.${name}.provider: unknown provider "${deployment.provider}"`);
     }
+    deployment.aliases.forEach((alias, index) => {
+      const at = `deployments.${name}.aliases.${index}`;
+      const owner = aliasOwners.get(alias);
+      if (raw.deployments[alias]) problems.push(`${at}: "${alias}" is the name of deployment "${alias}"`);
+      else if (owner !== undefined && owner !== name) problems.push(`${at}: "${alias}" is also an alias of deployment "${owner}"`);
+      aliasOwners.set(alias, name);
+    });
   }
   problems.push(...crossCheckContentSafety(raw));
   return problems;

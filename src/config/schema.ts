@@ -58,6 +58,12 @@ const deploymentSchema = z.strictObject({
   provider: z.string().describe('Name of a provider under `providers`.'),
   model: z.string().min(1).describe("The upstream's model (or Azure deployment) name."),
   default_max_tokens: z.number().int().positive().optional().describe('max_tokens sent when the caller sends none (Anthropic requires one).'),
+  aliases: z
+    .array(z.string().min(1))
+    .default([])
+    .describe(
+      'Other model names callers may send for this deployment (e.g. the dated ids Claude Code sends); `*` matches any characters, so `claude-*` takes every Claude name. An exact name wins over a pattern, a longer pattern over a shorter.',
+    ),
 });
 
 const serverSchema = z
@@ -254,6 +260,17 @@ export const configSchema = z.strictObject({
     .describe('Logs.'),
   providers: z.record(z.string(), providerSchema).default({}).describe('Upstreams by name.'),
   deployments: z.record(z.string(), deploymentSchema).default({}).describe('Deployments by name: what callers put in `model` (or the Azure path).'),
+  responses: z
+    .strictObject({
+      retention_days: z
+        .number()
+        .int()
+        .min(0)
+        .default(30)
+        .describe('Stored Responses API answers (`store: true`, the default) older than this many days are deleted, checked hourly; 0 keeps them.'),
+    })
+    .default({ retention_days: 30 })
+    .describe('The Responses API: how long stored responses are kept.'),
   storage: z
     .strictObject({
       url: z

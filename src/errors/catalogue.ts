@@ -252,6 +252,16 @@ export class ResourceNotFoundError extends CeruleanError {
   }
 }
 
+/** 404: a stored response (Responses API) that does not exist, was deleted or pruned, or belongs to another project. */
+export class StoredResponseNotFoundError extends CeruleanError {
+  constructor(id: string, param: string | null = null) {
+    super(param ? 400 : 404, 'invalid_request_error', param ? `Previous response with id '${id}' not found.` : `Response with id '${id}' not found.`, {
+      param,
+      code: param ? 'previous_response_not_found' : null,
+    });
+  }
+}
+
 /** 409: the change conflicts with the current state (a duplicate, a decided request, …). */
 export class ConflictError extends CeruleanError {
   constructor(message: string, code = 'conflict') {

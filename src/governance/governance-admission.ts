@@ -83,6 +83,15 @@ export class GovernanceAdmission implements AdmitStage {
     return !(caller instanceof CeruleanError) && !this.gatedFor(caller.projectId, deployment);
   }
 
+  projectOf(principal: Principal, projectHint: string | undefined): string | undefined {
+    if (principal.kind === 'key') return principal.projectId;
+    if (principal.kind === 'master') return undefined;
+    // A token caller: the project it names, if it may call models there (the same check as admit's).
+    const caller = this.caller(principal, '', projectHint);
+    if (caller instanceof CeruleanError) throw caller;
+    return caller.projectId;
+  }
+
   async admit(context: InferenceContext): Promise<AdmissionTicket | undefined> {
     const { cache, quotas, budgets } = this.options;
     const { principal, deployment } = context;

@@ -35,7 +35,7 @@ export class UsageMeter implements Meter {
     return this.ledger.record({
       requestId: context.id,
       at: context.receivedAt,
-      api: context.operation,
+      api: context.api.name,
       organizationId: context.organizationId ?? '',
       projectId: context.projectId ?? '',
       keyId: principal.kind === 'key' ? principal.id : null,

@@ -14,6 +14,11 @@ export interface AdmitStage {
    * access), reserving nothing: the model list shows only these.
    */
   mayUse(principal: Principal, deployment: string, projectHint: string | undefined): boolean;
+  /**
+   * The project `principal` acts for outside a model call (stored responses): its key's, or the one
+   * a token caller names and may call models for; undefined for the master key. Throws the refusal.
+   */
+  projectOf(principal: Principal, projectHint: string | undefined): string | undefined;
 }
 
 /** What an admitted request holds until it ends. */

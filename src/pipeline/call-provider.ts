@@ -12,7 +12,10 @@ export type ProviderCall = (context: InferenceContext, route: Route) => Promise<
 
 /** Stage "call the provider": translate, send with retries, translate back. */
 export async function callProvider(context: InferenceContext, route: Route, onRetry: (reason: string) => void): Promise<ProviderResult> {
-  const built = route.provider.buildRequest(context.operation, context.body, route.target, context.stream);
+  const native = context.api.native?.(context);
+  const built =
+    (native && route.provider.nativeRequest?.(context.api.name, native.body, route.target, context.stream, native.betas)) ||
+    route.provider.buildRequest(context.operation, context.body, route.target, context.stream);
   // Providers share one headers object across requests; the trace context is this request's own.
   const request = context.traceHeaders ? { ...built, headers: { ...built.headers, ...context.traceHeaders } } : built;
   const sendOptions = { deployment: context.deployment, signal: context.signal, abort: context.abort, onRetry };

@@ -15,6 +15,8 @@ export interface InferenceContext {
   readonly operation: Operation;
   /** The caller's body as received and validated; `body` is the internal request built from it. */
   readonly request: JsonObject;
+  /** What the operation keeps about this request between its stages (its own type, opaque to the pipeline). */
+  readonly apiState?: unknown;
   /** The deployment the caller named (body `model` or the Azure path segment). */
   readonly deployment: string;
   /** The internal request sent to the provider; `api.prepare` may complete it and the prompt filter replace it (PII redaction). */

@@ -68,6 +68,11 @@ export interface InboundApi {
    * the internal body (e.g. a stored conversation the request continues). Optional.
    */
   prepare?(context: InferenceContext): Promise<void>;
+  /**
+   * The caller's own request, to send as it is where the target's provider speaks this API natively
+   * (see `Provider.nativeRequest`), with the beta features it asked for; undefined: always translate.
+   */
+  native?(context: InferenceContext): { body: JsonObject; betas: string | undefined } | undefined;
   /** The caller's JSON answer, and its bytes when they can be relayed unchanged. */
   answer(answer: InternalAnswer, context: InferenceContext): Promise<{ body: unknown; raw?: string }> | { body: unknown; raw?: string };
   /** The caller's events from the internal chunks (already filtered; usage already captured by the pipeline). */

@@ -13,6 +13,16 @@ export interface Route {
   readonly region: string;
 }
 
+/** `claude-*` as a regular expression matching the whole name, `*` standing for any characters. */
+function globPattern(glob: string): RegExp {
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+}
+
 /**
  * The deployment table built from one configuration generation: every provider and its pool made
  * once, every deployment resolved once. A reload builds a new table and swaps it in; requests in
@@ -20,6 +30,10 @@ export interface Route {
  */
 export class DeploymentTable {
   private readonly routes = new Map<string, Route>();
+  /** Exact aliases -> deployment. */
+  private readonly aliases = new Map<string, string>();
+  /** Wildcard aliases, most specific (longest literal text) first. */
+  private readonly patterns: Array<{ pattern: RegExp; literal: number; deployment: string }> = [];
   private readonly clients: UpstreamClient[] = [];
   readonly createdAt = Math.floor(Date.now() / 1000);
 
@@ -40,7 +54,25 @@ export class DeploymentTable {
         client: entry.client,
         region: entry.provider.region ?? config.server.region,
       });
+      for (const alias of deployment.aliases ?? []) {
+        if (!alias.includes('*')) this.aliases.set(alias, name);
+        else this.patterns.push({ pattern: globPattern(alias), literal: alias.replaceAll('*', '').length, deployment: name });
+      }
     }
+    this.patterns.sort((a, b) => b.literal - a.literal);
+  }
+
+  /**
+   * The deployment a caller's model name means: a deployment's own name, else an exact alias, else
+   * the most specific wildcard alias; a name nothing matches comes back unchanged (and gets the
+   * deployment-not-found answer when picked).
+   */
+  resolve(name: string): string {
+    if (this.routes.has(name)) return name;
+    const exact = this.aliases.get(name);
+    if (exact !== undefined) return exact;
+    for (const { pattern, deployment } of this.patterns) if (pattern.test(name)) return deployment;
+    return name;
   }
 
   /** Deployment names with their provider, for the models listing. */

@@ -93,6 +93,13 @@ export interface Provider {
   readonly speaksOpenAI?: boolean;
 
   buildRequest(operation: Operation, body: JsonObject, target: Target, stream: boolean): UpstreamRequest;
+  /**
+   * The caller's request in its own API, sent as it came (only `model` replaced), when this
+   * provider's upstream speaks that API natively (Anthropic's Messages API to an `anthropic`
+   * provider); undefined when it does not and the internal request is translated instead. The
+   * answer still comes back through `parseResponse` / `createStreamTranslator`. Absent: never native.
+   */
+  nativeRequest?(api: string, body: JsonObject, target: Target, stream: boolean, betas: string | undefined): UpstreamRequest | undefined;
   /** `request` is the caller's body as received (some translations, e.g. encoding_format, need it). */
   parseResponse(operation: Operation, json: unknown, target: Target, request: JsonObject): ProviderResponse;
   createStreamTranslator(operation: Operation, target: Target): StreamTranslator;

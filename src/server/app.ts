@@ -33,6 +33,7 @@ import type { ApiFamily, DirectOperation, InferenceOperation, RouteSpec } from '
 import { openAIFamily } from '../api/openai/openai-family.js';
 import { azureFamily } from '../api/azure/azure-family.js';
 import { inboundOperations } from '../api/operations.js';
+import type { ResponsesDependencies } from '../api/openai/responses/responses-operation.js';
 import { isStorageUnavailable } from '../storage/storage-availability.js';
 
 declare module 'fastify' {
@@ -61,6 +62,8 @@ export interface AppOptions {
   onReload?: (config: Config) => void;
   meters?: readonly Meter[];
   admin?: Omit<AdminDependencies, 'deployments'>;
+  /** Where Responses API answers are stored and their deletions audited; absent: nothing is stored. */
+  responses?: Pick<ResponsesDependencies, 'store' | 'audit'>;
   /** Dependencies' state for `/readyz` (e.g. storage); `ready: false` answers 503. */
   readiness?: () => Readiness;
 }
@@ -82,6 +85,8 @@ export interface CeruleanServer {
   shutdown(): Promise<void>;
   /** The deployment table in force (it changes on reload). */
   deployments(): DeploymentTable;
+  /** The configuration in force (it changes on reload). */
+  config(): Config;
 }
 
 /** A caller's `x-request-id` is kept when it looks like an id: 1-128 of letters, digits and `._:-`. */
@@ -273,8 +278,8 @@ export function createServer(options: AppOptions): CeruleanServer {
   const inference = (operation: InferenceOperation, route: RouteSpec) => {
     const api = operation.api;
     return async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-      const accepted = operation.accept(request.body, route);
-      const deployment = route.deploymentInPath ? (request.params as { deployment: string }).deployment : (accepted.model as string);
+      const accepted = operation.accept(request.body, route, request.headers);
+      const deployment = route.deploymentInPath ? (request.params as { deployment: string }).deployment : table.resolve(accepted.model as string);
       const controller = abortOnClose(reply);
       const query = request.query as Record<string, string | undefined>;
       const context: InferenceContext = {
@@ -285,6 +290,7 @@ export function createServer(options: AppOptions): CeruleanServer {
         api,
         operation: api.operation,
         request: accepted.original,
+        apiState: accepted.state,
         deployment,
         body: accepted.internal,
         stream: accepted.stream,
@@ -337,6 +343,8 @@ export function createServer(options: AppOptions): CeruleanServer {
     table: () => table,
     mayUse: options.admit ? (principal, name, hint) => (options.admit as AdmitStage).mayUse(principal, name, hint) : undefined,
     moderation: options.moderation ? (model) => options.moderation?.filter(model) : undefined,
+    ...options.responses,
+    projectOf: (principal, hint) => options.admit?.projectOf(principal, hint),
   });
   for (const operation of operations) {
     for (const route of operation.routes) {
@@ -398,6 +406,7 @@ export function createServer(options: AppOptions): CeruleanServer {
       previous.close().catch((error: unknown) => app.log.warn({ err: error }, 'closing previous deployment table failed'));
     },
     deployments: () => table,
+    config: () => config,
     async shutdown() {
       shuttingDown = true;
       const { shutdown_grace_ms: grace, drain_delay_ms: drainDelay } = config.server;

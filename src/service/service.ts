@@ -43,6 +43,7 @@ export async function startService(
     filter: safety.stage,
     moderation: safety.moderation,
     meters: [governance.meter],
+    responses: { store: governance.storage.responses, audit: governance.storage.audit },
     admin: { storage: governance.storage, version: options.version, filterPolicies: () => safety.policyNames(), refresh: () => governance.cache.reload() },
     readiness: governance.readiness,
     onReload: (next) => {
@@ -53,11 +54,17 @@ export async function startService(
     },
   });
   current.server = server;
+  const pruning = pruneStoredResponses(
+    governance.storage,
+    () => server.config().responses.retention_days,
+    (error) => logger?.warn({ err: error }, 'pruning stored responses failed'),
+  );
   return {
     server,
     governance,
     safety,
     async close() {
+      clearInterval(pruning);
       try {
         await server.shutdown();
       } finally {
@@ -65,4 +72,16 @@ export async function startService(
       }
     },
   };
+}
+
+/** Stored responses past the retention are deleted at start and hourly (every replica may: deletes are idempotent). */
+function pruneStoredResponses(storage: Storage, retentionDays: () => number, onError: (error: unknown) => void): NodeJS.Timeout {
+  const prune = (): void => {
+    const days = retentionDays();
+    if (days > 0) storage.responses.prune(Date.now() - days * 86_400_000).catch(onError);
+  };
+  prune();
+  const timer = setInterval(prune, 3_600_000);
+  timer.unref();
+  return timer;
 }

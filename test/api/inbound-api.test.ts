@@ -24,7 +24,7 @@ describe('the inbound API seam', () => {
 
   it('declares every route once, each in one family', () => {
     const table = new DeploymentTable(loadConfigText('deployments: {}\nproviders: {}\n'));
-    const routes = inboundOperations({ table: () => table, moderation: () => undefined }).flatMap((operation) =>
+    const routes = inboundOperations({ table: () => table, moderation: () => undefined, projectOf: () => undefined }).flatMap((operation) =>
       operation.routes.map((route) => `${route.method} ${route.url} ${route.family.name}`),
     );
     expect(new Set(routes).size).toBe(routes.length);
@@ -35,7 +35,7 @@ describe('the inbound API seam', () => {
 
   it('gives every inference operation a prompt reader; embeddings alone are deliberately not judged', () => {
     const table = new DeploymentTable(loadConfigText('deployments: {}\nproviders: {}\n'));
-    for (const operation of inboundOperations({ table: () => table })) {
+    for (const operation of inboundOperations({ table: () => table, projectOf: () => undefined })) {
       if (operation.kind !== 'inference') continue;
       const body = { messages: [{ role: 'user', content: 'hello' }], prompt: 'hello', input: 'hello' };
       const read = operation.api.prompt.read(body);

@@ -51,6 +51,10 @@ export class AnthropicProvider implements Provider {
     return { method: 'POST', path: this.messagesPath, headers: this.headers, body: JSON.stringify(toAnthropicRequest(body, target, stream)) };
   }
 
+  nativeRequest(api: string, body: JsonObject, target: Target, stream: boolean, betas: string | undefined): UpstreamRequest | undefined {
+    return api === 'messages' ? this.nativeMessagesRequest(body, target, stream, betas) : undefined;
+  }
+
   /**
    * A Messages API request sent as the caller wrote it (cache_control, thinking, top_k and beta
    * features survive), with only `model` replaced by the deployment's and `stream` set. `betas` is

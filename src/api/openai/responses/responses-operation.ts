@@ -1,0 +1,253 @@
+import { CeruleanError, InvalidRequestError, StoredResponseNotFoundError } from '../../../errors/catalogue.js';
+import type { Principal } from '../../../pipeline/authenticate.js';
+import type { InferenceContext } from '../../../pipeline/context.js';
+import type { InboundApi, SseFrame } from '../../../pipeline/inbound-api.js';
+import type { JsonObject } from '../../../providers/provider.js';
+import { ClientAbortedError } from '../../../providers/upstream-client.js';
+import { estimateRequestTokens } from '../../../ratelimit/quota-admission.js';
+import type { AuditRepository, ResponseRepository, StoredResponse } from '../../../storage/storage.js';
+import type { DirectCall, DirectOperation, InferenceOperation, RouteSpec } from '../../api-operation.js';
+import { azureFamily } from '../../azure/azure-family.js';
+import { chatPrompt } from '../chat.js';
+import { openAIStreamError } from '../openai-inference.js';
+import { openAIFamily } from '../openai-family.js';
+import { inputItemsOf, newId, outputAsHistory, parseResponsesRequest, responsesToChat, type ResponseItem, type ResponsesRequest } from './responses-request.js';
+import { chatToResponse } from './responses-response.js';
+import { ResponsesStreamEncoder } from './responses-stream.js';
+
+/**
+ * The Responses API (`POST /v1/responses`, Azure's `/openai/v1/responses` and dated
+ * `/openai/responses`): translated to the internal chat schema for every provider, answered and
+ * streamed in the Responses shape, and stored (`store`, on by default) in Cerulean's own storage,
+ * scoped to the project that made it, for `GET`/`DELETE /v1/responses/{id}`, its input items and
+ * `previous_response_id`.
+ */
+
+export interface ResponsesDependencies {
+  /** Where responses are stored; absent (a server without storage) nothing is stored and every stored id is unknown. */
+  readonly store?: ResponseRepository;
+  /** Where deletions of stored responses are recorded. */
+  readonly audit?: AuditRepository;
+  /** The project a caller acts for outside a model call (undefined: the master key, or no governance). */
+  readonly projectOf: (principal: Principal, projectHint: string | undefined) => string | undefined;
+}
+
+/** What the operation keeps about one request between its stages. */
+interface ResponsesState {
+  readonly request: ResponsesRequest;
+  /** This request's input items, with their ids (listed by `input_items`). */
+  readonly items: ResponseItem[];
+  readonly id: string;
+  readonly createdAt: number;
+}
+
+/** How far back a `previous_response_id` chain is followed (each link is one stored response). */
+const MAX_CHAIN = 256;
+
+const stateOf = (context: InferenceContext): ResponsesState => context.apiState as ResponsesState;
+
+function routes(path: string, method: RouteSpec['method']): RouteSpec[] {
+  return [
+    { family: openAIFamily, method, url: `/v1/responses${path}` },
+    { family: azureFamily, method, url: `/openai/v1/responses${path}`, apiVersion: 'v1' },
+    { family: azureFamily, method, url: `/openai/responses${path}`, apiVersion: 'dated' },
+  ];
+}
+
+export function responsesOperations(dependencies: ResponsesDependencies): Array<InferenceOperation | DirectOperation> {
+  const { store } = dependencies;
+  const scope = (projectId: string | undefined): string => projectId ?? '';
+
+  /** The stored conversation `id` continues: every earlier turn's input and output, oldest first. */
+  const history = async (projectId: string, id: string): Promise<ResponseItem[]> => {
+    const turns: ResponseItem[][] = [];
+    let next: string | null = id;
+    for (let depth = 0; next !== null && depth < MAX_CHAIN; depth++) {
+      const stored: StoredResponse | undefined = store ? await store.get(projectId, next) : undefined;
+      if (!stored) throw new StoredResponseNotFoundError(next, 'previous_response_id');
+      const output = Array.isArray(stored.response.output) ? (stored.response.output as ResponseItem[]) : [];
+      turns.unshift([...(stored.input as ResponseItem[]), ...outputAsHistory(output)]);
+      next = stored.previousResponseId;
+    }
+    return turns.flat();
+  };
+
+  const save = async (context: InferenceContext, response: JsonObject): Promise<void> => {
+    const state = stateOf(context);
+    if (!store || state.request.store === false) return;
+    await store.put({
+      id: state.id,
+      projectId: scope(context.projectId),
+      createdAt: state.createdAt * 1000,
+      model: context.deployment,
+      previousResponseId: state.request.previous_response_id ?? null,
+      input: state.items,
+      response,
+      status: typeof response.status === 'string' ? response.status : 'completed',
+    });
+  };
+
+  const api: InboundApi = {
+    name: 'responses',
+    operation: 'chat',
+    // Judged as translated: every input text, instructions, tool outputs as documents, the history it continues.
+    prompt: chatPrompt,
+    estimateTokens: (body, model, defaults) => estimateRequestTokens('chat', body, model, defaults),
+    billedImages: () => 0,
+    async prepare(context) {
+      const state = stateOf(context);
+      const previous = state.request.previous_response_id;
+      if (!previous) return;
+      const earlier = await history(scope(context.projectId), previous);
+      const references = new Map<string, ResponseItem>();
+      for (const item of earlier) if (typeof item.id === 'string') references.set(item.id, item);
+      context.body = responsesToChat(state.request, earlier, references);
+    },
+    async answer(answer, context) {
+      const state = stateOf(context);
+      const response = chatToResponse(answer.body, state.request, { id: state.id, createdAt: state.createdAt });
+      await save(context, response);
+      return { body: response };
+    },
+    stream: (chunks, context) => responseEvents(chunks, context, save),
+    streamError: (error, context) => {
+      // Past the point where the stream can end in `response.failed` (see responseEvents): OpenAI's `error` event.
+      const rendered = openAIStreamError(error, context).data as { error: { message?: unknown; code?: unknown; param?: unknown } };
+      return {
+        event: 'error',
+        data: { type: 'error', code: rendered.error.code ?? null, message: rendered.error.message, param: rendered.error.param ?? null },
+      };
+    },
+  };
+
+  const create: InferenceOperation = {
+    kind: 'inference',
+    api,
+    routes: routes('', 'POST'),
+    accept(body) {
+      const request = parseResponsesRequest(body);
+      if (request.background === true) {
+        throw new InvalidRequestError(
+          'Background responses are not offered by this service: send the request without `background` (stream it for long answers).',
+          'background',
+          'unsupported_parameter',
+        );
+      }
+      const items = inputItemsOf(request);
+      const state: ResponsesState = { request, items, id: newId('resp_'), createdAt: Math.floor(Date.now() / 1000) };
+      return {
+        model: request.model,
+        // Without history yet: `prepare` adds the stored conversation once the project is known.
+        internal: responsesToChat(request, []),
+        original: request as JsonObject,
+        stream: request.stream === true,
+        includeUsage: true,
+        state,
+      };
+    },
+  };
+
+  const stored = async (call: DirectCall): Promise<{ projectId: string; record: StoredResponse }> => {
+    const projectId = scope(dependencies.projectOf(call.principal, call.projectHint));
+    const record = store ? await store.get(projectId, call.params.id) : undefined;
+    if (!record) throw new StoredResponseNotFoundError(call.params.id);
+    return { projectId, record };
+  };
+
+  const retrieve: DirectOperation = {
+    kind: 'direct',
+    routes: routes('/:id', 'GET'),
+    handle: async (call) => (await stored(call)).record.response,
+  };
+
+  const remove: DirectOperation = {
+    kind: 'direct',
+    routes: routes('/:id', 'DELETE'),
+    async handle(call) {
+      const { projectId, record } = await stored(call);
+      await store?.delete(projectId, record.id);
+      const principal = call.principal;
+      await dependencies.audit?.append({
+        at: Date.now(),
+        actor: principal.kind === 'master' ? 'master' : `${principal.kind}:${principal.id}`,
+        action: 'response.delete',
+        target: `response:${record.id}`,
+        organizationId: principal.kind === 'key' ? principal.organizationId : null,
+        projectId: projectId || null,
+        before: { id: record.id, model: record.model, created_at: record.createdAt, status: record.status },
+        after: null,
+        source: call.ip,
+      });
+      return { id: record.id, object: 'response', deleted: true };
+    },
+  };
+
+  const inputItems: DirectOperation = {
+    kind: 'direct',
+    routes: routes('/:id/input_items', 'GET'),
+    async handle(call) {
+      const { order, after, before, limit } = call.query;
+      if (order !== undefined && order !== 'asc' && order !== 'desc') {
+        throw new InvalidRequestError(`Invalid value for 'order': expected one of "asc", "desc".`, 'order');
+      }
+      const count = limit === undefined ? undefined : Number(limit);
+      if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > 100)) {
+        throw new InvalidRequestError(`Invalid value for 'limit': expected an integer from 1 to 100.`, 'limit');
+      }
+      const projectId = scope(dependencies.projectOf(call.principal, call.projectHint));
+      const page = store ? await store.listInputItems(projectId, call.params.id, { order, after, before, limit: count }) : undefined;
+      if (!page) throw new StoredResponseNotFoundError(call.params.id);
+      return { object: 'list', ...page };
+    },
+  };
+
+  const cancel: DirectOperation = {
+    kind: 'direct',
+    routes: routes('/:id/cancel', 'POST'),
+    async handle(call) {
+      await stored(call);
+      throw new InvalidRequestError('Only responses created with background=true can be cancelled.', null, 'not_background');
+    },
+  };
+
+  return [create, retrieve, remove, inputItems, cancel];
+}
+
+/**
+ * The Responses events of a translated stream. The first events wait for the first internal chunk,
+ * so an upstream that fails at once still gets a proper HTTP error. A failure after that ends the
+ * stream in `response.failed` (stored as such), as OpenAI ends a response that failed mid-way; a
+ * caller that went away ends it without a word.
+ */
+async function* responseEvents(
+  chunks: AsyncIterable<JsonObject>,
+  context: InferenceContext,
+  save: (context: InferenceContext, response: JsonObject) => Promise<void>,
+): AsyncGenerator<SseFrame> {
+  const state = stateOf(context);
+  const encoder = new ResponsesStreamEncoder(state.request, { id: state.id, createdAt: state.createdAt });
+  const frames = (events: JsonObject[]): SseFrame[] => events.map((event) => ({ event: event.type as string, data: event }));
+  let started = false;
+  try {
+    for await (const chunk of chunks) {
+      if (!started) {
+        started = true;
+        yield* frames(encoder.start());
+      }
+      yield* frames(encoder.push(chunk));
+    }
+  } catch (error) {
+    if (!started || error instanceof ClientAbortedError || context.signal.reason instanceof ClientAbortedError) throw error;
+    const known = error instanceof CeruleanError ? error : undefined;
+    context.status = known?.status ?? 500;
+    const events = encoder.fail({ code: known?.code ?? 'server_error', message: known?.message ?? 'The server had an error while processing your request.' });
+    await save(context, encoder.response());
+    yield* frames(events);
+    return;
+  }
+  if (!started) yield* frames(encoder.start());
+  const closing = encoder.end();
+  // Stored before the final event, so a caller that reads `response.completed` can retrieve it at once.
+  await save(context, encoder.response());
+  yield* frames(closing);
+}

@@ -92,7 +92,7 @@ function crossCheck(raw: z.infer<typeof configSchema>): string[] {
     if (!raw.providers[deployment.provider]) {
       problems.push(`deployments.${name}.provider: unknown provider "${deployment.provider}"`);
     }
-    deployment.aliases.forEach((alias, index) => {
+    (deployment.aliases ?? []).forEach((alias, index) => {
       const at = `deployments.${name}.aliases.${index}`;
       const owner = aliasOwners.get(alias);
       if (raw.deployments[alias]) problems.push(`${at}: "${alias}" is the name of deployment "${alias}"`);

@@ -60,7 +60,7 @@ const deploymentSchema = z.strictObject({
   default_max_tokens: z.number().int().positive().optional().describe('max_tokens sent when the caller sends none (Anthropic requires one).'),
   aliases: z
     .array(z.string().min(1))
-    .default([])
+    .optional()
     .describe(
       'Other model names callers may send for this deployment (e.g. the dated ids Claude Code sends); `*` matches any characters, so `claude-*` takes every Claude name. An exact name wins over a pattern, a longer pattern over a shorter.',
     ),

@@ -40,7 +40,8 @@ export function validateBody(schema: z.ZodType, body: unknown, requireModel: boo
       'model',
     );
   }
-  const result = schema.safeParse(object);
+  // reportInput: zod leaves `input` out of issues otherwise, and a wrong type would read as a missing parameter.
+  const result = schema.safeParse(object, { reportInput: true });
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new InvalidRequestError(describeIssue(issue), paramName(issue.path) || null);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { InboundApi } from '../../src/pipeline/inbound-api.js';
 import { inboundOperations } from '../../src/api/operations.js';
+import { chatSchema } from '../../src/api/openai/chat.js';
+import { validateBody } from '../../src/api/validation.js';
 import { DeploymentTable } from '../../src/pipeline/pick-target.js';
 import { parseConfig } from '../../src/config/load.js';
 
@@ -42,5 +44,14 @@ describe('the inbound API seam', () => {
       if (operation.api.name === 'embeddings') expect(read).toBeNull();
       else expect(read?.text).toContain('hello');
     }
+  });
+});
+
+describe('request validation', () => {
+  it('names a wrong type as a wrong type, not as a missing parameter', () => {
+    expect(() => validateBody(chatSchema, { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 'warm' }, true)).toThrow(
+      "Invalid type for 'temperature': expected number.",
+    );
+    expect(() => validateBody(chatSchema, { model: 'm' }, true)).toThrow("Missing required parameter: 'messages'.");
   });
 });

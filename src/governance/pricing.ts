@@ -10,8 +10,14 @@ export function costOf(prices: Prices | null | undefined, usage: Usage | undefin
   if (!prices) return 0;
   const prompt = usage?.prompt_tokens ?? 0;
   const cached = Math.min(prompt, usage?.prompt_tokens_details?.cached_tokens ?? 0);
+  const written = Math.min(prompt - cached, usage?.prompt_tokens_details?.cache_creation_tokens ?? 0);
   const completion = usage?.completion_tokens ?? 0;
-  const tokens = (prompt - cached) * prices.inputPerMillion + cached * prices.cachedInputPerMillion + completion * prices.outputPerMillion;
+  const tokens =
+    (prompt - cached - written) * prices.inputPerMillion +
+    cached * prices.cachedInputPerMillion +
+    // A policy snapshot saved before cache writes had a price of their own has none: the input price.
+    written * (prices.cacheWritePerMillion ?? prices.inputPerMillion) +
+    completion * prices.outputPerMillion;
   return Math.round(tokens / 1_000_000 + images * prices.perImage);
 }
 

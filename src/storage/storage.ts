@@ -76,6 +76,8 @@ export interface Prices {
   /** Micro-dollars per million tokens. */
   inputPerMillion: number;
   cachedInputPerMillion: number;
+  /** Per million prompt tokens written to the provider's prompt cache (Anthropic's cache_creation_input_tokens). */
+  cacheWritePerMillion: number;
   outputPerMillion: number;
   /** Micro-dollars per generated image. */
   perImage: number;

@@ -270,7 +270,10 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
 
       const upgraded = await openStorage(old.url);
       try {
-        expect(await upgraded.migrate()).toEqual({ applied: ['0003_usage_api_and_responses'], current: '0003_usage_api_and_responses' });
+        expect(await upgraded.migrate()).toEqual({
+          applied: ['0003_usage_api_and_responses', '0004_cache_write_price'],
+          current: '0004_cache_write_price',
+        });
         expect((await upgraded.usage.get('req_old'))?.api).toBe('chat');
         // The same key but another API: a rollup row of its own beside the old one.
         const responses: UsageRecord = { ...(await upgraded.usage.get('req_old'))!, requestId: 'req_new', api: 'responses', cost: 7 };

@@ -227,8 +227,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
   describe('migrations', () => {
     it('applies every migration once; running again applies nothing', async () => {
       expect(storage.dialect).toBe(dialect);
-      const current = '0003_usage_api_and_responses';
-      expect(firstMigration).toEqual({ applied: ['0001_initial', '0002_content_safety', current], current });
+      const current = '0004_cache_write_price';
+      expect(firstMigration).toEqual({ applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses', current], current });
       expect(await storage.migrate()).toEqual({ applied: [], current });
       const another = await openAnother();
       expect(await another.migrate()).toEqual({ applied: [], current });
@@ -494,7 +494,13 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
 
   describe('deployment policies, quotas and budgets', () => {
     it('upserts deployment policies with and without prices', async () => {
-      const prices = { inputPerMillion: 2_500_000, cachedInputPerMillion: 1_250_000, outputPerMillion: 10_000_000, perImage: 0 };
+      const prices = {
+        inputPerMillion: 2_500_000,
+        cachedInputPerMillion: 1_250_000,
+        cacheWritePerMillion: 3_125_000,
+        outputPerMillion: 10_000_000,
+        perImage: 0,
+      };
       await storage.deployments.upsert({ deployment: 'gpt', gated: false, tpm: null, prices, updatedAt: T0 });
       await storage.deployments.upsert({ deployment: 'claude', gated: true, tpm: 50_000, prices: null, updatedAt: T0 });
       expect(await storage.deployments.get('gpt')).toEqual({ deployment: 'gpt', gated: false, tpm: null, prices, updatedAt: T0 });
@@ -1137,8 +1143,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
         const memory = await openStorage('sqlite::memory:');
         try {
           expect(await memory.migrate()).toEqual({
-            applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses'],
-            current: '0003_usage_api_and_responses',
+            applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price'],
+            current: '0004_cache_write_price',
           });
           await memory.organizations.create({ id: 'org_m', name: 'Memory', createdAt: T0 });
           expect(await memory.organizations.list()).toHaveLength(1);

@@ -16,6 +16,7 @@ function pricesOut(prices: Prices | null): Record<string, number> | null {
   return {
     input_per_million: fromMicros(prices.inputPerMillion),
     cached_input_per_million: fromMicros(prices.cachedInputPerMillion),
+    cache_write_per_million: fromMicros(prices.cacheWritePerMillion),
     output_per_million: fromMicros(prices.outputPerMillion),
     per_image: fromMicros(prices.perImage),
   };
@@ -68,6 +69,7 @@ export const policyOperations = [
       tpm: z.coerce.number().int().nonnegative().describe('tokens per minute across all callers (0: unlimited)').optional(),
       input_per_million: nonNegativeNumber.describe('USD per million prompt tokens').optional(),
       cached_input_per_million: nonNegativeNumber.describe('USD per million cached prompt tokens (default: the input price)').optional(),
+      cache_write_per_million: nonNegativeNumber.describe('USD per million prompt tokens written to the prompt cache (default: the input price)').optional(),
       output_per_million: nonNegativeNumber.describe('USD per million completion tokens').optional(),
       per_image: nonNegativeNumber.describe('USD per generated image').optional(),
     }),
@@ -75,7 +77,7 @@ export const policyOperations = [
       requireOperator(context.principal);
       requireDeployment(context, input.deployment);
       const before = await context.storage.deployments.get(input.deployment);
-      const priceFields = [input.input_per_million, input.cached_input_per_million, input.output_per_million, input.per_image];
+      const priceFields = [input.input_per_million, input.cached_input_per_million, input.cache_write_per_million, input.output_per_million, input.per_image];
       const prices: Prices | null = priceFields.some((value) => value !== undefined)
         ? {
             inputPerMillion: input.input_per_million !== undefined ? toMicros(input.input_per_million) : (before?.prices?.inputPerMillion ?? 0),
@@ -83,6 +85,10 @@ export const policyOperations = [
               input.cached_input_per_million !== undefined
                 ? toMicros(input.cached_input_per_million)
                 : (before?.prices?.cachedInputPerMillion ?? (input.input_per_million !== undefined ? toMicros(input.input_per_million) : 0)),
+            cacheWritePerMillion:
+              input.cache_write_per_million !== undefined
+                ? toMicros(input.cache_write_per_million)
+                : (before?.prices?.cacheWritePerMillion ?? (input.input_per_million !== undefined ? toMicros(input.input_per_million) : 0)),
             outputPerMillion: input.output_per_million !== undefined ? toMicros(input.output_per_million) : (before?.prices?.outputPerMillion ?? 0),
             perImage: input.per_image !== undefined ? toMicros(input.per_image) : (before?.prices?.perImage ?? 0),
           }

@@ -74,6 +74,7 @@ export interface DeploymentPoliciesTable {
   /** The four prices are all null (no prices) or all set. */
   input_per_million: NullableInt8;
   cached_input_per_million: NullableInt8;
+  cache_write_per_million: NullableInt8;
   output_per_million: NullableInt8;
   per_image: NullableInt8;
   updated_at: Int8;

@@ -28,6 +28,7 @@ export class KyselyDeploymentPolicyRepository implements DeploymentPolicyReposit
         tpm: policy.tpm,
         input_per_million: prices?.inputPerMillion ?? null,
         cached_input_per_million: prices?.cachedInputPerMillion ?? null,
+        cache_write_per_million: prices?.cacheWritePerMillion ?? null,
         output_per_million: prices?.outputPerMillion ?? null,
         per_image: prices?.perImage ?? null,
         updated_at: policy.updatedAt,
@@ -38,6 +39,7 @@ export class KyselyDeploymentPolicyRepository implements DeploymentPolicyReposit
           tpm: eb.ref('excluded.tpm'),
           input_per_million: eb.ref('excluded.input_per_million'),
           cached_input_per_million: eb.ref('excluded.cached_input_per_million'),
+          cache_write_per_million: eb.ref('excluded.cache_write_per_million'),
           output_per_million: eb.ref('excluded.output_per_million'),
           per_image: eb.ref('excluded.per_image'),
           updated_at: eb.ref('excluded.updated_at'),
@@ -53,13 +55,15 @@ function toPolicy(row: Selectable<DeploymentPoliciesTable>): DeploymentPolicy {
     deployment: row.deployment,
     gated: toBoolean(row.gated),
     tpm: toNullableNumber(row.tpm),
-    // Written all-or-none by upsert; the input price column stands for the four.
+    // Written all-or-none by upsert; the input price column stands for the others.
     prices:
       input === null
         ? null
         : {
             inputPerMillion: input,
             cachedInputPerMillion: toNullableNumber(row.cached_input_per_million) ?? 0,
+            // Policies priced before cache writes had a price of their own charged them as input.
+            cacheWritePerMillion: toNullableNumber(row.cache_write_per_million) ?? input,
             outputPerMillion: toNullableNumber(row.output_per_million) ?? 0,
             perImage: toNullableNumber(row.per_image) ?? 0,
           },

@@ -348,6 +348,14 @@ export const MIGRATIONS: readonly StorageMigration[] = [
       await db.schema.createIndex('responses_created_at').on('responses').column('created_at').execute();
     },
   },
+  {
+    name: '0004_cache_write_price',
+    async up(db) {
+      // Prompt-cache writes (Anthropic's cache_creation_input_tokens) cost more than plain input;
+      // null (every policy before this) charges them at the input price.
+      await db.schema.alterTable('deployment_policies').addColumn('cache_write_per_million', 'bigint').execute();
+    },
+  },
 ];
 
 /** Applies pending migrations; throws the first failure (the Migrator rolls that migration back). */

@@ -381,7 +381,7 @@ export function createServer(options: AppOptions): CeruleanServer {
   app.setErrorHandler(async (raw: FastifyError, request, reply) => {
     const error = fromFrameworkError(raw, bodyLimit);
     if (error instanceof ClientAbortedError) return reply;
-    const rendered = familyOf(request).renderError(error);
+    const rendered = familyOf(request).renderError(error, request.id);
     if (rendered.status >= 500 && !(error instanceof CeruleanError)) request.log.error({ err: raw }, 'unhandled error');
     else if (rendered.status >= 500) request.log.warn({ status: rendered.status, message: (error as Error).message }, 'request failed');
     return reply.code(rendered.status).headers(rendered.headers).send(rendered.body);

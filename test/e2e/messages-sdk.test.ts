@@ -327,6 +327,20 @@ describe('errors in Anthropic’s envelope and statuses', () => {
     expect(body.request_id).toBe(response.headers.get('request-id'));
   });
 
+  it('unknown routes and methods under the Messages paths: 404 and 405 in Anthropic’s envelope', async () => {
+    const call = async (method: string, path: string): Promise<{ status: number; body: Record<string, any> }> => {
+      const response = await fetch(`${cerulean.url}${path}`, {
+        method,
+        headers: { 'x-api-key': MASTER_KEY, 'anthropic-version': '2023-06-01', ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        body: method === 'POST' ? '{}' : undefined,
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, any> };
+    };
+    expect(await call('GET', '/v1/messages')).toMatchObject({ status: 405, body: { type: 'error', error: { type: 'invalid_request_error' } } });
+    expect(await call('POST', '/v1/messages/batches')).toMatchObject({ status: 404, body: { type: 'error', error: { type: 'not_found_error' } } });
+    expect(await call('GET', '/anthropic/v1/models')).toMatchObject({ status: 404, body: { type: 'error', error: { type: 'not_found_error' } } });
+  });
+
   it('bad key: 401 authentication_error', async () => {
     const bad = new Anthropic({ baseURL: cerulean.url, apiKey: 'sk-ant-wrong', maxRetries: 0 });
     const error = await failure(bad.messages.create({ model: 'gpt', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }));

@@ -286,6 +286,20 @@ describe('native requests to an Anthropic deployment', () => {
   });
 });
 
+describe('stop sequences', () => {
+  it('reports the stop sequence that ended an Anthropic answer, in messages and streams', async () => {
+    const request = { model: 'claude', max_tokens: 100, stop_sequences: ['END', 'said'], messages: [{ role: 'user' as const, content: 'hello there' }] };
+    const message = await client.messages.create(request);
+    expect(message).toMatchObject({ content: [{ type: 'text', text: 'You ' }], stop_reason: 'stop_sequence', stop_sequence: 'said' });
+    const { events } = await rawStream(request);
+    expect(events.find((e) => e.event === 'message_delta')?.data.delta).toEqual({ stop_reason: 'stop_sequence', stop_sequence: 'said' });
+    const final = await client.messages.stream(request).finalMessage();
+    expect(final).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'said' });
+    // An answer that ended on its own still reads as end_turn.
+    await expect(client.messages.create({ ...request, stop_sequences: ['nowhere'] })).resolves.toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+  });
+});
+
 describe('routes, credentials and versions', () => {
   it('answers under /anthropic/v1/messages, by x-api-key and by Authorization: Bearer, with any anthropic-version', async () => {
     const prefixed = new Anthropic({ baseURL: `${cerulean.url}/anthropic`, apiKey: MASTER_KEY, maxRetries: 0 });

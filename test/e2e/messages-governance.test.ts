@@ -183,8 +183,13 @@ describe('content filter', () => {
     );
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
 
+    // Without a stream, a blocked answer is Anthropic's `refusal` stop reason, its text withheld.
+    const refused = await clientFor(key.key).messages.create({ model: 'filtered', ...ask('ECHO:then {{V}} here.') });
+    expect(refused.stop_reason).toBe('refusal');
+    expect(JSON.stringify(refused.content)).not.toContain('VIOLENT');
+
     const [row] = await usageOf('proj_filter', 'api');
-    expect(row).toMatchObject({ api: 'messages', requests: 2 });
+    expect(row).toMatchObject({ api: 'messages', requests: 3 });
   });
 });
 

@@ -21,8 +21,11 @@ export interface ApiFamily {
   readonly name: ApiFamilyName;
   /** The caller's credential from the headers this family's clients send, or undefined when there is none. */
   credential(headers: IncomingHttpHeaders): string | undefined;
-  /** Any thrown value as this family's error reply (unknown errors become a plain 500 that echoes nothing). */
-  renderError(error: unknown): RenderedError;
+  /**
+   * Any thrown value as this family's error reply (unknown errors become a plain 500 that echoes
+   * nothing); `requestId` is the request's id, for a family whose envelope carries it.
+   */
+  renderError(error: unknown, requestId?: string): RenderedError;
   /** Headers every response on this family's routes carries besides `x-request-id`. */
   responseHeaders?(requestId: string, region: string): Record<string, string>;
 }

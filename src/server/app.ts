@@ -32,6 +32,7 @@ import { writeEventStream } from './event-stream.js';
 import type { ApiFamily, DirectOperation, InferenceOperation, RouteSpec } from '../api/api-operation.js';
 import { openAIFamily } from '../api/openai/openai-family.js';
 import { azureFamily } from '../api/azure/azure-family.js';
+import { anthropicFamily } from '../api/anthropic/anthropic-family.js';
 import { inboundOperations } from '../api/operations.js';
 import type { ResponsesDependencies } from '../api/openai/responses/responses-operation.js';
 import { isStorageUnavailable } from '../storage/storage-availability.js';
@@ -123,9 +124,15 @@ function accessFields(context: InferenceContext): Record<string, unknown> {
   return fields;
 }
 
+/** Paths only Anthropic's clients call: an unknown route or method there is answered in Anthropic's envelope. */
+const ANTHROPIC_PATH = /^\/(anthropic\/|v1\/messages(\/|\?|$))/;
+
 /** The family a request's errors are rendered in: its route's, else (unknown routes) guessed from the path. */
 function familyOf(request: FastifyRequest): ApiFamily {
-  return request.routeOptions.config?.family ?? (request.url.startsWith('/openai/') ? azureFamily : openAIFamily);
+  const family = request.routeOptions.config?.family;
+  if (family) return family;
+  if (request.url.startsWith('/openai/')) return azureFamily;
+  return ANTHROPIC_PATH.test(request.url) ? anthropicFamily : openAIFamily;
 }
 
 /** Turns the framework's own errors (body parsing, limits), and storage being unreachable (503), into catalogue errors. */
@@ -381,7 +388,7 @@ export function createServer(options: AppOptions): CeruleanServer {
   app.setErrorHandler(async (raw: FastifyError, request, reply) => {
     const error = fromFrameworkError(raw, bodyLimit);
     if (error instanceof ClientAbortedError) return reply;
-    const rendered = familyOf(request).renderError(error);
+    const rendered = familyOf(request).renderError(error, request.id);
     if (rendered.status >= 500 && !(error instanceof CeruleanError)) request.log.error({ err: raw }, 'unhandled error');
     else if (rendered.status >= 500) request.log.warn({ status: rendered.status, message: (error as Error).message }, 'request failed');
     return reply.code(rendered.status).headers(rendered.headers).send(rendered.body);

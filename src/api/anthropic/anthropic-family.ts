@@ -15,10 +15,13 @@ function anthropicCredential(headers: IncomingHttpHeaders): string | undefined {
   return match ? match[1].trim() : undefined;
 }
 
-/** Anthropic's API (`/v1/messages`, `/anthropic/v1/messages`): its error envelope and status codes, `request-id` on every answer. */
+/**
+ * Anthropic's API (`/v1/messages`, `/anthropic/v1/messages`): its error envelope (with the request's
+ * id as `request_id`, as Anthropic's has) and status codes, `request-id` on every answer.
+ */
 export const anthropicFamily: ApiFamily = {
   name: 'anthropic',
   credential: anthropicCredential,
-  renderError: (error) => renderAnthropicError(error),
+  renderError: (error, requestId) => renderAnthropicError(error, requestId),
   responseHeaders: (requestId) => ({ 'request-id': requestId }),
 };

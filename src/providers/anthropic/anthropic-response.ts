@@ -20,6 +20,17 @@ export function finishReasonOf(reason: AnthropicStopReason | null | undefined): 
 }
 
 /**
+ * The choice's fields for why the answer ended: `finish_reason`, and, where a stop sequence ended
+ * it, that sequence as `stop_reason` (the field vLLM's chat completions use for it), which chat's
+ * `stop` alone does not tell and a Messages caller is answered with.
+ */
+export function finishFieldsOf(reason: AnthropicStopReason | null | undefined, sequence: string | null | undefined): JsonObject {
+  const fields: JsonObject = { finish_reason: finishReasonOf(reason) };
+  if (reason === 'stop_sequence' && typeof sequence === 'string') fields.stop_reason = sequence;
+  return fields;
+}
+
+/**
  * OpenAI counts every prompt token in `prompt_tokens` and reports the cached share inside it;
  * Anthropic reports uncached, cache-read and cache-written tokens side by side, so they are summed.
  * Tokens written to the cache are kept as `cache_creation_tokens` (Cerulean's own field, priced
@@ -76,7 +87,7 @@ export function toChatCompletion(json: unknown): ProviderResponse {
       object: 'chat.completion',
       created: nowSeconds(),
       model: response.model,
-      choices: [{ index: 0, message, logprobs: null, finish_reason: finishReasonOf(response.stop_reason) }],
+      choices: [{ index: 0, message, logprobs: null, ...finishFieldsOf(response.stop_reason, response.stop_sequence) }],
       usage,
     },
     usage,

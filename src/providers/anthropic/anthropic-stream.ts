@@ -1,7 +1,7 @@
 import { UpstreamUnreachableError } from '../../errors/catalogue.js';
 import type { JsonObject, SseEvent, StreamTranslator, Target } from '../provider.js';
 import { streamError } from './anthropic-error.js';
-import { finishReasonOf, nowSeconds, toOpenAIUsage, type OpenAIFinishReason } from './anthropic-response.js';
+import { finishFieldsOf, nowSeconds, toOpenAIUsage, type OpenAIFinishReason } from './anthropic-response.js';
 import type { AnthropicDeltaUsage, AnthropicStreamEvent, AnthropicUsage } from './anthropic-wire.js';
 
 /**
@@ -71,7 +71,9 @@ export class AnthropicStreamTranslator implements StreamTranslator {
       }
       case 'message_delta':
         if (data.usage) this.addUsage(data.usage);
-        return [this.chunk({}, finishReasonOf(data.delta.stop_reason))];
+        return [
+          { ...this.envelope(), choices: [{ index: 0, delta: {}, logprobs: null, ...finishFieldsOf(data.delta.stop_reason, data.delta.stop_sequence) }] },
+        ];
       case 'message_stop':
         return this.usageChunk();
       case 'error':

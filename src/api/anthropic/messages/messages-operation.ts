@@ -20,6 +20,13 @@ import { MessagesStreamEncoder, PING } from './messages-stream.js';
  * content filter and the meter judge; to an `anthropic` provider it is sent as the caller wrote it
  * (prompt-caching blocks, thinking, top_k and beta features kept), to any other translated. The
  * answer and the stream come back in Anthropic's shape.
+ *
+ * A stream whose output the content filter cut (an internal chunk finishing with `content_filter`)
+ * ends in Anthropic's own `error` event (`invalid_request_error`, "Output blocked by the content
+ * filtering policy."), not in `message_delta` and `message_stop`: Anthropic's clients know no stop
+ * reason for a cut answer, and an error is what makes the SDKs and Claude Code stop and say so
+ * rather than take the partial text as a finished turn. The rest of the stream is still read, so
+ * its usage is metered.
  */
 
 interface MessagesState {
@@ -77,11 +84,23 @@ export const messagesOperation: InferenceOperation = {
   },
 };
 
+/** The `error` event that ends a stream whose output the content filter cut. */
+const OUTPUT_BLOCKED: JsonObject = { type: 'error', error: { type: 'invalid_request_error', message: 'Output blocked by the content filtering policy.' } };
+
+/** Whether the chunk finishes the (only) choice because the content filter cut it. */
+function cutByFilter(chunk: JsonObject): boolean {
+  const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<{ index?: unknown; finish_reason?: unknown }>) : [];
+  return choices.some((choice) => (choice.index ?? 0) === 0 && choice.finish_reason === 'content_filter');
+}
+
 /** Anthropic's events; the first wait for the first internal chunk, so an upstream that fails at once gets a proper HTTP error. */
 async function* messageEvents(chunks: AsyncIterable<JsonObject>, context: InferenceContext): AsyncGenerator<SseFrame> {
   const encoder = new MessagesStreamEncoder({ model: stateOf(context).request.model });
   let pinged = false;
+  let blocked = false;
   for await (const chunk of chunks) {
+    // After the cut nothing more is sent, but the stream is read to its end for its usage.
+    if (blocked) continue;
     for (const event of encoder.push(chunk)) {
       yield { event: event.type as string, data: event };
       // As Anthropic does, a ping follows message_start.
@@ -90,8 +109,13 @@ async function* messageEvents(chunks: AsyncIterable<JsonObject>, context: Infere
         yield { event: 'ping', data: PING };
       }
     }
+    if (cutByFilter(chunk)) {
+      blocked = true;
+      // The encoder closed the open block; the error ends the message in its place.
+      yield { event: 'error', data: OUTPUT_BLOCKED };
+    }
   }
-  for (const event of encoder.end()) yield { event: event.type as string, data: event };
+  if (!blocked) for (const event of encoder.end()) yield { event: event.type as string, data: event };
 }
 
 export interface CountTokensDependencies {

@@ -14,10 +14,20 @@ const STOP_REASONS: Record<string, MessagesStopReason> = {
 
 /**
  * The stop reason for a chat `finish_reason`. Chat's `stop` does not say whether a stop sequence
- * ended the answer, so it always reads as `end_turn` and `stop_sequence` is answered null.
+ * ended the answer, so it reads as `end_turn` unless the choice names the sequence (see `stopOf`).
  */
 export function stopReasonOf(finishReason: unknown): MessagesStopReason {
   return (typeof finishReason === 'string' ? STOP_REASONS[finishReason] : undefined) ?? 'end_turn';
+}
+
+/**
+ * `stop_reason` and `stop_sequence` for a choice. A `stop` whose choice carries the matched stop
+ * sequence as a string `stop_reason` (an Anthropic target's, or vLLM's own field) was ended by that
+ * sequence; vLLM's token-id `stop_reason` names no sequence and is not one.
+ */
+export function stopOf(finishReason: unknown, stopReason: unknown): { stop_reason: MessagesStopReason; stop_sequence: string | null } {
+  if (finishReason === 'stop' && typeof stopReason === 'string') return { stop_reason: 'stop_sequence', stop_sequence: stopReason };
+  return { stop_reason: stopReasonOf(finishReason), stop_sequence: null };
 }
 
 /** Token counts as a Messages answer carries them. */
@@ -92,7 +102,8 @@ export function toolInputOf(args: unknown): JsonObject {
  * tool call. `model` is the name the caller asked for.
  */
 export function chatToMessage(chat: JsonObject, meta: { id?: string; model: string }): JsonObject {
-  const choice = (Array.isArray(chat.choices) ? chat.choices[0] : undefined) as { message?: JsonObject; finish_reason?: unknown } | undefined;
+  const choice = (Array.isArray(chat.choices) ? chat.choices[0] : undefined) as
+    { message?: JsonObject; finish_reason?: unknown; stop_reason?: unknown } | undefined;
   const message = choice?.message ?? {};
   const content: JsonObject[] = [];
   if (typeof message.reasoning_content === 'string' && message.reasoning_content !== '') {
@@ -114,8 +125,7 @@ export function chatToMessage(chat: JsonObject, meta: { id?: string; model: stri
     role: 'assistant',
     model: meta.model,
     content,
-    stop_reason: stopReasonOf(choice?.finish_reason),
-    stop_sequence: null,
+    ...stopOf(choice?.finish_reason, choice?.stop_reason),
     usage: messagesUsageOf(chat.usage),
   };
 }

@@ -1,5 +1,5 @@
 import type { JsonObject } from '../../../providers/provider.js';
-import { messageIdOf, messagesUsageOf, stopReasonOf, toolUseIdOf } from './messages-response.js';
+import { messageIdOf, messagesUsageOf, stopOf, toolUseIdOf } from './messages-response.js';
 
 /** The keep-alive event the edge sends while the upstream is silent; Anthropic's streams carry the same. */
 export const PING: JsonObject = Object.freeze({ type: 'ping' });
@@ -45,6 +45,8 @@ export class MessagesStreamEncoder {
   /** Chat tool call index -> content block index. */
   private readonly toolBlocks = new Map<number, number>();
   private finishReason: unknown = null;
+  /** The finishing choice's `stop_reason`: the stop sequence that ended the answer, when one did. */
+  private stopSequence: unknown = null;
   private usage: unknown;
 
   /**
@@ -64,7 +66,9 @@ export class MessagesStreamEncoder {
     const events: JsonObject[] = [];
     this.start(events, chunk.id);
     if (chunk.usage && typeof chunk.usage === 'object') this.usage = chunk.usage;
-    const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<{ index?: unknown; delta?: JsonObject; finish_reason?: unknown }>) : [];
+    const choices = Array.isArray(chunk.choices)
+      ? (chunk.choices as Array<{ index?: unknown; delta?: JsonObject; finish_reason?: unknown; stop_reason?: unknown }>)
+      : [];
     const choice = choices.find((candidate) => (candidate.index ?? 0) === 0);
     if (!choice || this.filtered) return events;
     const delta = choice.delta ?? {};
@@ -83,6 +87,7 @@ export class MessagesStreamEncoder {
 
     if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
       this.finishReason = choice.finish_reason;
+      this.stopSequence = choice.stop_reason;
       if (choice.finish_reason === 'content_filter') {
         this.close(events);
         this.filtered = true;
@@ -98,9 +103,12 @@ export class MessagesStreamEncoder {
     this.start(events, undefined);
     this.close(events);
     this.ended = true;
-    const stopReason = this.finishReason !== null ? stopReasonOf(this.finishReason) : this.toolBlocks.size > 0 ? 'tool_use' : 'end_turn';
+    const stop =
+      this.finishReason !== null
+        ? stopOf(this.finishReason, this.stopSequence)
+        : { stop_reason: this.toolBlocks.size > 0 ? 'tool_use' : 'end_turn', stop_sequence: null };
     const usage = this.usage === undefined ? { ...messagesUsageOf(undefined), input_tokens: this.inputTokens } : messagesUsageOf(this.usage);
-    events.push({ type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage });
+    events.push({ type: 'message_delta', delta: stop, usage });
     events.push({ type: 'message_stop' });
     return events;
   }

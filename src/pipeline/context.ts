@@ -47,6 +47,10 @@ export interface InferenceContext {
   cost?: number;
   route?: Route;
   usage?: Usage;
+  /** Characters of generated text (content, reasoning, tool arguments) a stream carried so far. */
+  streamedChars?: number;
+  /** Whether `usage` is Cerulean's estimate: the stream ended (cut, abandoned, broken) before the upstream reported its own. */
+  usageEstimated?: boolean;
   /** `performance.now()` when the first token was relayed (streams). */
   firstTokenAt?: number;
   /** Final HTTP status, or 499 when the caller went away. */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { CeruleanError, MeteringUnavailableError } from '../errors/catalogue.js';
 import { readUsage } from '../providers/openai/openai-provider.js';
-import type { JsonObject } from '../providers/provider.js';
+import type { JsonObject, Usage } from '../providers/provider.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import type { AdmitStage } from './admit.js';
 import type { FilterStage } from './filter.js';
@@ -118,16 +118,21 @@ export class Pipeline {
     return { kind: 'stream', chunks };
   }
 
-  /** Captures the stream's usage (the last `choices: []` chunk) and its time to first token, for the meter stage. */
+  /**
+   * Captures the stream's usage (the last `choices: []` chunk), its time to first token, and how much
+   * text it carried (for the estimate when the upstream never reports usage), for the meter stage.
+   */
   private async *observe(context: InferenceContext, chunks: AsyncIterable<JsonObject>): AsyncGenerator<JsonObject> {
+    context.streamedChars = 0;
     for await (const chunk of chunks) {
       if (chunk.usage != null) {
         const usage = readUsage(chunk.usage);
         if (usage) context.usage = usage;
       }
-      if (context.firstTokenAt === undefined) {
-        const choices = chunk.choices as unknown[] | undefined;
-        if (choices && choices.length > 0) context.firstTokenAt = performance.now();
+      const choices = chunk.choices as JsonObject[] | undefined;
+      if (choices && choices.length > 0) {
+        if (context.firstTokenAt === undefined) context.firstTokenAt = performance.now();
+        context.streamedChars += generatedChars(choices);
       }
       yield chunk;
     }
@@ -140,6 +145,12 @@ export class Pipeline {
   finish(context: InferenceContext): Promise<void> | undefined {
     if (context.metered) return undefined;
     context.metered = true;
+    // A stream that ended before the upstream reported usage (the caller went away, the output
+    // filter cut it, the upstream broke off) still cost tokens: metered as estimated, never as free.
+    if (context.usage === undefined && context.streamedChars !== undefined && context.route) {
+      context.usage = estimatedStreamUsage(context, context.route.target.model, context.streamedChars);
+      context.usageEstimated = true;
+    }
     const finishedAt = performance.now();
     let durable: Array<Promise<void>> | undefined;
     for (const meter of this.options.meters) {
@@ -148,4 +159,34 @@ export class Pipeline {
     }
     return durable && (durable.length === 1 ? durable[0] : Promise.all(durable).then(() => undefined));
   }
+}
+
+/** Characters of generated text in a chunk's choices: content, reasoning and tool-call arguments. */
+function generatedChars(choices: JsonObject[]): number {
+  let chars = 0;
+  for (const choice of choices) {
+    const delta = (choice.delta ?? choice) as { content?: unknown; text?: unknown; reasoning_content?: unknown; tool_calls?: unknown };
+    if (typeof delta.content === 'string') chars += delta.content.length;
+    if (typeof delta.text === 'string') chars += delta.text.length;
+    if (typeof delta.reasoning_content === 'string') chars += delta.reasoning_content.length;
+    if (Array.isArray(delta.tool_calls)) {
+      for (const call of delta.tool_calls as Array<{ function?: { arguments?: unknown } }>) {
+        if (typeof call?.function?.arguments === 'string') chars += call.function.arguments.length;
+      }
+    }
+  }
+  return chars;
+}
+
+const NO_ALLOWANCE = { chat: 0, completions: 0, embeddings: 0, images: 0 } as const;
+
+/**
+ * Usage of a stream the upstream never reported: the prompt as admission counts it (its allowance
+ * for generation set to nothing) and the text relayed at about four characters a token.
+ */
+function estimatedStreamUsage(context: InferenceContext, model: string, streamedChars: number): Usage {
+  const promptOnly = { ...context.body, max_tokens: 0, max_completion_tokens: 0, n: 1, best_of: 1 };
+  const prompt = context.api.estimateTokens(promptOnly, model, NO_ALLOWANCE);
+  const completion = Math.ceil(streamedChars / 4);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }

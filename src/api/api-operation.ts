@@ -21,6 +21,8 @@ export interface ApiFamily {
   readonly name: ApiFamilyName;
   /** The caller's credential from the headers this family's clients send, or undefined when there is none. */
   credential(headers: IncomingHttpHeaders): string | undefined;
+  /** What a caller that sent no credential is told: the headers this family's clients use. */
+  readonly missingCredential: string;
   /**
    * Any thrown value as this family's error reply (unknown errors become a plain 500 that echoes
    * nothing); `requestId` is the request's id, for a family whose envelope carries it.

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import {
+  AuthenticationError,
   CeruleanError,
   InvalidRequestError,
   MalformedRequestError,
@@ -236,7 +237,11 @@ export function createServer(options: AppOptions): CeruleanServer {
     if (shuttingDown) return done(new ShuttingDownError());
     let principal: Principal | Promise<Principal>;
     try {
-      principal = authenticator.authenticate(familyOf(request).credential(request.headers));
+      const family = familyOf(request);
+      const credential = family.credential(request.headers);
+      // Each family names the headers its own clients send.
+      if (credential === undefined) return done(new AuthenticationError(family.missingCredential));
+      principal = authenticator.authenticate(credential);
     } catch (error) {
       return done(error as Error);
     }

@@ -362,6 +362,14 @@ describe('errors in Anthropic’s envelope and statuses', () => {
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
   });
 
+  it('no key: 401 naming the headers Anthropic clients send', async () => {
+    const response = await fetch(`${cerulean.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(401);
+    const body = (await response.json()) as { error: { type: string; message: string } };
+    expect(body.error.type).toBe('authentication_error');
+    expect(body.error.message).toContain('x-api-key');
+  });
+
   it('unknown model: 404 not_found_error, for messages and count_tokens', async () => {
     const error = await failure(client.messages.create({ model: 'gpt-nope', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }));
     expect(error.status).toBe(404);

@@ -22,6 +22,7 @@ function anthropicCredential(headers: IncomingHttpHeaders): string | undefined {
 export const anthropicFamily: ApiFamily = {
   name: 'anthropic',
   credential: anthropicCredential,
+  missingCredential: 'Missing API key: send it as the "x-api-key" header or as "Authorization: Bearer KEY".',
   renderError: (error, requestId) => renderAnthropicError(error, requestId),
   responseHeaders: (requestId) => ({ 'request-id': requestId }),
 };

@@ -16,9 +16,12 @@ export function bearerOrApiKey(headers: IncomingHttpHeaders): string | undefined
   return typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined;
 }
 
+export const MISSING_BEARER_OR_API_KEY = 'Missing API key: send it as "Authorization: Bearer KEY" or as the "api-key" header.';
+
 /** The OpenAI API (`/v1/...`): OpenAI's error envelope. */
 export const openAIFamily: ApiFamily = {
   name: 'openai',
   credential: bearerOrApiKey,
+  missingCredential: MISSING_BEARER_OR_API_KEY,
   renderError: (error) => renderError(error, 'openai'),
 };

@@ -112,6 +112,13 @@ describe('stored responses belong to their project', () => {
       status: 400,
       code: 'previous_response_not_found',
     });
+    // Nor refer to its items.
+    const reference = await post((await createKey('proj_b')).key, { model: 'chat', input: [{ type: 'item_reference', id: response.output[0].id }] });
+    expect(reference.status).toBe(400);
+    expect(reference.body.error).toMatchObject({ param: 'input[0]', message: `Item with id '${response.output[0].id}' not found.` });
+    await expect(a.responses.create({ model: 'chat', input: [{ type: 'item_reference', id: response.output[0].id! }] })).resolves.toMatchObject({
+      status: 'completed',
+    });
     // The master key acts for no project: it does not see project responses either.
     await expect(master.responses.retrieve(response.id)).rejects.toMatchObject({ status: 404 });
     // Still there for its own project after all that.
@@ -212,7 +219,7 @@ describe('content filtering', () => {
       .join('');
     expect(text).not.toContain('VIOLENT');
     const itemDone = events.find((e): e is OpenAI.Responses.ResponseOutputItemDoneEvent => e.type === 'response.output_item.done');
-    expect(itemDone?.item.status).toBe('incomplete');
+    expect(itemDone?.item).toMatchObject({ type: 'message', status: 'incomplete' });
     const stored = await master.responses.retrieve(last.response.id);
     expect(stored.status).toBe('incomplete');
     expect(stored.incomplete_details).toEqual({ reason: 'content_filter' });

@@ -281,6 +281,28 @@ describe.each(['gpt', 'claude', 'gemini'])('Responses API on the %s deployment',
     expect(all.indexOf('what is my name')).toBeLessThan(all.indexOf('and again'));
     expect(third.status).toBe('completed');
 
+    // An earlier output item by reference, without previous_response_id (as clients that keep the conversation send it).
+    const referenced = await client.responses.create({
+      model,
+      input: [
+        { role: 'user', content: 'my name is Ada' },
+        { type: 'item_reference', id: first.output[0].id! },
+        { role: 'user', content: 'say my name' },
+      ],
+    });
+    expect(referenced.status).toBe('completed');
+    const byReference = JSON.stringify(upstream().lastBody());
+    expect(byReference).toContain(JSON.stringify(first.output_text).slice(1, 30));
+    expect(byReference.indexOf('my name is Ada')).toBeLessThan(byReference.indexOf('say my name'));
+    // Continued later, the stored reference (to a response outside this chain) still resolves.
+    const later = await client.responses.create({ model, input: 'once more', previous_response_id: referenced.id });
+    expect(later.status).toBe('completed');
+    expect(JSON.stringify(upstream().lastBody())).toContain(JSON.stringify(first.output_text).slice(1, 30));
+    // Another project's items are not found: see the governance tests.
+    const dangling = await raw('POST', '/v1/responses', { model, input: [{ type: 'item_reference', id: 'msg_nope' }] });
+    expect(dangling.status).toBe(400);
+    expect(dangling.body.error).toMatchObject({ param: 'input[0]', type: 'invalid_request_error' });
+
     const unknown = await raw('POST', '/v1/responses', { model, input: 'x', previous_response_id: 'resp_nope' });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatchObject({ param: 'previous_response_id', code: 'previous_response_not_found', type: 'invalid_request_error' });
@@ -307,7 +329,7 @@ describe.each(['gpt', 'claude', 'gemini'])('Responses API on the %s deployment',
 
   it('does not store with store: false (retrieve is 404)', async () => {
     const response = await client.responses.create({ model, input: 'forget me', store: false });
-    expect(response.store).toBe(false);
+    expect((response as unknown as { store: boolean }).store).toBe(false);
     expect(response.output_text).toBeTruthy();
     await expect(client.responses.retrieve(response.id)).rejects.toMatchObject({ status: 404 });
     const continued = await raw('POST', '/v1/responses', { model, input: 'x', previous_response_id: response.id });
@@ -364,7 +386,13 @@ describe('Azure routes', () => {
     expect(denied.body.error.code).toBe('401');
     const missing = await raw('GET', `/openai/responses/resp_nope?api-version=2025-04-01-preview`, undefined, headers);
     expect(missing.status).toBe(404);
-    expect(missing.body.error).toEqual({ message: "Response with id 'resp_nope' not found.", type: 'invalid_request_error', param: null, code: '404', status: 404 });
+    expect(missing.body.error).toEqual({
+      message: "Response with id 'resp_nope' not found.",
+      type: 'invalid_request_error',
+      param: null,
+      code: '404',
+      status: 404,
+    });
 
     const azure = new AzureOpenAI({ endpoint: cerulean.url, apiKey: MASTER_KEY, apiVersion: '2025-04-01-preview', maxRetries: 0 });
     const viaSdk = await azure.responses.create({ model: 'gemini', input: 'azure dated sdk' });
@@ -398,5 +426,21 @@ describe('Vercel AI SDK', () => {
     expect(text).toMatch(UPSTREAMS[model]().answers('vercel streams'));
     expect(await streamed.finishReason).toBe('stop');
     expect(seen).toEqual(['POST /v1/responses', 'POST /v1/responses']);
+  });
+
+  it('continues a conversation: the earlier answer goes back as an item reference, which Cerulean resolves', async () => {
+    const openai = provider();
+    const first = await generateText({ model: openai('gpt'), prompt: 'remember the word cobalt' });
+    const second = await generateText({
+      model: openai('gpt'),
+      messages: [{ role: 'user', content: 'remember the word cobalt' }, ...first.response.messages, { role: 'user', content: 'which word was it' }],
+    });
+    expect(second.text).toMatch(/^Hello from the fixture upstream/);
+    const sent = openaiUpstream.requests.filter((r) => r.path.endsWith('/chat/completions')).at(-1)?.body as { messages: unknown[] };
+    expect(sent.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'remember the word cobalt' }] },
+      { role: 'assistant', content: first.text },
+      { role: 'user', content: [{ type: 'text', text: 'which word was it' }] },
+    ]);
   });
 });

@@ -96,11 +96,21 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
     billedImages: () => 0,
     async prepare(context) {
       const state = stateOf(context);
+      const projectId = scope(context.projectId);
       const previous = state.request.previous_response_id;
-      if (!previous) return;
-      const earlier = await history(scope(context.projectId), previous);
+      const earlier = previous ? await history(projectId, previous) : [];
       const references = new Map<string, ResponseItem>();
-      for (const item of earlier) if (typeof item.id === 'string') references.set(item.id, item);
+      for (const item of earlier) if (typeof item.id === 'string' && item.type !== 'item_reference') references.set(item.id, item);
+      // An item_reference may name an item of any response stored for the project, not only of the
+      // conversation continued (clients that keep the conversation themselves send earlier answers so).
+      const referenced = [...earlier, ...state.items].filter((item) => item.type === 'item_reference').map((item) => String(item.id));
+      for (const id of new Set(referenced)) {
+        if (references.has(id)) continue;
+        const found = store ? await store.findItem(projectId, id) : undefined;
+        if (found) references.set(id, found as ResponseItem);
+      }
+      if (!previous && referenced.length === 0) return;
+      // An item_reference still unresolved is a 400 here.
       context.body = responsesToChat(state.request, earlier, references);
     },
     async answer(answer, context) {
@@ -135,10 +145,11 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
       }
       const items = inputItemsOf(request);
       const state: ResponsesState = { request, items, id: newId('resp_'), createdAt: Math.floor(Date.now() / 1000) };
+      // Without history and item references yet: `prepare` adds them once the project is known.
+      const input = Array.isArray(request.input) ? request.input.filter((item) => item.type !== 'item_reference') : request.input;
       return {
         model: request.model,
-        // Without history yet: `prepare` adds the stored conversation once the project is known.
-        internal: responsesToChat(request, []),
+        internal: responsesToChat({ ...request, input }, []),
         original: request as JsonObject,
         stream: request.stream === true,
         includeUsage: true,

@@ -1,8 +1,9 @@
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateText, streamText } from 'ai';
+import { generateText, stepCountIs, streamText, tool } from 'ai';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { FIXTURE_API_KEY, startAnthropicFixture, type AnthropicFixture } from '../fixtures/anthropic-upstream.js';
 import { DEFAULT_FIXTURE_API_KEY, startGeminiFixture, type GeminiFixture } from '../fixtures/gemini-upstream.js';
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
@@ -426,6 +427,33 @@ describe('Vercel AI SDK', () => {
     expect(text).toMatch(UPSTREAMS[model]().answers('vercel streams'));
     expect(await streamed.finishReason).toBe('stop');
     expect(seen).toEqual(['POST /v1/responses', 'POST /v1/responses']);
+  });
+
+  it.each(['gpt', 'claude'])('runs a tool loop on %s: the call goes back by reference with its output', async (model) => {
+    const openai = provider();
+    const calls: unknown[] = [];
+    const result = await generateText({
+      model: openai(model),
+      prompt: 'Use get_weather for Paris',
+      tools: {
+        get_weather: tool({
+          description: 'Current weather in a city',
+          // Loose: each fixture makes up its own arguments.
+          inputSchema: z.looseObject({}),
+          execute: async (input) => {
+            calls.push(input);
+            return { temperature_c: 21 };
+          },
+        }),
+      },
+      stopWhen: stepCountIs(2),
+    });
+    expect(calls).toHaveLength(1);
+    expect(result.steps).toHaveLength(2);
+    expect(result.text).toBeTruthy();
+    const sent = JSON.stringify(UPSTREAMS[model]().lastBody());
+    expect(sent).toContain('get_weather');
+    expect(sent).toContain('temperature_c');
   });
 
   it('continues a conversation: the earlier answer goes back as an item reference, which Cerulean resolves', async () => {

@@ -34,6 +34,7 @@ deployments:
   gpt: { provider: up, model: gpt-4o-mini }
   claude: { provider: claude, model: claude-sonnet-4-5, default_max_tokens: 256 }
   gemini: { provider: google, model: gemini-2.5-flash }
+  claude-midstream: { provider: claude, model: fail-stream-overloaded }
 `);
   client = new OpenAI({ baseURL: `${cerulean.url}/v1`, apiKey: MASTER_KEY, maxRetries: 0 });
 });
@@ -344,6 +345,64 @@ describe.each(['gpt', 'claude', 'gemini'])('Responses API on the %s deployment',
     expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', param: 'background', code: 'unsupported_parameter' });
     await expect(client.responses.create({ model, input: 'later', background: true })).rejects.toMatchObject({ status: 400, param: 'background' });
     expect(upstream().calls()).toBe(before);
+  });
+});
+
+describe('stream endings', () => {
+  /** The events of a raw streamed call, in order, each with its SSE event name. */
+  async function events(body: Record<string, unknown>): Promise<Array<{ event: string; data: Record<string, any> }>> {
+    const response = await fetch(`${cerulean.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, stream: true }),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    // Unlike chat completions, the Responses stream has no `data: [DONE]`.
+    expect(text).not.toContain('[DONE]');
+    return text
+      .split('\n\n')
+      .filter((frame) => frame.trim() !== '')
+      .map((frame) => {
+        const [eventLine, dataLine] = frame.split('\n');
+        return { event: eventLine.replace(/^event: /, ''), data: JSON.parse(dataLine.replace(/^data: /, '')) as Record<string, any> };
+      });
+  }
+
+  it('names every event after its type', async () => {
+    const all = await events({ model: 'gpt', input: 'names' });
+    expect(all.every(({ event, data }) => event === data.type)).toBe(true);
+    expect(all.map(({ data }) => data.sequence_number)).toEqual(all.map((_, index) => index));
+  });
+
+  it('ends in response.failed, stored as such, when the upstream fails mid-stream', async () => {
+    const all = await events({ model: 'claude-midstream', input: 'hi' });
+    expect(all.map(({ data }) => data.sequence_number)).toEqual(all.map((_, index) => index));
+    const last = all.at(-1)!.data;
+    expect(last.type).toBe('response.failed');
+    expect(last.response).toMatchObject({ status: 'failed', error: { code: expect.any(String), message: expect.stringMatching(/overloaded/i) } });
+    // Whatever was written before the failure stays, marked incomplete.
+    expect(last.response.output.every((item: { status: string }) => item.status === 'incomplete')).toBe(true);
+    const stored = await client.responses.retrieve(last.response.id);
+    expect(stored.status).toBe('failed');
+    // The SDK takes response.failed as the stream's last word.
+    const final = await client.responses.stream({ model: 'claude-midstream', input: 'fail half way' }).finalResponse();
+    expect(final.status).toBe('failed');
+  });
+
+  it('numbers the error event that ends a stream whose response could not be stored', async () => {
+    const responses = cerulean.governance.storage.responses;
+    const put = responses.put;
+    responses.put = () => Promise.reject(new Error('disk full'));
+    try {
+      const all = await events({ model: 'gpt', input: 'store me if you can' });
+      const last = all.at(-1)!;
+      expect(last.event).toBe('error');
+      expect(last.data).toMatchObject({ type: 'error', message: expect.any(String) });
+      expect(all.map(({ data }) => data.sequence_number)).toEqual(all.map((_, index) => index));
+    } finally {
+      responses.put = put;
+    }
   });
 });
 

@@ -39,6 +39,8 @@ interface ResponsesState {
   readonly items: ResponseItem[];
   readonly id: string;
   readonly createdAt: number;
+  /** The stream's encoder once a stream has started, so that an `error` event ending it continues its numbering. */
+  encoder?: ResponsesStreamEncoder;
 }
 
 /** How far back a `previous_response_id` chain is followed (each link is one stored response). */
@@ -122,11 +124,10 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
     stream: (chunks, context) => responseEvents(chunks, context, save),
     streamError: (error, context) => {
       // Past the point where the stream can end in `response.failed` (see responseEvents): OpenAI's `error` event.
+      // Numbered after the events already sent, as every event of the stream is.
       const rendered = openAIStreamError(error, context).data as { error: { message?: unknown; code?: unknown; param?: unknown } };
-      return {
-        event: 'error',
-        data: { type: 'error', code: rendered.error.code ?? null, message: rendered.error.message, param: rendered.error.param ?? null },
-      };
+      const encoder = stateOf(context).encoder;
+      return { event: 'error', data: encoder ? encoder.errorEvent(rendered.error) : errorEventOf(rendered.error) };
     },
   };
 
@@ -237,6 +238,7 @@ async function* responseEvents(
 ): AsyncGenerator<SseFrame> {
   const state = stateOf(context);
   const encoder = new ResponsesStreamEncoder(state.request, { id: state.id, createdAt: state.createdAt });
+  state.encoder = encoder;
   const frames = (events: JsonObject[]): SseFrame[] => events.map((event) => ({ event: event.type as string, data: event }));
   let started = false;
   try {
@@ -252,13 +254,29 @@ async function* responseEvents(
     const known = error instanceof CeruleanError ? error : undefined;
     context.status = known?.status ?? 500;
     const events = encoder.fail({ code: known?.code ?? 'server_error', message: known?.message ?? 'The server had an error while processing your request.' });
-    await save(context, encoder.response());
+    // The response failed already: were it not stored as well, the caller still learns how it ended.
+    await save(context, encoder.response()).catch(() => undefined);
     yield* frames(events);
     return;
   }
   if (!started) yield* frames(encoder.start());
   const closing = encoder.end();
-  // Stored before the final event, so a caller that reads `response.completed` can retrieve it at once.
-  await save(context, encoder.response());
+  const final = closing.pop() as JsonObject;
   yield* frames(closing);
+  // Stored before the final event, so a caller that reads `response.completed` can retrieve it at once.
+  try {
+    await save(context, encoder.response());
+  } catch (error) {
+    // Not stored, as `store` asked: the stream ends in OpenAI's error event instead, in the final event's place and number.
+    context.status = error instanceof CeruleanError ? error.status : 500;
+    const rendered = openAIStreamError(error, context).data as { error: { message?: unknown; code?: unknown; param?: unknown } };
+    yield { event: 'error', data: { ...errorEventOf(rendered.error), sequence_number: final.sequence_number } };
+    return;
+  }
+  yield* frames([final]);
+}
+
+/** OpenAI's `error` event of the Responses stream, from an error rendered in OpenAI's envelope (numbered by the caller). */
+function errorEventOf(error: { message?: unknown; code?: unknown; param?: unknown }): JsonObject {
+  return { type: 'error', code: error.code ?? null, message: error.message ?? null, param: error.param ?? null };
 }

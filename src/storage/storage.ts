@@ -570,6 +570,11 @@ export interface ResponseRepository {
    * Cursors are item ids; an id not among the items gives an empty page.
    */
   listInputItems(projectId: string, id: string, options: InputItemListOptions): Promise<InputItemPage | undefined>;
+  /**
+   * An input or output item of a response stored in this project, by the item's `id` (what an
+   * `item_reference` names); undefined when no stored response of the project holds it.
+   */
+  findItem(projectId: string, itemId: string): Promise<Record<string, unknown> | undefined>;
   /** Deletes responses created before `before` (retention); returns how many. */
   prune(before: number): Promise<number>;
 }

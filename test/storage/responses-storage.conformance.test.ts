@@ -189,6 +189,31 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
     expect(await list({ before: 'msg_nope' })).toEqual({ data: [], first_id: null, last_id: null, has_more: false });
   });
 
+  it("finds an input or output item by id among the project's responses, never a reference to it nor another project's", async () => {
+    await storage.responses.put(stored('resp_1'));
+    // A later response refers to the output item and to an item that is nowhere.
+    await storage.responses.put(
+      stored('resp_2', {
+        createdAt: T0 + 1,
+        input: [
+          { type: 'item_reference', id: 'msg_out' },
+          { type: 'item_reference', id: 'msg_gone' },
+        ],
+      }),
+    );
+    await storage.responses.put(
+      stored('resp_b', { projectId: 'proj_b', input: [{ id: 'msg_b', type: 'message', role: 'user', content: 'b' }], response: { id: 'resp_b', output: [] } }),
+    );
+    expect(await storage.responses.findItem('proj_a', 'msg_out')).toEqual((stored('resp_1').response.output as unknown[])[0]);
+    expect(await storage.responses.findItem('proj_a', 'msg_2')).toEqual(items(3)[1]);
+    expect(await storage.responses.findItem('proj_a', 'msg_gone')).toBeUndefined();
+    expect(await storage.responses.findItem('proj_a', 'msg_b')).toBeUndefined();
+    expect(await storage.responses.findItem('proj_b', 'msg_out')).toBeUndefined();
+    // LIKE's wildcards in an id match no more than the id itself.
+    expect(await storage.responses.findItem('proj_a', 'msg%')).toBeUndefined();
+    expect(await storage.responses.findItem('proj_a', 'msg__')).toBeUndefined();
+  });
+
   it('lists a response without input items as an empty page', async () => {
     await storage.responses.put(stored('resp_empty', { input: [] }));
     expect(await storage.responses.listInputItems('proj_a', 'resp_empty', {})).toEqual({ data: [], first_id: null, last_id: null, has_more: false });

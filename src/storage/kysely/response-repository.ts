@@ -4,6 +4,8 @@ import { toNumber, type Database, type ResponsesTable } from './database.js';
 
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 100;
+/** Rows `findItem` reads at most: the item's own response is among the first that name it. */
+const FIND_ITEM_ROWS = 10;
 
 /**
  * Stored Responses API responses, one row each, written when the response is (not batched: storing
@@ -50,6 +52,28 @@ export class KyselyResponseRepository implements ResponseRepository {
     const row = await this.db.selectFrom('responses').select('input').where('id', '=', id).where('project_id', '=', projectId).executeTakeFirst();
     if (row === undefined) return undefined;
     return pageOf(JSON.parse(row.input) as unknown[], options);
+  }
+
+  async findItem(projectId: string, id: string): Promise<Record<string, unknown> | undefined> {
+    // The items are JSON text, so the rows that name the id are found by text and each is checked
+    // once parsed (LIKE's wildcards may let a few others through). The oldest rows come first: the
+    // response that produced an item precedes every later one that refers to it.
+    const named = `%${JSON.stringify(id)}%`;
+    const rows = await this.db
+      .selectFrom('responses')
+      .select(['input', 'response'])
+      .where('project_id', '=', projectId)
+      .where((eb) => eb.or([eb('input', 'like', named), eb('response', 'like', named)]))
+      .orderBy('created_at', 'asc')
+      .limit(FIND_ITEM_ROWS)
+      .execute();
+    for (const row of rows) {
+      const output = (JSON.parse(row.response) as { output?: unknown }).output;
+      const items = [...(JSON.parse(row.input) as unknown[]), ...(Array.isArray(output) ? output : [])];
+      const found = items.find((item) => itemId(item) === id && (item as { type?: unknown }).type !== 'item_reference');
+      if (found) return found as Record<string, unknown>;
+    }
+    return undefined;
   }
 
   async prune(before: number): Promise<number> {

@@ -39,6 +39,8 @@ interface ResponsesState {
   readonly items: ResponseItem[];
   readonly id: string;
   readonly createdAt: number;
+  /** The stream's encoder once a stream has started, so that an `error` event ending it continues its numbering. */
+  encoder?: ResponsesStreamEncoder;
 }
 
 /** How far back a `previous_response_id` chain is followed (each link is one stored response). */
@@ -96,11 +98,21 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
     billedImages: () => 0,
     async prepare(context) {
       const state = stateOf(context);
+      const projectId = scope(context.projectId);
       const previous = state.request.previous_response_id;
-      if (!previous) return;
-      const earlier = await history(scope(context.projectId), previous);
+      const earlier = previous ? await history(projectId, previous) : [];
       const references = new Map<string, ResponseItem>();
-      for (const item of earlier) if (typeof item.id === 'string') references.set(item.id, item);
+      for (const item of earlier) if (typeof item.id === 'string' && item.type !== 'item_reference') references.set(item.id, item);
+      // An item_reference may name an item of any response stored for the project, not only of the
+      // conversation continued (clients that keep the conversation themselves send earlier answers so).
+      const referenced = [...earlier, ...state.items].filter((item) => item.type === 'item_reference').map((item) => String(item.id));
+      for (const id of new Set(referenced)) {
+        if (references.has(id)) continue;
+        const found = store ? await store.findItem(projectId, id) : undefined;
+        if (found) references.set(id, found as ResponseItem);
+      }
+      if (!previous && referenced.length === 0) return;
+      // An item_reference still unresolved is a 400 here.
       context.body = responsesToChat(state.request, earlier, references);
     },
     async answer(answer, context) {
@@ -112,11 +124,10 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
     stream: (chunks, context) => responseEvents(chunks, context, save),
     streamError: (error, context) => {
       // Past the point where the stream can end in `response.failed` (see responseEvents): OpenAI's `error` event.
+      // Numbered after the events already sent, as every event of the stream is.
       const rendered = openAIStreamError(error, context).data as { error: { message?: unknown; code?: unknown; param?: unknown } };
-      return {
-        event: 'error',
-        data: { type: 'error', code: rendered.error.code ?? null, message: rendered.error.message, param: rendered.error.param ?? null },
-      };
+      const encoder = stateOf(context).encoder;
+      return { event: 'error', data: encoder ? encoder.errorEvent(rendered.error) : errorEventOf(rendered.error) };
     },
   };
 
@@ -135,10 +146,11 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
       }
       const items = inputItemsOf(request);
       const state: ResponsesState = { request, items, id: newId('resp_'), createdAt: Math.floor(Date.now() / 1000) };
+      // Without history and item references yet: `prepare` adds them once the project is known.
+      const input = Array.isArray(request.input) ? request.input.filter((item) => item.type !== 'item_reference') : request.input;
       return {
         model: request.model,
-        // Without history yet: `prepare` adds the stored conversation once the project is known.
-        internal: responsesToChat(request, []),
+        internal: responsesToChat({ ...request, input }, []),
         original: request as JsonObject,
         stream: request.stream === true,
         includeUsage: true,
@@ -226,6 +238,7 @@ async function* responseEvents(
 ): AsyncGenerator<SseFrame> {
   const state = stateOf(context);
   const encoder = new ResponsesStreamEncoder(state.request, { id: state.id, createdAt: state.createdAt });
+  state.encoder = encoder;
   const frames = (events: JsonObject[]): SseFrame[] => events.map((event) => ({ event: event.type as string, data: event }));
   let started = false;
   try {
@@ -241,13 +254,29 @@ async function* responseEvents(
     const known = error instanceof CeruleanError ? error : undefined;
     context.status = known?.status ?? 500;
     const events = encoder.fail({ code: known?.code ?? 'server_error', message: known?.message ?? 'The server had an error while processing your request.' });
-    await save(context, encoder.response());
+    // The response failed already: were it not stored as well, the caller still learns how it ended.
+    await save(context, encoder.response()).catch(() => undefined);
     yield* frames(events);
     return;
   }
   if (!started) yield* frames(encoder.start());
   const closing = encoder.end();
-  // Stored before the final event, so a caller that reads `response.completed` can retrieve it at once.
-  await save(context, encoder.response());
+  const final = closing.pop() as JsonObject;
   yield* frames(closing);
+  // Stored before the final event, so a caller that reads `response.completed` can retrieve it at once.
+  try {
+    await save(context, encoder.response());
+  } catch (error) {
+    // Not stored, as `store` asked: the stream ends in OpenAI's error event instead, in the final event's place and number.
+    context.status = error instanceof CeruleanError ? error.status : 500;
+    const rendered = openAIStreamError(error, context).data as { error: { message?: unknown; code?: unknown; param?: unknown } };
+    yield { event: 'error', data: { ...errorEventOf(rendered.error), sequence_number: final.sequence_number } };
+    return;
+  }
+  yield* frames([final]);
+}
+
+/** OpenAI's `error` event of the Responses stream, from an error rendered in OpenAI's envelope (numbered by the caller). */
+function errorEventOf(error: { message?: unknown; code?: unknown; param?: unknown }): JsonObject {
+  return { type: 'error', code: error.code ?? null, message: error.message ?? null, param: error.param ?? null };
 }

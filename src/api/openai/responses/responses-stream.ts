@@ -96,6 +96,14 @@ export class ResponsesStreamEncoder {
     return [this.event('response.failed', { response: this.response() })];
   }
 
+  /**
+   * OpenAI's `error` event, numbered after the events already handed out: for a stream that fails
+   * where it can no longer end in `response.failed` (e.g. the final response could not be stored).
+   */
+  errorEvent(error: { code?: unknown; message?: unknown; param?: unknown }): JsonObject {
+    return this.event('error', { code: error.code ?? null, message: error.message ?? null, param: error.param ?? null });
+  }
+
   /** The Response as it stands (after `end()` or `fail()`, the final one to store). */
   response(incompleteReason: 'max_output_tokens' | 'content_filter' | null = statusOfFinish(this.finishReason).incompleteReason): JsonObject {
     return structuredClone(

@@ -8,6 +8,8 @@
 //   --profile       after the benchmark, run Cerulean under `node --cpu-prof` at saturation and
 //                   summarise self time (bench/results/cerulean.cpuprofile, profile.json)
 //   --profile-only  only the profile run
+//   --profile-api=A the API the profile run sends: chat (default), responses, responses-nostore
+//                   (the Responses API with store: false) or messages
 //   --skip-portkey  leave the Portkey path out
 //   --skip-translation  leave out the translation section (chat completions vs the Responses and
 //                   Messages APIs, all through Cerulean to the same upstream)
@@ -41,6 +43,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'profile-only': { type: 'boolean', default: false },
+    'profile-api': { type: 'string', default: 'chat' },
     'skip-portkey': { type: 'boolean', default: false },
     'skip-translation': { type: 'boolean', default: false },
     'wait-quiet': { type: 'string', default: '60' },
@@ -700,14 +703,15 @@ async function profileRun() {
   let cerulean;
   try {
     cerulean = await startCerulean(dir, upstream.url, key, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
-    const path = { url: cerulean.url, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: chatBody('chat') };
+    const path = translationPaths({ upstream, cerulean, key, chatBody }).find((p) => p.name === flags['profile-api'] && p.name !== 'direct');
+    if (!path) throw new Error(`--profile-api: one of chat, responses, responses-nostore, messages (not ${flags['profile-api']})`);
     const problem = await probe(path);
     if (problem) throw new Error(`Cerulean probe failed: ${problem}`);
-    log(`profile: Cerulean under autocannon, ${SETTINGS.connections} connections, ${SETTINGS.profileS} s`);
+    log(`profile: Cerulean under autocannon (${path.route}), ${SETTINGS.connections} connections, ${SETTINGS.profileS} s`);
     const before = procStats(cerulean.pid);
     const watch = backgroundLoad([cerulean, upstream]);
     const sat = await saturate({
-      url: `${path.url}/v1/chat/completions`,
+      url: `${path.url}${path.route}`,
       headers: path.headers,
       body: path.body,
       connections: SETTINGS.connections,
@@ -723,20 +727,27 @@ async function profileRun() {
     const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
     if (!files.length) throw new Error(`no .cpuprofile written (Cerulean exit ${JSON.stringify(exit)})`);
     mkdirSync(RESULTS, { recursive: true });
-    const target = join(RESULTS, 'cerulean.cpuprofile');
+    // The chat profile keeps its historical names; another API's profile is named after it.
+    const suffix = path.name === 'chat' ? '' : `-${path.name}`;
+    const target = join(RESULTS, `cerulean${suffix}.cpuprofile`);
     copyFileSync(join(profDir, files[0]), target);
     const summary = {
+      api: path.name,
+      route: path.route,
       rps: round(sat.rps, 1),
       non2xx: sat.non2xx,
       errors: sat.errors,
       procCpu: cpu,
       backgroundCores: background,
       requests: sat.ok + sat.non2xx,
-      profile: 'bench/results/cerulean.cpuprofile',
+      profile: `bench/results/cerulean${suffix}.cpuprofile`,
       ...summarizeProfile(target),
     };
-    writeFileSync(join(RESULTS, 'profile.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    const out = [`### Cerulean CPU profile at saturation (${summary.rps} req/s under the profiler; busy ${summary.busyMs} ms, idle ${summary.idleMs} ms)`, ''];
+    writeFileSync(join(RESULTS, `profile${suffix}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+    const out = [
+      `### Cerulean CPU profile at saturation, ${path.route} (${summary.rps} req/s under the profiler; busy ${summary.busyMs} ms, idle ${summary.idleMs} ms)`,
+      '',
+    ];
     if (cpu)
       out.push(
         `Process CPU during the load (from /proc): user ${cpu.userMs} ms, kernel ${cpu.sysMs} ms over ${cpu.wallMs} ms (${round(((cpu.userMs + cpu.sysMs) * 1000) / (sat.ok + sat.non2xx), 1)} µs per request); other processes used ${background} cores meanwhile. The V8 profile samples wall time, so a syscall's self time also holds any time the process was descheduled inside it.`,

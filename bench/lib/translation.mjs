@@ -251,7 +251,7 @@ export function translationMarkdown(t) {
   const lines = [
     `### Translation: chat completions, Responses and Messages through Cerulean to the same upstream (background up to ${fmt(t.maxBackgroundCores, 2)} cores)`,
     '',
-    `Non-streaming: ${s.steady.rate} req/s open loop, ${s.steady.steadyMs / 1000} s per path in ${s.steady.rounds} interleaved rounds after ${s.steady.warmupMs / 1000} s of warm-up (latency in ms); saturation ${s.saturation.connections} connections, ${s.saturation.saturationS} s per path in ${s.saturation.rounds} rounds. \`responses-nostore\` is the Responses request with \`store: false\`.`,
+    `Non-streaming: ${s.steady.rate} req/s open loop, ${s.steady.steadyMs / 1000} s per path in ${s.steady.rounds} interleaved rounds after ${s.steady.warmupMs / 1000} s of warm-up (latency in ms); saturation ${s.saturation.connections} connections, ${s.saturation.warmupS ?? 0} s of warm-up then ${s.saturation.saturationS} s per path in ${s.saturation.rounds} rounds. \`responses-nostore\` is the Responses request with \`store: false\`.`,
     '',
     '| API | ok / sent | p50 | p99 | added over direct p50 / p99 | added over chat p50 / p99 | saturated req/s | CPU µs per request (Cerulean / upstream) | CPU / chat | flags |',
     '|---|---|---|---|---|---|---|---|---|---|',

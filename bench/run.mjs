@@ -8,7 +8,11 @@
 //   --profile       after the benchmark, run Cerulean under `node --cpu-prof` at saturation and
 //                   summarise self time (bench/results/cerulean.cpuprofile, profile.json)
 //   --profile-only  only the profile run
+//   --profile-api=A the API the profile run sends: chat (default), responses, responses-nostore
+//                   (the Responses API with store: false) or messages
 //   --skip-portkey  leave the Portkey path out
+//   --skip-translation  leave out the translation section (chat completions vs the Responses and
+//                   Messages APIs, all through Cerulean to the same upstream)
 //   --no-content-safety  configure Cerulean's deployment with content-safety policy `none`
 //                   (default: the built-in default policy applies, as it would for a user)
 //   --warmup-ms=N   steady-load warm-up per path before the measured rounds (default 10000: the
@@ -30,6 +34,7 @@ import { oneStream, openLoop, saturate } from './lib/load.mjs';
 import { backgroundLoad, freePort, procStats, sampleRss, startNode } from './lib/processes.mjs';
 import { mergeCounts, NOISY_CORES, selectRounds } from './lib/rounds.mjs';
 import { round, summarize } from './lib/stats.mjs';
+import { evaluateTranslation, streamCpu, streamTimings, translationMarkdown, translationPaths } from './lib/translation.mjs';
 
 const foreignCores = (r) => r.background.foreignCores;
 
@@ -38,7 +43,9 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'profile-only': { type: 'boolean', default: false },
+    'profile-api': { type: 'string', default: 'chat' },
     'skip-portkey': { type: 'boolean', default: false },
+    'skip-translation': { type: 'boolean', default: false },
     'wait-quiet': { type: 'string', default: '60' },
     'warmup-ms': { type: 'string' },
     'no-content-safety': { type: 'boolean', default: false },
@@ -76,6 +83,22 @@ const SETTINGS = flags.quick
       chunkDelayMs: 2,
       profileS: 10,
       rounds: 10,
+    };
+
+// The translation section runs after the others on the same, warm servers; its paths are new code
+// to the JIT, hence a warm-up of its own.
+const TRANSLATION = flags.quick
+  ? {
+      steady: { label: 'translation steady', rate: 200, warmupMs: 300, steadyMs: 1_000, rounds: 2 },
+      saturation: { label: 'translation saturation', connections: 50, warmupS: 1, saturationS: 1, rounds: 2 },
+      streams: { streams: 10, warmup: 2 },
+      streamCpu: { rounds: 2, roundMs: 500, concurrency: 10 },
+    }
+  : {
+      steady: { label: 'translation steady', rate: 200, warmupMs: 2_000, steadyMs: 6_000, rounds: 6 },
+      saturation: { label: 'translation saturation', connections: 50, warmupS: 1, saturationS: 4, rounds: 4 },
+      streams: { streams: 50, warmup: 5 },
+      streamCpu: { rounds: 4, roundMs: 1_000, concurrency: 20 },
     };
 
 if (flags['warmup-ms'] !== undefined) SETTINGS.warmupMs = Math.max(0, Math.min(60_000, Number(flags['warmup-ms']) || 0));
@@ -175,10 +198,16 @@ async function startCerulean(dir, upstreamUrl, key, nodeArgs = []) {
   });
 }
 
-/** One request through a path: must be 200 with the fixture's content, else the path is flagged. */
+const CHAT_ROUTE = '/v1/chat/completions';
+const chatContent = (answer) => answer.choices?.[0]?.message?.content;
+
+/**
+ * One request through a path (`path.route`, chat completions by default): must be 200 with the
+ * fixture's content (read by `path.contentOf`), else the path is flagged.
+ */
 async function probe(path) {
   try {
-    const response = await request(`${path.url}/v1/chat/completions`, {
+    const response = await request(`${path.url}${path.route ?? CHAT_ROUTE}`, {
       method: 'POST',
       headers: path.headers,
       body: path.body,
@@ -187,7 +216,7 @@ async function probe(path) {
     });
     const text = await response.body.text();
     if (response.statusCode !== 200) return `status ${response.statusCode}: ${text.slice(0, 300)}`;
-    const content = JSON.parse(text).choices?.[0]?.message?.content;
+    const content = (path.contentOf ?? chatContent)(JSON.parse(text));
     return content === EXPECTED_CONTENT ? null : `unexpected body: ${text.slice(0, 300)}`;
   } catch (error) {
     return `request failed: ${error.message}`;
@@ -198,37 +227,40 @@ function okCount(statuses) {
   return Object.entries(statuses).reduce((sum, [code, n]) => (code >= 200 && code < 300 ? sum + n : sum), 0);
 }
 
-/** Open-loop steady load, interleaved: all paths warm up, then ROUNDS rounds visit every path in turn. */
-async function steadyAll(paths, servers) {
+/**
+ * Open-loop steady load, interleaved: all paths warm up, then `settings.rounds` rounds visit every
+ * path in turn. Each path posts its body to its route (chat completions unless `path.route`).
+ */
+async function steadyAll(paths, servers, settings = SETTINGS) {
   const rounds = Object.fromEntries(paths.map((path) => [path.name, []]));
   const warmupFailed = {};
   for (const path of paths) {
     const warm = await openLoop({
       origin: path.url,
-      path: '/v1/chat/completions',
+      path: path.route ?? CHAT_ROUTE,
       headers: path.headers,
       body: path.body,
-      rate: SETTINGS.rate,
-      durationMs: SETTINGS.warmupMs,
+      rate: settings.rate,
+      durationMs: settings.warmupMs,
     });
     warmupFailed[path.name] = warm.total - okCount(warm.statuses);
   }
-  for (let round = 0; round < SETTINGS.rounds; round++) {
+  for (let round = 0; round < settings.rounds; round++) {
     for (const path of round % 2 === 0 ? paths : [...paths].reverse()) {
       const watch = backgroundLoad(servers);
       const run = await openLoop({
         origin: path.url,
-        path: '/v1/chat/completions',
+        path: path.route ?? CHAT_ROUTE,
         headers: path.headers,
         body: path.body,
-        rate: SETTINGS.rate,
-        durationMs: SETTINGS.steadyMs / SETTINGS.rounds,
+        rate: settings.rate,
+        durationMs: settings.steadyMs / settings.rounds,
       });
       run.background = watch.stop();
       rounds[path.name].push(run);
       const l = summarize(run.latencyUs);
       log(
-        `  steady round ${round + 1}/${SETTINGS.rounds} ${path.name}: p50 ${fmt(l.p50)} p99 ${fmt(l.p99)} ms, background ${fmt(run.background.foreignCores, 2)} cores`,
+        `  ${settings.label ?? 'steady'} round ${round + 1}/${settings.rounds} ${path.name}: p50 ${fmt(l.p50)} p99 ${fmt(l.p99)} ms, background ${fmt(run.background.foreignCores, 2)} cores`,
       );
       await sleep(100);
     }
@@ -243,8 +275,8 @@ async function steadyAll(paths, servers) {
     const ok = okCount(statuses);
     const concat = (key) => used.flatMap((r) => Array.from(r[key]));
     out[path.name] = {
-      rate: SETTINGS.rate,
-      roundMs: SETTINGS.steadyMs / SETTINGS.rounds,
+      rate: settings.rate,
+      roundMs: settings.steadyMs / settings.rounds,
       rounds: all.length,
       roundsUsed: used.length,
       quietRoundsOnly: quietOnly,
@@ -279,14 +311,14 @@ async function upstreamCount(upstreamUrl) {
   }
 }
 
-async function saturationRound(path, processes, upstreamUrl, durationS) {
+async function saturationRound(path, processes, upstreamUrl, durationS, connections) {
   const countBefore = await upstreamCount(upstreamUrl);
   const before = processes.map((p) => procStats(p.pid));
   const result = await saturate({
-    url: `${path.url}/v1/chat/completions`,
+    url: `${path.url}${path.route ?? CHAT_ROUTE}`,
     headers: path.headers,
     body: path.body,
-    connections: SETTINGS.connections,
+    connections,
     durationS,
   });
   const after = processes.map((p) => procStats(p.pid));
@@ -301,18 +333,28 @@ async function saturationRound(path, processes, upstreamUrl, durationS) {
   return { ...result, cpu, upstreamRequests };
 }
 
-/** Closed-loop saturation, interleaved: ROUNDS rounds visit every path in turn; totals are summed. */
-/** Closed-loop saturation, interleaved: ROUNDS rounds visit every path in turn; totals are summed. */
-async function saturationAll(paths, servers, upstreamUrl) {
+/** Closed-loop saturation, interleaved: `settings.rounds` rounds visit every path in turn; totals are summed. */
+async function saturationAll(paths, servers, upstreamUrl, settings = SETTINGS) {
   const rounds = Object.fromEntries(paths.map((path) => [path.name, []]));
-  for (let round = 0; round < SETTINGS.rounds; round++) {
+  // Optional closed-loop warm-up, not counted: code first driven this hard (a path the steady phase
+  // ran only at 200 req/s) still gets faster for a few seconds.
+  for (const path of settings.warmupS ? paths : []) {
+    await saturate({
+      url: `${path.url}${path.route ?? CHAT_ROUTE}`,
+      headers: path.headers,
+      body: path.body,
+      connections: settings.connections,
+      durationS: settings.warmupS,
+    });
+  }
+  for (let round = 0; round < settings.rounds; round++) {
     for (const path of round % 2 === 0 ? paths : [...paths].reverse()) {
       const watch = backgroundLoad(servers);
-      const result = await saturationRound(path, path.processes, upstreamUrl, SETTINGS.saturationS / SETTINGS.rounds);
+      const result = await saturationRound(path, path.processes, upstreamUrl, settings.saturationS / settings.rounds, settings.connections);
       result.background = watch.stop();
       rounds[path.name].push(result);
       log(
-        `  saturation round ${round + 1}/${SETTINGS.rounds} ${path.name}: ${fmt(result.rps, 0)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}, background ${fmt(result.background.foreignCores, 2)} cores`,
+        `  ${settings.label ?? 'saturation'} round ${round + 1}/${settings.rounds} ${path.name}: ${fmt(result.rps, 0)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}, background ${fmt(result.background.foreignCores, 2)} cores`,
       );
       await sleep(100);
     }
@@ -337,8 +379,8 @@ async function saturationAll(paths, servers, upstreamUrl) {
       kernelShareOfCpu[p.name] = userMs + sysMs > 0 ? round(sysMs / (userMs + sysMs), 2) : null;
     }
     out[path.name] = {
-      connections: SETTINGS.connections,
-      roundS: SETTINGS.saturationS / SETTINGS.rounds,
+      connections: settings.connections,
+      roundS: settings.saturationS / settings.rounds,
       rounds: all.length,
       roundsUsed: list.length,
       quietRoundsOnly: quietOnly,
@@ -428,6 +470,65 @@ async function streaming(direct, cerulean) {
       perChunkFromTotalMs: c.totalMs.p50 === null || d.totalMs.p50 === null ? null : round((c.totalMs.p50 - d.totalMs.p50) / SETTINGS.chunks),
     },
   };
+}
+
+/**
+ * The translation section: chat completions, the Responses API and the Messages API through the same
+ * Cerulean to the same upstream, with the upstream itself as the floor. Problems flag the path.
+ */
+async function translation(upstream, cerulean, key, servers) {
+  const t = { settings: { ...TRANSLATION, chunks: SETTINGS.chunks, chunkDelayMs: SETTINGS.chunkDelayMs }, flags: {} };
+  const plain = translationPaths({ upstream, cerulean, key, chatBody });
+  for (const path of plain) {
+    const problem = await probe(path);
+    t.flags[path.name] = problem ? [`probe failed: ${problem}`] : [];
+    if (problem) log(`translation ${path.name}: PROBE FAILED, path skipped: ${problem}`);
+  }
+  const usable = (list, names) => list.filter((path) => names.includes(path.name) && t.flags[path.name].length === 0);
+
+  const steady = TRANSLATION.steady;
+  log(
+    `translation steady ${steady.rate} req/s: warm-up ${steady.warmupMs} ms per path, then ${steady.rounds} interleaved rounds of ${steady.steadyMs / steady.rounds} ms`,
+  );
+  t.steady = await steadyAll(usable(plain, ['direct', 'chat', 'responses', 'messages']), servers, steady);
+  for (const [name, result] of Object.entries(t.steady)) {
+    if (result.failed > 0)
+      t.flags[name].push(`steady: ${result.failed} of ${result.sent} failed (${JSON.stringify({ ...result.statuses, ...result.errors })})`);
+    if (result.warmupFailed > 0) t.flags[name].push(`steady warm-up: ${result.warmupFailed} failed`);
+  }
+
+  const sat = TRANSLATION.saturation;
+  log(`translation saturation: ${sat.connections} connections, ${sat.rounds} interleaved rounds of ${sat.saturationS / sat.rounds} s per path`);
+  t.saturation = await saturationAll(usable(plain, ['chat', 'responses', 'responses-nostore', 'messages']), servers, upstream.url, sat);
+  for (const [name, result] of Object.entries(t.saturation)) {
+    const answered = result.ok + result.non2xx;
+    if (result.upstreamRequests !== null && Math.abs(result.upstreamRequests - answered) > sat.connections * result.rounds)
+      t.flags[name].push(`saturation: client counted ${answered} responses but the upstream answered ${result.upstreamRequests} requests`);
+    if (result.non2xx || result.errors || result.timeouts)
+      t.flags[name].push(`saturation: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts (${JSON.stringify(result.statusCodes)})`);
+  }
+
+  const streamed = usable(translationPaths({ upstream, cerulean, key, chatBody, stream: true }), ['direct', 'chat', 'responses', 'messages']);
+  log(
+    `translation streams: ${TRANSLATION.streams.streams} sequential streams per path, then CPU rounds of ${TRANSLATION.streamCpu.concurrency} concurrent streams`,
+  );
+  const watch = backgroundLoad(servers);
+  t.streamTimings = await streamTimings(streamed, { ...TRANSLATION.streams, chunks: SETTINGS.chunks, deadlineMs: 60_000 });
+  t.streamTimingsBackgroundCores = watch.stop().foreignCores;
+  t.streamCpu = await streamCpu(
+    streamed.filter((path) => path.name !== 'direct'),
+    servers,
+    { ...TRANSLATION.streamCpu, chunks: SETTINGS.chunks },
+    log,
+  );
+  for (const [name, v] of Object.entries(t.streamTimings))
+    if (v.problems) t.flags[name].push(`streams: ${v.problems} problems (${v.firstProblems.join(' | ')})`);
+  for (const [name, v] of Object.entries(t.streamCpu))
+    if (v.failed) t.flags[name].push(`stream CPU rounds: ${v.failed} of ${v.streams} failed (${v.firstProblems.join(' | ')})`);
+  t.flaggedPaths = Object.entries(t.flags)
+    .filter(([, list]) => list.length)
+    .map(([name]) => name);
+  return evaluateTranslation(t);
 }
 
 function evaluate(results) {
@@ -600,6 +701,7 @@ function markdown(results) {
     lines.push('');
     lines.push(`**Flagged paths (errors or wrong answers, numbers not comparable): ${results.flaggedPaths.join(', ')}**`);
   }
+  if (results.translation) lines.push('', translationMarkdown(results.translation));
   return lines.join('\n');
 }
 
@@ -612,14 +714,15 @@ async function profileRun() {
   let cerulean;
   try {
     cerulean = await startCerulean(dir, upstream.url, key, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
-    const path = { url: cerulean.url, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: chatBody('chat') };
+    const path = translationPaths({ upstream, cerulean, key, chatBody }).find((p) => p.name === flags['profile-api'] && p.name !== 'direct');
+    if (!path) throw new Error(`--profile-api: one of chat, responses, responses-nostore, messages (not ${flags['profile-api']})`);
     const problem = await probe(path);
     if (problem) throw new Error(`Cerulean probe failed: ${problem}`);
-    log(`profile: Cerulean under autocannon, ${SETTINGS.connections} connections, ${SETTINGS.profileS} s`);
+    log(`profile: Cerulean under autocannon (${path.route}), ${SETTINGS.connections} connections, ${SETTINGS.profileS} s`);
     const before = procStats(cerulean.pid);
     const watch = backgroundLoad([cerulean, upstream]);
     const sat = await saturate({
-      url: `${path.url}/v1/chat/completions`,
+      url: `${path.url}${path.route}`,
       headers: path.headers,
       body: path.body,
       connections: SETTINGS.connections,
@@ -635,20 +738,27 @@ async function profileRun() {
     const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
     if (!files.length) throw new Error(`no .cpuprofile written (Cerulean exit ${JSON.stringify(exit)})`);
     mkdirSync(RESULTS, { recursive: true });
-    const target = join(RESULTS, 'cerulean.cpuprofile');
+    // The chat profile keeps its historical names; another API's profile is named after it.
+    const suffix = path.name === 'chat' ? '' : `-${path.name}`;
+    const target = join(RESULTS, `cerulean${suffix}.cpuprofile`);
     copyFileSync(join(profDir, files[0]), target);
     const summary = {
+      api: path.name,
+      route: path.route,
       rps: round(sat.rps, 1),
       non2xx: sat.non2xx,
       errors: sat.errors,
       procCpu: cpu,
       backgroundCores: background,
       requests: sat.ok + sat.non2xx,
-      profile: 'bench/results/cerulean.cpuprofile',
+      profile: `bench/results/cerulean${suffix}.cpuprofile`,
       ...summarizeProfile(target),
     };
-    writeFileSync(join(RESULTS, 'profile.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    const out = [`### Cerulean CPU profile at saturation (${summary.rps} req/s under the profiler; busy ${summary.busyMs} ms, idle ${summary.idleMs} ms)`, ''];
+    writeFileSync(join(RESULTS, `profile${suffix}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+    const out = [
+      `### Cerulean CPU profile at saturation, ${path.route} (${summary.rps} req/s under the profiler; busy ${summary.busyMs} ms, idle ${summary.idleMs} ms)`,
+      '',
+    ];
     if (cpu)
       out.push(
         `Process CPU during the load (from /proc): user ${cpu.userMs} ms, kernel ${cpu.sysMs} ms over ${cpu.wallMs} ms (${round(((cpu.userMs + cpu.sysMs) * 1000) / (sat.ok + sat.non2xx), 1)} µs per request); other processes used ${background} cores meanwhile. The V8 profile samples wall time, so a syscall's self time also holds any time the process was descheduled inside it.`,
@@ -772,6 +882,14 @@ async function benchmark() {
       if (c.problems) results.paths.cerulean.flags.push(`streaming: ${c.problems} problem streams (${c.firstProblems.join(' | ')})`);
       if (direct.problems) results.paths.direct.flags.push(`streaming: ${direct.problems} problem streams (${direct.firstProblems.join(' | ')})`);
     }
+    if (flags['skip-translation']) results.notes.push('Translation section skipped (--skip-translation).');
+    else if (results.paths.cerulean.flags.length === 0) {
+      results.translation = await translation(upstream, cerulean, key, servers);
+      if (results.translation.maxBackgroundCores > NOISY_CORES)
+        results.notes.push(
+          `Translation section: other processes used up to ${results.translation.maxBackgroundCores} cores during a measured phase; its latencies are noisy (CPU per request, counted per process, less so).`,
+        );
+    }
     results.meta.backgroundDuringRunCores = wholeRun.stop().foreignCores;
     const peak = rss.stop();
     const hwm = Object.fromEntries(servers.map((p) => [p.name, procStats(p.pid)?.hwmKb ?? null]));
@@ -811,7 +929,7 @@ async function main() {
     process.stdout.write(`\n${table}\n`);
     for (const note of results.notes) process.stdout.write(`\nnote: ${note}\n`);
     process.stdout.write(`\nResults written to bench/results/latest.json (${results.meta.wallS} s)\n`);
-    if (results.flaggedPaths.includes('cerulean')) exitCode = 1;
+    if (results.flaggedPaths.includes('cerulean') || results.translation?.flaggedPaths.length) exitCode = 1;
   }
   if (flags.profile || flags['profile-only']) await profileRun();
   process.exitCode = exitCode;

@@ -105,11 +105,34 @@ export async function saturate({ url, headers, body, connections = 50, durationS
 }
 
 /**
- * One streamed chat completion: times (µs after the request was handed to the client) at which each
- * event with non-empty `delta.content` arrived, the characters of content, the end of the stream,
- * and whether usage and `[DONE]` were seen.
+ * How to read one streaming protocol's events (each `data:` payload parsed as JSON, `[DONE]` left
+ * as is): the text an event carries, whether it carries the usage, and whether it ends the stream.
  */
-export async function oneStream(pool, { path, headers, body }) {
+export const STREAM_PROTOCOLS = {
+  chat: {
+    textOf: (event) => event.choices?.[0]?.delta?.content,
+    hasUsage: (event) => Boolean(event.usage),
+    ends: (event) => event === '[DONE]',
+  },
+  responses: {
+    textOf: (event) => (event.type === 'response.output_text.delta' ? event.delta : undefined),
+    hasUsage: (event) => event.type === 'response.completed' && Boolean(event.response?.usage),
+    ends: (event) => event.type === 'response.completed',
+  },
+  messages: {
+    textOf: (event) => (event.type === 'content_block_delta' && event.delta?.type === 'text_delta' ? event.delta.text : undefined),
+    hasUsage: (event) => event.type === 'message_delta' && Boolean(event.usage),
+    ends: (event) => event.type === 'message_stop',
+  },
+};
+
+/**
+ * One streamed answer (`protocol`: a STREAM_PROTOCOLS entry, chat completions by default): times (µs
+ * after the request was handed to the client) at which the first event of any kind arrived and at
+ * which each event with non-empty text arrived, the characters of text, the end of the stream, and
+ * whether usage and the protocol's final event were seen.
+ */
+export async function oneStream(pool, { path, headers, body, protocol = STREAM_PROTOCOLS.chat }) {
   const start = now();
   const response = await pool.request({ method: 'POST', path, headers, body });
   if (response.statusCode !== 200) {
@@ -117,6 +140,7 @@ export async function oneStream(pool, { path, headers, body }) {
     return { error: `status ${response.statusCode}: ${text.slice(0, 200)}` };
   }
   const contentUs = [];
+  let firstEventUs = null;
   let chars = 0;
   let usage = false;
   let done = false;
@@ -126,24 +150,55 @@ export async function oneStream(pool, { path, headers, body }) {
     buffer += piece.toString('utf8');
     let cut;
     while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, cut);
+      const block = buffer.slice(0, cut);
       buffer = buffer.slice(cut + 2);
-      for (const line of event.split('\n')) {
+      for (const line of block.split('\n')) {
         if (!line.startsWith('data:')) continue;
+        firstEventUs ??= arrived;
         const data = line.slice(5).trim();
-        if (data === '[DONE]') {
-          done = true;
-          continue;
-        }
-        const parsed = JSON.parse(data);
-        const content = parsed.choices?.[0]?.delta?.content;
+        const event = data === '[DONE]' ? data : JSON.parse(data);
+        if (protocol.ends(event)) done = true;
+        if (typeof event !== 'object') continue;
+        const content = protocol.textOf(event);
         if (typeof content === 'string' && content.length > 0) {
           contentUs.push(arrived);
           chars += content.length;
         }
-        if (parsed.usage) usage = true;
+        if (protocol.hasUsage(event)) usage = true;
       }
     }
   }
-  return { contentUs, chars, totalUs: us(now() - start), usage, done };
+  return { firstEventUs, contentUs, chars, totalUs: us(now() - start), usage, done };
+}
+
+/**
+ * Streams back to back on `concurrency` callers until `durationMs` has passed (each caller finishes
+ * the stream it is on): how many were started, how many delivered `expectedChunks` text events,
+ * usage and the final event, and the first few problems.
+ */
+export async function streamLoop({ origin, spec, concurrency, durationMs, expectedChunks }) {
+  const pool = new Pool(origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const deadline = Date.now() + durationMs;
+  let streams = 0;
+  let ok = 0;
+  const problems = [];
+  const caller = async () => {
+    while (Date.now() < deadline) {
+      streams++;
+      try {
+        const result = await oneStream(pool, spec);
+        if (result.error) problems.push(result.error);
+        else if (result.contentUs.length !== expectedChunks || !result.done || !result.usage)
+          problems.push(`incomplete stream: ${result.contentUs.length}/${expectedChunks} text events, done=${result.done}, usage=${result.usage}`);
+        else ok++;
+      } catch (error) {
+        problems.push(String(error.message));
+      }
+    }
+  };
+  const startedAt = Date.now();
+  await Promise.all(Array.from({ length: concurrency }, caller));
+  const wallMs = Date.now() - startedAt;
+  await pool.destroy();
+  return { streams, ok, failed: streams - ok, problems: problems.slice(0, 3), wallMs };
 }

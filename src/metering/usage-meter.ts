@@ -54,6 +54,7 @@ export class UsageMeter implements Meter {
       timeToFirstTokenMs: context.firstTokenAt === undefined ? null : Math.round(context.firstTokenAt - context.startedAt),
       streamed: context.stream,
       filtered: context.filtered ?? false,
+      estimated: context.usageEstimated ?? false,
     });
   }
 }

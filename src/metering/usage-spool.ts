@@ -17,12 +17,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** A journal line as read back: lines written before usage named its API lack `api`. */
-type JournalledRecord = Omit<UsageRecord, 'api'> & { api?: string };
+/** A journal line as read back: lines written before usage named its API lack `api`, before estimates `estimated`. */
+type JournalledRecord = Omit<UsageRecord, 'api' | 'estimated'> & { api?: string; estimated?: boolean };
 
 /** A journalled record as storage takes it; one without an API came through chat, the only API there was. */
 function fromJournal(record: JournalledRecord): UsageRecord {
-  return typeof record.api === 'string' ? (record as UsageRecord) : { ...record, api: 'chat' };
+  if (typeof record.api === 'string' && typeof record.estimated === 'boolean') return record as UsageRecord;
+  return { ...record, api: record.api ?? 'chat', estimated: record.estimated ?? false };
 }
 
 /** An open segment file. Until its first write it carries a `.next` name, which replay ignores. */

@@ -160,6 +160,8 @@ export interface UsageRecord {
   timeToFirstTokenMs: number | null;
   streamed: boolean;
   filtered: boolean;
+  /** The tokens are Cerulean's estimate: the stream ended before the upstream reported its usage (abandoned, cut, broken off). */
+  estimated: boolean;
 }
 
 export type UsageGroup = 'project' | 'key' | 'deployment' | 'model' | 'api' | 'day';

@@ -56,4 +56,7 @@ it('meters a stream the caller abandoned mid-way with estimated tokens', async (
   expect(row?.prompt_tokens).toBeGreaterThan(5);
   expect(row?.completion_tokens).toBeGreaterThan(0);
   expect(upstream.billed.completed).toBe(0);
+  // The record says its tokens are an estimate.
+  const record = await cerulean.governance.storage.usage.get(response.headers.get('x-request-id') as string);
+  expect(record).toMatchObject({ status: 499, streamed: true, estimated: true });
 });

@@ -426,6 +426,13 @@ deployments:
         expect([200, 499], where).toContain(record.status);
         abortStatuses[record.status as 200 | 499] += 1;
         const billed = billedFor(attempt.tag);
+        // A stream abandoned before the upstream reported usage is metered with Cerulean's estimate,
+        // marked as such (a provider bills what it generated before the caller left).
+        if (record.estimated) {
+          expect(record.status, where).toBe(499);
+          expect(record.promptTokens, where).toBeGreaterThan(0);
+          continue;
+        }
         if (record.status === 200 || record.promptTokens + record.completionTokens > 0) {
           abortStatuses.withTokens += 1;
           expect(billed?.completed, where).toBe(true);
@@ -437,7 +444,8 @@ deployments:
       }
       expect(abortStatuses[499]).toBeGreaterThan(summary.aborted / 2);
 
-      // (b) Nothing is invented: every record carrying tokens is a response the upstream completed,
+      // (b) Nothing is invented: every record carrying tokens is a response the upstream completed
+      // (or, marked `estimated`, a stream the caller abandoned: Cerulean's estimate, checked above),
       // with the same tokens (joined through the caller's `user` tag, which the ledger keeps as
       // endUser, so records whose request id the client never learnt are checked as well).
       // A record without tokens is an error or a disconnect, never a 200.
@@ -448,6 +456,10 @@ deployments:
         expect(byTag.get(tag), `${tag} recorded twice`).toHaveLength(1);
         if (record.promptTokens + record.completionTokens === 0) {
           expect([499, 500], `${record.requestId} (${tag}) has no tokens`).toContain(record.status);
+          continue;
+        }
+        if (record.estimated) {
+          expect(record.status, `${tag}: an estimate for a stream that was not abandoned`).toBe(499);
           continue;
         }
         const billed = billedFor(tag);
@@ -496,7 +508,12 @@ deployments:
       const upstreamTotals = sum(completed);
       const unacknowledged = sum(unrecorded);
       const [ledgerTotals] = await storage.usage.query({}, []);
-      expect({ promptTokens: ledgerTotals.promptTokens, completionTokens: ledgerTotals.completionTokens }).toEqual({
+      // Cerulean's estimates for abandoned streams are its own, not the upstream's: compared apart.
+      const estimated = sum([...byRequestId.values()].filter((record) => record.estimated));
+      expect({
+        promptTokens: ledgerTotals.promptTokens - estimated.promptTokens,
+        completionTokens: ledgerTotals.completionTokens - estimated.completionTokens,
+      }).toEqual({
         promptTokens: upstreamTotals.promptTokens - unacknowledged.promptTokens,
         completionTokens: upstreamTotals.completionTokens - unacknowledged.completionTokens,
       });

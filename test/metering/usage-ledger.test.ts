@@ -34,6 +34,7 @@ function usage(id: string, overrides: Partial<UsageRecord> = {}): UsageRecord {
     timeToFirstTokenMs: null,
     streamed: false,
     filtered: false,
+    estimated: false,
     ...overrides,
   };
 }

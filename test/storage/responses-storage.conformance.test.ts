@@ -239,7 +239,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
         const traits = dialect === 'sqlite' ? SQLITE_TRAITS : POSTGRES_TRAITS;
         expect((await migrateToLatest(db, traits, MIGRATIONS.slice(0, 2))).current).toBe('0002_content_safety');
         // Rows as 0002 wrote them, without `api` (today's table types require it, hence the casts).
-        const row: Omit<Insertable<UsageRecordsTable>, 'api'> = {
+        const row: Omit<Insertable<UsageRecordsTable>, 'api' | 'estimated'> = {
           request_id: 'req_old',
           at: T0,
           organization_id: 'org_1',
@@ -296,8 +296,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       const upgraded = await openStorage(old.url);
       try {
         expect(await upgraded.migrate()).toEqual({
-          applied: ['0003_usage_api_and_responses', '0004_cache_write_price'],
-          current: '0004_cache_write_price',
+          applied: ['0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated'],
+          current: '0005_usage_estimated',
         });
         expect((await upgraded.usage.get('req_old'))?.api).toBe('chat');
         // The same key but another API: a rollup row of its own beside the old one.

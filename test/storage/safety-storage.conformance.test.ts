@@ -370,8 +370,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       const upgraded = await openStorage(old.url);
       try {
         expect(await upgraded.migrate()).toEqual({
-          applied: ['0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price'],
-          current: '0004_cache_write_price',
+          applied: ['0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated'],
+          current: '0005_usage_estimated',
         });
         expect((await upgraded.keys.get('key_old'))?.suspendedAt).toBeNull();
         expect((await upgraded.keys.listActive(T0)).map((k) => k.id)).toEqual(['key_old']);

@@ -42,6 +42,7 @@ function record(requestId: string, overrides: Partial<UsageRecord> = {}): UsageR
     timeToFirstTokenMs: null,
     streamed: false,
     filtered: false,
+    estimated: false,
     ...overrides,
   };
 }

@@ -155,6 +155,7 @@ function usage(requestId: string, overrides: Partial<UsageRecord> = {}): UsageRe
     timeToFirstTokenMs: null,
     streamed: false,
     filtered: false,
+    estimated: false,
     ...overrides,
   };
 }
@@ -227,8 +228,11 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
   describe('migrations', () => {
     it('applies every migration once; running again applies nothing', async () => {
       expect(storage.dialect).toBe(dialect);
-      const current = '0004_cache_write_price';
-      expect(firstMigration).toEqual({ applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses', current], current });
+      const current = '0005_usage_estimated';
+      expect(firstMigration).toEqual({
+        applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', current],
+        current,
+      });
       expect(await storage.migrate()).toEqual({ applied: [], current });
       const another = await openAnother();
       expect(await another.migrate()).toEqual({ applied: [], current });
@@ -1143,8 +1147,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
         const memory = await openStorage('sqlite::memory:');
         try {
           expect(await memory.migrate()).toEqual({
-            applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price'],
-            current: '0004_cache_write_price',
+            applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated'],
+            current: '0005_usage_estimated',
           });
           await memory.organizations.create({ id: 'org_m', name: 'Memory', createdAt: T0 });
           expect(await memory.organizations.list()).toHaveLength(1);

@@ -128,6 +128,8 @@ export interface UsageRecordsTable {
   time_to_first_token_ms: number | null;
   streamed: Flag;
   filtered: Flag;
+  /** Added by 0005_usage_estimated (0 for the rows before it). */
+  estimated: Flag;
   /** Added by 0003_usage_api_and_responses ('chat' for the rows before it). */
   api: string;
 }

@@ -356,6 +356,17 @@ export const MIGRATIONS: readonly StorageMigration[] = [
       await db.schema.alterTable('deployment_policies').addColumn('cache_write_per_million', 'bigint').execute();
     },
   },
+  {
+    name: '0005_usage_estimated',
+    async up(db) {
+      // Usage Cerulean estimated (a stream that ended before its upstream reported usage) is marked
+      // as such; every record before this carries the upstream's own count or none.
+      await db.schema
+        .alterTable('usage_records')
+        .addColumn('estimated', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 ];
 
 /** Applies pending migrations; throws the first failure (the Migrator rolls that migration back). */

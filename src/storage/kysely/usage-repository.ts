@@ -211,6 +211,7 @@ export function toUsageRow(record: UsageRecord): Insertable<UsageRecordsTable> {
     time_to_first_token_ms: record.timeToFirstTokenMs,
     streamed: toFlag(record.streamed),
     filtered: toFlag(record.filtered),
+    estimated: toFlag(record.estimated),
   };
 }
 
@@ -237,6 +238,7 @@ function toUsageRecord(row: Selectable<UsageRecordsTable>): UsageRecord {
     timeToFirstTokenMs: row.time_to_first_token_ms,
     streamed: toBoolean(row.streamed),
     filtered: toBoolean(row.filtered),
+    estimated: toBoolean(row.estimated),
   };
 }
 

@@ -26,6 +26,7 @@ const COLUMNS = [
   ['time_to_first_token_ms', 'integer'],
   ['streamed', 'integer'],
   ['filtered', 'integer'],
+  ['estimated', 'integer'],
   ['api', 'text'],
 ] as const satisfies ReadonlyArray<readonly [keyof UsageRecordsTable, string]>;
 

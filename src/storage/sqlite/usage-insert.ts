@@ -26,6 +26,7 @@ const RECORD_COLUMNS = Object.keys(
       timeToFirstTokenMs: null,
       streamed: false,
       filtered: false,
+      estimated: false,
     }),
   ),
 );

@@ -30,6 +30,9 @@ const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * default becomes the empty string and is recorded against the dotted path it appeared in, so a
  * provider whose key is unset can answer 503 naming the variable instead of failing at start.
  */
+/** Providers whose upstream answers the Responses API itself (`responses_api: native`). */
+const NATIVE_RESPONSES_PROVIDERS: ReadonlySet<string> = new Set(['openai', 'azure-openai', 'openai-compatible']);
+
 function interpolate(node: unknown, path: string, env: NodeJS.ProcessEnv, missing: Map<string, string[]>): unknown {
   if (typeof node === 'string') {
     return node.replace(VARIABLE, (_match, name: string, fallback: string | undefined) => {
@@ -91,6 +94,10 @@ function crossCheck(raw: z.infer<typeof configSchema>): string[] {
   for (const [name, deployment] of Object.entries(raw.deployments)) {
     if (!raw.providers[deployment.provider]) {
       problems.push(`deployments.${name}.provider: unknown provider "${deployment.provider}"`);
+    }
+    const providerType = raw.providers[deployment.provider]?.type;
+    if (deployment.responses_api === 'native' && providerType !== undefined && !NATIVE_RESPONSES_PROVIDERS.has(providerType)) {
+      problems.push(`deployments.${name}.responses_api: "native" needs an openai, azure-openai or openai-compatible provider ("${deployment.provider}" is ${providerType})`);
     }
     (deployment.aliases ?? []).forEach((alias, index) => {
       const at = `deployments.${name}.aliases.${index}`;

@@ -58,6 +58,12 @@ const deploymentSchema = z.strictObject({
   provider: z.string().describe('Name of a provider under `providers`.'),
   model: z.string().min(1).describe("The upstream's model (or Azure deployment) name."),
   default_max_tokens: z.number().int().positive().optional().describe('max_tokens sent when the caller sends none (Anthropic requires one).'),
+  responses_api: z
+    .enum(['translate', 'native'])
+    .optional()
+    .describe(
+      'How the Responses API reaches this deployment: `translate` (default) through chat completions, for any provider; `native` sends the request to the upstream\'s own `/responses` as it came and relays its answer unchanged (openai, azure-openai and openai-compatible providers), whenever no content-filter policy applies to the request (with one, it is translated, so the filter can judge it).',
+    ),
   aliases: z
     .array(z.string().min(1))
     .optional()

@@ -15,7 +15,8 @@ const TRACESTATE_MAX = 512;
 const POOL = Buffer.allocUnsafe(4096);
 let poolOffset = POOL.length;
 
-function randomHex(bytes: number): string {
+/** `bytes` random bytes as hex, from the pool (trace ids, and the ids of Responses API objects). */
+export function randomHex(bytes: number): string {
   if (poolOffset + bytes > POOL.length) {
     randomFillSync(POOL);
     poolOffset = 0;

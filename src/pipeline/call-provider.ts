@@ -18,13 +18,17 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
     route.provider.buildRequest(context.operation, context.body, route.target, context.stream);
   // Providers share one headers object across requests; the trace context is this request's own.
   const request = context.traceHeaders ? { ...built, headers: { ...built.headers, ...context.traceHeaders } } : built;
+  // A native request whose upstream answers in the caller's API: relayed as it is, not translated.
+  if (request.answerInCallerApi) context.answeredNatively = true;
   const sendOptions = { deployment: context.deployment, signal: context.signal, abort: context.abort, onRetry };
   const where = `Deployment "${context.deployment}" (provider "${route.provider.name}")`;
   if (context.stream) {
     const response = await route.client.send(request, sendOptions);
     context.attempts = response.attempts;
     const contentType = String(response.headers['content-type'] ?? '');
-    if (contentType.includes('text/event-stream')) return { kind: 'stream', chunks: relayStream(context, route, response, where) };
+    if (contentType.includes('text/event-stream')) {
+      return { kind: 'stream', chunks: context.answeredNatively ? relayNativeStream(context, response, where) : relayStream(context, route, response, where) };
+    }
     // Whatever else came back, it is not something to relay as a stream.
     response.body.destroy();
     throw new UpstreamUnreachableError(`${where} answered a streaming request without an event stream (content-type "${contentType}").`);
@@ -37,6 +41,9 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
     json = JSON.parse(text);
   } catch {
     throw new UpstreamUnreachableError(`${where} answered with a body that is not JSON.`);
+  }
+  if (context.answeredNatively) {
+    return { kind: 'json', response: { body: json as JsonObject, raw: text, usage: context.api.nativeUsage?.(json as JsonObject) } };
   }
   const parsed = route.provider.parseResponse(context.operation, json, route.target, context.body);
   // Upstreams that answer in OpenAI's shape already: their bytes can be relayed as they are.
@@ -68,4 +75,28 @@ async function* relayStream(context: InferenceContext, route: Route, response: U
     if (!response.body.destroyed) response.body.destroy();
   }
   for (const chunk of translator.end()) yield chunk;
+}
+
+/** An upstream stream in the caller's own API: each event's data, parsed, in order (the event name is its `type`). */
+async function* relayNativeStream(context: InferenceContext, response: UpstreamResponse, where: string): AsyncGenerator<JsonObject> {
+  const pending: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => pending.push(event) });
+  const decoder = new TextDecoder();
+  try {
+    for await (const bytes of response.body) {
+      parser.feed(decoder.decode(bytes as Uint8Array, { stream: true }));
+      while (pending.length > 0) {
+        const data = (pending.shift() as EventSourceMessage).data;
+        if (data === '' || data === '[DONE]') continue;
+        yield JSON.parse(data) as JsonObject;
+      }
+    }
+  } catch (error) {
+    if (context.signal.aborted) throw context.signal.reason ?? error;
+    if (error instanceof CeruleanError) throw error;
+    const what = error instanceof SyntaxError ? 'sent a malformed stream event' : 'broke off the stream';
+    throw new UpstreamUnreachableError(`${where} ${what}.`, error);
+  } finally {
+    if (!response.body.destroyed) response.body.destroy();
+  }
 }

@@ -43,6 +43,10 @@ export interface InferenceContext {
   organizationId?: string;
   projectId?: string;
   admission?: AdmissionTicket;
+  /** Whether a content-filter policy applies to the request (known once it is admitted). */
+  filterApplies?: boolean;
+  /** Whether the upstream answered in the caller's own API (a native request relayed as it is). */
+  answeredNatively?: boolean;
   /** Micro-dollars, set by the meter stage. */
   cost?: number;
   route?: Route;

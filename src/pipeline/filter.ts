@@ -6,6 +6,8 @@ import type { InferenceContext } from './context.js';
  * streams included. Absent when no filtering is configured for any deployment.
  */
 export interface FilterStage {
+  /** Whether a content-filter policy applies to this (admitted) request; throws when one should but cannot be found (fail closed). */
+  applies(context: InferenceContext): boolean;
   /**
    * Judges the prompt before the provider is called: throws ContentFilterError when the policy
    * blocks it, may replace `context.body` (PII redaction), records the prompt's annotations.

@@ -1,4 +1,4 @@
-import type { JsonObject, Operation } from '../providers/provider.js';
+import type { JsonObject, Operation, Usage } from '../providers/provider.js';
 import type { InferenceContext } from './context.js';
 
 /**
@@ -73,6 +73,8 @@ export interface InboundApi {
    * (see `Provider.nativeRequest`), with the beta features it asked for; undefined: always translate.
    */
   native?(context: InferenceContext): { body: JsonObject; betas: string | undefined } | undefined;
+  /** The usage of an answer the upstream gave in this API (a native answer relayed as it is). */
+  nativeUsage?(answer: JsonObject): Usage | undefined;
   /** The caller's JSON answer, and its bytes when they can be relayed unchanged. */
   answer(answer: InternalAnswer, context: InferenceContext): Promise<{ body: unknown; raw?: string }> | { body: unknown; raw?: string };
   /** The caller's events from the internal chunks (already filtered; usage already captured by the pipeline). */

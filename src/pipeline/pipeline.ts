@@ -104,6 +104,7 @@ export class Pipeline {
     // before any quota is taken or classifier called.
     for (const gate of this.gates) if (!gate.ready()) throw new MeteringUnavailableError();
     if (admit) context.admission = await admit.admit(context);
+    context.filterApplies = filter ? filter.applies(context) : false;
     if (context.api.prepare) await context.api.prepare(context);
     if (filter) await filter.checkPrompt(context);
     const result = await this.call(context, route);

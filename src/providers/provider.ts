@@ -30,6 +30,11 @@ export interface Target {
 
 export interface UpstreamRequest {
   method: 'GET' | 'POST';
+  /**
+   * The upstream answers in the caller's own API (a native Responses request): its answer is
+   * relayed as it is, not translated by `parseResponse` / `createStreamTranslator`.
+   */
+  answerInCallerApi?: boolean;
   /** Path and query, relative to the provider's origin. */
   path: string;
   headers: Record<string, string>;

@@ -103,6 +103,10 @@ export class ContentSafetyStage implements FilterStage {
     return this.options.resolver.filterFor(context.deployment, context.projectId);
   }
 
+  applies(context: InferenceContext): boolean {
+    return this.filterOf(context) !== undefined;
+  }
+
   async checkPrompt(context: InferenceContext): Promise<void> {
     const filter = this.filterOf(context);
     if (!filter) return;

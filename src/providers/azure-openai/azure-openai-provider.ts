@@ -27,6 +27,11 @@ export class AzureOpenAIProvider extends OpenAIProvider {
     return config.auth === 'bearer' ? { authorization: `Bearer ${config.api_key}` } : { 'api-key': config.api_key };
   }
 
+  /** Azure's v1 API: `model` in the body names the Azure deployment. */
+  protected override responsesPath(): string {
+    return `${this.basePath}/openai/v1/responses`;
+  }
+
   protected override pathFor(operation: Operation, target: Target): string {
     return `${this.basePath}/openai/deployments/${encodeURIComponent(target.model)}/${OPERATION_SEGMENTS[operation]}?api-version=${this.apiVersion}`;
   }

@@ -67,6 +67,23 @@ export class OpenAIProvider implements Provider {
     return this.basePath + OPERATION_PATHS[operation];
   }
 
+  /** Where the upstream answers the Responses API. */
+  protected responsesPath(): string {
+    return `${this.basePath}/responses`;
+  }
+
+  /** The caller's Responses API request, to deployments that chose `responses_api: native`. */
+  nativeRequest(api: string, body: JsonObject, target: Target, stream: boolean): UpstreamRequest | undefined {
+    if (api !== 'responses' || target.config.responses_api !== 'native') return undefined;
+    return {
+      method: 'POST',
+      path: this.responsesPath(),
+      headers: this.staticHeaders,
+      body: JSON.stringify({ ...body, model: target.model, stream }),
+      answerInCallerApi: true,
+    };
+  }
+
   buildRequest(operation: Operation, body: JsonObject, target: Target, stream: boolean): UpstreamRequest {
     const outgoing: JsonObject = { ...body, model: target.model };
     if (stream && this.streamUsage) {

@@ -1,8 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import { CeruleanError, InvalidRequestError, StoredResponseNotFoundError } from '../../../errors/catalogue.js';
 import type { Principal } from '../../../pipeline/authenticate.js';
 import type { InferenceContext } from '../../../pipeline/context.js';
 import type { InboundApi, SseFrame } from '../../../pipeline/inbound-api.js';
-import type { JsonObject } from '../../../providers/provider.js';
+import type { JsonObject, Usage } from '../../../providers/provider.js';
 import { ClientAbortedError } from '../../../providers/upstream-client.js';
 import { estimateRequestTokens } from '../../../ratelimit/quota-admission.js';
 import type { AuditRepository, ResponseRepository, StoredResponse } from '../../../storage/storage.js';
@@ -78,7 +79,8 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
     const state = stateOf(context);
     if (!store || state.request.store === false) return;
     await store.put({
-      id: state.id,
+      // A native answer keeps the upstream's own id.
+      id: typeof response.id === 'string' ? response.id : state.id,
       projectId: scope(context.projectId),
       createdAt: state.createdAt * 1000,
       model: context.deployment,
@@ -97,6 +99,8 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
     estimateTokens: (body, model, defaults) => estimateRequestTokens('chat', body, model, defaults),
     billedImages: () => 0,
     async prepare(context) {
+      // A native request carries previous_response_id and item references to the upstream, which keeps the conversation.
+      if (goesNative(context)) return;
       const state = stateOf(context);
       const projectId = scope(context.projectId);
       const previous = state.request.previous_response_id;
@@ -115,13 +119,19 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
       // An item_reference still unresolved is a 400 here.
       context.body = responsesToChat(state.request, earlier, references);
     },
+    native: (context) => (goesNative(context) ? { body: context.request, betas: undefined } : undefined),
+    nativeUsage: (answer) => internalUsage(answer.usage),
     async answer(answer, context) {
+      if (context.answeredNatively) {
+        await save(context, answer.body);
+        return { body: answer.body, raw: answer.raw };
+      }
       const state = stateOf(context);
       const response = chatToResponse(answer.body, state.request, { id: state.id, createdAt: state.createdAt });
       await save(context, response);
       return { body: response };
     },
-    stream: (chunks, context) => responseEvents(chunks, context, save),
+    stream: (chunks, context) => (context.answeredNatively ? nativeEvents(chunks, context, save) : responseEvents(chunks, context, save)),
     streamError: (error, context) => {
       // Past the point where the stream can end in `response.failed` (see responseEvents): OpenAI's `error` event.
       // Numbered after the events already sent, as every event of the stream is.
@@ -279,4 +289,59 @@ async function* responseEvents(
 /** OpenAI's `error` event of the Responses stream, from an error rendered in OpenAI's envelope (numbered by the caller). */
 function errorEventOf(error: { message?: unknown; code?: unknown; param?: unknown }): JsonObject {
   return { type: 'error', code: error.code ?? null, message: error.message ?? null, param: error.param ?? null };
+}
+
+/**
+ * Whether this request goes to the upstream's own Responses API: its deployment chose
+ * `responses_api: native` and no content-filter policy applies (a filter judges the translated
+ * request and stream, so with one the request is translated).
+ */
+function goesNative(context: InferenceContext): boolean {
+  return context.route?.target.config.responses_api === 'native' && context.filterApplies === false;
+}
+
+/** A Responses API `usage` in the internal schema (prompt tokens include the cached ones in both). */
+function internalUsage(value: unknown): Usage | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const usage = value as { input_tokens?: unknown; output_tokens?: unknown; total_tokens?: unknown; input_tokens_details?: JsonObject; output_tokens_details?: JsonObject };
+  const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0);
+  const prompt = count(usage.input_tokens);
+  const completion = count(usage.output_tokens);
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: count(usage.total_tokens) || prompt + completion,
+    prompt_tokens_details: {
+      cached_tokens: count(usage.input_tokens_details?.cached_tokens),
+      cache_creation_tokens: count(usage.input_tokens_details?.cache_write_tokens),
+    },
+    completion_tokens_details: { reasoning_tokens: count(usage.output_tokens_details?.reasoning_tokens) },
+  };
+}
+
+const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+/**
+ * The upstream's own events, relayed as they came. Its final response (the terminal event's) gives
+ * the usage metered and is stored before that event is written, as a translated one is.
+ */
+async function* nativeEvents(
+  events: AsyncIterable<JsonObject>,
+  context: InferenceContext,
+  save: (context: InferenceContext, response: JsonObject) => Promise<void>,
+): AsyncGenerator<SseFrame> {
+  for await (const event of events) {
+    const type = typeof event.type === 'string' ? event.type : undefined;
+    // What the meter needs should the stream end before its usage: time to first text, text relayed.
+    if (type === 'response.output_text.delta' && typeof event.delta === 'string') {
+      context.firstTokenAt ??= performance.now();
+      context.streamedChars = (context.streamedChars ?? 0) + event.delta.length;
+    }
+    if (type !== undefined && TERMINAL_EVENTS.has(type) && event.response && typeof event.response === 'object') {
+      const response = event.response as JsonObject;
+      context.usage = internalUsage(response.usage);
+      await save(context, response);
+    }
+    yield { event: type, data: event };
+  }
 }

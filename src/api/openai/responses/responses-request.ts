@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../../../observability/trace-context.js';
 import { z } from 'zod';
 import { InvalidRequestError } from '../../../errors/catalogue.js';
 import type { JsonObject } from '../../../providers/provider.js';
@@ -15,7 +15,7 @@ export type ResponseItem = JsonObject & { type: string; id?: string };
 
 /** `prefix` + 48 hex characters, the form of OpenAI's ids (`resp_`, `msg_`, `fc_`, `rs_`). */
 export function newId(prefix: string): string {
-  return prefix + randomBytes(24).toString('hex');
+  return prefix + randomHex(24);
 }
 
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullable().optional();

@@ -97,7 +97,9 @@ function crossCheck(raw: z.infer<typeof configSchema>): string[] {
     }
     const providerType = raw.providers[deployment.provider]?.type;
     if (deployment.responses_api === 'native' && providerType !== undefined && !NATIVE_RESPONSES_PROVIDERS.has(providerType)) {
-      problems.push(`deployments.${name}.responses_api: "native" needs an openai, azure-openai or openai-compatible provider ("${deployment.provider}" is ${providerType})`);
+      problems.push(
+        `deployments.${name}.responses_api: "native" needs an openai, azure-openai or openai-compatible provider ("${deployment.provider}" is ${providerType})`,
+      );
     }
     (deployment.aliases ?? []).forEach((alias, index) => {
       const at = `deployments.${name}.aliases.${index}`;

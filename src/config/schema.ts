@@ -62,7 +62,7 @@ const deploymentSchema = z.strictObject({
     .enum(['translate', 'native'])
     .optional()
     .describe(
-      'How the Responses API reaches this deployment: `translate` (default) through chat completions, for any provider; `native` sends the request to the upstream\'s own `/responses` as it came and relays its answer unchanged (openai, azure-openai and openai-compatible providers), whenever no content-filter policy applies to the request (with one, it is translated, so the filter can judge it).',
+      "How the Responses API reaches this deployment: `translate` (default) through chat completions, for any provider; `native` sends the request to the upstream's own `/responses` as it came and relays its answer unchanged (openai, azure-openai and openai-compatible providers), whenever no content-filter policy applies to the request (with one, it is translated, so the filter can judge it).",
     ),
   aliases: z
     .array(z.string().min(1))

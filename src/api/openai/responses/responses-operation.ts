@@ -303,7 +303,13 @@ function goesNative(context: InferenceContext): boolean {
 /** A Responses API `usage` in the internal schema (prompt tokens include the cached ones in both). */
 function internalUsage(value: unknown): Usage | undefined {
   if (!value || typeof value !== 'object') return undefined;
-  const usage = value as { input_tokens?: unknown; output_tokens?: unknown; total_tokens?: unknown; input_tokens_details?: JsonObject; output_tokens_details?: JsonObject };
+  const usage = value as {
+    input_tokens?: unknown;
+    output_tokens?: unknown;
+    total_tokens?: unknown;
+    input_tokens_details?: JsonObject;
+    output_tokens_details?: JsonObject;
+  };
   const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0);
   const prompt = count(usage.input_tokens);
   const completion = count(usage.output_tokens);

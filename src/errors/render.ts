@@ -30,7 +30,8 @@ function asCeruleanError(error: unknown): CeruleanError {
   return new CeruleanError(500, 'server_error', INTERNAL_MESSAGE, { code: 'internal_error' });
 }
 
-function retryHeaders(error: CeruleanError): Record<string, string> {
+/** `retry-after` (whole seconds) and `retry-after-ms`, plus the error's own headers: every envelope sends them. */
+export function retryHeaders(error: CeruleanError): Record<string, string> {
   const headers: Record<string, string> = { ...error.headers };
   if (error.retryAfterSeconds !== undefined) {
     const seconds = Math.max(0, error.retryAfterSeconds);

@@ -51,19 +51,23 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
   return { kind: 'json', response: parsed };
 }
 
-/** Reads the upstream's server-sent events and yields OpenAI chunks as they arrive, never buffering a stream. */
-async function* relayStream(context: InferenceContext, route: Route, response: UpstreamResponse, where: string): AsyncGenerator<JsonObject> {
-  const translator = route.provider.createStreamTranslator(context.operation, route.target);
+/**
+ * The upstream's server-sent events as they arrive, each passed through `translate`, never
+ * buffering a stream; the upstream socket is released however the stream ends.
+ */
+async function* upstreamEvents(
+  context: InferenceContext,
+  response: UpstreamResponse,
+  where: string,
+  translate: (event: EventSourceMessage) => Iterable<JsonObject>,
+): AsyncGenerator<JsonObject> {
   const pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });
   const decoder = new TextDecoder();
   try {
     for await (const bytes of response.body) {
       parser.feed(decoder.decode(bytes as Uint8Array, { stream: true }));
-      while (pending.length > 0) {
-        const event = pending.shift() as EventSourceMessage;
-        for (const chunk of translator.push({ event: event.event, data: event.data })) yield chunk;
-      }
+      while (pending.length > 0) yield* translate(pending.shift() as EventSourceMessage);
     }
   } catch (error) {
     if (context.signal.aborted) throw context.signal.reason ?? error;
@@ -74,29 +78,16 @@ async function* relayStream(context: InferenceContext, route: Route, response: U
     // Whether finished, failed or abandoned by the caller: release the upstream socket.
     if (!response.body.destroyed) response.body.destroy();
   }
+}
+
+/** The upstream's stream as internal chunks, translated by the provider as they arrive. */
+async function* relayStream(context: InferenceContext, route: Route, response: UpstreamResponse, where: string): AsyncGenerator<JsonObject> {
+  const translator = route.provider.createStreamTranslator(context.operation, route.target);
+  yield* upstreamEvents(context, response, where, (event) => translator.push({ event: event.event, data: event.data }));
   for (const chunk of translator.end()) yield chunk;
 }
 
 /** An upstream stream in the caller's own API: each event's data, parsed, in order (the event name is its `type`). */
-async function* relayNativeStream(context: InferenceContext, response: UpstreamResponse, where: string): AsyncGenerator<JsonObject> {
-  const pending: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => pending.push(event) });
-  const decoder = new TextDecoder();
-  try {
-    for await (const bytes of response.body) {
-      parser.feed(decoder.decode(bytes as Uint8Array, { stream: true }));
-      while (pending.length > 0) {
-        const data = (pending.shift() as EventSourceMessage).data;
-        if (data === '' || data === '[DONE]') continue;
-        yield JSON.parse(data) as JsonObject;
-      }
-    }
-  } catch (error) {
-    if (context.signal.aborted) throw context.signal.reason ?? error;
-    if (error instanceof CeruleanError) throw error;
-    const what = error instanceof SyntaxError ? 'sent a malformed stream event' : 'broke off the stream';
-    throw new UpstreamUnreachableError(`${where} ${what}.`, error);
-  } finally {
-    if (!response.body.destroyed) response.body.destroy();
-  }
+function relayNativeStream(context: InferenceContext, response: UpstreamResponse, where: string): AsyncGenerator<JsonObject> {
+  return upstreamEvents(context, response, where, (event) => (event.data === '' || event.data === '[DONE]' ? [] : [JSON.parse(event.data) as JsonObject]));
 }

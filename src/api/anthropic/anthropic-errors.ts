@@ -1,5 +1,6 @@
 import { CeruleanError, ContentFilterError, UpstreamStatusError } from '../../errors/catalogue.js';
 import type { JsonObject } from '../../providers/provider.js';
+import { retryHeaders } from '../../errors/render.js';
 
 /** The error types Anthropic's API answers with. */
 export type AnthropicErrorType =
@@ -66,17 +67,6 @@ function typeOf(status: number): AnthropicErrorType {
   return 'invalid_request_error';
 }
 
-/** `retry-after` (whole seconds) and `retry-after-ms`, plus the error's own headers, as the OpenAI routes send them. */
-function headersOf(error: CeruleanError): Record<string, string> {
-  const headers: Record<string, string> = { ...error.headers };
-  if (error.retryAfterSeconds !== undefined) {
-    const seconds = Math.max(0, error.retryAfterSeconds);
-    headers['retry-after'] = String(Math.ceil(seconds));
-    headers['retry-after-ms'] = String(Math.ceil(seconds * 1000));
-  }
-  return headers;
-}
-
 /**
  * The `{type, message}` pair for an error: what an `error` stream event carries once a stream has
  * begun, and what the reply envelope holds. A value that is not a Cerulean error never shows its
@@ -95,9 +85,9 @@ export function anthropicErrorOf(error: unknown): { type: AnthropicErrorType; me
  */
 export function renderAnthropicError(error: unknown, requestId?: string): RenderedAnthropicError {
   if (!(error instanceof CeruleanError)) return envelope(500, {}, 'api_error', INTERNAL_MESSAGE, requestId);
-  if (error instanceof ContentFilterError) return envelope(400, headersOf(error), 'invalid_request_error', error.message, requestId);
+  if (error instanceof ContentFilterError) return envelope(400, retryHeaders(error), 'invalid_request_error', error.message, requestId);
   const { status, type } = statusAndType(error);
-  return envelope(status, headersOf(error), type, error.message, requestId);
+  return envelope(status, retryHeaders(error), type, error.message, requestId);
 }
 
 function envelope(

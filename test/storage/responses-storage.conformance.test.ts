@@ -144,6 +144,16 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
     expect((await storage.responses.get('proj_b', 'resp_b'))?.projectId).toBe('proj_b');
   });
 
+  it('stores the responses put during one turn together, more than one statement holds, the last put of an id winning', async () => {
+    const many = Array.from({ length: 1_203 }, (_, i) => stored(`resp_many_${i}`));
+    const again = stored('resp_many_7', { status: 'incomplete' });
+    await Promise.all([...many.map((record) => storage.responses.put(record)), storage.responses.put(again)]);
+    expect(await storage.responses.get('proj_a', 'resp_many_0')).toEqual(many[0]);
+    expect(await storage.responses.get('proj_a', 'resp_many_1202')).toEqual(many[1202]);
+    expect((await storage.responses.get('proj_a', 'resp_many_7'))?.status).toBe('incomplete');
+    expect(await storage.responses.prune(Number.MAX_SAFE_INTEGER)).toBe(1_203);
+  });
+
   it('deletes a response once', async () => {
     await storage.responses.put(stored('resp_1'));
     expect(await storage.responses.delete('proj_a', 'resp_1')).toBe(true);

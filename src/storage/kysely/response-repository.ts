@@ -2,27 +2,63 @@ import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { InputItemListOptions, InputItemPage, ResponseRepository, StoredResponse } from '../storage.js';
 import { toNumber, type Database, type ResponsesTable } from './database.js';
 
+/** Rows per insert statement: 8 parameters each, well under SQLite's and PostgreSQL's limits. */
+const ROWS_PER_STATEMENT = 500;
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 100;
 /** Rows `findItem` reads at most: the item's own response is among the first that name it. */
 const FIND_ITEM_ROWS = 10;
 
 /**
- * Stored Responses API responses, one row each, written when the response is (not batched: storing
- * is what `store: true` asks for, and only those requests pay for it). The input items and the
- * Response object are JSON text on both databases: they are only ever read whole, never queried.
+ * Stored Responses API responses, one row each. The input items and the Response object are JSON
+ * text on both databases: they are only ever read whole, never queried. Responses stored during
+ * one turn of the event loop are written by one statement (a busy service finishes many at once:
+ * one statement to build and prepare instead of one each), and each `put` resolves once its row is
+ * in, so a caller told its response is done can retrieve it at once.
  */
 export class KyselyResponseRepository implements ResponseRepository {
   private readonly db: Kysely<Database>;
+  /** Rows waiting for this turn's statement (the last put of an id wins, as one statement cannot upsert a row twice). */
+  private pending = new Map<string, { row: Insertable<ResponsesTable>; waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> }>();
+  private scheduled = false;
+
   constructor(db: Kysely<Database>) {
     this.db = db;
   }
 
-  async put(record: StoredResponse): Promise<void> {
-    const row = toResponseRow(record);
+  put(record: StoredResponse): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const row = toResponseRow(record);
+      const waiting = this.pending.get(row.id);
+      if (waiting) {
+        waiting.row = row;
+        waiting.waiters.push({ resolve, reject });
+      } else {
+        this.pending.set(row.id, { row, waiters: [{ resolve, reject }] });
+      }
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    this.scheduled = false;
+    try {
+      for (let start = 0; start < batch.length; start += ROWS_PER_STATEMENT) await this.insert(batch.slice(start, start + ROWS_PER_STATEMENT));
+      for (const entry of batch) for (const waiter of entry.waiters) waiter.resolve();
+    } catch (error) {
+      for (const entry of batch) for (const waiter of entry.waiters) waiter.reject(error);
+    }
+  }
+
+  private async insert(batch: ReadonlyArray<{ row: Insertable<ResponsesTable> }>): Promise<void> {
     await this.db
       .insertInto('responses')
-      .values(row)
+      .values(batch.map((entry) => entry.row))
       .onConflict((oc) =>
         oc.column('id').doUpdateSet((eb) => ({
           project_id: eb.ref('excluded.project_id'),

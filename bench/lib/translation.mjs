@@ -282,6 +282,7 @@ export function translationMarkdown(t) {
   }
   lines.push('', '| translation target | value | limit | result |', '|---|---|---|---|');
   for (const target of t.targets ?? []) lines.push(`| ${target.name} | ${fmt(target.value, 2)} | ${target.limit} | ${target.pass ? 'PASS' : 'FAIL'} |`);
+  if (t.notes?.length) lines.push('', ...t.notes.map((note) => `Note: ${note}.`));
   const flagged = Object.entries(t.flags).filter(([, list]) => list.length);
   if (flagged.length) lines.push('', `**Flagged translation paths: ${flagged.map(([name, list]) => `${name} (${list.join('; ')})`).join(', ')}**`);
   return lines.join('\n');

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { configSchema, PROVIDER_TYPES, type Config, type ProviderConfig, type ProviderType } from './schema.js';
+import { configSchema, PROVIDER_TYPES, targetsOf, type Config, type ProviderConfig, type ProviderType } from './schema.js';
 
 /** Raised when the configuration cannot be used; `problems` lists every `path: problem` found. */
 export class ConfigError extends Error {
@@ -92,15 +92,16 @@ function crossCheck(raw: z.infer<typeof configSchema>): string[] {
   }
   const aliasOwners = new Map<string, string>();
   for (const [name, deployment] of Object.entries(raw.deployments)) {
-    if (!raw.providers[deployment.provider]) {
-      problems.push(`deployments.${name}.provider: unknown provider "${deployment.provider}"`);
-    }
-    const providerType = raw.providers[deployment.provider]?.type;
-    if (deployment.responses_api === 'native' && providerType !== undefined && !NATIVE_RESPONSES_PROVIDERS.has(providerType)) {
-      problems.push(
-        `deployments.${name}.responses_api: "native" needs an openai, azure-openai or openai-compatible provider ("${deployment.provider}" is ${providerType})`,
-      );
-    }
+    targetsOf(deployment).forEach((target, index) => {
+      const at = deployment.targets ? `deployments.${name}.targets.${index}.provider` : `deployments.${name}.provider`;
+      const providerType = raw.providers[target.provider]?.type;
+      if (providerType === undefined) problems.push(`${at}: unknown provider "${target.provider}"`);
+      else if (deployment.responses_api === 'native' && !NATIVE_RESPONSES_PROVIDERS.has(providerType)) {
+        problems.push(
+          `deployments.${name}.responses_api: "native" needs an openai, azure-openai or openai-compatible provider ("${target.provider}" is ${providerType})`,
+        );
+      }
+    });
     (deployment.aliases ?? []).forEach((alias, index) => {
       const at = `deployments.${name}.aliases.${index}`;
       const owner = aliasOwners.get(alias);
@@ -109,7 +110,61 @@ function crossCheck(raw: z.infer<typeof configSchema>): string[] {
       aliasOwners.set(alias, name);
     });
   }
+  problems.push(...crossCheckFallbacks(raw));
   problems.push(...crossCheckContentSafety(raw));
+  return problems;
+}
+
+/** The zones a deployment's targets may process data in (their providers' `data_zone`); undefined when one is not declared. */
+function zonesOf(raw: z.infer<typeof configSchema>, name: string): Set<string> | undefined {
+  const deployment = raw.deployments[name];
+  if (!deployment) return undefined;
+  const zones = new Set<string>();
+  for (const target of targetsOf(deployment)) {
+    const zone = raw.providers[target.provider]?.data_zone;
+    if (zone === undefined) return undefined;
+    zones.add(zone);
+  }
+  return zones;
+}
+
+/**
+ * Fallbacks: each names a deployment, none leads back to where it started, and none takes data
+ * out of the zones the deployment keeps it in (a deployment whose targets all declare a zone other
+ * than `global` may only fall back to deployments whose targets stay inside those zones).
+ */
+function crossCheckFallbacks(raw: z.infer<typeof configSchema>): string[] {
+  const problems: string[] = [];
+  for (const [name, deployment] of Object.entries(raw.deployments)) {
+    (deployment.fallbacks ?? []).forEach((fallback, index) => {
+      const at = `deployments.${name}.fallbacks.${index}.deployment`;
+      if (!raw.deployments[fallback.deployment]) return problems.push(`${at}: unknown deployment "${fallback.deployment}"`);
+      const kept = zonesOf(raw, name);
+      const reached = zonesOf(raw, fallback.deployment);
+      if (kept && !kept.has('global')) {
+        const outside = reached === undefined ? ['(undeclared)'] : [...reached].filter((zone) => !kept.has(zone));
+        if (outside.length > 0) {
+          problems.push(`${at}: "${fallback.deployment}" processes data in ${outside.join(', ')}, outside this deployment's zones (${[...kept].join(', ')})`);
+        }
+      }
+    });
+  }
+  // A cycle: following fallbacks from a deployment reaches it again.
+  const reported = new Set<string>();
+  const visit = (name: string, path: string[]): void => {
+    for (const fallback of raw.deployments[name]?.fallbacks ?? []) {
+      const next = fallback.deployment;
+      if (next === path[0]) {
+        const cycle = [...path, next].join(' -> ');
+        const key = [...path].sort().join(',');
+        if (!reported.has(key)) {
+          reported.add(key);
+          problems.push(`deployments.${path[0]}.fallbacks: a cycle of fallbacks: ${cycle}`);
+        }
+      } else if (!path.includes(next) && raw.deployments[next]) visit(next, [...path, next]);
+    }
+  };
+  for (const name of Object.keys(raw.deployments)) visit(name, [name]);
   return problems;
 }
 

@@ -46,6 +46,11 @@ const providerSchema = z.strictObject({
     .describe("The API's base URL (openai-compatible: required, e.g. http://gpu-node:8000/v1; others: to override the public one)."),
   api_version: z.string().optional().describe('Azure: the api-version sent upstream.'),
   region: z.string().optional().describe('Reported in `x-ms-region` and usage records for its deployments.'),
+  data_zone: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The data zone its region belongs to (e.g. `eu`, `us`, or `global` for an endpoint that may process anywhere): what residency rules compare.'),
   anthropic_version: z.string().optional().describe('Anthropic: value of the `anthropic-version` header.'),
   stream_usage: z.boolean().default(true).describe('Ask OpenAI-shaped upstreams for usage on streams (stream_options.include_usage), so streams are metered.'),
   headers: z.record(z.string(), z.string()).default({}).describe('Extra headers sent with every upstream request.'),
@@ -54,23 +59,65 @@ const providerSchema = z.strictObject({
   retry: retrySchema,
 });
 
-const deploymentSchema = z.strictObject({
+/** The failures that move a request on to a deployment's fallbacks. */
+export const FALLBACK_CAUSES = ['unavailable', 'rate_limited', 'timeout', 'context_length', 'content_filter'] as const;
+export type FallbackCause = (typeof FALLBACK_CAUSES)[number];
+
+const targetSchema = z.strictObject({
   provider: z.string().describe('Name of a provider under `providers`.'),
   model: z.string().min(1).describe("The upstream's model (or Azure deployment) name."),
-  default_max_tokens: z.number().int().positive().optional().describe('max_tokens sent when the caller sends none (Anthropic requires one).'),
-  responses_api: z
-    .enum(['translate', 'native'])
-    .optional()
-    .describe(
-      "How the Responses API reaches this deployment: `translate` (default) through chat completions, for any provider; `native` sends the request to the upstream's own `/responses` as it came and relays its answer unchanged (openai, azure-openai and openai-compatible providers), whenever no content-filter policy applies to the request (with one, it is translated, so the filter can judge it).",
-    ),
-  aliases: z
-    .array(z.string().min(1))
-    .optional()
-    .describe(
-      'Other model names callers may send for this deployment (e.g. the dated ids Claude Code sends); `*` matches any characters, so `claude-*` takes every Claude name. An exact name wins over a pattern, a longer pattern over a shorter.',
-    ),
+  weight: z.number().positive().default(1).describe('Share of requests among targets of the same tier (weighted strategies).'),
+  priority: z.number().int().min(0).default(0).describe('Tier: lower tiers are tried first by the `priority` strategy.'),
+  capacity: z
+    .enum(['provisioned', 'standard'])
+    .default('standard')
+    .describe('Provisioned targets are tried before standard ones of the same tier by the `priority` strategy (spillover).'),
 });
+
+const fallbackSchema = z.strictObject({
+  deployment: z.string().describe('Another deployment to try when every target of this one failed.'),
+  on: z
+    .array(z.enum(FALLBACK_CAUSES))
+    .default(['unavailable', 'rate_limited', 'timeout'])
+    .describe('Which failures move on to it: unavailable (connect errors, 5xx), rate_limited (429), timeout, context_length, content_filter.'),
+});
+
+const deploymentSchema = z
+  .strictObject({
+    provider: z.string().optional().describe('Name of a provider under `providers` (a deployment with one target; or `targets`).'),
+    model: z.string().min(1).optional().describe("The upstream's model (or Azure deployment) name (with `provider`)."),
+    targets: z.array(targetSchema).min(1).optional().describe('Several upstream targets behind this one deployment name, instead of `provider` and `model`.'),
+    strategy: z
+      .enum(['weighted', 'priority', 'least_outstanding', 'lowest_latency'])
+      .optional()
+      .describe(
+        'How a request picks among healthy targets (default `weighted`): weighted random, priority tiers (provisioned before standard), least outstanding requests, lowest recent time to first byte.',
+      ),
+    fallbacks: z
+      .array(fallbackSchema)
+      .optional()
+      .describe('Deployments tried, in order, when every target failed with one of the listed causes, before any byte reached the caller.'),
+    default_max_tokens: z.number().int().positive().optional().describe('max_tokens sent when the caller sends none (Anthropic requires one).'),
+    responses_api: z
+      .enum(['translate', 'native'])
+      .optional()
+      .describe(
+        "How the Responses API reaches this deployment: `translate` (default) through chat completions, for any provider; `native` sends the request to the upstream's own `/responses` as it came and relays its answer unchanged (openai, azure-openai and openai-compatible providers), whenever no content-filter policy applies to the request (with one, it is translated, so the filter can judge it).",
+      ),
+    aliases: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'Other model names callers may send for this deployment (e.g. the dated ids Claude Code sends); `*` matches any characters, so `claude-*` takes every Claude name. An exact name wins over a pattern, a longer pattern over a shorter.',
+      ),
+  })
+  .superRefine((deployment, context) => {
+    // One target by `provider` and `model`, or several by `targets`: never both, never half of one.
+    const single = deployment.provider !== undefined || deployment.model !== undefined;
+    if (single === (deployment.targets !== undefined) || (single && (deployment.provider === undefined || deployment.model === undefined))) {
+      context.addIssue({ code: 'custom', message: 'give either `provider` and `model`, or `targets`' });
+    }
+  });
 
 const serverSchema = z
   .strictObject({
@@ -266,6 +313,22 @@ export const configSchema = z.strictObject({
     .describe('Logs.'),
   providers: z.record(z.string(), providerSchema).default({}).describe('Upstreams by name.'),
   deployments: z.record(z.string(), deploymentSchema).default({}).describe('Deployments by name: what callers put in `model` (or the Azure path).'),
+  routing: z
+    .strictObject({
+      breaker: z
+        .strictObject({
+          failure_threshold: z.number().int().min(1).default(5).describe("Consecutive failures that open a target's circuit breaker."),
+          failure_rate: z.number().gt(0).max(1).default(0.5).describe('Share of failed requests within `window_ms` that opens the breaker.'),
+          minimum_requests: z.number().int().min(1).default(20).describe('Requests within the window before the failure rate counts.'),
+          window_ms: z.number().int().min(1000).default(30_000).describe('The window the failure rate is measured over.'),
+          open_ms: z.number().int().min(100).default(30_000).describe('How long an open breaker keeps requests away before letting probes through.'),
+          half_open_probes: z.number().int().min(1).default(1).describe('Requests let through at once to probe a half-open target.'),
+        })
+        .default({ failure_threshold: 5, failure_rate: 0.5, minimum_requests: 20, window_ms: 30_000, open_ms: 30_000, half_open_probes: 1 })
+        .describe('Per-target circuit breaker of deployments with several targets (or fallbacks).'),
+    })
+    .default({ breaker: { failure_threshold: 5, failure_rate: 0.5, minimum_requests: 20, window_ms: 30_000, open_ms: 30_000, half_open_probes: 1 } })
+    .describe("How requests are spread over a deployment's targets and moved on when one fails."),
   responses: z
     .strictObject({
       retention_days: z
@@ -372,4 +435,13 @@ export interface Config extends Omit<RawConfig, 'providers'> {
   readonly unsetVariables: Readonly<Record<string, readonly string[]>>;
   /** Where the file was read from, for reload and messages. */
   readonly source: string;
+}
+
+export type TargetConfig = z.infer<typeof targetSchema>;
+
+/** A deployment's targets: its `targets`, or the one its `provider` and `model` name. */
+export function targetsOf(deployment: DeploymentConfig): TargetConfig[] {
+  if (deployment.targets) return deployment.targets;
+  if (deployment.provider === undefined || deployment.model === undefined) return [];
+  return [{ provider: deployment.provider, model: deployment.model, weight: 1, priority: 0, capacity: 'standard' }];
 }

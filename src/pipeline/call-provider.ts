@@ -20,7 +20,9 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
   const request = context.traceHeaders ? { ...built, headers: { ...built.headers, ...context.traceHeaders } } : built;
   // A native request whose upstream answers in the caller's API: relayed as it is, not translated.
   if (request.answerInCallerApi) context.answeredNatively = true;
-  const sendOptions = { deployment: context.deployment, signal: context.signal, abort: context.abort, onRetry };
+  // The request's own controller is lent to the client (one fewer per request) unless another target
+  // may take over after a timeout: then the attempt's timeout must end the attempt only.
+  const sendOptions = { deployment: context.deployment, signal: context.signal, abort: context.failoverPossible ? undefined : context.abort, onRetry };
   const where = `Deployment "${context.deployment}" (provider "${route.provider.name}")`;
   if (context.stream) {
     const response = await route.client.send(request, sendOptions);

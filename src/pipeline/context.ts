@@ -60,6 +60,10 @@ export interface InferenceContext {
   /** Final HTTP status, or 499 when the caller went away. */
   status?: number;
   attempts?: number;
+  /** Whether another target may take the request if this attempt fails: each attempt then gets its own abort signal, so a timeout ends the attempt, not the request. */
+  failoverPossible?: boolean;
+  /** The targets (`provider/model`) tried, in order, the last the one that answered (or failed last). */
+  targetsTried?: string[];
   /** Whether a content filter blocked, cut or redacted the prompt or completion. */
   filtered?: boolean;
   /** Annotations of the prompt, repeated on the response (`prompt_filter_results`). */

@@ -1,16 +1,41 @@
-import type { Config } from '../config/schema.js';
+import { targetsOf, type Config, type FallbackCause } from '../config/schema.js';
 import { DeploymentNotFoundError, OperationNotSupportedError, ProviderNotConfiguredError } from '../errors/catalogue.js';
 import type { Operation, Provider, Target } from '../providers/provider.js';
 import { createProvider } from '../providers/registry.js';
 import { UpstreamClient } from '../providers/upstream-client.js';
+import { TargetHealth } from '../routing/target-health.js';
+import { orderTargets, type Strategy } from '../routing/strategies.js';
 
-/** A deployment ready to call: what to send, to whom, over which pool. */
+/** One target of a deployment, ready to call: what to send, to whom, over which pool, and how it has been doing. */
 export interface Route {
   readonly target: Target;
   readonly provider: Provider;
   readonly client: UpstreamClient;
-  /** The region reported in `x-ms-region`. */
+  /** The region reported in `x-ms-region` and the usage record. */
   readonly region: string;
+  /** The data zone its provider declares (residency), if any. */
+  readonly zone: string | undefined;
+  /** `provider/model`, unique within the deployment: how metrics, the admin API and logs name it. */
+  readonly id: string;
+  readonly weight: number;
+  readonly priority: number;
+  readonly capacity: 'provisioned' | 'standard';
+  /** Breaker, cooldown, outstanding requests and latency, kept across reloads for the same target. */
+  readonly health: TargetHealth;
+}
+
+/** A deployment's targets and what to do when they fail. */
+export interface DeploymentRoutes {
+  readonly name: string;
+  readonly routes: readonly Route[];
+  readonly strategy: Strategy;
+  readonly fallbacks: ReadonlyArray<{ readonly deployment: string; readonly on: ReadonlySet<FallbackCause> }>;
+}
+
+/** One attempt of a request's plan: a target, reached directly or through a fallback deployment (on the listed causes only). */
+export interface PlannedAttempt {
+  readonly route: Route;
+  readonly via?: { readonly deployment: string; readonly on: ReadonlySet<FallbackCause> };
 }
 
 /** `claude-*` as a regular expression matching the whole name, `*` standing for any characters. */
@@ -29,7 +54,7 @@ function globPattern(glob: string): RegExp {
  * flight keep the route they picked, and the old pools close once those finish.
  */
 export class DeploymentTable {
-  private readonly routes = new Map<string, Route>();
+  private readonly deployments = new Map<string, DeploymentRoutes>();
   /** Exact aliases -> deployment. */
   private readonly aliases = new Map<string, string>();
   /** Wildcard aliases, most specific (longest literal text) first. */
@@ -37,22 +62,49 @@ export class DeploymentTable {
   private readonly clients: UpstreamClient[] = [];
   readonly createdAt = Math.floor(Date.now() / 1000);
 
-  constructor(config: Config) {
-    const providers = new Map<string, { provider: Provider; client: UpstreamClient }>();
+  /** `previous`: the table this one replaces; targets it also had keep their health. */
+  constructor(config: Config, previous?: DeploymentTable) {
+    const providers = new Map<string, { provider: Provider; client: UpstreamClient; zone: string | undefined }>();
     for (const [name, providerConfig] of Object.entries(config.providers)) {
       const provider = createProvider(name, providerConfig, config.missingVariables[name] ?? []);
       const client = new UpstreamClient(provider, providerConfig);
       this.clients.push(client);
-      providers.set(name, { provider, client });
+      providers.set(name, { provider, client, zone: providerConfig.data_zone });
     }
+    const { breaker } = config.routing;
+    const settings = {
+      failureThreshold: breaker.failure_threshold,
+      failureRate: breaker.failure_rate,
+      minimumRequests: breaker.minimum_requests,
+      windowMs: breaker.window_ms,
+      openMs: breaker.open_ms,
+      halfOpenProbes: breaker.half_open_probes,
+    };
     for (const [name, deployment] of Object.entries(config.deployments)) {
-      const entry = providers.get(deployment.provider);
-      if (!entry) continue; // configuration validation already rejects this
-      this.routes.set(name, {
-        target: Object.freeze({ deployment: name, model: deployment.model, config: deployment }),
-        provider: entry.provider,
-        client: entry.client,
-        region: entry.provider.region ?? config.server.region,
+      const routes: Route[] = [];
+      for (const target of targetsOf(deployment)) {
+        const entry = providers.get(target.provider);
+        if (!entry) continue; // configuration validation already rejects this
+        const id = `${target.provider}/${target.model}`;
+        routes.push({
+          target: Object.freeze({ deployment: name, model: target.model, config: deployment }),
+          provider: entry.provider,
+          client: entry.client,
+          region: entry.provider.region ?? config.server.region,
+          zone: entry.zone,
+          id,
+          weight: target.weight,
+          priority: target.priority,
+          capacity: target.capacity,
+          health: previous?.healthOf(name, id) ?? new TargetHealth(settings),
+        });
+      }
+      if (routes.length === 0) continue;
+      this.deployments.set(name, {
+        name,
+        routes,
+        strategy: deployment.strategy ?? 'weighted',
+        fallbacks: (deployment.fallbacks ?? []).map((fallback) => ({ deployment: fallback.deployment, on: new Set(fallback.on) })),
       });
       for (const alias of deployment.aliases ?? []) {
         if (!alias.includes('*')) this.aliases.set(alias, name);
@@ -62,37 +114,82 @@ export class DeploymentTable {
     this.patterns.sort((a, b) => b.literal - a.literal);
   }
 
+  private healthOf(deployment: string, id: string): TargetHealth | undefined {
+    return this.deployments.get(deployment)?.routes.find((route) => route.id === id)?.health;
+  }
+
   /**
    * The deployment a caller's model name means: a deployment's own name, else an exact alias, else
    * the most specific wildcard alias; a name nothing matches comes back unchanged (and gets the
    * deployment-not-found answer when picked).
    */
   resolve(name: string): string {
-    if (this.routes.has(name)) return name;
+    if (this.deployments.has(name)) return name;
     const exact = this.aliases.get(name);
     if (exact !== undefined) return exact;
     for (const { pattern, deployment } of this.patterns) if (pattern.test(name)) return deployment;
     return name;
   }
 
-  /** Deployment names with their provider, for the models listing. */
+  /** A deployment's targets and fallbacks. */
+  routesOf(name: string): DeploymentRoutes | undefined {
+    return this.deployments.get(name);
+  }
+
+  /** Deployment names with their first target, for the models listing. */
   list(): Array<{ name: string; route: Route }> {
-    return [...this.routes].map(([name, route]) => ({ name, route }));
+    return [...this.deployments.values()].map(({ name, routes }) => ({ name, route: routes[0] }));
   }
 
+  /** A deployment's first target. */
   get(name: string): Route | undefined {
-    return this.routes.get(name);
+    return this.deployments.get(name)?.routes[0];
   }
 
-  /** Stage "pick a target": the route for a deployment, or the error the caller should get. */
+  /**
+   * Stage "pick a target": the deployment's first target that can serve the operation (admission
+   * judges the request by it; the provider call may still fail over), or the error the caller
+   * should get.
+   */
   pick(name: string, operation: Operation): Route {
-    const route = this.routes.get(name);
-    if (!route) throw new DeploymentNotFoundError(name);
-    if (!route.provider.operations.has(operation)) throw new OperationNotSupportedError(name, operation);
-    if (route.provider.missingCredential) {
-      throw new ProviderNotConfiguredError(name, route.provider.name, route.provider.missingCredential);
+    const deployment = this.deployments.get(name);
+    if (!deployment) throw new DeploymentNotFoundError(name);
+    const serving = deployment.routes.filter((route) => route.provider.operations.has(operation));
+    if (serving.length === 0) throw new OperationNotSupportedError(name, operation);
+    const callable = serving.find((route) => !route.provider.missingCredential);
+    if (!callable) throw new ProviderNotConfiguredError(name, serving[0].provider.name, serving[0].provider.missingCredential as string);
+    return callable;
+  }
+
+  /**
+   * The targets a request tries, in order: the deployment's own (healthy ones ordered by its
+   * strategy, then those open or cooling down as a last resort, so a request is never refused for
+   * health alone; drained ones never),
+   * then each fallback deployment's, marked with the causes that move on to them. Targets that
+   * cannot serve the operation or have no credential are left out. No I/O.
+   */
+  plan(name: string, operation: Operation, now: number): PlannedAttempt[] {
+    const deployment = this.deployments.get(name);
+    if (!deployment) return [];
+    const attempts: PlannedAttempt[] = this.ordered(deployment, operation, now).map((route) => ({ route }));
+    for (const fallback of deployment.fallbacks) {
+      const other = this.deployments.get(fallback.deployment);
+      if (!other) continue;
+      const via = { deployment: fallback.deployment, on: fallback.on };
+      for (const route of this.ordered(other, operation, now)) attempts.push({ route, via });
     }
-    return route;
+    return attempts;
+  }
+
+  private ordered(deployment: DeploymentRoutes, operation: Operation, now: number): Route[] {
+    const usable = deployment.routes.filter((route) => route.provider.operations.has(operation) && !route.provider.missingCredential);
+    if (usable.length <= 1) return usable.filter((route) => !route.health.snapshot(now).drained);
+    const ordered = orderTargets(usable, deployment.strategy, now) as Route[];
+    // Targets open or cooling down come last, as a last resort rather than a refusal; drained ones never.
+    if (ordered.length < usable.length) {
+      for (const route of usable) if (!ordered.includes(route) && !route.health.snapshot(now).drained) ordered.push(route);
+    }
+    return ordered;
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,7 @@ import { MetricsMeter, type Meter } from '../pipeline/meter.js';
 import { registerAdminRoutes, type AdminDependencies } from '../admin/admin-routes.js';
 import { DeploymentTable } from '../pipeline/pick-target.js';
 import { Pipeline, type ResponseWriter } from '../pipeline/pipeline.js';
+import { failover } from '../pipeline/failover.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import { AZURE_API_VERSIONS, AZURE_V1_API_VERSIONS } from './azure-api-versions.js';
 import { maxConnections } from './connection-limit.js';
@@ -178,6 +179,7 @@ export function createServer(options: AppOptions): CeruleanServer {
     meters: [new MetricsMeter(metrics, (name) => table.get(name) !== undefined), ...(options.meters ?? [])],
     onRetry: (provider, reason) => metrics.upstreamRetries.inc({ provider, reason }),
     onMeterError: (error) => app.log.error({ err: error }, 'metering failed'),
+    wrapProviderCall: failover(() => table),
   });
   const authenticator = options.authenticator;
   const bodyLimit = config.server.body_limit;
@@ -320,6 +322,11 @@ export function createServer(options: AppOptions): CeruleanServer {
       const writer: ResponseWriter = {
         begin(started) {
           if (route.family === azureFamily && started.route) reply.header('x-ms-region', started.route.region);
+          // Which targets the request took: how many attempts, and the one that answered (or failed last).
+          if (started.targetsTried) {
+            reply.header('x-cerulean-attempts', String(started.targetsTried.length));
+            reply.header('x-cerulean-target', started.targetsTried[started.targetsTried.length - 1]);
+          }
           if (started.admission) reply.headers(started.admission.headers);
         },
         json(body, raw) {
@@ -411,7 +418,7 @@ export function createServer(options: AppOptions): CeruleanServer {
     },
     async reload(next: Config) {
       const previous = table;
-      table = new DeploymentTable(next);
+      table = new DeploymentTable(next, previous);
       config = next;
       options.onReload?.(next);
       // Pools close once their in-flight requests finish; nothing waits on that here.

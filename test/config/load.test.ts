@@ -30,7 +30,11 @@ providers:
 deployments: { x: { provider: a } }
 `);
     expect(problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^server\.port: /), 'server: unknown field "colour"', expect.stringMatching(/^deployments\.x\.model: /)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^server\.port: /),
+        'server: unknown field "colour"',
+        'deployments.x: give either `provider` and `model`, or `targets`',
+      ]),
     );
     const cross = problemsOf(`
 providers:

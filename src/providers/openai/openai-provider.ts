@@ -1,3 +1,4 @@
+import { UpstreamUnreachableError } from '../../errors/catalogue.js';
 import type { ProviderConfig, ProviderType } from '../../config/schema.js';
 import {
   errorDetailFromBody,
@@ -122,13 +123,29 @@ export class OpenAIProvider implements Provider {
 
 /** OpenAI's own stream needs no translation: each event is already a chunk. */
 class OpenAIStreamTranslator implements StreamTranslator {
+  /** Whether the stream said it was complete: `[DONE]`, or a finish reason. */
+  private terminated = false;
+
   push(event: SseEvent): JsonObject[] {
-    if (event.data === '[DONE]' || event.data === '') return [];
+    if (event.data === '') return [];
+    if (event.data === '[DONE]') {
+      this.terminated = true;
+      return [];
+    }
     const chunk = JSON.parse(event.data) as JsonObject;
+    if (!this.terminated && Array.isArray(chunk.choices)) {
+      for (const choice of chunk.choices as Array<{ finish_reason?: unknown }>) if (choice?.finish_reason) this.terminated = true;
+    }
     return [chunk];
   }
 
+  /**
+   * A body that ended before the stream said it was complete was cut, however cleanly the
+   * connection closed: the caller gets an error event, never a `[DONE]` that would pass a
+   * truncated answer off as whole.
+   */
   end(): JsonObject[] {
+    if (!this.terminated) throw new UpstreamUnreachableError('The upstream ended its stream before it was complete (no finish reason, no [DONE]).');
     return [];
   }
 }

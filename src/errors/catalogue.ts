@@ -262,6 +262,18 @@ export class StoredResponseNotFoundError extends CeruleanError {
   }
 }
 
+/** 403: a project pinned to a data zone asked for a deployment with no target in that zone. */
+export class DataZoneUnavailableError extends CeruleanError {
+  constructor(deployment: string, zone: string, projectId: string) {
+    super(
+      403,
+      'permission_error',
+      `No target of deployment "${deployment}" is in data zone "${zone}", where the requests of project "${projectId}" must stay; nothing was sent.`,
+      { code: 'data_zone_unavailable' },
+    );
+  }
+}
+
 /** 409: the change conflicts with the current state (a duplicate, a decided request, …). */
 export class ConflictError extends CeruleanError {
   constructor(message: string, code = 'conflict') {

@@ -103,6 +103,8 @@ export class GovernanceAdmission implements AdmitStage {
     const { organizationId, projectId, keyId } = caller;
     context.organizationId = organizationId;
     context.projectId = projectId;
+    const zone = projectId === undefined ? null : cache.project(projectId)?.dataZone;
+    if (zone) context.dataZone = zone;
     await this.options.abuse?.gate(context);
 
     const policy = cache.policy(deployment);

@@ -43,6 +43,8 @@ export interface InferenceContext {
   organizationId?: string;
   projectId?: string;
   admission?: AdmissionTicket;
+  /** The data zone the request's project is pinned to: routing never sends it to a target outside it. */
+  dataZone?: string;
   /** Whether a content-filter policy applies to the request (known once it is admitted). */
   filterApplies?: boolean;
   /** Whether the upstream answered in the caller's own API (a native request relayed as it is). */

@@ -1,5 +1,5 @@
 import type { FallbackCause } from '../config/schema.js';
-import { UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors/catalogue.js';
+import { DataZoneUnavailableError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors/catalogue.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import type { Outcome } from '../routing/target-health.js';
 import type { ProviderCall } from './call-provider.js';
@@ -46,8 +46,12 @@ function classify(error: unknown): Failure {
  */
 export function failover(table: () => DeploymentTable): (next: ProviderCall) => ProviderCall {
   return (next) => async (context, picked) => {
-    const plan = table().plan(context.deployment, context.operation, Date.now());
-    if (plan.length === 0) plan.push({ route: picked });
+    const plan = table().plan(context.deployment, context.operation, Date.now(), context.dataZone);
+    if (plan.length === 0) {
+      // Residency: nothing in the project's zone is a refusal, never a target outside it.
+      if (context.dataZone !== undefined) throw new DataZoneUnavailableError(context.deployment, context.dataZone, context.projectId ?? '');
+      plan.push({ route: picked });
+    }
     context.failoverPossible = plan.length > 1;
     let failure: { error: unknown; failure: Failure } | undefined;
     for (const attempt of plan) {

@@ -166,23 +166,27 @@ export class DeploymentTable {
    * strategy, then those open or cooling down as a last resort, so a request is never refused for
    * health alone; drained ones never),
    * then each fallback deployment's, marked with the causes that move on to them. Targets that
-   * cannot serve the operation or have no credential are left out. No I/O.
+   * cannot serve the operation or have no credential are left out, and with a `zone` (a project
+   * pinned to a data zone) every target outside it, fallbacks included. No I/O.
    */
-  plan(name: string, operation: Operation, now: number): PlannedAttempt[] {
+  plan(name: string, operation: Operation, now: number, zone?: string): PlannedAttempt[] {
     const deployment = this.deployments.get(name);
     if (!deployment) return [];
-    const attempts: PlannedAttempt[] = this.ordered(deployment, operation, now).map((route) => ({ route }));
+    const attempts: PlannedAttempt[] = this.ordered(deployment, operation, now, zone).map((route) => ({ route }));
     for (const fallback of deployment.fallbacks) {
       const other = this.deployments.get(fallback.deployment);
       if (!other) continue;
       const via = { deployment: fallback.deployment, on: fallback.on };
-      for (const route of this.ordered(other, operation, now)) attempts.push({ route, via });
+      for (const route of this.ordered(other, operation, now, zone)) attempts.push({ route, via });
     }
     return attempts;
   }
 
-  private ordered(deployment: DeploymentRoutes, operation: Operation, now: number): Route[] {
-    const usable = deployment.routes.filter((route) => route.provider.operations.has(operation) && !route.provider.missingCredential);
+  /** `zone`: only targets whose provider declares that data zone (a pinned project's request). */
+  private ordered(deployment: DeploymentRoutes, operation: Operation, now: number, zone: string | undefined): Route[] {
+    const usable = deployment.routes.filter(
+      (route) => route.provider.operations.has(operation) && !route.provider.missingCredential && (zone === undefined || route.zone === zone),
+    );
     if (usable.length <= 1) return usable.filter((route) => !route.health.snapshot(now).drained);
     const ordered = orderTargets(usable, deployment.strategy, now) as Route[];
     // Targets open or cooling down come last, as a last resort rather than a refusal; drained ones never.

@@ -25,6 +25,8 @@ export interface Project {
   name: string;
   /** False when the project accepts only tokens (Entra ID style), no API keys. */
   keyAuthEnabled: boolean;
+  /** The data zone (providers' `data_zone`, e.g. `eu`) every request of the project must stay in; null: anywhere. */
+  dataZone: string | null;
   createdAt: number;
 }
 
@@ -365,7 +367,7 @@ export interface ProjectRepository {
   create(project: Project): Promise<void>;
   get(id: string): Promise<Project | undefined>;
   list(organizationId?: string): Promise<Project[]>;
-  update(id: string, changes: Partial<Pick<Project, 'name' | 'keyAuthEnabled'>>): Promise<Project | undefined>;
+  update(id: string, changes: Partial<Pick<Project, 'name' | 'keyAuthEnabled' | 'dataZone'>>): Promise<Project | undefined>;
   /** Removes the project, its keys, quotas, budgets, access requests, blocklists and filter policies (usage, audit and abuse reviews stay). */
   delete(id: string): Promise<boolean>;
 }

@@ -99,7 +99,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
     await storage.migrate();
     await storage.organizations.create({ id: 'org_1', name: 'Org', createdAt: T0 });
     for (const id of ['proj_a', 'proj_b']) {
-      await storage.projects.create({ id, organizationId: 'org_1', name: id, keyAuthEnabled: true, createdAt: T0 });
+      await storage.projects.create({ id, organizationId: 'org_1', name: id, keyAuthEnabled: true, dataZone: null, createdAt: T0 });
     }
   });
 
@@ -370,8 +370,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       const upgraded = await openStorage(old.url);
       try {
         expect(await upgraded.migrate()).toEqual({
-          applied: ['0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated'],
-          current: '0005_usage_estimated',
+          applied: ['0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated', '0006_project_data_zone'],
+          current: '0006_project_data_zone',
         });
         expect((await upgraded.keys.get('key_old'))?.suspendedAt).toBeNull();
         expect((await upgraded.keys.listActive(T0)).map((k) => k.id)).toEqual(['key_old']);

@@ -205,7 +205,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
     if ((await storage.organizations.get(organizationId)) === undefined) {
       await storage.organizations.create({ id: organizationId, name: `Org ${organizationId}`, createdAt: T0 });
     }
-    await storage.projects.create({ id, organizationId, name: `Project ${id}`, keyAuthEnabled: true, createdAt: T0 });
+    await storage.projects.create({ id, organizationId, name: `Project ${id}`, keyAuthEnabled: true, dataZone: null, createdAt: T0 });
   }
 
   async function seedKey(id: string, projectId = 'proj_a', overrides: Partial<Parameters<Storage['keys']['create']>[0]> = {}): Promise<void> {
@@ -228,9 +228,9 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
   describe('migrations', () => {
     it('applies every migration once; running again applies nothing', async () => {
       expect(storage.dialect).toBe(dialect);
-      const current = '0005_usage_estimated';
+      const current = '0006_project_data_zone';
       expect(firstMigration).toEqual({
-        applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', current],
+        applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated', current],
         current,
       });
       expect(await storage.migrate()).toEqual({ applied: [], current });
@@ -278,7 +278,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       await seedProject('proj_a', 'org_1');
       await seedProject('proj_b', 'org_2');
       const project = await storage.projects.get('proj_a');
-      expect(project).toEqual({ id: 'proj_a', organizationId: 'org_1', name: 'Project proj_a', keyAuthEnabled: true, createdAt: T0 });
+      expect(project).toEqual({ id: 'proj_a', organizationId: 'org_1', name: 'Project proj_a', keyAuthEnabled: true, dataZone: null, createdAt: T0 });
       expect((await storage.projects.list()).map((p) => p.id)).toEqual(['proj_a', 'proj_b']);
       expect((await storage.projects.list('org_2')).map((p) => p.id)).toEqual(['proj_b']);
 
@@ -290,7 +290,9 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
     });
 
     it('refuses a project of an unknown organization (foreign keys are on)', async () => {
-      await expect(storage.projects.create({ id: 'proj_x', organizationId: 'org_missing', name: 'x', keyAuthEnabled: true, createdAt: T0 })).rejects.toThrow();
+      await expect(
+        storage.projects.create({ id: 'proj_x', organizationId: 'org_missing', name: 'x', keyAuthEnabled: true, dataZone: null, createdAt: T0 }),
+      ).rejects.toThrow();
     });
 
     it('deletes a project with its keys, quotas, budgets, roles and access requests; usage and audit stay', async () => {
@@ -1147,8 +1149,15 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
         const memory = await openStorage('sqlite::memory:');
         try {
           expect(await memory.migrate()).toEqual({
-            applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated'],
-            current: '0005_usage_estimated',
+            applied: [
+              '0001_initial',
+              '0002_content_safety',
+              '0003_usage_api_and_responses',
+              '0004_cache_write_price',
+              '0005_usage_estimated',
+              '0006_project_data_zone',
+            ],
+            current: '0006_project_data_zone',
           });
           await memory.organizations.create({ id: 'org_m', name: 'Memory', createdAt: T0 });
           expect(await memory.organizations.list()).toHaveLength(1);

@@ -6,6 +6,12 @@ import { can, canGrant, requireAnywhere, requireOperator, requirePermission } fr
 import { ROLES, type ApiKey, type Project, type Scope } from '../../storage/storage.js';
 import { booleanFlag, defineOperation, idString, nameString, parseExpiry, stringList, type AdminContext } from '../admin-operation.js';
 
+/** A data zone name as providers declare them (`eu`, `us`, …); empty removes a pin. */
+const dataZone = z
+  .string()
+  .max(64)
+  .regex(/^[a-z0-9_-]*$/, 'lowercase letters, digits, - and _');
+
 /** A new opaque id with a readable prefix. */
 export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(9).toString('base64url')}`;
@@ -96,6 +102,7 @@ export const tenancyOperations = [
       name: nameString.describe('display name'),
       id: idString.describe('id to give it (default: a new proj_… id)').optional(),
       key_auth: booleanFlag.describe('accept API keys (default true); false: OIDC tokens only').optional(),
+      data_zone: dataZone.describe("pin the project's requests to this data zone (providers' data_zone, e.g. eu); default anywhere").optional(),
     }),
     async run(context, input) {
       if (!(await context.storage.organizations.get(input.organization))) throw new ResourceNotFoundError('organization', input.organization);
@@ -105,6 +112,7 @@ export const tenancyOperations = [
         organizationId: input.organization,
         name: input.name,
         keyAuthEnabled: input.key_auth ?? true,
+        dataZone: input.data_zone || null,
         createdAt: context.now,
       };
       if (await context.storage.projects.get(project.id)) throw new ConflictError(`Project "${project.id}" already exists.`);
@@ -145,16 +153,20 @@ export const tenancyOperations = [
     id: 'projects.update',
     method: 'PATCH',
     path: '/projects/:project',
-    summary: 'Rename a project, or turn key authentication off (tokens only) or on.',
+    summary: 'Rename a project, turn key authentication off (tokens only) or on, or pin its requests to a data zone.',
     input: z.strictObject({
       project: idString.describe('project id'),
       name: nameString.describe('new display name').optional(),
       key_auth: booleanFlag.describe('accept API keys; false: OIDC tokens only').optional(),
+      data_zone: dataZone.describe('pin its requests to this data zone (e.g. eu); an empty string removes the pin').optional(),
     }),
     async run(context, input) {
       const before = await projectFor(context, input.project, 'projects:manage');
-      if (input.name === undefined && input.key_auth === undefined) throw new InvalidRequestError('Nothing to change: give name or key_auth.');
-      const after = await context.storage.projects.update(input.project, { name: input.name, keyAuthEnabled: input.key_auth });
+      if (input.name === undefined && input.key_auth === undefined && input.data_zone === undefined) {
+        throw new InvalidRequestError('Nothing to change: give name, key_auth or data_zone.');
+      }
+      const dataZoneChange = input.data_zone === undefined ? undefined : input.data_zone || null;
+      const after = await context.storage.projects.update(input.project, { name: input.name, keyAuthEnabled: input.key_auth, dataZone: dataZoneChange });
       await context.audit({ target: `project:${before.id}`, organizationId: before.organizationId, projectId: before.id, before, after });
       await context.changed('project', before.id);
       return after;

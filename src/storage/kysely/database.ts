@@ -28,6 +28,8 @@ export interface ProjectsTable {
   organization_id: string;
   name: string;
   key_auth_enabled: Flag;
+  /** Added by 0006_project_data_zone. */
+  data_zone: string | null;
   created_at: Int8;
 }
 

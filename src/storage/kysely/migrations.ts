@@ -367,6 +367,13 @@ export const MIGRATIONS: readonly StorageMigration[] = [
         .execute();
     },
   },
+  {
+    name: '0006_project_data_zone',
+    async up(db) {
+      // Residency: the data zone a project's requests must stay in; null (every project before this) is anywhere.
+      await db.schema.alterTable('projects').addColumn('data_zone', 'text').execute();
+    },
+  },
 ];
 
 /** Applies pending migrations; throws the first failure (the Migrator rolls that migration back). */

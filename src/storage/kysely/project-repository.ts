@@ -16,6 +16,7 @@ export class KyselyProjectRepository implements ProjectRepository {
         organization_id: project.organizationId,
         name: project.name,
         key_auth_enabled: toFlag(project.keyAuthEnabled),
+        data_zone: project.dataZone,
         created_at: project.createdAt,
       })
       .execute();
@@ -33,10 +34,11 @@ export class KyselyProjectRepository implements ProjectRepository {
     return rows.map(toProject);
   }
 
-  async update(id: string, changes: Partial<Pick<Project, 'name' | 'keyAuthEnabled'>>): Promise<Project | undefined> {
+  async update(id: string, changes: Partial<Pick<Project, 'name' | 'keyAuthEnabled' | 'dataZone'>>): Promise<Project | undefined> {
     const set: Updateable<ProjectsTable> = {};
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.keyAuthEnabled !== undefined) set.key_auth_enabled = toFlag(changes.keyAuthEnabled);
+    if (changes.dataZone !== undefined) set.data_zone = changes.dataZone;
     if (Object.keys(set).length === 0) return this.get(id);
     const row = await this.db.updateTable('projects').set(set).where('id', '=', id).returningAll().executeTakeFirst();
     return row && toProject(row);
@@ -74,6 +76,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     organizationId: row.organization_id,
     name: row.name,
     keyAuthEnabled: toBoolean(row.key_auth_enabled),
+    dataZone: row.data_zone ?? null,
     createdAt: toNumber(row.created_at),
   };
 }

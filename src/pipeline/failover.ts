@@ -3,7 +3,21 @@ import { UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError } f
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import type { Outcome } from '../routing/target-health.js';
 import type { ProviderCall } from './call-provider.js';
-import type { DeploymentTable, PlannedAttempt } from './pick-target.js';
+import type { DeploymentTable, PlannedAttempt, Route } from './pick-target.js';
+
+/** How an attempt ended, as the per-target metrics name it. */
+export type AttemptOutcome = 'ok' | 'connect' | 'timeout' | 'status_5xx' | 'rate_limited' | 'caller_error';
+
+/**
+ * Told about every attempt the routing stage makes, after the target's health has been told, so a
+ * reader of the health sees the state the outcome left. Kept apart from any metrics library.
+ */
+export interface FailoverObserver {
+  /** `latencyMs`: time to first byte, for successful attempts only. */
+  attempt(route: Route, outcome: AttemptOutcome, latencyMs: number | undefined): void;
+  /** A request of `deployment` was answered by a target other than the first it tried. */
+  failedOver(deployment: string): void;
+}
 
 /**
  * Why an attempt failed, as routing sees it: whether the next target may be tried (and which
@@ -15,7 +29,8 @@ interface Failure {
   readonly cause: FallbackCause | null;
   /** Whether the deployment's own next target may take it (capacity and health failures only). */
   readonly nextTarget: boolean;
-  readonly outcome: Outcome | undefined;
+  /** What the target's health records; never `stream_broken`, which only a stream already under way can meet. */
+  readonly outcome: (Extract<Outcome, { ok: false }> & { cause: AttemptOutcome }) | undefined;
 }
 
 const CONTEXT_LENGTH = new Set(['context_length_exceeded', 'string_above_max_length']);
@@ -44,7 +59,7 @@ function classify(error: unknown): Failure {
  * health (breaker, cooldown, latency); `context.route` ends on the target that answered, so the
  * meter and `x-ms-region` name it, and `context.targetsTried` lists every target tried.
  */
-export function failover(table: () => DeploymentTable): (next: ProviderCall) => ProviderCall {
+export function failover(table: () => DeploymentTable, observer?: FailoverObserver): (next: ProviderCall) => ProviderCall {
   return (next) => async (context, picked) => {
     const plan = table().plan(context.deployment, context.operation, Date.now());
     if (plan.length === 0) plan.push({ route: picked });
@@ -59,7 +74,12 @@ export function failover(table: () => DeploymentTable): (next: ProviderCall) => 
       route.health.begin(started);
       try {
         const result = await next(context, route);
-        route.health.end({ ok: true, latencyMs: Date.now() - started }, Date.now());
+        const latencyMs = Date.now() - started;
+        route.health.end({ ok: true, latencyMs }, Date.now());
+        if (observer) {
+          observer.attempt(route, 'ok', latencyMs);
+          if (context.targetsTried.length > 1) observer.failedOver(context.deployment);
+        }
         return result;
       } catch (error) {
         if (error instanceof ClientAbortedError || context.signal.aborted) {
@@ -69,6 +89,8 @@ export function failover(table: () => DeploymentTable): (next: ProviderCall) => 
         const classified = classify(error);
         if (classified.outcome) route.health.end(classified.outcome, Date.now());
         else route.health.end({ ok: true, latencyMs: Date.now() - started }, Date.now());
+        // An attempt the caller abandoned (above) says nothing about the target and is not counted.
+        observer?.attempt(route, classified.outcome ? classified.outcome.cause : 'caller_error', undefined);
         if (classified.cause === null) throw error;
         failure = { error, failure: classified };
       }

@@ -1,7 +1,25 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AttemptOutcome, FailoverObserver } from '../pipeline/failover.js';
-import type { Route } from '../pipeline/pick-target.js';
 import type { BreakerState, TargetHealth } from '../routing/target-health.js';
+
+/** How an attempt at a target ended, as the per-target metrics name it. */
+export type AttemptOutcome = 'ok' | 'connect' | 'timeout' | 'status_5xx' | 'rate_limited' | 'caller_error';
+
+/** What the per-target series need of a routing target (the pipeline's `Route` is one). */
+export interface ObservedTarget {
+  /** `provider/model`. */
+  readonly id: string;
+  /** The deployment the target belongs to. */
+  readonly target: { readonly deployment: string };
+  readonly health: TargetHealth;
+}
+
+/** Told about every attempt the routing stage makes, after the target's health has been told. */
+export interface TargetObserver {
+  /** `latencyMs`: time to first byte, for successful attempts only. */
+  attempt(route: ObservedTarget, outcome: AttemptOutcome, latencyMs: number | undefined): void;
+  /** A request of `deployment` was answered by a target other than the first it tried. */
+  failedOver(deployment: string): void;
+}
 
 /**
  * The service's Prometheus metrics, one registry per server instance (so tests can run several).
@@ -100,7 +118,7 @@ export class Metrics {
   }
 
   /** Feeds the per-target series from the routing stage (`failover(table, metrics.failoverObserver())`). */
-  failoverObserver(): FailoverObserver {
+  failoverObserver(): TargetObserver {
     return {
       attempt: (route, outcome, latencyMs) => {
         const series = this.targetSeries(route);
@@ -119,7 +137,7 @@ export class Metrics {
     };
   }
 
-  private targetSeries(route: Route): TargetSeries {
+  private targetSeries(route: ObservedTarget): TargetSeries {
     // The target's own deployment: a fallback's targets are counted under the fallback, where their health lives.
     const deployment = route.target.deployment;
     const key = `${deployment}\u0000${route.id}`;

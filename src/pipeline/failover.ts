@@ -3,21 +3,8 @@ import { UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError } f
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import type { Outcome } from '../routing/target-health.js';
 import type { ProviderCall } from './call-provider.js';
-import type { DeploymentTable, PlannedAttempt, Route } from './pick-target.js';
-
-/** How an attempt ended, as the per-target metrics name it. */
-export type AttemptOutcome = 'ok' | 'connect' | 'timeout' | 'status_5xx' | 'rate_limited' | 'caller_error';
-
-/**
- * Told about every attempt the routing stage makes, after the target's health has been told, so a
- * reader of the health sees the state the outcome left. Kept apart from any metrics library.
- */
-export interface FailoverObserver {
-  /** `latencyMs`: time to first byte, for successful attempts only. */
-  attempt(route: Route, outcome: AttemptOutcome, latencyMs: number | undefined): void;
-  /** A request of `deployment` was answered by a target other than the first it tried. */
-  failedOver(deployment: string): void;
-}
+import type { AttemptOutcome, TargetObserver } from '../observability/metrics.js';
+import type { DeploymentTable, PlannedAttempt } from './pick-target.js';
 
 /**
  * Why an attempt failed, as routing sees it: whether the next target may be tried (and which
@@ -58,8 +45,10 @@ function classify(error: unknown): Failure {
  * until one answers, before any byte reached the caller. Each attempt is told to its target's
  * health (breaker, cooldown, latency); `context.route` ends on the target that answered, so the
  * meter and `x-ms-region` name it, and `context.targetsTried` lists every target tried.
+ * `observer` (the per-target metrics) hears of each attempt once its health has been told, so the
+ * breaker state it reads is the one the outcome left.
  */
-export function failover(table: () => DeploymentTable, observer?: FailoverObserver): (next: ProviderCall) => ProviderCall {
+export function failover(table: () => DeploymentTable, observer?: TargetObserver): (next: ProviderCall) => ProviderCall {
   return (next) => async (context, picked) => {
     const plan = table().plan(context.deployment, context.operation, Date.now());
     if (plan.length === 0) plan.push({ route: picked });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Principal } from '../pipeline/authenticate.js';
+import type { DeploymentRoutes } from '../pipeline/pick-target.js';
 import type { AuditInput, Storage } from '../storage/storage.js';
 
 /**
@@ -20,6 +21,11 @@ export interface AdminContext {
   readonly deployments: readonly string[];
   /** Content-filter policy names in the running configuration (`content_safety.policies`). */
   readonly filterPolicies: readonly string[];
+  /**
+   * A deployment's targets and their live health on this replica, from the table in force;
+   * absent where no server runs (the CLI working on the database directly).
+   */
+  readonly routes?: (name: string) => DeploymentRoutes | undefined;
   /**
    * Appends to the audit log with this call's actor and source filled in; `action` defaults to the
    * operation's id (give it only for a second entry about another thing, e.g. the key a review suspends).

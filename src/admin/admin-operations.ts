@@ -2,10 +2,17 @@ import type { AdminOperation } from './admin-operation.js';
 import { policyOperations } from './operations/policy-operations.js';
 import { recordOperations } from './operations/record-operations.js';
 import { safetyOperations } from './operations/safety-operations.js';
+import { targetOperations } from './operations/target-operations.js';
 import { tenancyOperations } from './operations/tenancy-operations.js';
 
 /** Every admin operation: served over HTTP, documented in OpenAPI and run by the CLI from this one list. */
-export const ADMIN_OPERATIONS: readonly AdminOperation[] = [...tenancyOperations, ...policyOperations, ...recordOperations, ...safetyOperations];
+export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
+  ...tenancyOperations,
+  ...policyOperations,
+  ...targetOperations,
+  ...recordOperations,
+  ...safetyOperations,
+];
 
 const BY_ID = new Map(ADMIN_OPERATIONS.map((operation) => [operation.id, operation]));
 

@@ -2,6 +2,7 @@ import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { openAIFamily } from '../api/openai/openai-family.js';
 import { InvalidRequestError } from '../errors/catalogue.js';
 import type { Principal } from '../pipeline/authenticate.js';
+import type { DeploymentRoutes } from '../pipeline/pick-target.js';
 import type { Storage } from '../storage/storage.js';
 import { actorOf, type AdminContext, type AdminOperation } from './admin-operation.js';
 import { ADMIN_OPERATIONS } from './admin-operations.js';
@@ -15,6 +16,8 @@ export interface AdminDependencies {
   deployments: () => readonly string[];
   /** Configured content-filter policy names; without it no policy can be assigned to a project. */
   filterPolicies?: () => readonly string[];
+  /** A deployment's targets with their live health, from the table in force; only a running server has one. */
+  routes?: (name: string) => DeploymentRoutes | undefined;
   version: string;
   /**
    * Brings this replica's policy cache up to date; awaited after a call that changed something,
@@ -34,6 +37,7 @@ export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, o
     now,
     deployments: dependencies.deployments(),
     filterPolicies: dependencies.filterPolicies?.() ?? [],
+    routes: dependencies.routes,
     audit: async (entry) => {
       await storage.audit.append({ ...entry, action: entry.action ?? operation.id, at: now, actor: actorOf(principal), source });
     },

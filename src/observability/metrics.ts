@@ -1,4 +1,25 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BreakerState, TargetHealth } from '../routing/target-health.js';
+
+/** How an attempt at a target ended, as the per-target metrics name it. */
+export type AttemptOutcome = 'ok' | 'connect' | 'timeout' | 'status_5xx' | 'rate_limited' | 'caller_error';
+
+/** What the per-target series need of a routing target (the pipeline's `Route` is one). */
+export interface ObservedTarget {
+  /** `provider/model`. */
+  readonly id: string;
+  /** The deployment the target belongs to. */
+  readonly target: { readonly deployment: string };
+  readonly health: TargetHealth;
+}
+
+/** Told about every attempt the routing stage makes, after the target's health has been told. */
+export interface TargetObserver {
+  /** `latencyMs`: time to first byte, for successful attempts only. */
+  attempt(route: ObservedTarget, outcome: AttemptOutcome, latencyMs: number | undefined): void;
+  /** A request of `deployment` was answered by a target other than the first it tried. */
+  failedOver(deployment: string): void;
+}
 
 /**
  * The service's Prometheus metrics, one registry per server instance (so tests can run several).
@@ -13,6 +34,13 @@ export class Metrics {
   readonly timeToFirstToken: Histogram<'deployment'>;
   readonly tokensPerSecond: Histogram<'deployment'>;
   readonly upstreamRetries: Counter<'provider' | 'reason'>;
+  readonly targetRequests: Counter<'deployment' | 'target' | 'outcome'>;
+  readonly targetBreakerState: Gauge<'deployment' | 'target'>;
+  readonly failovers: Counter<'deployment'>;
+  readonly targetLatency: Histogram<'deployment' | 'target'>;
+  /** Every target attempted so far, its label children bound once; the breaker gauge is re-read from their health on each scrape. */
+  private readonly targets = new Map<string, TargetSeries>();
+  private readonly failoverChildren = new Map<string, Counter.Internal>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'cerulean_process_' });
@@ -56,5 +84,84 @@ export class Metrics {
       labelNames: ['provider', 'reason'],
       registers,
     });
+    this.targetRequests = new Counter({
+      name: 'cerulean_target_requests_total',
+      help: 'Attempts at each target of a deployment, by outcome (ok, connect, timeout, status_5xx, rate_limited, caller_error).',
+      labelNames: ['deployment', 'target', 'outcome'],
+      registers,
+    });
+    const targets = this.targets;
+    this.targetBreakerState = new Gauge({
+      name: 'cerulean_target_breaker_state',
+      help: "State of each target's circuit breaker on this replica: 0 closed, 1 half-open, 2 open.",
+      labelNames: ['deployment', 'target'],
+      registers,
+      // An open breaker turns half-open with time alone, without an attempt to report it: read it again at scrape time.
+      collect() {
+        const now = Date.now();
+        for (const series of targets.values()) series.breaker.set(BREAKER_VALUE[series.health.state(now)]);
+      },
+    });
+    this.failovers = new Counter({
+      name: 'cerulean_failovers_total',
+      help: 'Requests answered by a target other than the first one tried, by the deployment asked for.',
+      labelNames: ['deployment'],
+      registers,
+    });
+    this.targetLatency = new Histogram({
+      name: 'cerulean_target_latency_seconds',
+      help: 'Time to first byte of successful attempts, by deployment and target.',
+      labelNames: ['deployment', 'target'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+  }
+
+  /** Feeds the per-target series from the routing stage (`failover(table, metrics.failoverObserver())`). */
+  failoverObserver(): TargetObserver {
+    return {
+      attempt: (route, outcome, latencyMs) => {
+        const series = this.targetSeries(route);
+        series.requests[outcome].inc();
+        if (latencyMs !== undefined) series.latency.observe(latencyMs / 1000);
+        series.breaker.set(BREAKER_VALUE[route.health.state(Date.now())]);
+      },
+      failedOver: (deployment) => {
+        let child = this.failoverChildren.get(deployment);
+        if (!child) {
+          child = this.failovers.labels({ deployment });
+          this.failoverChildren.set(deployment, child);
+        }
+        child.inc();
+      },
+    };
+  }
+
+  private targetSeries(route: ObservedTarget): TargetSeries {
+    // The target's own deployment: a fallback's targets are counted under the fallback, where their health lives.
+    const deployment = route.target.deployment;
+    const key = `${deployment}\u0000${route.id}`;
+    let series = this.targets.get(key);
+    if (!series) {
+      const labels = { deployment, target: route.id };
+      const requests = {} as Record<AttemptOutcome, Counter.Internal>;
+      for (const outcome of ATTEMPT_OUTCOMES) requests[outcome] = this.targetRequests.labels({ ...labels, outcome });
+      series = { requests, latency: this.targetLatency.labels(labels), breaker: this.targetBreakerState.labels(labels), health: route.health };
+      this.targets.set(key, series);
+    }
+    // A reload that dropped the target and added it again gave it a fresh health: follow the one in use.
+    series.health = route.health;
+    return series;
   }
 }
+
+interface TargetSeries {
+  readonly requests: Record<AttemptOutcome, Counter.Internal>;
+  readonly latency: Histogram.Internal<string>;
+  readonly breaker: Gauge.Internal<string>;
+  health: TargetHealth;
+}
+
+const ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = ['ok', 'connect', 'timeout', 'status_5xx', 'rate_limited', 'caller_error'];
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };

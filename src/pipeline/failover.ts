@@ -3,6 +3,7 @@ import { DataZoneUnavailableError, UpstreamStatusError, UpstreamTimeoutError, Up
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import type { Outcome } from '../routing/target-health.js';
 import type { ProviderCall } from './call-provider.js';
+import type { AttemptOutcome, TargetObserver } from '../observability/metrics.js';
 import type { DeploymentTable, PlannedAttempt } from './pick-target.js';
 
 /**
@@ -15,7 +16,8 @@ interface Failure {
   readonly cause: FallbackCause | null;
   /** Whether the deployment's own next target may take it (capacity and health failures only). */
   readonly nextTarget: boolean;
-  readonly outcome: Outcome | undefined;
+  /** What the target's health records; never `stream_broken`, which only a stream already under way can meet. */
+  readonly outcome: (Extract<Outcome, { ok: false }> & { cause: AttemptOutcome }) | undefined;
 }
 
 const CONTEXT_LENGTH = new Set(['context_length_exceeded', 'string_above_max_length']);
@@ -43,8 +45,10 @@ function classify(error: unknown): Failure {
  * until one answers, before any byte reached the caller. Each attempt is told to its target's
  * health (breaker, cooldown, latency); `context.route` ends on the target that answered, so the
  * meter and `x-ms-region` name it, and `context.targetsTried` lists every target tried.
+ * `observer` (the per-target metrics) hears of each attempt once its health has been told, so the
+ * breaker state it reads is the one the outcome left.
  */
-export function failover(table: () => DeploymentTable): (next: ProviderCall) => ProviderCall {
+export function failover(table: () => DeploymentTable, observer?: TargetObserver): (next: ProviderCall) => ProviderCall {
   return (next) => async (context, picked) => {
     const plan = table().plan(context.deployment, context.operation, Date.now(), context.dataZone);
     if (plan.length === 0) {
@@ -63,7 +67,12 @@ export function failover(table: () => DeploymentTable): (next: ProviderCall) => 
       route.health.begin(started);
       try {
         const result = await next(context, route);
-        route.health.end({ ok: true, latencyMs: Date.now() - started }, Date.now());
+        const latencyMs = Date.now() - started;
+        route.health.end({ ok: true, latencyMs }, Date.now());
+        if (observer) {
+          observer.attempt(route, 'ok', latencyMs);
+          if (context.targetsTried.length > 1) observer.failedOver(context.deployment);
+        }
         return result;
       } catch (error) {
         if (error instanceof ClientAbortedError || context.signal.aborted) {
@@ -73,6 +82,8 @@ export function failover(table: () => DeploymentTable): (next: ProviderCall) => 
         const classified = classify(error);
         if (classified.outcome) route.health.end(classified.outcome, Date.now());
         else route.health.end({ ok: true, latencyMs: Date.now() - started }, Date.now());
+        // An attempt the caller abandoned (above) says nothing about the target and is not counted.
+        observer?.attempt(route, classified.outcome ? classified.outcome.cause : 'caller_error', undefined);
         if (classified.cause === null) throw error;
         failure = { error, failure: classified };
       }

@@ -64,7 +64,7 @@ export interface AppOptions {
   /** Told about every configuration accepted by a reload (after the deployment table is swapped). */
   onReload?: (config: Config) => void;
   meters?: readonly Meter[];
-  admin?: Omit<AdminDependencies, 'deployments'>;
+  admin?: Omit<AdminDependencies, 'deployments' | 'routes'>;
   /** Where Responses API answers are stored and their deletions audited; absent: nothing is stored. */
   responses?: Pick<ResponsesDependencies, 'store' | 'audit'>;
   /** Dependencies' state for `/readyz` (e.g. storage); `ready: false` answers 503. */
@@ -179,7 +179,7 @@ export function createServer(options: AppOptions): CeruleanServer {
     meters: [new MetricsMeter(metrics, (name) => table.get(name) !== undefined), ...(options.meters ?? [])],
     onRetry: (provider, reason) => metrics.upstreamRetries.inc({ provider, reason }),
     onMeterError: (error) => app.log.error({ err: error }, 'metering failed'),
-    wrapProviderCall: failover(() => table),
+    wrapProviderCall: failover(() => table, metrics.failoverObserver()),
   });
   const authenticator = options.authenticator;
   const bodyLimit = config.server.body_limit;
@@ -376,7 +376,11 @@ export function createServer(options: AppOptions): CeruleanServer {
   }
 
   if (options.admin) {
-    registerAdminRoutes(app, { ...options.admin, deployments: () => table.list().map(({ name }) => name) }, authenticate);
+    registerAdminRoutes(
+      app,
+      { ...options.admin, deployments: () => table.list().map(({ name }) => name), routes: (name) => table.routesOf(name) },
+      authenticate,
+    );
   }
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { ConflictError, InvalidRequestError, ResourceNotFoundError } from '../../errors/catalogue.js';
+import { requireAnywhere, requireOperator } from '../../governance/access-control.js';
+import type { DeploymentRoutes, Route } from '../../pipeline/pick-target.js';
+import { defineOperation, idString, type AdminContext } from '../admin-operation.js';
+
+/**
+ * The live routing state of this replica: a deployment's targets with their health, and draining
+ * a target out of rotation. Health is kept per replica and never stored, so these operations read
+ * and change the server that answers them, and the CLI reaches them only through `--url`.
+ */
+
+/** The deployment's routes in the table in force, or the reason there are none to show. */
+function routesOf(context: AdminContext, deployment: string): DeploymentRoutes {
+  if (!context.routes) {
+    throw new InvalidRequestError(
+      'Target health lives in each running server, not in the database: run this against a server (--url URL or CERULEAN_URL).',
+      null,
+      'server_required',
+    );
+  }
+  const routes = context.routes(deployment);
+  if (!routes) throw new ResourceNotFoundError('deployment', deployment);
+  return routes;
+}
+
+function routeOf(routes: DeploymentRoutes, id: string): Route {
+  const route = routes.routes.find((candidate) => candidate.id === id);
+  if (!route) throw new ResourceNotFoundError('target', `${routes.name}/${id}`);
+  return route;
+}
+
+function targetOut(route: Route, now: number): Record<string, unknown> {
+  const health = route.health.snapshot(now);
+  return {
+    id: route.id,
+    provider: route.provider.name,
+    model: route.target.model,
+    region: route.region,
+    zone: route.zone ?? null,
+    weight: route.weight,
+    priority: route.priority,
+    capacity: route.capacity,
+    state: health.state,
+    cooling_until: health.coolingUntil === null ? null : new Date(health.coolingUntil).toISOString(),
+    outstanding: health.outstanding,
+    latency_ewma_ms: health.latencyEwmaMs === null ? null : Math.round(health.latencyEwmaMs * 10) / 10,
+    failures: health.failures,
+    requests: health.requests,
+    drained: health.drained,
+  };
+}
+
+const targetInput = z.strictObject({
+  deployment: idString.describe('deployment name'),
+  target: idString.describe('target id, provider/model (in the URL path the slash is written %2F)'),
+});
+
+export const targetOperations = [
+  defineOperation({
+    id: 'deployments.targets',
+    method: 'GET',
+    path: '/deployments/:deployment/targets',
+    summary:
+      "A deployment's targets with their live health on the replica that answers (breaker state, cooldown, outstanding requests, latency, failures in the window, drained), its strategy and fallbacks.",
+    input: z.strictObject({ deployment: idString.describe('deployment name') }),
+    async run(context, input) {
+      requireAnywhere(context.principal, 'deployments:read');
+      const routes = routesOf(context, input.deployment);
+      // Read the clock now rather than at the call's start: a snapshot is only as fresh as its `now`.
+      const now = Date.now();
+      return {
+        deployment: routes.name,
+        strategy: routes.strategy,
+        fallbacks: routes.fallbacks.map((fallback) => ({ deployment: fallback.deployment, on: [...fallback.on] })),
+        targets: routes.routes.map((route) => targetOut(route, now)),
+      };
+    },
+  }),
+  defineOperation({
+    id: 'deployments.drain',
+    method: 'POST',
+    path: '/deployments/:deployment/targets/:target/drain',
+    summary:
+      'Take a target out of rotation: new requests go to the deployment\'s other targets; those already running finish (service operator only). The drain holds on the replica that answers only, until "deployments restore" or a restart.',
+    input: targetInput,
+    async run(context, input) {
+      requireOperator(context.principal);
+      const routes = routesOf(context, input.deployment);
+      const route = routeOf(routes, input.target);
+      const now = Date.now();
+      const before = route.health.snapshot(now).drained;
+      // With every target drained the request would still go to the first one, as a last resort:
+      // a drain that cannot take effect is refused rather than reported done.
+      if (!before && routes.routes.every((other) => other === route || other.health.snapshot(now).drained)) {
+        throw new ConflictError(
+          `"${input.target}" is the last target of "${input.deployment}" in rotation; draining it would leave the deployment nothing to send requests to.`,
+          'last_target',
+        );
+      }
+      route.health.drain();
+      await context.audit({
+        target: `deployment:${routes.name}`,
+        organizationId: null,
+        projectId: null,
+        before: { target: route.id, drained: before },
+        after: { target: route.id, drained: true },
+      });
+      return targetOut(route, Date.now());
+    },
+  }),
+  defineOperation({
+    id: 'deployments.restore',
+    method: 'POST',
+    path: '/deployments/:deployment/targets/:target/restore',
+    summary: 'Put a drained target back into rotation on the replica that answers (service operator only).',
+    input: targetInput,
+    async run(context, input) {
+      requireOperator(context.principal);
+      const routes = routesOf(context, input.deployment);
+      const route = routeOf(routes, input.target);
+      const before = route.health.snapshot(Date.now()).drained;
+      route.health.restore();
+      await context.audit({
+        target: `deployment:${routes.name}`,
+        organizationId: null,
+        projectId: null,
+        before: { target: route.id, drained: before },
+        after: { target: route.id, drained: false },
+      });
+      return targetOut(route, Date.now());
+    },
+  }),
+];

@@ -13,6 +13,8 @@
 //   --skip-portkey  leave the Portkey path out
 //   --skip-translation  leave out the translation section (chat completions vs the Responses and
 //                   Messages APIs, all through Cerulean to the same upstream)
+//   --skip-routing  leave out the routing section (one target vs three weighted targets vs failover
+//                   from a target failing every request, all through Cerulean to the same upstream)
 //   --no-content-safety  configure Cerulean's deployment with content-safety policy `none`
 //                   (default: the built-in default policy applies, as it would for a user)
 //   --warmup-ms=N   steady-load warm-up per path before the measured rounds (default 10000: the
@@ -34,6 +36,7 @@ import { oneStream, openLoop, saturate } from './lib/load.mjs';
 import { backgroundLoad, freePort, procStats, sampleRss, startNode } from './lib/processes.mjs';
 import { mergeCounts, NOISY_CORES, selectRounds } from './lib/rounds.mjs';
 import { round, summarize } from './lib/stats.mjs';
+import { evaluateRouting, routingConfig, routingHeaders, routingMarkdown, routingPaths } from './lib/routing.mjs';
 import { evaluateTranslation, streamCpu, streamTimings, translationMarkdown, translationPaths } from './lib/translation.mjs';
 
 const foreignCores = (r) => r.background.foreignCores;
@@ -46,6 +49,7 @@ const { values: flags } = parseArgs({
     'profile-api': { type: 'string', default: 'chat' },
     'skip-portkey': { type: 'boolean', default: false },
     'skip-translation': { type: 'boolean', default: false },
+    'skip-routing': { type: 'boolean', default: false },
     'wait-quiet': { type: 'string', default: '60' },
     'warmup-ms': { type: 'string' },
     'no-content-safety': { type: 'boolean', default: false },
@@ -99,6 +103,20 @@ const TRANSLATION = flags.quick
       saturation: { label: 'translation saturation', connections: 50, warmupS: 1, saturationS: 4, rounds: 4 },
       streams: { streams: 50, warmup: 5 },
       streamCpu: { rounds: 4, roundMs: 1_000, concurrency: 20 },
+    };
+
+// The routing section runs last on the same, warm servers; its deployments are new code paths to the
+// JIT, hence a warm-up of its own. About 50 s in all.
+const ROUTING = flags.quick
+  ? {
+      steady: { label: 'routing steady', rate: 200, warmupMs: 300, steadyMs: 1_000, rounds: 2 },
+      saturation: { label: 'routing saturation', connections: 50, warmupS: 1, saturationS: 1, rounds: 2 },
+      headerRequests: 30,
+    }
+  : {
+      steady: { label: 'routing steady', rate: 200, warmupMs: 2_000, steadyMs: 6_000, rounds: 6 },
+      saturation: { label: 'routing saturation', connections: 50, warmupS: 1, saturationS: 6, rounds: 6 },
+      headerRequests: 60,
     };
 
 if (flags['warmup-ms'] !== undefined) SETTINGS.warmupMs = Math.max(0, Math.min(60_000, Number(flags['warmup-ms']) || 0));
@@ -170,24 +188,40 @@ function meta() {
   };
 }
 
-async function startUpstream(dir) {
+async function startUpstream(dir, { name = 'upstream', failStatus } = {}) {
   return startNode({
-    name: 'upstream',
-    args: [join(ROOT, 'bench', 'upstream.mjs'), '--port', '0', '--chunks', String(SETTINGS.chunks), '--chunk-delay-ms', String(SETTINGS.chunkDelayMs)],
-    logFile: join(dir, 'upstream.log'),
+    name,
+    args: [
+      join(ROOT, 'bench', 'upstream.mjs'),
+      '--port',
+      '0',
+      '--chunks',
+      String(SETTINGS.chunks),
+      '--chunk-delay-ms',
+      String(SETTINGS.chunkDelayMs),
+      ...(failStatus ? ['--fail-status', String(failStatus)] : []),
+    ],
+    logFile: join(dir, `${name}.log`),
     readyPattern: /upstream listening on (http:\/\/\S+)/,
   });
 }
 
 /** Cerulean from the built CLI, default (info) log level, stdout+stderr to a file in the temp dir. */
-async function startCerulean(dir, upstreamUrl, key, nodeArgs = []) {
+async function startCerulean(dir, upstreamUrl, key, nodeArgs = [], routing = null) {
   const dataDir = join(dir, 'data');
   const configFile = join(dir, 'cerulean.yaml');
   writeCeruleanConfig(configFile, {
     dataDir,
     providers: { fixture: upstreamUrl },
     deployments: { chat: 'fixture' },
-    extra: flags['no-content-safety'] ? ['content_safety:', '  deployments: { chat: none }'] : [],
+    providerLines: routing?.providerLines,
+    deploymentLines: routing?.deploymentLines,
+    extra: [
+      ...(flags['no-content-safety']
+        ? ['content_safety:', `  deployments: { ${['chat', ...(routing ? ['routed', 'failover'] : [])].map((name) => `${name}: none`).join(', ')} }`]
+        : []),
+      ...(routing?.extra ?? []),
+    ],
   });
   return startNode({
     name: 'cerulean',
@@ -533,6 +567,56 @@ async function translation(upstream, cerulean, key, servers) {
   return evaluateTranslation(t);
 }
 
+/**
+ * The routing section: the one-target deployment, a deployment of three weighted targets on the same
+ * upstream, and a deployment whose first target fails every request, through the same Cerulean.
+ * Failed requests flag the one-target and weighted paths; the failover path's failures are its
+ * measurement (the share that succeeds), reported rather than flagged.
+ */
+async function routing(upstream, failing, cerulean, key, servers) {
+  const r = { settings: ROUTING, flags: {}, notes: [] };
+  const paths = routingPaths({ cerulean, upstream, failing, key, chatBody });
+  r.describe = Object.fromEntries(paths.map((path) => [path.name, path.targets]));
+  const failingBefore = await upstreamCount(failing.url);
+  for (const path of paths) {
+    const problem = await probe(path);
+    r.flags[path.name] = problem ? [`probe failed: ${problem}`] : [];
+    if (problem) log(`routing ${path.name}: PROBE FAILED, path skipped: ${problem}`);
+  }
+  const usable = paths.filter((path) => r.flags[path.name].length === 0);
+
+  const steady = ROUTING.steady;
+  log(
+    `routing steady ${steady.rate} req/s: warm-up ${steady.warmupMs} ms per path, then ${steady.rounds} interleaved rounds of ${steady.steadyMs / steady.rounds} ms`,
+  );
+  r.steady = await steadyAll(usable, servers, steady);
+  const sat = ROUTING.saturation;
+  log(`routing saturation: ${sat.connections} connections, ${sat.rounds} interleaved rounds of ${sat.saturationS / sat.rounds} s per path`);
+  r.saturation = await saturationAll(usable, servers, upstream.url, sat);
+  for (const path of usable) {
+    const st = r.steady[path.name];
+    const result = r.saturation[path.name];
+    const answered = result.ok + result.non2xx;
+    if (result.upstreamRequests !== null && Math.abs(result.upstreamRequests - answered) > sat.connections * result.rounds)
+      r.notes.push(`${path.name} saturation: client counted ${answered} responses, the upstream answered ${result.upstreamRequests} requests`);
+    if (path.name === 'failover') continue;
+    if (st.failed > 0) r.flags[path.name].push(`steady: ${st.failed} of ${st.sent} failed (${JSON.stringify({ ...st.statuses, ...st.errors })})`);
+    if (st.warmupFailed > 0) r.flags[path.name].push(`steady warm-up: ${st.warmupFailed} failed`);
+    if (result.non2xx || result.errors || result.timeouts)
+      r.flags[path.name].push(
+        `saturation: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts (${JSON.stringify(result.statusCodes)})`,
+      );
+  }
+  r.headers = {};
+  for (const path of usable.filter((p) => p.name !== 'single')) r.headers[path.name] = await routingHeaders(path, ROUTING.headerRequests);
+  const failingAfter = await upstreamCount(failing.url);
+  r.failingSaw = failingBefore === null || failingAfter === null ? null : failingAfter - failingBefore;
+  r.flaggedPaths = Object.entries(r.flags)
+    .filter(([, list]) => list.length)
+    .map(([name]) => name);
+  return evaluateRouting(r);
+}
+
 function evaluate(results) {
   const s = results.paths;
   const diff = (a, b, key) =>
@@ -704,6 +788,7 @@ function markdown(results) {
     lines.push(`**Flagged paths (errors or wrong answers, numbers not comparable): ${results.flaggedPaths.join(', ')}**`);
   }
   if (results.translation) lines.push('', translationMarkdown(results.translation));
+  if (results.routing) lines.push('', routingMarkdown(results.routing));
   return lines.join('\n');
 }
 
@@ -808,7 +893,14 @@ async function benchmark() {
       readyPattern: /bare proxy listening on (http:\/\/\S+)/,
     });
     servers.push(bare);
-    const cerulean = await startCerulean(dir, upstream.url, key);
+    // The routing section's failing upstream and deployments are configured from the start: the other
+    // sections never name them, and the one-target deployment they measure is the same either way.
+    let failing = null;
+    if (!flags['skip-routing']) {
+      failing = await startUpstream(dir, { name: 'failing', failStatus: 503 });
+      servers.push(failing);
+    }
+    const cerulean = await startCerulean(dir, upstream.url, key, [], failing ? routingConfig({ upstreamUrl: upstream.url, failingUrl: failing.url }) : null);
     servers.push(cerulean);
     let portkey = null;
     if (flags['skip-portkey']) results.notes.push('Portkey path skipped (--skip-portkey).');
@@ -892,6 +984,14 @@ async function benchmark() {
           `Translation section: other processes used up to ${results.translation.maxBackgroundCores} cores during a measured phase; its latencies are noisy (CPU per request, counted per process, less so).`,
         );
     }
+    if (!failing) results.notes.push('Routing section skipped (--skip-routing).');
+    else if (results.paths.cerulean.flags.length === 0) {
+      results.routing = await routing(upstream, failing, cerulean, key, servers);
+      if (results.routing.maxBackgroundCores > NOISY_CORES)
+        results.notes.push(
+          `Routing section: other processes used up to ${results.routing.maxBackgroundCores} cores during a measured phase; its latencies are noisy (CPU per request, counted per process, less so).`,
+        );
+    }
     results.meta.backgroundDuringRunCores = wholeRun.stop().foreignCores;
     const peak = rss.stop();
     const hwm = Object.fromEntries(servers.map((p) => [p.name, procStats(p.pid)?.hwmKb ?? null]));
@@ -931,7 +1031,7 @@ async function main() {
     process.stdout.write(`\n${table}\n`);
     for (const note of results.notes) process.stdout.write(`\nnote: ${note}\n`);
     process.stdout.write(`\nResults written to bench/results/latest.json (${results.meta.wallS} s)\n`);
-    if (results.flaggedPaths.includes('cerulean') || results.translation?.flaggedPaths.length) exitCode = 1;
+    if (results.flaggedPaths.includes('cerulean') || results.translation?.flaggedPaths.length || results.routing?.flaggedPaths.length) exitCode = 1;
   }
   if (flags.profile || flags['profile-only']) await profileRun();
   process.exitCode = exitCode;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A fast OpenAI-compatible upstream fixture for the benchmark.
 //
-//   node bench/upstream.mjs [--port 0] [--chunks 20] [--chunk-delay-ms 2] [--chunk-chars 0]
+//   node bench/upstream.mjs [--port 0] [--chunks 20] [--chunk-delay-ms 2] [--chunk-chars 0] [--fail-status 0]
 //
 // POST /v1/chat/completions answers a fixed, small chat.completion with usage. With `"stream": true`
 // it answers server-sent events: one role chunk carrying the first content token, then the other
@@ -10,7 +10,9 @@
 // answered (and the characters of content one stream carries). `--chunk-chars N` makes each
 // streamed content chunk N characters of benign English prose instead of a short token, so a
 // stream can be long enough for a buffered content filter's check windows to show. Keep-alive is
-// on. Prints
+// on. `--fail-status S` (S >= 400) makes it a failing upstream: every chat request, counted the same
+// way, is answered status S with an OpenAI-shaped error, for the routing benchmark's failover run.
+// Prints
 // `upstream listening on http://127.0.0.1:PORT` once bound.
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -22,11 +24,13 @@ const { values } = parseArgs({
     chunks: { type: 'string', default: '20' },
     'chunk-delay-ms': { type: 'string', default: '2' },
     'chunk-chars': { type: 'string', default: '0' },
+    'fail-status': { type: 'string', default: '0' },
   },
 });
 const CHUNKS = Math.max(1, Math.min(1000, Number(values.chunks)));
 const CHUNK_DELAY_MS = Math.max(0, Math.min(1000, Number(values['chunk-delay-ms'])));
 const CHUNK_CHARS = Math.max(0, Math.min(10_000, Number(values['chunk-chars'])));
+const FAIL_STATUS = Number(values['fail-status']) >= 400 && Number(values['fail-status']) <= 599 ? Number(values['fail-status']) : 0;
 const PROSE =
   'The library opens at nine in the morning and closes at six in the evening. Visitors can borrow up to ten books at a time, ' +
   'and the reading room on the second floor is quiet and well lit. Our volunteers organise a weekly book club where members ' +
@@ -126,6 +130,10 @@ const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, 
       return;
     }
     chatRequests++;
+    if (FAIL_STATUS) {
+      sendJson(res, FAIL_STATUS, { error: { message: 'fixture upstream failing on purpose', type: 'server_error', param: null, code: null } });
+      return;
+    }
     if (body.stream === true) {
       stream(req, res, body.stream_options?.include_usage === true);
       return;

@@ -8,9 +8,11 @@ import { writeFileSync } from 'node:fs';
  * - `providers`: provider name -> the fixture's origin (its `/v1` is the base URL)
  * - `deployments`: deployment name -> provider name (model `fixture-model`)
  * - `storageUrl`, `redisUrl`: optional; absent means the embedded default
+ * - `providerLines`, `deploymentLines`: more YAML lines under `providers:` and `deployments:` (indented
+ *   two spaces), for entries the plain forms above cannot say (a provider's retry settings, targets)
  * - `extra`: more top-level YAML lines (content_safety, usage, ...)
  */
-export function writeCeruleanConfig(file, { dataDir, providers, deployments, storageUrl, redisUrl, extra = [] }) {
+export function writeCeruleanConfig(file, { dataDir, providers, deployments, storageUrl, redisUrl, providerLines = [], deploymentLines = [], extra = [] }) {
   const lines = ['server:', '  host: 127.0.0.1', '  port: 0', `data_dir: ${JSON.stringify(dataDir)}`];
   if (storageUrl) lines.push(`storage: { url: ${JSON.stringify(storageUrl)} }`);
   if (redisUrl) lines.push(`redis: { url: ${JSON.stringify(redisUrl)} }`);
@@ -18,7 +20,8 @@ export function writeCeruleanConfig(file, { dataDir, providers, deployments, sto
   for (const [name, origin] of Object.entries(providers)) {
     lines.push(`  ${name}:`, '    type: openai-compatible', `    base_url: ${JSON.stringify(`${origin}/v1`)}`);
   }
-  lines.push('deployments:');
+  lines.push(...providerLines, 'deployments:');
   for (const [name, provider] of Object.entries(deployments)) lines.push(`  ${name}: { provider: ${provider}, model: fixture-model }`);
+  lines.push(...deploymentLines);
   writeFileSync(file, [...lines, ...extra, ''].join('\n'));
 }

@@ -187,11 +187,11 @@ export class DeploymentTable {
     const usable = deployment.routes.filter(
       (route) => route.provider.operations.has(operation) && !route.provider.missingCredential && (zone === undefined || route.zone === zone),
     );
-    if (usable.length <= 1) return usable.filter((route) => !route.health.snapshot(now).drained);
+    if (usable.length <= 1) return usable.filter((route) => !route.health.isDrained());
     const ordered = orderTargets(usable, deployment.strategy, now) as Route[];
     // Targets open or cooling down come last, as a last resort rather than a refusal; drained ones never.
     if (ordered.length < usable.length) {
-      for (const route of usable) if (!ordered.includes(route) && !route.health.snapshot(now).drained) ordered.push(route);
+      for (const route of usable) if (!ordered.includes(route) && !route.health.isDrained()) ordered.push(route);
     }
     return ordered;
   }

@@ -276,6 +276,11 @@ export class TargetHealth {
   }
 
   /** Takes the target out of rotation; attempts already running still report their outcomes. */
+  /** Whether an operator drained it (it takes nothing until restored). */
+  isDrained(): boolean {
+    return this.drained;
+  }
+
   drain(): void {
     this.drained = true;
   }

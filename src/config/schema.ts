@@ -68,6 +68,7 @@ const targetSchema = z.strictObject({
   model: z.string().min(1).describe("The upstream's model (or Azure deployment) name."),
   weight: z.number().positive().default(1).describe('Share of requests among targets of the same tier (weighted strategies).'),
   priority: z.number().int().min(0).default(0).describe('Tier: lower tiers are tried first by the `priority` strategy.'),
+  region: z.string().min(1).optional().describe("The region this target serves from, when it is not its provider's (`x-ms-region`, usage records)."),
   capacity: z
     .enum(['provisioned', 'standard'])
     .default('standard')

@@ -90,7 +90,7 @@ export class DeploymentTable {
           target: Object.freeze({ deployment: name, model: target.model, config: deployment }),
           provider: entry.provider,
           client: entry.client,
-          region: entry.provider.region ?? config.server.region,
+          region: target.region ?? entry.provider.region ?? config.server.region,
           zone: entry.zone,
           id,
           weight: target.weight,

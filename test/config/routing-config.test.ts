@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { targetsOf } from '../../src/config/schema.js';
+import { DeploymentTable } from '../../src/pipeline/pick-target.js';
 
 const PROVIDERS = `
 providers:
@@ -31,6 +32,23 @@ describe('deployments over several targets', () => {
       { provider: 'eu', model: 'm', weight: 1, priority: 0, capacity: 'provisioned' },
       { provider: 'us', model: 'm', weight: 3, priority: 1, capacity: 'standard' },
     ]);
+  });
+
+  it("names each target's region: its own when given, else its provider's", async () => {
+    const config = parseConfig(
+      `${PROVIDERS}deployments:\n  many:\n    targets:\n      - { provider: eu, model: m }\n      - { provider: eu, model: n, region: northeurope }\n`,
+      'test.yaml',
+      {},
+    );
+    const table = new DeploymentTable(config);
+    try {
+      expect(table.routesOf('many')?.routes.map((route) => [route.id, route.region, route.zone])).toEqual([
+        ['eu/m', 'westeurope', 'eu'],
+        ['eu/n', 'northeurope', 'eu'],
+      ]);
+    } finally {
+      await table.close();
+    }
   });
 
   it('reports every mistake with its path: both forms, an unknown target, an unknown fallback', () => {

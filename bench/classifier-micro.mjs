@@ -64,7 +64,7 @@ const TINY_MESSAGES = [
   { role: 'system', content: 'You are a terse assistant.' },
   { role: 'user', content: 'Say hello.' },
 ];
-// The prompt text as prompt-text.ts promptOf makes it: message contents joined by newlines.
+// The prompt text as the chat operation's prompt reader (src/api/openai/chat.ts) makes it: message contents joined by newlines.
 const TINY_PROMPT = TINY_MESSAGES.map((message) => message.content).join('\n');
 const TINY_COMPLETION = 'Hello! How can I help you today?';
 

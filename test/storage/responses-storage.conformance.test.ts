@@ -1,18 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Insertable } from 'kysely';
-import pg from 'pg';
+import type { Insertable } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Database, UsageRecordsTable, UsageRollupsTable } from '../../src/storage/kysely/database.js';
+import type { UsageRecordsTable, UsageRollupsTable } from '../../src/storage/kysely/database.js';
 import { MIGRATIONS, migrateToLatest } from '../../src/storage/kysely/migrations.js';
 import { pageOf } from '../../src/storage/kysely/response-repository.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import { POSTGRES_TRAITS } from '../../src/storage/postgres/postgres-storage.js';
 import { SQLITE_TRAITS } from '../../src/storage/sqlite/sqlite-storage.js';
 import type { Storage, StoredResponse, UsageRecord } from '../../src/storage/storage.js';
-import { dropSchema, POSTGRES_URL, T0, uniqueSchema } from './storage-test-support.js';
+import { placesFor, T0, type Place } from './storage-test-support.js';
 import { postgresAvailable } from '../helpers/services.js';
 
 /**
@@ -23,40 +18,7 @@ import { postgresAvailable } from '../helpers/services.js';
 
 const DAY = 86_400_000;
 
-type Dialect = 'sqlite' | 'postgres';
-
-interface Place {
-  url: string;
-  /** A Kysely on the same database, for migrating part of the way (the upgrade test). */
-  kysely(): Kysely<Database>;
-  dispose(): Promise<void>;
-}
-
-async function sqlitePlace(): Promise<Place> {
-  const directory = await mkdtemp(join(tmpdir(), 'cerulean-responses-storage-'));
-  const file = join(directory, 'cerulean.db');
-  return {
-    url: `sqlite:${file}`,
-    kysely: () => new Kysely<Database>({ dialect: new SqliteDialect({ database: new SqliteDatabase(file) }) }),
-    dispose: () => rm(directory, { recursive: true, force: true }),
-  };
-}
-
-async function postgresPlace(): Promise<Place> {
-  const schema = uniqueSchema();
-  const url = new URL(POSTGRES_URL);
-  url.searchParams.set('schema', schema);
-  return {
-    url: url.toString(),
-    kysely: () => {
-      const pool = new pg.Pool({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}`, max: 2 });
-      return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    },
-    dispose: () => dropSchema(schema),
-  };
-}
-
-const PLACES: Record<Dialect, () => Promise<Place>> = { sqlite: sqlitePlace, postgres: postgresPlace };
+const PLACES = placesFor('responses-storage');
 
 /** Input items with ids `msg_1` … `msg_<count>`, in input order. */
 function items(count: number): Array<Record<string, unknown>> {

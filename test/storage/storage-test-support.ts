@@ -1,5 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import type { Database } from '../../src/storage/kysely/database.js';
 import type { ApiKey } from '../../src/storage/storage.js';
 import { POSTGRES_URL } from '../helpers/service-urls.js';
 
@@ -41,5 +47,40 @@ export function keyRecord(id: string, projectId = 'proj_a', overrides: Partial<A
     lastUsedAt: null,
     createdBy: 'user_1',
     ...overrides,
+  };
+}
+
+/** A database for one test: its storage URL, a Kysely on it (for migrating part of the way), and how to remove it. */
+export interface Place {
+  url: string;
+  kysely(): Kysely<Database>;
+  dispose(): Promise<void>;
+}
+
+/** A fresh SQLite file (in a new temporary directory named after `prefix`) or PostgreSQL schema per call. */
+export function placesFor(prefix: string): Record<'sqlite' | 'postgres', () => Promise<Place>> {
+  return {
+    async sqlite() {
+      const directory = await mkdtemp(join(tmpdir(), `cerulean-${prefix}-`));
+      const file = join(directory, 'cerulean.db');
+      return {
+        url: `sqlite:${file}`,
+        kysely: () => new Kysely<Database>({ dialect: new SqliteDialect({ database: new SqliteDatabase(file) }) }),
+        dispose: () => rm(directory, { recursive: true, force: true }),
+      };
+    },
+    async postgres() {
+      const schema = uniqueSchema();
+      const url = new URL(POSTGRES_URL);
+      url.searchParams.set('schema', schema);
+      return {
+        url: url.toString(),
+        kysely: () => {
+          const pool = new pg.Pool({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}`, max: 2 });
+          return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+        },
+        dispose: () => dropSchema(schema),
+      };
+    },
   };
 }

@@ -4,7 +4,7 @@ import type { GeminiContent, GeminiFunctionDeclaration, GeminiGenerateContentReq
 
 /**
  * Translates an OpenAI chat-completions body into a Gemini `generateContent` body. The body has
- * passed `validate-request.ts`, so only what that stage leaves open is checked here; fields Gemini
+ * passed its inbound operation's schema (src/api/), so only what that leaves open is checked here; fields Gemini
  * has no counterpart for (`user`, `parallel_tool_calls`, `stream_options`, ...) are dropped.
  */
 export function buildGenerateContentRequest(body: JsonObject): GeminiGenerateContentRequest {

@@ -69,6 +69,9 @@ describe('the usage spool when the process is out of file descriptors', () => {
     expect(warm.status).toBe(200);
     await cerulean.governance.ledger.flush(); // seals a segment: the next one must already be open
 
+    // Descriptors held back for the end: restoring the limit spawns prlimit, whose pipes need
+    // free slots under the lowered limit (the gaps filled below may be few or none).
+    const reserve = Array.from({ length: 32 }, () => openSync('/dev/null', 'r'));
     // Lower this process's descriptor limit to what is open now and fill any gap below it.
     const open = readdirSync('/proc/self/fd').map(Number);
     const limit = Math.max(...open) + 1;
@@ -102,8 +105,9 @@ describe('the usage spool when the process is out of file descriptors', () => {
         await cerulean.governance.ledger.flush();
       }
     } finally {
-      for (const fd of filler) closeSync(fd);
-      spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${original}:`]);
+      for (const fd of [...reserve, ...filler]) closeSync(fd);
+      const restored = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${original}:`]);
+      if (restored.status !== 0) throw new Error(`could not restore the open-file limit: ${restored.error?.message ?? restored.stderr}`);
     }
     await cerulean.governance.ledger.flush();
     for (const id of answered) expect(await cerulean.governance.storage.usage.get(id), id).toBeDefined();

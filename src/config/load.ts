@@ -91,9 +91,20 @@ function crossCheck(raw: z.infer<typeof configSchema>): string[] {
     }
   }
   const aliasOwners = new Map<string, string>();
+  // One upstream (provider and model) has one capacity window, whichever deployments name it.
+  const capacities = new Map<string, { tpm: number | undefined; rpm: number | undefined; at: string }>();
   for (const [name, deployment] of Object.entries(raw.deployments)) {
     targetsOf(deployment).forEach((target, index) => {
       const at = deployment.targets ? `deployments.${name}.targets.${index}.provider` : `deployments.${name}.provider`;
+      const here = deployment.targets ? `deployments.${name}.targets.${index}` : `deployments.${name}`;
+      const upstream = `${target.provider}\u0000${target.model}`;
+      const declared = capacities.get(upstream);
+      if (declared === undefined) capacities.set(upstream, { tpm: target.tpm, rpm: target.rpm, at: here });
+      else if (declared.tpm !== target.tpm || declared.rpm !== target.rpm) {
+        problems.push(
+          `${here}: provider "${target.provider}" model "${target.model}" is also a target at ${declared.at} with another tpm/rpm; one upstream has one capacity, so give it the same tpm and rpm everywhere`,
+        );
+      }
       const providerType = raw.providers[target.provider]?.type;
       if (providerType === undefined) problems.push(`${at}: unknown provider "${target.provider}"`);
       else if (deployment.responses_api === 'native' && !NATIVE_RESPONSES_PROVIDERS.has(providerType)) {

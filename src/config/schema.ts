@@ -73,6 +73,20 @@ const targetSchema = z.strictObject({
     .enum(['provisioned', 'standard'])
     .default('standard')
     .describe('Provisioned targets are tried before standard ones of the same tier by the `priority` strategy (spillover).'),
+  tpm: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "The target's own tokens-per-minute capacity (e.g. its Azure deployment's quota): each attempt reserves its estimate (prompt plus max_tokens) in a 60 s window shared by every replica on Redis, and a target whose window cannot hold it is skipped. Unset: not counted.",
+    ),
+  rpm: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("The target's own requests-per-minute capacity: each attempt counts 1 in a 60 s window, and a full target is skipped. Unset: not counted."),
 });
 
 const fallbackSchema = z.strictObject({

@@ -302,6 +302,25 @@ export class RateLimitedError extends CeruleanError {
 }
 
 /**
+ * 429: every target the request could go to has used its own declared capacity (`tpm`/`rpm`) for
+ * the current window, so none was tried. Cerulean's own refusal, told apart from a 429 an upstream
+ * answered by its code (`targets_at_capacity`) and by the fact that no upstream was called;
+ * `retry-after` is when the first of those windows ends (capped below 60 s, past which SDKs ignore
+ * it and back off on their own).
+ */
+export class TargetsAtCapacityError extends CeruleanError {
+  constructor(deployment: string, retryAfterMs: number) {
+    const seconds = Math.min(59, Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    super(
+      429,
+      'rate_limit_error',
+      `Every target of deployment "${deployment}" has used its capacity for the current minute, so the request was not sent to any of them. Please retry after ${seconds} seconds.`,
+      { code: 'targets_at_capacity', retryAfterSeconds: seconds },
+    );
+  }
+}
+
+/**
  * 429 for a request whose own estimate (prompt plus the `max_tokens` allowance) is more than a
  * token quota holds in a whole window: no wait can admit it. OpenAI answers this case with a 429
  * of type `tokens` ("Request too large for … Limit N, Requested M"), and Azure with its usual 429;

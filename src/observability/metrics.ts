@@ -19,7 +19,12 @@ export interface TargetObserver {
   attempt(route: ObservedTarget, outcome: AttemptOutcome, latencyMs: number | undefined): void;
   /** A request of `deployment` was answered by a target other than the first it tried. */
   failedOver(deployment: string): void;
+  /** A planned target was passed over without an attempt: its own capacity for the window is used up. */
+  skipped(route: ObservedTarget, cause: SkipCause): void;
 }
+
+/** Why a target was passed over before it was tried. */
+export type SkipCause = 'quota_exhausted';
 
 /**
  * The service's Prometheus metrics, one registry per server instance (so tests can run several).
@@ -38,6 +43,7 @@ export class Metrics {
   readonly targetBreakerState: Gauge<'deployment' | 'target'>;
   readonly failovers: Counter<'deployment'>;
   readonly targetLatency: Histogram<'deployment' | 'target'>;
+  readonly targetSkips: Counter<'deployment' | 'target' | 'cause'>;
   /** Every target attempted so far, its label children bound once; the breaker gauge is re-read from their health on each scrape. */
   private readonly targets = new Map<string, TargetSeries>();
   private readonly failoverChildren = new Map<string, Counter.Internal>();
@@ -108,6 +114,12 @@ export class Metrics {
       labelNames: ['deployment'],
       registers,
     });
+    this.targetSkips = new Counter({
+      name: 'cerulean_target_skips_total',
+      help: 'Targets passed over without an attempt, by cause (quota_exhausted: its own tpm/rpm window was full).',
+      labelNames: ['deployment', 'target', 'cause'],
+      registers,
+    });
     this.targetLatency = new Histogram({
       name: 'cerulean_target_latency_seconds',
       help: 'Time to first byte of successful attempts, by deployment and target.',
@@ -134,6 +146,10 @@ export class Metrics {
         }
         child.inc();
       },
+      skipped: (route, cause) => {
+        const series = this.targetSeries(route);
+        series.skips[cause].inc();
+      },
     };
   }
 
@@ -146,7 +162,8 @@ export class Metrics {
       const labels = { deployment, target: route.id };
       const requests = {} as Record<AttemptOutcome, Counter.Internal>;
       for (const outcome of ATTEMPT_OUTCOMES) requests[outcome] = this.targetRequests.labels({ ...labels, outcome });
-      series = { requests, latency: this.targetLatency.labels(labels), breaker: this.targetBreakerState.labels(labels), health: route.health };
+      const skips = { quota_exhausted: this.targetSkips.labels({ ...labels, cause: 'quota_exhausted' }) };
+      series = { requests, skips, latency: this.targetLatency.labels(labels), breaker: this.targetBreakerState.labels(labels), health: route.health };
       this.targets.set(key, series);
     }
     // A reload that dropped the target and added it again gave it a fresh health: follow the one in use.
@@ -157,6 +174,7 @@ export class Metrics {
 
 interface TargetSeries {
   readonly requests: Record<AttemptOutcome, Counter.Internal>;
+  readonly skips: Record<SkipCause, Counter.Internal>;
   readonly latency: Histogram.Internal<string>;
   readonly breaker: Gauge.Internal<string>;
   health: TargetHealth;

@@ -3,6 +3,7 @@ import type { AdmissionTicket } from './admit.js';
 import type { ApiFamilyName, InboundApi } from './inbound-api.js';
 import type { Principal } from './authenticate.js';
 import type { Route } from './pick-target.js';
+import type { TargetReservation } from '../routing/target-quota.js';
 
 /** One inference request as it moves through the pipeline. Stages fill the optional fields. */
 export interface InferenceContext {
@@ -66,6 +67,8 @@ export interface InferenceContext {
   failoverPossible?: boolean;
   /** The targets (`provider/model`) tried, in order, the last the one that answered (or failed last). */
   targetsTried?: string[];
+  /** What the answering attempt reserved of its target's own capacity; settled once the request is metered. */
+  targetReservation?: TargetReservation;
   /** Whether a content filter blocked, cut or redacted the prompt or completion. */
   filtered?: boolean;
   /** Annotations of the prompt, repeated on the response (`prompt_filter_results`). */

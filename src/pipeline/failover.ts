@@ -1,7 +1,8 @@
 import type { FallbackCause } from '../config/schema.js';
-import { DataZoneUnavailableError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors/catalogue.js';
+import { DataZoneUnavailableError, TargetsAtCapacityError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors/catalogue.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import type { Outcome } from '../routing/target-health.js';
+import type { TargetQuota } from '../routing/target-quota.js';
 import type { ProviderCall } from './call-provider.js';
 import type { AttemptOutcome, TargetObserver } from '../observability/metrics.js';
 import type { DeploymentTable, PlannedAttempt } from './pick-target.js';
@@ -19,6 +20,9 @@ interface Failure {
   /** What the target's health records; never `stream_broken`, which only a stream already under way can meet. */
   readonly outcome: (Extract<Outcome, { ok: false }> & { cause: AttemptOutcome }) | undefined;
 }
+
+/** A target skipped for its own capacity moves on as a 429 would: to the next target, and to fallbacks taking `rate_limited`. */
+const AT_CAPACITY: Failure = { cause: 'rate_limited', nextTarget: true, outcome: undefined };
 
 const CONTEXT_LENGTH = new Set(['context_length_exceeded', 'string_above_max_length']);
 
@@ -47,8 +51,13 @@ function classify(error: unknown): Failure {
  * meter and `x-ms-region` name it, and `context.targetsTried` lists every target tried.
  * `observer` (the per-target metrics) hears of each attempt once its health has been told, so the
  * breaker state it reads is the one the outcome left.
+ *
+ * `quota` counts the attempts at targets that declare their own `tpm`/`rpm`: a target whose window
+ * is full is skipped untried (as a 429 would move on), a failed attempt's reservation is given back,
+ * and the answering one's is left on `context.targetReservation` for the meter to settle. When
+ * every target was skipped the request is refused with `TargetsAtCapacityError`.
  */
-export function failover(table: () => DeploymentTable, observer?: TargetObserver): (next: ProviderCall) => ProviderCall {
+export function failover(table: () => DeploymentTable, observer?: TargetObserver, quota?: TargetQuota): (next: ProviderCall) => ProviderCall {
   return (next) => async (context, picked) => {
     const plan = table().plan(context.deployment, context.operation, Date.now(), context.dataZone);
     if (plan.length === 0) {
@@ -58,15 +67,27 @@ export function failover(table: () => DeploymentTable, observer?: TargetObserver
     }
     context.failoverPossible = plan.length > 1;
     let failure: { error: unknown; failure: Failure } | undefined;
+    let atCapacityForMs = Infinity;
     for (const attempt of plan) {
       if (!mayTry(attempt, failure?.failure)) continue;
       const { route } = attempt;
+      const limits = quota && route.limits;
+      const admitted = limits
+        ? await quota.admit(limits, () => context.api.estimateTokens(context.body, route.target.model, quota.defaultMaxTokens))
+        : undefined;
+      if (admitted?.ok === false) {
+        observer?.skipped(route, 'quota_exhausted');
+        atCapacityForMs = Math.min(atCapacityForMs, admitted.retryAfterMs);
+        failure ??= { error: undefined, failure: AT_CAPACITY };
+        continue;
+      }
       (context.targetsTried ??= []).push(route.id);
       context.route = route;
       const started = Date.now();
       route.health.begin(started);
       try {
         const result = await next(context, route);
+        if (admitted) context.targetReservation = admitted.reservation;
         const latencyMs = Date.now() - started;
         route.health.end({ ok: true, latencyMs }, Date.now());
         if (observer) {
@@ -75,6 +96,7 @@ export function failover(table: () => DeploymentTable, observer?: TargetObserver
         }
         return result;
       } catch (error) {
+        admitted?.reservation.refund();
         if (error instanceof ClientAbortedError || context.signal.aborted) {
           route.health.end({ ok: true, latencyMs: Date.now() - started }, Date.now());
           throw error;
@@ -88,7 +110,7 @@ export function failover(table: () => DeploymentTable, observer?: TargetObserver
         failure = { error, failure: classified };
       }
     }
-    throw failure?.error;
+    throw failure?.error ?? new TargetsAtCapacityError(context.deployment, atCapacityForMs);
   };
 }
 

@@ -5,6 +5,7 @@ import { createProvider } from '../providers/registry.js';
 import { UpstreamClient } from '../providers/upstream-client.js';
 import { TargetHealth } from '../routing/target-health.js';
 import { orderTargets, type Strategy } from '../routing/strategies.js';
+import { targetLimits, type TargetLimits } from '../routing/target-quota.js';
 
 /** One target of a deployment, ready to call: what to send, to whom, over which pool, and how it has been doing. */
 export interface Route {
@@ -20,6 +21,8 @@ export interface Route {
   readonly weight: number;
   readonly priority: number;
   readonly capacity: 'provisioned' | 'standard';
+  /** Its own tpm/rpm, counted per attempt (see TargetQuota); undefined when it declares none. */
+  readonly limits: TargetLimits | undefined;
   /** Breaker, cooldown, outstanding requests and latency, kept across reloads for the same target. */
   readonly health: TargetHealth;
 }
@@ -96,6 +99,7 @@ export class DeploymentTable {
           weight: target.weight,
           priority: target.priority,
           capacity: target.capacity,
+          limits: targetLimits(target.provider, target.model, target),
           health: previous?.healthOf(name, id) ?? new TargetHealth(settings),
         });
       }

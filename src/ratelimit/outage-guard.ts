@@ -22,6 +22,9 @@ export interface OutageGuard {
    * anything but a `CeruleanError` (a refusal is an answer, not an outage), runs `local` under
    * `fail_open` or throws `CountersUnavailableError` under `fail_closed`. Never waits for a
    * reconnect: a store that is known to be down costs nothing but the check.
+   *
+   * `policy` overrides the configured one for this call: a counter that only spares an upstream
+   * its own refusals (a routing target's capacity) counts locally whatever callers' quotas do.
    */
-  run<T>(shared: () => Promise<T>, local: () => Promise<T>): Promise<T>;
+  run<T>(shared: () => Promise<T>, local: () => Promise<T>, policy?: OutagePolicy): Promise<T>;
 }

@@ -27,6 +27,9 @@ import { registerAdminRoutes, type AdminDependencies } from '../admin/admin-rout
 import { DeploymentTable } from '../pipeline/pick-target.js';
 import { Pipeline, type ResponseWriter } from '../pipeline/pipeline.js';
 import { failover } from '../pipeline/failover.js';
+import { targetQuotaMeter } from '../pipeline/target-quota-meter.js';
+import { MemoryRateLimitStore } from '../ratelimit/memory/memory-rate-limit-store.js';
+import { TargetQuota } from '../routing/target-quota.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import { AZURE_API_VERSIONS, AZURE_V1_API_VERSIONS } from './azure-api-versions.js';
 import { maxConnections } from './connection-limit.js';
@@ -69,6 +72,8 @@ export interface AppOptions {
   responses?: Pick<ResponsesDependencies, 'store' | 'audit'>;
   /** Dependencies' state for `/readyz` (e.g. storage); `ready: false` answers 503. */
   readiness?: () => Readiness;
+  /** Where targets' own tpm/rpm are counted (governance's store, shared on Redis); absent: in this process's memory. */
+  targetQuota?: TargetQuota;
 }
 
 /** What a dependency says about itself in `/readyz`: `degraded` serves on, `not_ready` takes the replica out. */
@@ -172,14 +177,20 @@ export function createServer(options: AppOptions): CeruleanServer {
     if (inFlight === 0) onIdle?.();
   };
   const metrics = options.metrics ?? new Metrics();
+  const ownTargetStore = options.targetQuota ? undefined : new MemoryRateLimitStore();
+  const targetQuota =
+    options.targetQuota ??
+    new TargetQuota(ownTargetStore as MemoryRateLimitStore, {
+      defaultMaxTokens: { chat: config.quotas.default_max_tokens, completions: config.quotas.default_max_tokens },
+    });
   const pipeline = new Pipeline({
     table: () => table,
     admit: options.admit,
     filter: options.filter,
-    meters: [new MetricsMeter(metrics, (name) => table.get(name) !== undefined), ...(options.meters ?? [])],
+    meters: [new MetricsMeter(metrics, (name) => table.get(name) !== undefined), targetQuotaMeter, ...(options.meters ?? [])],
     onRetry: (provider, reason) => metrics.upstreamRetries.inc({ provider, reason }),
     onMeterError: (error) => app.log.error({ err: error }, 'metering failed'),
-    wrapProviderCall: failover(() => table, metrics.failoverObserver()),
+    wrapProviderCall: failover(() => table, metrics.failoverObserver(), targetQuota),
   });
   const authenticator = options.authenticator;
   const bodyLimit = config.server.body_limit;
@@ -455,6 +466,7 @@ export function createServer(options: AppOptions): CeruleanServer {
       } finally {
         clearTimeout(force);
         await table.close();
+        await ownTargetStore?.close();
       }
     },
   };

@@ -9,6 +9,7 @@ import { UsageSpool } from '../metering/usage-spool.js';
 import type { RoleGrant } from '../pipeline/authenticate.js';
 import { MemoryRateLimitStore } from '../ratelimit/memory/memory-rate-limit-store.js';
 import { QuotaAdmission } from '../ratelimit/quota-admission.js';
+import { TargetQuota } from '../routing/target-quota.js';
 import type { RateLimitStore } from '../ratelimit/rate-limit-store.js';
 import { RedisRateLimitStore } from '../ratelimit/redis/redis-rate-limit-store.js';
 import { openCounterConnection, REDIS_START_WAIT_MS, RedisOutageGuard } from '../ratelimit/redis/redis-outage-guard.js';
@@ -88,6 +89,8 @@ export interface Governance {
   readonly admission: GovernanceAdmission;
   readonly meter: UsageMeter;
   readonly ledger: UsageLedger;
+  /** Routing targets' own tpm/rpm, counted in the quotas' store (shared on Redis). */
+  readonly targetQuota: TargetQuota;
   /** What `/readyz` says of storage and, when configured, Redis. */
   readiness(): Readiness;
   /** Present when `content_safety.abuse_monitoring` is configured: observes filter decisions. */
@@ -173,6 +176,11 @@ export async function startGovernance(
     defaultMaxTokens: { chat: config.quotas.default_max_tokens, completions: config.quotas.default_max_tokens },
     outage: outageGuard && localRateStore && { guard: outageGuard, local: localRateStore },
   });
+  const targetQuota = new TargetQuota(rateStore, {
+    defaultMaxTokens: { chat: config.quotas.default_max_tokens, completions: config.quotas.default_max_tokens },
+    outage: outageGuard && localRateStore && { guard: outageGuard, local: localRateStore },
+    onError: (error) => logger?.warn({ err: error }, "settling a target's capacity reservation failed"),
+  });
   const abuseStore =
     redis && outageGuard ? new FailoverAbuseCounterStore(new RedisAbuseCounterStore(redis), new MemoryAbuseCounterStore(), outageGuard) : undefined;
   const abuseConfig = config.content_safety.abuse_monitoring;
@@ -225,6 +233,7 @@ export async function startGovernance(
     admission,
     meter,
     ledger,
+    targetQuota,
     abuse,
     async close() {
       clearInterval(retentionTimer);

@@ -46,6 +46,7 @@ export async function startService(
     responses: { store: governance.storage.responses, audit: governance.storage.audit },
     admin: { storage: governance.storage, version: options.version, filterPolicies: () => safety.policyNames(), refresh: () => governance.cache.reload() },
     readiness: governance.readiness,
+    targetQuota: governance.targetQuota,
     onReload: (next) => {
       safety.reload(next);
       // Thresholds and actions follow a reload; turning monitoring on or off takes a restart.

@@ -112,7 +112,7 @@ export class RedisOutageGuard implements OutageGuard {
     return this.connection.status === 'ready' && !this.down;
   }
 
-  async run<T>(shared: () => Promise<T>, local: () => Promise<T>): Promise<T> {
+  async run<T>(shared: () => Promise<T>, local: () => Promise<T>, policy: OutagePolicy = this.policy): Promise<T> {
     if (this.connection.status === 'ready') {
       try {
         const value = await shared();
@@ -127,8 +127,8 @@ export class RedisOutageGuard implements OutageGuard {
       this.lost(new Error(`not connected (${this.connection.status})`));
     }
     this.unshared += 1;
-    this.unsharedTotal?.inc({ outcome: this.policy === 'fail_open' ? 'local' : 'refused' });
-    if (this.policy === 'fail_open') return local();
+    this.unsharedTotal?.inc({ outcome: policy === 'fail_open' ? 'local' : 'refused' });
+    if (policy === 'fail_open') return local();
     throw new CountersUnavailableError(this.retryAfterSeconds);
   }
 

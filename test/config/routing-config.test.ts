@@ -64,6 +64,29 @@ describe('deployments over several targets', () => {
     );
   });
 
+  it("reads a target's own tpm and rpm, and refuses two capacities for one upstream", async () => {
+    const config = parseConfig(
+      `${PROVIDERS}deployments:\n  many:\n    targets:\n      - { provider: eu, model: m, tpm: 30000, rpm: 180 }\n      - { provider: us, model: m }\n`,
+      'test.yaml',
+      {},
+    );
+    const table = new DeploymentTable(config);
+    try {
+      expect(table.routesOf('many')?.routes.map((route) => route.limits && [route.limits.tpm, route.limits.rpm])).toEqual([[30_000, 180], undefined]);
+    } finally {
+      await table.close();
+    }
+    expect(problems('  a: { targets: [{ provider: eu, model: m, rpm: 0 }] }\n')).toContain('deployments.a.targets.0.rpm');
+    // The same provider and model in two deployments is one upstream, with one capacity.
+    expect(
+      problems('  a: { targets: [{ provider: eu, model: m, rpm: 5 }] }\n  b: { targets: [{ provider: eu, model: n }, { provider: eu, model: m, rpm: 6 }] }\n'),
+    ).toContain('deployments.b.targets.1: provider "eu" model "m" is also a target at deployments.a.targets.0 with another tpm/rpm');
+    expect(problems('  a: { targets: [{ provider: eu, model: m, rpm: 5 }] }\n  b: { provider: eu, model: m }\n')).toContain(
+      'deployments.b: provider "eu" model "m"',
+    );
+    expect(problems('  a: { targets: [{ provider: eu, model: m, rpm: 5 }] }\n  b: { targets: [{ provider: eu, model: m, rpm: 5 }] }\n')).toBe('');
+  });
+
   it('reports a cycle of fallbacks once, naming it', () => {
     const text = problems(
       '  a: { provider: eu, model: m, fallbacks: [{ deployment: b }] }\n  b: { provider: eu, model: m, fallbacks: [{ deployment: c }] }\n  c: { provider: eu, model: m, fallbacks: [{ deployment: a }] }\n',

@@ -35,13 +35,16 @@ deployments:
     targets:
       - { provider: up, model: tight-a, rpm: 1 }
       - { provider: up, model: tight-b, rpm: 1, priority: 1 }
+  streamed:
+    targets:
+      - { provider: up, model: streamed, tpm: 100000 }
   shared:
     strategy: priority
     targets:
       - { provider: up, model: shared-first, rpm: 2 }
       - { provider: up, model: shared-second, priority: 1 }
 content_safety:
-  deployments: { chat: none, refunding: none, tight: none, shared: none }
+  deployments: { chat: none, refunding: none, tight: none, streamed: none, shared: none }
 `;
 }
 
@@ -126,6 +129,22 @@ describe('a target with its own capacity, one replica', () => {
     await expect.poll(async () => cerulean.governance.targetQuota.windows(limits)).toMatchObject({ requests: { used: 1 }, tokens: { used: answered.total } });
     expect(answered.total).toBeGreaterThan(0);
     expect((await ask(client, 'refunding')).target).toBe('up/steady');
+  });
+
+  it('settles a stream to the usage it reported', async () => {
+    await withinOneMinute();
+    const stream = await client.chat.completions.create({
+      model: 'streamed',
+      messages: [{ role: 'user', content: 'Hello there' }],
+      max_tokens: 500,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let total = -1;
+    for await (const chunk of stream) if (chunk.usage) total = chunk.usage.total_tokens;
+    expect(total).toBeGreaterThan(0);
+    const limits = limitsOf(cerulean, 'streamed', 'up/streamed');
+    await expect.poll(async () => (await cerulean.governance.targetQuota.windows(limits)).tokens?.used).toBe(total);
   });
 
   it("answers Cerulean's own 429 with retry-after when every target is full, and calls no upstream", async () => {

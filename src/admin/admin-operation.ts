@@ -49,6 +49,16 @@ export interface AdminOperation<Input = unknown> {
   run(context: AdminContext, input: Input): Promise<unknown>;
   /** When set, the result can also be rendered as CSV (`format=csv`). */
   readonly csv?: (result: unknown) => string;
+  /**
+   * Input fields the CLI also takes as plain arguments, in this order (`cerulean targets drain chat
+   * up/gpt-4o` for `--deployment chat --target up/gpt-4o`).
+   */
+  readonly positional?: readonly string[];
+  /**
+   * The list in the result the CLI prints as a table, after the result's other fields as
+   * `name: value` lines; `columns`, when given, are the ones shown (else every field of the rows).
+   */
+  readonly table?: { readonly field: string; readonly columns?: readonly string[] };
 }
 
 export function defineOperation<Input>(operation: AdminOperation<Input>): AdminOperation<unknown> {

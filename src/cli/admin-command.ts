@@ -26,6 +26,7 @@ const DEFAULT_VERB: Record<string, string> = {
   deployments: 'list',
   access: 'list',
   abuse: 'list',
+  targets: 'list',
 };
 
 export function isAdminArea(area: string): boolean {
@@ -114,8 +115,15 @@ export async function runAdminCommand(area: string, args: string[], env: NodeJS.
     process.stdout.write(areaHelp(area));
     return 0;
   }
-  const verb = given ?? DEFAULT_VERB[area];
-  const operation = verb ? (adminOperation(`${area}.${verb}`) ?? adminOperation(`${area}.${verb.replace(/-/g, '_')}`)) : undefined;
+  const find = (verb: string | undefined): AdminOperation | undefined =>
+    verb ? (adminOperation(`${area}.${verb}`) ?? adminOperation(`${area}.${verb.replace(/-/g, '_')}`)) : undefined;
+  let operation = find(given ?? DEFAULT_VERB[area]);
+  // `cerulean targets chat`: a word that is no command of the area is the bare command's first argument.
+  const bare = find(DEFAULT_VERB[area]);
+  if (!operation && given !== undefined && bare?.positional?.length) {
+    operation = bare;
+    args.unshift(given);
+  }
   if (!operation) {
     process.stderr.write(`${given ? `Unknown command "cerulean ${area} ${given}".` : `"cerulean ${area}" needs a command.`}\n\n${areaHelp(area)}`);
     return 2;
@@ -140,7 +148,7 @@ export async function runAdminCommand(area: string, args: string[], env: NodeJS.
     }
     if (text !== undefined) process.stdout.write(text);
     else if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else process.stdout.write(renderResult(result));
+    else process.stdout.write(renderResult(result, operation.table));
     // A new key is printed alone on the last line, so scripts can take it with `tail -n 1`.
     if (!flags.json && text === undefined && operation.id === 'keys.create' && typeof (result as { key?: unknown }).key === 'string') {
       process.stdout.write(`${(result as { key: string }).key}\n`);

@@ -1,7 +1,7 @@
 import { ADMIN_PREFIX } from '../admin/admin-routes.js';
 import { ADMIN_OPERATIONS } from '../admin/admin-operations.js';
 import type { AdminOperation } from '../admin/admin-operation.js';
-import { COMMON_FLAGS, flagsOf, flagSyntax, kindText, type FlagSpec } from './operation-flags.js';
+import { COMMON_FLAGS, flagsOf, flagSyntax, kindText, positionalSyntax, type FlagSpec } from './operation-flags.js';
 
 /** Help for the admin commands, and the CLI reference (docs/cli.md), written from the operations table. */
 
@@ -19,15 +19,24 @@ export function areas(): string[] {
 }
 
 function synopsis(operation: AdminOperation): string {
+  const positional = new Set(operation.positional ?? []);
   const required = flagsOf(operation)
-    .filter((flag) => flag.required)
+    .filter((flag) => flag.required && !positional.has(flag.name))
     .map(flagSyntax);
   const optional = flagsOf(operation).some((flag) => !flag.required);
-  return ['cerulean', commandOf(operation), ...required, ...(optional ? ['[flags]'] : []), '[--json]'].join(' ');
+  return ['cerulean', commandOf(operation), ...positionalSyntax(operation), ...required, ...(optional ? ['[flags]'] : []), '[--json]'].join(' ');
 }
 
-function flagNote(flag: FlagSpec): string {
-  return [flag.description, kindText(flag), flag.defaultValue === undefined ? '' : `default ${String(flag.defaultValue)}`].filter(Boolean).join('; ');
+function flagNote(flag: FlagSpec, operation: AdminOperation): string {
+  const at = operation.positional?.indexOf(flag.name) ?? -1;
+  return [
+    flag.description,
+    kindText(flag),
+    at < 0 ? '' : `or as argument ${at + 1} (${flag.name.toUpperCase()})`,
+    flag.defaultValue === undefined ? '' : `default ${String(flag.defaultValue)}`,
+  ]
+    .filter(Boolean)
+    .join('; ');
 }
 
 function columns(rows: ReadonlyArray<readonly [string, string]>): string {
@@ -40,7 +49,7 @@ export function commandHelp(operation: AdminOperation): string {
   const flags = flagsOf(operation);
   const lines = [`Usage: ${synopsis(operation)}`, '', operation.summary, `(${operation.method} ${ADMIN_PREFIX}${operation.path})`, ''];
   if (flags.length > 0) {
-    lines.push('Flags:', columns(flags.map((flag) => [flagSyntax(flag), `${flag.required ? 'required: ' : ''}${flagNote(flag)}`])), '');
+    lines.push('Flags:', columns(flags.map((flag) => [flagSyntax(flag), `${flag.required ? 'required: ' : ''}${flagNote(flag, operation)}`])), '');
   }
   lines.push('Common flags:', columns(COMMON_FLAGS.map(({ flag, description }) => [flag, description])), '');
   return `${lines.join('\n')}\n`;
@@ -90,7 +99,9 @@ export function cliReference(usage: string): string {
     'the operation (path, query and body alike), named as the API names it (`--group_by`; `--group-by` is',
     'the same). A command runs directly on the storage of the configuration, or, given `--url` (or',
     '`CERULEAN_URL`), as an HTTP call to a running server, authenticated by `--admin-key` (or',
-    '`CERULEAN_ADMIN_KEY`, else `CERULEAN_MASTER_KEY`).',
+    '`CERULEAN_ADMIN_KEY`, else `CERULEAN_MASTER_KEY`). Some commands also take their main parameters as',
+    'plain arguments, in the order their synopsis shows (`cerulean targets drain chat openai/gpt-4o` is',
+    '`--deployment chat --target openai/gpt-4o`), and `cerulean targets chat` is `cerulean targets list chat`.',
     '',
     'Output is for people: tables for lists, `name: value` lines otherwise, times as ISO 8601 in the',
     "local time zone (`TZ`). With `--json` the command prints the API's JSON answer unchanged (most times",
@@ -119,7 +130,7 @@ export function cliReference(usage: string): string {
         continue;
       }
       out.push('| Flag | Required | Description |', '| --- | --- | --- |');
-      for (const flag of flags) out.push(`| \`${cell(flagSyntax(flag))}\` | ${flag.required ? 'yes' : ''} | ${cell(flagNote(flag))} |`);
+      for (const flag of flags) out.push(`| \`${cell(flagSyntax(flag))}\` | ${flag.required ? 'yes' : ''} | ${cell(flagNote(flag, operation))} |`);
       out.push('');
     }
   }

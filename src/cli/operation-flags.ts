@@ -136,17 +136,34 @@ export interface CommandLine {
 
 export class CommandLineError extends Error {}
 
+/** `DEPLOYMENT TARGET`: how the operation's plain arguments are written in help. */
+export function positionalSyntax(operation: AdminOperation): string[] {
+  return (operation.positional ?? []).map((name) => name.toUpperCase());
+}
+
 /**
  * Reads `--name value`, `--name=value`, `--json`, a bare boolean flag (`--gated`), `--no-gated`, and list
- * flags given several times. An unknown flag is an error that says where to look.
+ * flags given several times; plain arguments fill the operation's positional fields in order. An
+ * unknown flag, or an argument too many, is an error that says where to look.
  */
 export function parseCommandLine(operation: AdminOperation, args: readonly string[], command: string): CommandLine {
   const flags = new Map(flagsOf(operation).map((flag) => [flag.name, flag]));
   const fields: Record<string, string> = {};
   const common = { json: false, url: undefined as string | undefined, adminKey: undefined as string | undefined, config: undefined as string | undefined };
+  const positional = [...(operation.positional ?? [])];
   for (let index = 0; index < args.length; index++) {
     const arg = args[index];
-    if (!arg.startsWith('--')) throw new CommandLineError(`Unexpected argument "${arg}": options look like --name value (see cerulean ${command} --help).`);
+    if (!arg.startsWith('--')) {
+      const field = positional.shift();
+      if (field === undefined) {
+        const expected = positionalSyntax(operation);
+        const what = expected.length === 0 ? 'options look like --name value' : `it takes ${expected.join(' ')} and options like --name value`;
+        throw new CommandLineError(`Unexpected argument "${arg}": ${what} (see cerulean ${command} --help).`);
+      }
+      if (fields[field] !== undefined) throw new CommandLineError(`--${field} is given twice.`);
+      fields[field] = arg;
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = (eq >= 0 ? arg.slice(2, eq) : arg.slice(2)).replace(/-/g, '_');
     let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;

@@ -1,20 +1,15 @@
 /**
  * Renders an admin result for people: tables for lists, `name: value` lines for objects, and every
- * time field (`at`, `createdAt`, `expires_at`…) as ISO 8601 in the viewer's time zone (`TZ`), where
+ * time field (`at`, `createdAt`, `expires_at`, `cooling_until`…) as ISO 8601 in the viewer's time zone (`TZ`), where
  * the API gives epoch milliseconds or UTC. `--json` bypasses this and prints the API's values.
  */
-export function renderResult(result: unknown): string {
+export function renderResult(result: unknown, table?: { readonly field: string; readonly columns?: readonly string[] }): string {
   if (result && typeof result === 'object' && Array.isArray((result as { data?: unknown }).data)) {
-    const rows = (result as { data: Array<Record<string, unknown>> }).data;
-    if (rows.length === 0) return '(none)\n';
-    const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-    const widths = columns.map((column) => Math.min(60, Math.max(column.length, ...rows.map((row) => cell(column, row[column]).length))));
-    const line = (values: string[]): string =>
-      values
-        .map((value, i) => value.slice(0, widths[i]).padEnd(widths[i]))
-        .join('  ')
-        .trimEnd();
-    return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((row) => line(columns.map((c) => cell(c, row[c]))))].join('\n')}\n`;
+    return tableOf((result as { data: Array<Record<string, unknown>> }).data);
+  }
+  if (table && result && typeof result === 'object' && Array.isArray((result as Record<string, unknown>)[table.field])) {
+    const { [table.field]: rows, ...rest } = result as Record<string, unknown>;
+    return `${renderResult(rest)}\n${tableOf(rows as Array<Record<string, unknown>>, table.columns)}`;
   }
   if (result && typeof result === 'object') {
     return `${Object.entries(result as Record<string, unknown>)
@@ -32,6 +27,19 @@ export function renderResult(result: unknown): string {
   return `${String(result)}\n`;
 }
 
+/** Rows as a table under a header line, each column as wide as its widest cell (at most 60). */
+function tableOf(rows: ReadonlyArray<Record<string, unknown>>, only?: readonly string[]): string {
+  if (rows.length === 0) return '(none)\n';
+  const columns = only ?? [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  const widths = columns.map((column) => Math.min(60, Math.max(column.length, ...rows.map((row) => cell(column, row[column]).length))));
+  const line = (values: readonly string[]): string =>
+    values
+      .map((value, i) => value.slice(0, widths[i]).padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((row) => line(columns.map((c) => cell(c, row[c]))))].join('\n')}\n`;
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0;
 }
@@ -47,8 +55,8 @@ function fieldsLine(item: Record<string, unknown>): string {
     .join(', ');
 }
 
-/** Field names that hold a point in time. */
-const TIME_FIELD = /^(at|[a-z]+At|[a-z_]+_at)$/;
+/** Field names that hold a point in time (`at`, `createdAt`, `expires_at`, `cooling_until`). */
+const TIME_FIELD = /^(at|[a-z]+At|[a-z_]+_at|[a-z_]+_until)$/;
 /** A UTC date-time as the API writes one (`toISOString`). */
 const UTC_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 

@@ -50,7 +50,7 @@ async function run(id: string, fields: Record<string, string>, withRoutes = true
 
 describe('target operations', () => {
   it('names the zone, the capacity and the default strategy of the table in force', async () => {
-    const result = (await run('deployments.targets', { deployment: 'chat' })) as Record<string, any>;
+    const result = (await run('targets.list', { deployment: 'chat' })) as Record<string, any>;
     expect(result.strategy).toBe('weighted');
     expect(result.fallbacks).toEqual([]);
     expect(result.targets.map((target: Record<string, unknown>) => [target.id, target.zone, target.capacity])).toEqual([
@@ -60,15 +60,15 @@ describe('target operations', () => {
   });
 
   it('drains and restores the health object the table routes by', async () => {
-    await run('deployments.drain', { deployment: 'chat', target: 'up/second' });
+    await run('targets.drain', { deployment: 'chat', target: 'up/second' });
     expect(table.routesOf('chat')?.routes[1].health.snapshot(Date.now()).drained).toBe(true);
     expect(table.plan('chat', 'chat', Date.now()).map((attempt) => attempt.route.id)).toEqual(['up/first']);
-    await run('deployments.restore', { deployment: 'chat', target: 'up/second' });
+    await run('targets.restore', { deployment: 'chat', target: 'up/second' });
     expect(table.routesOf('chat')?.routes[1].health.snapshot(Date.now()).drained).toBe(false);
   });
 
   it('says a server is needed where there is no live table', async () => {
-    const error = await run('deployments.targets', { deployment: 'chat' }, false).catch((caught: unknown) => caught);
+    const error = await run('targets.list', { deployment: 'chat' }, false).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(CeruleanError);
     expect((error as CeruleanError).status).toBe(400);
     expect((error as CeruleanError).code).toBe('server_required');

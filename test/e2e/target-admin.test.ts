@@ -61,7 +61,7 @@ async function metricsText(): Promise<string> {
 
 const modelsTried = (since: number) => upstream.requests.slice(since).map((request) => request.model);
 
-describe('deployments targets', () => {
+describe('targets list', () => {
   it("lists a deployment's targets with their live health, strategy and fallbacks; after a failure the target shows it", async () => {
     upstream.script([{ kind: 'status', status: 503 }], 'first');
     expect(await ask('chat')).toEqual({ status: 200, target: 'up/second' });
@@ -146,7 +146,7 @@ describe('deployments targets', () => {
   });
 });
 
-describe('deployments drain and restore', () => {
+describe('targets drain and restore', () => {
   it('drains a target: no request reaches it until it is restored; both are audited', async () => {
     const drained = await cerulean.admin('POST', '/deployments/pool/targets/up%2Fbeta/drain');
     expect(drained.status).toBe(200);
@@ -172,16 +172,16 @@ describe('deployments drain and restore', () => {
     expect((await ask('pool')).target).toBe('up/beta');
     expect(modelsTried(before)).toEqual(['beta']);
 
-    const audit = await cerulean.admin('GET', '/audit?action=deployments.drain');
+    const audit = await cerulean.admin('GET', '/audit?action=targets.drain');
     expect(audit.body.data).toHaveLength(1);
     expect(audit.body.data[0]).toMatchObject({
       actor: 'master',
-      action: 'deployments.drain',
+      action: 'targets.drain',
       target: 'deployment:pool',
       before: { target: 'up/beta', drained: false },
       after: { target: 'up/beta', drained: true },
     });
-    const restoreAudit = await cerulean.admin('GET', '/audit?action=deployments.restore');
+    const restoreAudit = await cerulean.admin('GET', '/audit?action=targets.restore');
     expect(restoreAudit.body.data).toHaveLength(1);
     expect(restoreAudit.body.data[0]).toMatchObject({ target: 'deployment:pool', after: { target: 'up/beta', drained: false } });
   });

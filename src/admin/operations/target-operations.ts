@@ -51,6 +51,23 @@ function targetOut(route: Route, now: number): Record<string, unknown> {
   };
 }
 
+/** What `cerulean targets DEPLOYMENT` shows of each target (the id already names provider and model). */
+const TABLE_COLUMNS = [
+  'id',
+  'region',
+  'zone',
+  'weight',
+  'priority',
+  'capacity',
+  'state',
+  'cooling_until',
+  'outstanding',
+  'latency_ewma_ms',
+  'failures',
+  'requests',
+  'drained',
+] as const;
+
 const targetInput = z.strictObject({
   deployment: idString.describe('deployment name'),
   target: idString.describe('target id, provider/model (in the URL path the slash is written %2F)'),
@@ -58,12 +75,14 @@ const targetInput = z.strictObject({
 
 export const targetOperations = [
   defineOperation({
-    id: 'deployments.targets',
+    id: 'targets.list',
     method: 'GET',
     path: '/deployments/:deployment/targets',
     summary:
       "A deployment's targets with their live health on the replica that answers (breaker state, cooldown, outstanding requests, latency, failures in the window, drained), its strategy and fallbacks.",
     input: z.strictObject({ deployment: idString.describe('deployment name') }),
+    positional: ['deployment'],
+    table: { field: 'targets', columns: TABLE_COLUMNS },
     async run(context, input) {
       requireAnywhere(context.principal, 'deployments:read');
       const routes = routesOf(context, input.deployment);
@@ -78,12 +97,13 @@ export const targetOperations = [
     },
   }),
   defineOperation({
-    id: 'deployments.drain',
+    id: 'targets.drain',
     method: 'POST',
     path: '/deployments/:deployment/targets/:target/drain',
     summary:
-      'Take a target out of rotation: new requests go to the deployment\'s other targets; those already running finish (service operator only). The drain holds on the replica that answers only, until "deployments restore" or a restart.',
+      'Take a target out of rotation: new requests go to the deployment\'s other targets; those already running finish (service operator only). The drain holds on the replica that answers only, until "targets restore" or a restart.',
     input: targetInput,
+    positional: ['deployment', 'target'],
     async run(context, input) {
       requireOperator(context.principal);
       const routes = routesOf(context, input.deployment);
@@ -110,11 +130,12 @@ export const targetOperations = [
     },
   }),
   defineOperation({
-    id: 'deployments.restore',
+    id: 'targets.restore',
     method: 'POST',
     path: '/deployments/:deployment/targets/:target/restore',
     summary: 'Put a drained target back into rotation on the replica that answers (service operator only).',
     input: targetInput,
+    positional: ['deployment', 'target'],
     async run(context, input) {
       requireOperator(context.principal);
       const routes = routesOf(context, input.deployment);

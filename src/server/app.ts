@@ -17,6 +17,8 @@ import {
 } from '../errors/catalogue.js';
 import { Metrics } from '../observability/metrics.js';
 import { traceHeadersFor } from '../observability/trace-context.js';
+import type { Tracing } from '../observability/tracing.js';
+import { TraceSpans } from '../pipeline/trace-spans.js';
 import type { Authenticator, Principal } from '../pipeline/authenticate.js';
 import type { InferenceContext } from '../pipeline/context.js';
 import type { AdmitStage } from '../pipeline/admit.js';
@@ -69,6 +71,8 @@ export interface AppOptions {
   responses?: Pick<ResponsesDependencies, 'store' | 'audit'>;
   /** Dependencies' state for `/readyz` (e.g. storage); `ready: false` answers 503. */
   readiness?: () => Readiness;
+  /** OpenTelemetry tracing, when configured: spans per request and attempt. The server flushes and stops it at shutdown. */
+  tracing?: Tracing;
 }
 
 /** What a dependency says about itself in `/readyz`: `degraded` serves on, `not_ready` takes the replica out. */
@@ -121,8 +125,11 @@ function accessFields(context: InferenceContext): Record<string, unknown> {
     filtered: context.filtered || undefined,
     usage_id: context.id,
   };
-  const traceparent = context.traceHeaders?.traceparent;
-  if (traceparent) fields.trace_id = traceparent.split('-')[1];
+  if (context.span) fields.trace_id = context.span.spanContext().traceId;
+  else {
+    const traceparent = context.traceHeaders?.traceparent;
+    if (traceparent) fields.trace_id = traceparent.split('-')[1];
+  }
   return fields;
 }
 
@@ -172,14 +179,18 @@ export function createServer(options: AppOptions): CeruleanServer {
     if (inFlight === 0) onIdle?.();
   };
   const metrics = options.metrics ?? new Metrics();
+  const spans = options.tracing ? new TraceSpans(options.tracing.tracer) : undefined;
+  const routing = failover(() => table, metrics.failoverObserver());
   const pipeline = new Pipeline({
     table: () => table,
     admit: options.admit,
     filter: options.filter,
-    meters: [new MetricsMeter(metrics, (name) => table.get(name) !== undefined), ...(options.meters ?? [])],
+    // The request's span ends last, once the other meters have settled what the request came to.
+    meters: [new MetricsMeter(metrics, (name) => table.get(name) !== undefined), ...(options.meters ?? []), ...(spans ? [spans.meter] : [])],
     onRetry: (provider, reason) => metrics.upstreamRetries.inc({ provider, reason }),
     onMeterError: (error) => app.log.error({ err: error }, 'metering failed'),
-    wrapProviderCall: failover(() => table, metrics.failoverObserver()),
+    // Routing tries the targets; with tracing, each attempt it makes gets its own span.
+    wrapProviderCall: spans ? (direct) => routing(spans.attempts(direct)) : routing,
   });
   const authenticator = options.authenticator;
   const bodyLimit = config.server.body_limit;
@@ -316,7 +327,9 @@ export function createServer(options: AppOptions): CeruleanServer {
         receivedAt: Date.now(),
         projectHint: projectHintOf(request),
         apiVersion: query['api-version'],
-        traceHeaders: traceHeadersFor(request.headers),
+        // With tracing, each attempt sends its own span's context; without, one context for the request.
+        traceHeaders: spans ? undefined : traceHeadersFor(request.headers),
+        span: spans?.start(request.headers, deployment, api.operation, request.id, api.name),
       };
       request.inference = context;
       const writer: ResponseWriter = {
@@ -455,6 +468,8 @@ export function createServer(options: AppOptions): CeruleanServer {
       } finally {
         clearTimeout(force);
         await table.close();
+        // The spans of the requests just drained go out before the process ends (bounded by the export timeout).
+        await options.tracing?.shutdown();
       }
     },
   };

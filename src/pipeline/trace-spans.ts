@@ -35,14 +35,18 @@ const headerSetter = {
 export class TraceSpans {
   constructor(private readonly tracer: Tracer) {}
 
-  /** The request's span, started on arrival as the child of the caller's `traceparent` (a malformed one is ignored). */
-  start(headers: IncomingHttpHeaders, deployment: string, operation: Operation, requestId: string, api: string): Span {
+  /**
+   * The request's span, the child of the caller's `traceparent` (a malformed one is ignored),
+   * starting at `startedAt` (`performance.now()` at arrival).
+   */
+  start(headers: IncomingHttpHeaders, deployment: string, operation: Operation, requestId: string, api: string, startedAt: number): Span {
     const parent = headers.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, headers, headerGetter);
     const name = GEN_AI_OPERATION[operation];
     return this.tracer.startSpan(
       `${name} ${deployment}`,
       {
         kind: SpanKind.SERVER,
+        startTime: startedAt,
         attributes: {
           'gen_ai.operation.name': name,
           'gen_ai.request.model': deployment,
@@ -99,7 +103,7 @@ export class TraceSpans {
 
   /** Stage "meter" for the request's span: what the request came to, then its end. */
   readonly meter: Meter = {
-    record(context: InferenceContext) {
+    record(context: InferenceContext, finishedAt: number) {
       const span = context.span;
       if (span === undefined) return;
       const attributes: Attributes = {};
@@ -127,7 +131,7 @@ export class TraceSpans {
       // A server span is an error when the server failed (5xx), not when it refused a caller (4xx):
       // OpenTelemetry's HTTP conventions; 499 (the caller went away) is neither.
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: String(status) });
-      span.end();
+      span.end(finishedAt);
     },
   };
 }

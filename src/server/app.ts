@@ -307,6 +307,7 @@ export function createServer(options: AppOptions): CeruleanServer {
       const deployment = route.deploymentInPath ? (request.params as { deployment: string }).deployment : table.resolve(accepted.model as string);
       const controller = abortOnClose(reply);
       const query = request.query as Record<string, string | undefined>;
+      const startedAt = performance.now() - reply.elapsedTime;
       const context: InferenceContext = {
         // Usage records and abuse counts are keyed by this id and must never collide: a caller's own
         // request id (which it may reuse) gets a unique suffix here.
@@ -323,13 +324,13 @@ export function createServer(options: AppOptions): CeruleanServer {
         principal: request.principal as Principal,
         signal: controller.signal,
         abort: (reason) => controller.abort(reason),
-        startedAt: performance.now() - reply.elapsedTime,
+        startedAt,
         receivedAt: Date.now(),
         projectHint: projectHintOf(request),
         apiVersion: query['api-version'],
         // With tracing, each attempt sends its own span's context; without, one context for the request.
         traceHeaders: spans ? undefined : traceHeadersFor(request.headers),
-        span: spans?.start(request.headers, deployment, api.operation, request.id, api.name),
+        span: spans?.start(request.headers, deployment, api.operation, request.id, api.name, startedAt),
       };
       request.inference = context;
       const writer: ResponseWriter = {

@@ -102,7 +102,13 @@ describe('traces of requests', () => {
     expect(request.name).toBe('chat chat');
     expect(request.parentSpanId).toBe(caller.parentId);
     expect(attempts.map((span) => span.name)).toEqual(['chat first', 'chat second']);
-    for (const attempt of attempts) expect(attempt.parentSpanId).toBe(request.spanId);
+    for (const attempt of attempts) {
+      expect(attempt.parentSpanId).toBe(request.spanId);
+      expect(attempt.start).toBeGreaterThanOrEqual(request.start);
+      expect(attempt.end).toBeLessThanOrEqual(request.end);
+    }
+    expect(attempts[1].start).toBeGreaterThanOrEqual(attempts[0].end);
+    expect(Math.abs(request.end - Date.now())).toBeLessThan(5_000);
 
     // The upstream continued the trace from each attempt's own span.
     const sent = upstream.requests.slice(before);

@@ -57,6 +57,25 @@ describe('trace export', () => {
     }
   });
 
+  it('takes the endpoint, headers and service name from the standard OTEL_* variables when the configuration leaves them out', async () => {
+    const names = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_SERVICE_NAME'] as const;
+    const saved = names.map((name) => process.env[name]);
+    Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=blue', OTEL_SERVICE_NAME: 'gateway-eu' });
+    try {
+      const tracing = startTracing({ headers: {}, sample_ratio: 1, resource_attributes: {}, export_timeout_ms: 1_000 }, capture(), 'test');
+      tracing.tracer.startSpan('from the environment').end();
+      await tracing.shutdown();
+    } finally {
+      names.forEach((name, index) => {
+        if (saved[index] === undefined) delete process.env[name];
+        else process.env[name] = saved[index];
+      });
+    }
+    const span = receiver.spans.find((received) => received.name === 'from the environment');
+    expect(span?.resource['service.name']).toBe('gateway-eu');
+    expect(receiver.exports.at(-1)?.['x-tenant']).toBe('blue');
+  });
+
   it('records new traces at the sample ratio: none at 0', async () => {
     const tracing = startTracing(options(receiver.url, { sample_ratio: 0 }), capture(), 'test');
     const span = tracing.tracer.startSpan('never kept');

@@ -313,6 +313,43 @@ const abuseMonitoringSchema = z.strictObject({
   sample_retention_days: z.number().int().min(0).default(30).describe('Days offending text is kept for reviewers; 0 stores no text at all.'),
 });
 
+const tracesSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Export OpenTelemetry traces over OTLP/HTTP: a span per inference request and a child span per upstream attempt. Off: no tracer at all.'),
+    endpoint: z
+      .url()
+      .optional()
+      .describe(
+        'The OTLP/HTTP traces URL, e.g. http://collector:4318/v1/traces; unset: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, else http://localhost:4318/v1/traces.',
+      ),
+    headers: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Headers sent with each export, e.g. `{ authorization: "Bearer ${OTLP_TOKEN}" }`; added to `OTEL_EXPORTER_OTLP_HEADERS`. Never logged.'),
+    sample_ratio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe("Share of new traces recorded; a request that continues a caller's `traceparent` follows the caller's sampled flag instead."),
+    service_name: z.string().min(1).optional().describe('`service.name` of the spans; unset: `OTEL_SERVICE_NAME`, else `cerulean`.'),
+    resource_attributes: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Further resource attributes (e.g. `deployment.environment.name`), over those in `OTEL_RESOURCE_ATTRIBUTES`.'),
+    export_timeout_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(10_000)
+      .describe('Longest wait for one export, and for the last one at shutdown; spans that cannot be sent in time are dropped, never waited on by a request.'),
+  })
+  .prefault({})
+  .describe('OpenTelemetry tracing.');
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   data_dir: z.string().default('./data').describe('Local state: the SQLite database (by default), the master key hash, the usage spool. One per replica.'),
@@ -429,6 +466,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Content filtering of prompts and completions.'),
+  telemetry: z.strictObject({ traces: tracesSchema }).prefault({}).describe('OpenTelemetry export (the GenAI metrics are on `/metrics` whatever this says).'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -440,6 +478,7 @@ export type FilterPolicyConfig = z.infer<typeof filterPolicySchema>;
 export type ClassifierConfig = z.infer<typeof classifierSchema>;
 export type AbuseMonitoringConfig = z.infer<typeof abuseMonitoringSchema>;
 export type Threshold = z.infer<typeof threshold>;
+export type TracesConfig = z.infer<typeof tracesSchema>;
 
 /** The validated, frozen configuration the service runs on. */
 export interface Config extends Omit<RawConfig, 'providers'> {

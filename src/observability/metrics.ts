@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState, TargetHealth } from '../routing/target-health.js';
 
+/** The labels every GenAI metric carries. */
+export type GenAiLabel = 'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_response_model';
+
 /** How an attempt at a target ended, as the per-target metrics name it. */
 export type AttemptOutcome = 'ok' | 'connect' | 'timeout' | 'status_5xx' | 'rate_limited' | 'caller_error';
 
@@ -44,6 +47,10 @@ export class Metrics {
   readonly failovers: Counter<'deployment'>;
   readonly targetLatency: Histogram<'deployment' | 'target'>;
   readonly targetSkips: Counter<'deployment' | 'target' | 'cause'>;
+  /** OpenTelemetry's GenAI metrics (`gen_ai.client.token.usage`, ...), in Prometheus' spelling. */
+  readonly genAiTokenUsage: Histogram<GenAiLabel | 'gen_ai_token_type'>;
+  readonly genAiOperationDuration: Histogram<GenAiLabel | 'error_type'>;
+  readonly genAiTimeToFirstToken: Histogram<GenAiLabel>;
   /** Every target attempted so far, its label children bound once; the breaker gauge is re-read from their health on each scrape. */
   private readonly targets = new Map<string, TargetSeries>();
   private readonly failoverChildren = new Map<string, Counter.Internal>();
@@ -125,6 +132,31 @@ export class Metrics {
       help: 'Time to first byte of successful attempts, by deployment and target.',
       labelNames: ['deployment', 'target'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    // https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-metrics/: names, units and bucket
+    // boundaries as the conventions give them; dots become underscores and the unit a suffix
+    // (`{token}` is an annotation, not a unit, so it adds none), as OpenTelemetry's Prometheus export does.
+    const genAiLabels: GenAiLabel[] = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'];
+    this.genAiTokenUsage = new Histogram({
+      name: 'gen_ai_client_token_usage',
+      help: 'Tokens used per inference request, by token type (input, output), operation, provider, requested deployment and answering model.',
+      labelNames: [...genAiLabels, 'gen_ai_token_type'],
+      buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+      registers,
+    });
+    this.genAiOperationDuration = new Histogram({
+      name: 'gen_ai_client_operation_duration_seconds',
+      help: 'Duration of inference requests, from arrival to the last byte; `error_type` is the HTTP status of the ones that failed.',
+      labelNames: [...genAiLabels, 'error_type'],
+      buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+      registers,
+    });
+    this.genAiTimeToFirstToken = new Histogram({
+      name: 'gen_ai_server_time_to_first_token_seconds',
+      help: 'Time from arrival to the first token relayed, of streamed inference requests.',
+      labelNames: genAiLabels,
+      buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
       registers,
     });
   }

@@ -5,7 +5,9 @@ import type { UpstreamResponse } from '../providers/upstream-client.js';
 import type { InferenceContext } from './context.js';
 import type { Route } from './pick-target.js';
 
-export type ProviderResult = { kind: 'json'; response: ProviderResponse } | { kind: 'stream'; chunks: AsyncIterable<JsonObject> };
+/** The upstream's answer; `status` is its HTTP status. */
+export type ProviderResult =
+  { kind: 'json'; status: number; response: ProviderResponse } | { kind: 'stream'; status: number; chunks: AsyncIterable<JsonObject> };
 
 /** The provider call as the pipeline makes it: the seam a later stage (fallback routing, caching) wraps. */
 export type ProviderCall = (context: InferenceContext, route: Route) => Promise<ProviderResult>;
@@ -29,7 +31,11 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
     context.attempts = response.attempts;
     const contentType = String(response.headers['content-type'] ?? '');
     if (contentType.includes('text/event-stream')) {
-      return { kind: 'stream', chunks: context.answeredNatively ? relayNativeStream(context, response, where) : relayStream(context, route, response, where) };
+      return {
+        kind: 'stream',
+        status: response.status,
+        chunks: context.answeredNatively ? relayNativeStream(context, response, where) : relayStream(context, route, response, where),
+      };
     }
     // Whatever else came back, it is not something to relay as a stream.
     response.body.destroy();
@@ -45,12 +51,12 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
     throw new UpstreamUnreachableError(`${where} answered with a body that is not JSON.`);
   }
   if (context.answeredNatively) {
-    return { kind: 'json', response: { body: json as JsonObject, raw: text, usage: context.api.nativeUsage?.(json as JsonObject) } };
+    return { kind: 'json', status: response.status, response: { body: json as JsonObject, raw: text, usage: context.api.nativeUsage?.(json as JsonObject) } };
   }
   const parsed = route.provider.parseResponse(context.operation, json, route.target, context.body);
   // Upstreams that answer in OpenAI's shape already: their bytes can be relayed as they are.
   if (route.provider.speaksOpenAI && parsed.raw === undefined) parsed.raw = text;
-  return { kind: 'json', response: parsed };
+  return { kind: 'json', status: response.status, response: parsed };
 }
 
 /**

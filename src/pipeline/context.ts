@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import type { JsonObject, Operation, Usage } from '../providers/provider.js';
 import type { AdmissionTicket } from './admit.js';
 import type { ApiFamilyName, InboundApi } from './inbound-api.js';
@@ -38,8 +39,13 @@ export interface InferenceContext {
   readonly projectHint: string | undefined;
   /** The caller's api-version on Azure routes. */
   readonly apiVersion: string | undefined;
-  /** W3C trace context sent to the upstream (`traceparent`, `tracestate`): the caller's trace continued, or a new one. */
-  readonly traceHeaders?: Readonly<Record<string, string>>;
+  /**
+   * W3C trace context sent to the upstream (`traceparent`, `tracestate`): the caller's trace
+   * continued, or a new one; with tracing on, each attempt's own span (set per attempt).
+   */
+  traceHeaders?: Readonly<Record<string, string>>;
+  /** The request's span, when tracing is on: each attempt's span is its child; the meter stage ends it. */
+  readonly span?: Span;
   /** Organization and project the request is charged to, once admitted (none for the master key). */
   organizationId?: string;
   projectId?: string;
@@ -54,6 +60,8 @@ export interface InferenceContext {
   cost?: number;
   route?: Route;
   usage?: Usage;
+  /** The model the upstream said answered (`model` of its answer or first stream chunk). */
+  responseModel?: string;
   /** Characters of generated text (content, reasoning, tool arguments) a stream carried so far. */
   streamedChars?: number;
   /** Whether `usage` is Cerulean's estimate: the stream ended (cut, abandoned, broken) before the upstream reported its own. */

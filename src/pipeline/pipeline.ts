@@ -110,6 +110,8 @@ export class Pipeline {
     const result = await this.call(context, route);
     if (result.kind === 'json') {
       context.usage = result.response.usage;
+      const model = result.response.body.model;
+      if (typeof model === 'string') context.responseModel = model;
       if (!filter) return { kind: 'json', body: result.response.body, raw: result.response.raw };
       const body = await filter.checkResponse(context, result.response.body);
       // An annotated body differs from the upstream's bytes: those can no longer be relayed as they are.
@@ -120,12 +122,13 @@ export class Pipeline {
   }
 
   /**
-   * Captures the stream's usage (the last `choices: []` chunk), its time to first token, and how much
+   * Captures the stream's usage (the last `choices: []` chunk), the model that answered, its time to first token, and how much
    * text it carried (for the estimate when the upstream never reports usage), for the meter stage.
    */
   private async *observe(context: InferenceContext, chunks: AsyncIterable<JsonObject>): AsyncGenerator<JsonObject> {
     context.streamedChars = 0;
     for await (const chunk of chunks) {
+      if (context.responseModel === undefined && typeof chunk.model === 'string') context.responseModel = chunk.model;
       if (chunk.usage != null) {
         const usage = readUsage(chunk.usage);
         if (usage) context.usage = usage;

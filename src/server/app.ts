@@ -17,6 +17,8 @@ import {
 } from '../errors/catalogue.js';
 import { Metrics } from '../observability/metrics.js';
 import { traceHeadersFor } from '../observability/trace-context.js';
+import type { Tracing } from '../observability/tracing.js';
+import { TraceSpans } from '../pipeline/trace-spans.js';
 import type { Authenticator, Principal } from '../pipeline/authenticate.js';
 import type { InferenceContext } from '../pipeline/context.js';
 import type { AdmitStage } from '../pipeline/admit.js';
@@ -74,6 +76,8 @@ export interface AppOptions {
   readiness?: () => Readiness;
   /** Where targets' own tpm/rpm are counted (governance's store, shared on Redis); absent: in this process's memory. */
   targetQuota?: TargetQuota;
+  /** OpenTelemetry tracing, when configured: spans per request and attempt. The server flushes and stops it at shutdown. */
+  tracing?: Tracing;
 }
 
 /** What a dependency says about itself in `/readyz`: `degraded` serves on, `not_ready` takes the replica out. */
@@ -126,8 +130,11 @@ function accessFields(context: InferenceContext): Record<string, unknown> {
     filtered: context.filtered || undefined,
     usage_id: context.id,
   };
-  const traceparent = context.traceHeaders?.traceparent;
-  if (traceparent) fields.trace_id = traceparent.split('-')[1];
+  if (context.span) fields.trace_id = context.span.spanContext().traceId;
+  else {
+    const traceparent = context.traceHeaders?.traceparent;
+    if (traceparent) fields.trace_id = traceparent.split('-')[1];
+  }
   return fields;
 }
 
@@ -183,14 +190,18 @@ export function createServer(options: AppOptions): CeruleanServer {
     new TargetQuota(ownTargetStore as MemoryRateLimitStore, {
       defaultMaxTokens: { chat: config.quotas.default_max_tokens, completions: config.quotas.default_max_tokens },
     });
+  const spans = options.tracing ? new TraceSpans(options.tracing.tracer) : undefined;
+  const routing = failover(() => table, metrics.failoverObserver(), targetQuota);
   const pipeline = new Pipeline({
     table: () => table,
     admit: options.admit,
     filter: options.filter,
-    meters: [new MetricsMeter(metrics, (name) => table.get(name) !== undefined), targetQuotaMeter, ...(options.meters ?? [])],
+    // The request's span ends last, once the other meters have settled what the request came to.
+    meters: [new MetricsMeter(metrics, (name) => table.get(name) !== undefined), targetQuotaMeter, ...(options.meters ?? []), ...(spans ? [spans.meter] : [])],
     onRetry: (provider, reason) => metrics.upstreamRetries.inc({ provider, reason }),
     onMeterError: (error) => app.log.error({ err: error }, 'metering failed'),
-    wrapProviderCall: failover(() => table, metrics.failoverObserver(), targetQuota),
+    // Routing tries the targets; with tracing, each attempt it makes gets its own span.
+    wrapProviderCall: spans ? (direct) => routing(spans.attempts(direct)) : routing,
   });
   const authenticator = options.authenticator;
   const bodyLimit = config.server.body_limit;
@@ -307,6 +318,7 @@ export function createServer(options: AppOptions): CeruleanServer {
       const deployment = route.deploymentInPath ? (request.params as { deployment: string }).deployment : table.resolve(accepted.model as string);
       const controller = abortOnClose(reply);
       const query = request.query as Record<string, string | undefined>;
+      const startedAt = performance.now() - reply.elapsedTime;
       const context: InferenceContext = {
         // Usage records and abuse counts are keyed by this id and must never collide: a caller's own
         // request id (which it may reuse) gets a unique suffix here.
@@ -323,11 +335,13 @@ export function createServer(options: AppOptions): CeruleanServer {
         principal: request.principal as Principal,
         signal: controller.signal,
         abort: (reason) => controller.abort(reason),
-        startedAt: performance.now() - reply.elapsedTime,
+        startedAt,
         receivedAt: Date.now(),
         projectHint: projectHintOf(request),
         apiVersion: query['api-version'],
-        traceHeaders: traceHeadersFor(request.headers),
+        // With tracing, each attempt sends its own span's context; without, one context for the request.
+        traceHeaders: spans ? undefined : traceHeadersFor(request.headers),
+        span: spans?.start(request.headers, deployment, api.operation, request.id, api.name, startedAt),
       };
       request.inference = context;
       const writer: ResponseWriter = {
@@ -467,6 +481,8 @@ export function createServer(options: AppOptions): CeruleanServer {
         clearTimeout(force);
         await table.close();
         await ownTargetStore?.close();
+        // The spans of the requests just drained go out before the process ends (bounded by the export timeout).
+        await options.tracing?.shutdown();
       }
     },
   };

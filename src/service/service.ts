@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { startGovernance, type Governance } from './governance.js';
 import { Metrics } from '../observability/metrics.js';
+import { startTracing, type Tracing } from '../observability/tracing.js';
 import { createContentSafety, type ContentSafety } from '../safety/content-safety.js';
 import { SafetyMetrics } from '../safety/safety-metrics.js';
 import type { Storage } from '../storage/storage.js';
@@ -11,6 +12,8 @@ export interface Service {
   readonly server: CeruleanServer;
   readonly governance: Governance;
   readonly safety: ContentSafety;
+  /** OpenTelemetry tracing; undefined when `telemetry.traces` is off (no tracer provider exists then). */
+  readonly tracing: Tracing | undefined;
   /** Drains the server, then commits buffered usage and closes storage and connections. */
   close(): Promise<void>;
 }
@@ -34,8 +37,11 @@ export async function startService(
     projects: governance.cache,
     observers: [new SafetyMetrics(metrics.registry), ...(governance.abuse ? [governance.abuse] : [])],
   });
+  const traces = config.telemetry.traces;
+  const tracing = traces.enabled ? startTracing(traces, logger ?? SILENT, options.version) : undefined;
   const server = createServer({
     config,
+    tracing,
     authenticator: governance.authenticator,
     logger,
     metrics,
@@ -64,6 +70,7 @@ export async function startService(
     server,
     governance,
     safety,
+    tracing,
     async close() {
       clearInterval(pruning);
       try {
@@ -74,6 +81,8 @@ export async function startService(
     },
   };
 }
+
+const SILENT = { warn: () => undefined, info: () => undefined };
 
 /** Stored responses past the retention are deleted at start and hourly (every replica may: deletes are idempotent). */
 function pruneStoredResponses(storage: Storage, retentionDays: () => number, onError: (error: unknown) => void): NodeJS.Timeout {

@@ -37,6 +37,12 @@ describe('what a reload applies', () => {
     expect(reloadChanges(thenDeployments, started, started)).toEqual({ changed: ['deployments', 'server'], needsRestart: [] });
   });
 
+  it('leaves tracing as the process started it: the tracer provider is built once', () => {
+    const started = parse(BASE);
+    const traced = parse(`${BASE}\ntelemetry: { traces: { enabled: true, endpoint: "http://collector:4318/v1/traces" } }\n`);
+    expect(reloadChanges(started, traced)).toEqual({ changed: ['telemetry'], needsRestart: ['telemetry'] });
+  });
+
   it('applies abuse-monitoring thresholds but not turning monitoring on', () => {
     const on = parse(`${BASE}\ncontent_safety: { abuse_monitoring: { flag_threshold: 5 } }\n`);
     const tuned = parse(`${BASE}\ncontent_safety: { abuse_monitoring: { flag_threshold: 9 } }\n`);

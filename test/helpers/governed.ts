@@ -6,7 +6,7 @@ import { hashKey } from '../../src/auth/master-key.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Governance } from '../../src/service/governance.js';
 import type { CeruleanServer } from '../../src/server/app.js';
-import { startService } from '../../src/service/service.js';
+import { startService, type Service } from '../../src/service/service.js';
 import { callJson } from './call-json.js';
 import { MASTER_KEY } from './cerulean.js';
 
@@ -15,6 +15,8 @@ export interface GovernedCerulean {
   server: CeruleanServer;
   governance: Governance;
   dataDir: string;
+  /** OpenTelemetry tracing, when the configuration turns it on. */
+  tracing: Service['tracing'];
   /** Calls the admin API as the master key (or another credential). */
   admin<T = any>(method: string, path: string, body?: unknown, credential?: string): Promise<{ status: number; body: T; headers: Headers }>;
   close(): Promise<void>;
@@ -36,6 +38,7 @@ export async function startGovernedCerulean(
     server,
     governance,
     dataDir,
+    tracing: service.tracing,
     admin: (method, path, body, credential = MASTER_KEY) => callJson(url, method, `/admin/v1${path}`, credential, body),
     close: () => service.close(),
   };

@@ -79,6 +79,7 @@ describe('the usage spool when the process is out of file descriptors', () => {
     const original = /(\d+|unlimited)\s+(\d+|unlimited)\s+files/.exec(prlimit.stdout.toString())?.[1];
     expect(original, 'prlimit (util-linux) reads the open-file limit').toBeDefined();
     expect(spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${limit}:`]).status).toBe(0);
+    let restored: ReturnType<typeof spawnSync> = { status: null } as ReturnType<typeof spawnSync>;
     const filler: number[] = [];
     const answered: string[] = [];
     try {
@@ -106,9 +107,9 @@ describe('the usage spool when the process is out of file descriptors', () => {
       }
     } finally {
       for (const fd of [...reserve, ...filler]) closeSync(fd);
-      const restored = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${original}:`]);
-      if (restored.status !== 0) throw new Error(`could not restore the open-file limit: ${restored.error?.message ?? restored.stderr}`);
+      restored = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${original}:`]);
     }
+    expect(restored.status, `restoring the open-file limit: ${restored.error?.message ?? restored.stderr}`).toBe(0);
     await cerulean.governance.ledger.flush();
     for (const id of answered) expect(await cerulean.governance.storage.usage.get(id), id).toBeDefined();
   });

@@ -41,11 +41,8 @@ function regionsChange(value: string[] | undefined): string[] | null | undefined
 function requireNarrowing(project: Project, key: PinSettings, keyId?: string): void {
   const problem = widening(project, key);
   if (problem) {
-    throw new InvalidRequestError(
-      `${keyId ? `Key "${keyId}": ` : ''}${problem.reason} (project "${project.id}"); a key may narrow its project's residency pin, never widen it.`,
-      problem.param,
-      'residency_conflict',
-    );
+    const message = `${keyId ? `Key "${keyId}": ` : ''}${problem.reason} (project "${project.id}"); a key may narrow its project's residency pin, never widen it.`;
+    throw new InvalidRequestError(message[0].toUpperCase() + message.slice(1), problem.param, 'residency_conflict');
   }
 }
 

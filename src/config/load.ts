@@ -122,6 +122,7 @@ function crossCheck(raw: z.infer<typeof configSchema>): string[] {
     });
   }
   problems.push(...crossCheckFallbacks(raw));
+  problems.push(...crossCheckDeploymentTypes(raw));
   problems.push(...crossCheckContentSafety(raw));
   return problems;
 }
@@ -176,6 +177,60 @@ function crossCheckFallbacks(raw: z.infer<typeof configSchema>): string[] {
     }
   };
   for (const name of Object.keys(raw.deployments)) visit(name, [name]);
+  return problems;
+}
+
+/** The region a target serves from as declared in the file (its own, else its provider's); undefined when neither names one. */
+function declaredRegion(raw: z.infer<typeof configSchema>, target: { provider: string; region?: string }): string | undefined {
+  return target.region ?? raw.providers[target.provider]?.region;
+}
+
+/**
+ * Deployment types, as Azure's: a `data_zone` deployment's targets all declare one data zone (not
+ * `global`), a `regional` deployment's all serve from one declared region (the target's own or its
+ * provider's; the server's region is not a declaration), and a regional deployment's fallbacks stay
+ * in its region (a data zone deployment's are held to its zone by the fallback check). `global`
+ * may go anywhere. Targets with an unknown provider are reported elsewhere.
+ */
+function crossCheckDeploymentTypes(raw: z.infer<typeof configSchema>): string[] {
+  const problems: string[] = [];
+  for (const [name, deployment] of Object.entries(raw.deployments)) {
+    if (deployment.type === undefined || deployment.type === 'global') continue;
+    const targetPath = (index: number): string => (deployment.targets ? `deployments.${name}.targets.${index}` : `deployments.${name}`);
+    const seen = new Set<string>();
+    targetsOf(deployment).forEach((target, index) => {
+      const provider = raw.providers[target.provider];
+      if (!provider) return;
+      if (deployment.type === 'data_zone') {
+        const zone = provider.data_zone;
+        if (zone === undefined)
+          problems.push(`${targetPath(index)}.provider: provider "${target.provider}" declares no data_zone, which a data_zone deployment needs`);
+        else if (zone === 'global')
+          problems.push(`${targetPath(index)}.provider: provider "${target.provider}" is in data zone "global", which a data_zone deployment may not use`);
+        else seen.add(zone);
+      } else {
+        const region = declaredRegion(raw, target);
+        if (region === undefined) problems.push(`${targetPath(index)}.region: a regional deployment's target needs a region (its own or its provider's)`);
+        else seen.add(region);
+      }
+    });
+    const what = deployment.type === 'data_zone' ? 'data zone' : 'region';
+    if (seen.size > 1)
+      problems.push(`deployments.${name}.type: "${deployment.type}" needs every target in one ${what} (its targets are in ${[...seen].join(', ')})`);
+    if (deployment.type !== 'regional' || seen.size !== 1) continue;
+    const [region] = seen;
+    (deployment.fallbacks ?? []).forEach((fallback, index) => {
+      const other = raw.deployments[fallback.deployment];
+      if (!other) return;
+      const outside = new Set(targetsOf(other).map((target) => declaredRegion(raw, target) ?? '(undeclared)'));
+      outside.delete(region);
+      if (outside.size > 0) {
+        problems.push(
+          `deployments.${name}.fallbacks.${index}.deployment: "${fallback.deployment}" serves from ${[...outside].join(', ')}, outside this regional deployment's region (${region})`,
+        );
+      }
+    });
+  }
   return problems;
 }
 

@@ -89,6 +89,13 @@ const targetSchema = z.strictObject({
     .describe("The target's own requests-per-minute capacity: each attempt counts 1 in a 60 s window, and a full target is skipped. Unset: not counted."),
 });
 
+/**
+ * Azure's deployment types: Global (any region), Data Zone (the regions of one data zone) and
+ * Regional ("Standard": one region). Declaring one makes `cerulean check` hold the targets to it.
+ */
+export const DEPLOYMENT_TYPES = ['global', 'data_zone', 'regional'] as const;
+export type DeploymentType = (typeof DEPLOYMENT_TYPES)[number];
+
 const fallbackSchema = z.strictObject({
   deployment: z.string().describe('Another deployment to try when every target of this one failed.'),
   on: z
@@ -102,6 +109,12 @@ const deploymentSchema = z
     provider: z.string().optional().describe('Name of a provider under `providers` (a deployment with one target; or `targets`).'),
     model: z.string().min(1).optional().describe("The upstream's model (or Azure deployment) name (with `provider`)."),
     targets: z.array(targetSchema).min(1).optional().describe('Several upstream targets behind this one deployment name, instead of `provider` and `model`.'),
+    type: z
+      .enum(DEPLOYMENT_TYPES)
+      .optional()
+      .describe(
+        "Where its targets may process data, as Azure's deployment types: `global` (anywhere), `data_zone` (every target's provider declares the same `data_zone`, not `global`), `regional` (every target in one region, its own or its provider's); `cerulean check` reports a target that breaks it, and a fallback that leaves the zone or region.",
+      ),
     strategy: z
       .enum(['weighted', 'priority', 'least_outstanding', 'lowest_latency'])
       .optional()

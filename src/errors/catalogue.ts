@@ -262,14 +262,19 @@ export class StoredResponseNotFoundError extends CeruleanError {
   }
 }
 
-/** 403: a project pinned to a data zone asked for a deployment with no target in that zone. */
-export class DataZoneUnavailableError extends CeruleanError {
-  constructor(deployment: string, zone: string, projectId: string) {
+/**
+ * 403: the request's residency pin (its project's, narrowed by its key's) allows no target of the
+ * deployment, fallbacks included, so nothing was sent. The code says which kind of pin refused:
+ * `data_zone_unavailable` when the pin names a data zone, else `region_unavailable`; the message
+ * names the whole policy and where each part of it comes from.
+ */
+export class ResidencyUnavailableError extends CeruleanError {
+  constructor(deployment: string, pin: { readonly zone: string | undefined; readonly policy: string }, projectId: string) {
     super(
       403,
       'permission_error',
-      `No target of deployment "${deployment}" is in data zone "${zone}", where the requests of project "${projectId}" must stay; nothing was sent.`,
-      { code: 'data_zone_unavailable' },
+      `No target of deployment "${deployment}" is allowed by the residency policy of project "${projectId}": ${pin.policy}; nothing was sent.`,
+      { code: pin.zone === undefined ? 'region_unavailable' : 'data_zone_unavailable' },
     );
   }
 }

@@ -103,8 +103,9 @@ export class GovernanceAdmission implements AdmitStage {
     const { organizationId, projectId, keyId } = caller;
     context.organizationId = organizationId;
     context.projectId = projectId;
-    const zone = projectId === undefined ? null : cache.project(projectId)?.dataZone;
-    if (zone) context.dataZone = zone;
+    // Built once per policy snapshot: a key's pin on its principal, a token caller's from its project.
+    const residency = principal.kind === 'key' ? principal.residency : projectId === undefined ? undefined : cache.projectPin(projectId);
+    if (residency) context.residency = residency;
     await this.options.abuse?.gate(context);
 
     const policy = cache.policy(deployment);

@@ -1,5 +1,6 @@
 import type { Principal } from '../pipeline/authenticate.js';
 import { compileBlocklists, validateTerm } from '../safety/blocklist/blocklist-matcher.js';
+import { effectivePin, type ResidencyPin } from '../routing/residency.js';
 import type { BlocklistScanner } from '../safety/content-filter.js';
 import type { ApiKey, BlocklistWithTerms, Budget, BudgetScope, DeploymentPolicy, Organization, Project, Storage } from '../storage/storage.js';
 import { PolicySnapshotFile, type PolicyRows } from './policy-snapshot-file.js';
@@ -17,6 +18,8 @@ interface Snapshot {
   keysByHash: Map<string, KeyEntry>;
   organizations: Map<string, Organization>;
   projects: Map<string, Project>;
+  /** projectId -> the residency pin of its token callers' requests (keys carry theirs on their principal); absent: unpinned. */
+  projectPins: Map<string, ResidencyPin>;
   policies: Map<string, DeploymentPolicy>;
   /** projectId -> deployment (or '*') -> TPM */
   quotas: Map<string, Map<string, number>>;
@@ -35,6 +38,7 @@ const EMPTY: Snapshot = {
   keysByHash: new Map(),
   organizations: new Map(),
   projects: new Map(),
+  projectPins: new Map(),
   policies: new Map(),
   quotas: new Map(),
   budgets: new Map(),
@@ -48,10 +52,18 @@ const EMPTY: Snapshot = {
 function build(rows: PolicyRows): Snapshot {
   const { organizations, projects, keys, policies, quotas, budgets, approved, blocklists, filterPolicies } = rows;
   const projectMap = new Map(projects.map((project) => [project.id, project]));
+  // Rows from a snapshot file written before residency pins existed lack the fields: unpinned.
+  const pinOf = (row: { dataZone?: string | null; regions?: string[] | null }) => ({ dataZone: row.dataZone ?? null, regions: row.regions ?? null });
+  const projectPins = new Map<string, ResidencyPin>();
+  for (const project of projects) {
+    const pin = effectivePin(pinOf(project));
+    if (pin) projectPins.set(project.id, pin);
+  }
   const keysByHash = new Map<string, KeyEntry>();
   for (const key of keys) {
     const project = projectMap.get(key.projectId);
     if (!project) continue;
+    const residency = effectivePin(pinOf(project), pinOf(key));
     const principal: Principal = Object.freeze({
       kind: 'key',
       id: key.id,
@@ -59,6 +71,7 @@ function build(rows: PolicyRows): Snapshot {
       projectId: project.id,
       deployments: key.deployments ? new Set(key.deployments) : null,
       prefix: key.prefix,
+      ...(residency ? { residency } : {}),
     });
     keysByHash.set(key.hash, { key, project, principal });
   }
@@ -91,6 +104,7 @@ function build(rows: PolicyRows): Snapshot {
     keysByHash,
     organizations: new Map(organizations.map((org) => [org.id, org])),
     projects: projectMap,
+    projectPins,
     policies: new Map(policies.map((policy) => [policy.deployment, policy])),
     quotas: quotaMap,
     budgets: new Map(budgets.map((budget) => [`${budget.scope}:${budget.scopeId}`, budget])),
@@ -354,6 +368,11 @@ export class PolicyCache {
 
   project(id: string): Project | undefined {
     return this.snapshot.projects.get(id);
+  }
+
+  /** The residency pin of the project's requests made without a key (token callers); undefined: unpinned. */
+  projectPin(id: string): ResidencyPin | undefined {
+    return this.snapshot.projectPins.get(id);
   }
 
   organization(id: string): Organization | undefined {

@@ -1,3 +1,4 @@
+import type { ResidencyPin } from '../routing/residency.js';
 import type { Role, Scope } from '../storage/storage.js';
 
 /** A role held on an organization or a project. */
@@ -23,6 +24,8 @@ export type Principal =
       readonly deployments: ReadonlySet<string> | null;
       /** The key's visible prefix (never the key), for access logs. */
       readonly prefix?: string;
+      /** Where its requests may be processed: its project's pin narrowed by its own, built once per policy snapshot; absent: anywhere. */
+      readonly residency?: ResidencyPin;
     }
   | { readonly kind: 'user'; readonly id: string; readonly organizationId: string; readonly roles: readonly RoleGrant[] };
 

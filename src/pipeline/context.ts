@@ -5,6 +5,7 @@ import type { ApiFamilyName, InboundApi } from './inbound-api.js';
 import type { Principal } from './authenticate.js';
 import type { Route } from './pick-target.js';
 import type { TargetReservation } from '../routing/target-quota.js';
+import type { ResidencyPin } from '../routing/residency.js';
 
 /** One inference request as it moves through the pipeline. Stages fill the optional fields. */
 export interface InferenceContext {
@@ -50,8 +51,8 @@ export interface InferenceContext {
   organizationId?: string;
   projectId?: string;
   admission?: AdmissionTicket;
-  /** The data zone the request's project is pinned to: routing never sends it to a target outside it. */
-  dataZone?: string;
+  /** Where the request may be processed (its project's pin narrowed by its key's): routing never sends it to a target outside it. */
+  residency?: ResidencyPin;
   /** Whether a content-filter policy applies to the request (known once it is admitted). */
   filterApplies?: boolean;
   /** Whether the upstream answered in the caller's own API (a native request relayed as it is). */

@@ -1,5 +1,5 @@
 import type { FallbackCause } from '../config/schema.js';
-import { DataZoneUnavailableError, TargetsAtCapacityError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors/catalogue.js';
+import { ResidencyUnavailableError, TargetsAtCapacityError, UpstreamStatusError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors/catalogue.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import type { Outcome } from '../routing/target-health.js';
 import type { TargetQuota } from '../routing/target-quota.js';
@@ -59,10 +59,10 @@ function classify(error: unknown): Failure {
  */
 export function failover(table: () => DeploymentTable, observer?: TargetObserver, quota?: TargetQuota): (next: ProviderCall) => ProviderCall {
   return (next) => async (context, picked) => {
-    const plan = table().plan(context.deployment, context.operation, Date.now(), context.dataZone);
+    const plan = table().plan(context.deployment, context.operation, Date.now(), context.residency);
     if (plan.length === 0) {
-      // Residency: nothing in the project's zone is a refusal, never a target outside it.
-      if (context.dataZone !== undefined) throw new DataZoneUnavailableError(context.deployment, context.dataZone, context.projectId ?? '');
+      // Residency: nothing the pin allows is a refusal, never a target outside it.
+      if (context.residency !== undefined) throw new ResidencyUnavailableError(context.deployment, context.residency, context.projectId ?? '');
       plan.push({ route: picked });
     }
     context.failoverPossible = plan.length > 1;

@@ -1,8 +1,9 @@
-import { targetsOf, type Config, type FallbackCause } from '../config/schema.js';
+import { targetsOf, type Config, type DeploymentType, type FallbackCause } from '../config/schema.js';
 import { DeploymentNotFoundError, OperationNotSupportedError, ProviderNotConfiguredError } from '../errors/catalogue.js';
 import type { Operation, Provider, Target } from '../providers/provider.js';
 import { createProvider } from '../providers/registry.js';
 import { UpstreamClient } from '../providers/upstream-client.js';
+import { allows, type ResidencyPin } from '../routing/residency.js';
 import { TargetHealth } from '../routing/target-health.js';
 import { orderTargets, type Strategy } from '../routing/strategies.js';
 import { targetLimits, type TargetLimits } from '../routing/target-quota.js';
@@ -30,6 +31,8 @@ export interface Route {
 /** A deployment's targets and what to do when they fail. */
 export interface DeploymentRoutes {
   readonly name: string;
+  /** Its declared deployment type (`global`, `data_zone`, `regional`; `cerulean check` holds its targets to it), if any. */
+  readonly type: DeploymentType | undefined;
   readonly routes: readonly Route[];
   readonly strategy: Strategy;
   readonly fallbacks: ReadonlyArray<{ readonly deployment: string; readonly on: ReadonlySet<FallbackCause> }>;
@@ -106,6 +109,7 @@ export class DeploymentTable {
       if (routes.length === 0) continue;
       this.deployments.set(name, {
         name,
+        type: deployment.type,
         routes,
         strategy: deployment.strategy ?? 'weighted',
         fallbacks: (deployment.fallbacks ?? []).map((fallback) => ({ deployment: fallback.deployment, on: new Set(fallback.on) })),
@@ -170,26 +174,27 @@ export class DeploymentTable {
    * strategy, then those open or cooling down as a last resort, so a request is never refused for
    * health alone; drained ones never),
    * then each fallback deployment's, marked with the causes that move on to them. Targets that
-   * cannot serve the operation or have no credential are left out, and with a `zone` (a project
-   * pinned to a data zone) every target outside it, fallbacks included. No I/O.
+   * cannot serve the operation or have no credential are left out, and with a residency `pin` (a
+   * pinned project or key) every target the pin does not allow (its provider's data zone, its
+   * region), fallbacks included. No pin costs nothing more. No I/O.
    */
-  plan(name: string, operation: Operation, now: number, zone?: string): PlannedAttempt[] {
+  plan(name: string, operation: Operation, now: number, pin?: ResidencyPin): PlannedAttempt[] {
     const deployment = this.deployments.get(name);
     if (!deployment) return [];
-    const attempts: PlannedAttempt[] = this.ordered(deployment, operation, now, zone).map((route) => ({ route }));
+    const attempts: PlannedAttempt[] = this.ordered(deployment, operation, now, pin).map((route) => ({ route }));
     for (const fallback of deployment.fallbacks) {
       const other = this.deployments.get(fallback.deployment);
       if (!other) continue;
       const via = { deployment: fallback.deployment, on: fallback.on };
-      for (const route of this.ordered(other, operation, now, zone)) attempts.push({ route, via });
+      for (const route of this.ordered(other, operation, now, pin)) attempts.push({ route, via });
     }
     return attempts;
   }
 
-  /** `zone`: only targets whose provider declares that data zone (a pinned project's request). */
-  private ordered(deployment: DeploymentRoutes, operation: Operation, now: number, zone: string | undefined): Route[] {
+  /** `pin`: only targets it allows (a pinned project's or key's request). */
+  private ordered(deployment: DeploymentRoutes, operation: Operation, now: number, pin: ResidencyPin | undefined): Route[] {
     const usable = deployment.routes.filter(
-      (route) => route.provider.operations.has(operation) && !route.provider.missingCredential && (zone === undefined || route.zone === zone),
+      (route) => route.provider.operations.has(operation) && !route.provider.missingCredential && (pin === undefined || allows(pin, route.zone, route.region)),
     );
     if (usable.length <= 1) return usable.filter((route) => !route.health.isDrained());
     const ordered = orderTargets(usable, deployment.strategy, now) as Route[];

@@ -27,6 +27,8 @@ export interface Project {
   keyAuthEnabled: boolean;
   /** The data zone (providers' `data_zone`, e.g. `eu`) every request of the project must stay in; null: anywhere. */
   dataZone: string | null;
+  /** The regions (a target's region, e.g. `westeurope`) every request of the project must stay in; null: any. */
+  regions: string[] | null;
   createdAt: number;
 }
 
@@ -65,6 +67,10 @@ export interface ApiKey {
   createdAt: number;
   lastUsedAt: number | null;
   createdBy: string | null;
+  /** The data zone requests made with this key must stay in, within its project's pin (it may narrow it, never widen it); null: the project's. */
+  dataZone: string | null;
+  /** The regions requests made with this key must stay in, a subset of its project's regions when those are pinned; null: the project's. */
+  regions: string[] | null;
   /**
    * When abuse monitoring (or an operator) suspended the key; null when it is not suspended.
    * Optional on create (absent means null); storage always returns it. A suspended key is still
@@ -367,7 +373,7 @@ export interface ProjectRepository {
   create(project: Project): Promise<void>;
   get(id: string): Promise<Project | undefined>;
   list(organizationId?: string): Promise<Project[]>;
-  update(id: string, changes: Partial<Pick<Project, 'name' | 'keyAuthEnabled' | 'dataZone'>>): Promise<Project | undefined>;
+  update(id: string, changes: Partial<Pick<Project, 'name' | 'keyAuthEnabled' | 'dataZone' | 'regions'>>): Promise<Project | undefined>;
   /** Removes the project, its keys, quotas, budgets, access requests, blocklists and filter policies (usage, audit and abuse reviews stay). */
   delete(id: string): Promise<boolean>;
 }
@@ -404,6 +410,8 @@ export interface ApiKeyRepository {
   suspend(id: string, at: number): Promise<ApiKey | undefined>;
   /** Lifts a suspension (no-op when not suspended). Undefined when the key does not exist. */
   unsuspend(id: string): Promise<ApiKey | undefined>;
+  /** Renames the key or changes its residency pin (null removes a part); undefined when the key does not exist. */
+  update(id: string, changes: Partial<Pick<ApiKey, 'name' | 'dataZone' | 'regions'>>): Promise<ApiKey | undefined>;
   /** Records last-used times in one statement per batch (never one write per request). */
   touch(lastUsed: ReadonlyArray<{ id: string; at: number }>): Promise<void>;
 }

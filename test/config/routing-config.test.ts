@@ -104,3 +104,80 @@ describe('deployments over several targets', () => {
     expect(problems('  any: { provider: anywhere, model: m, fallbacks: [{ deployment: us-only }] }\n  us-only: { provider: us, model: m }\n')).toBe('');
   });
 });
+
+describe('deployment types (Azure: Global, Data Zone, Regional)', () => {
+  const TYPED_PROVIDERS = `
+providers:
+  we: { type: openai-compatible, base_url: "http://we.example/v1", region: westeurope, data_zone: eu }
+  fr: { type: openai-compatible, base_url: "http://fr.example/v1", region: francecentral, data_zone: eu }
+  us: { type: openai-compatible, base_url: "http://us.example/v1", region: eastus, data_zone: us }
+  anywhere: { type: openai-compatible, base_url: "http://any.example/v1", region: global, data_zone: global }
+  bare: { type: openai-compatible, base_url: "http://bare.example/v1" }
+`;
+  function typed(deployments: string): string {
+    try {
+      parseConfig(`${TYPED_PROVIDERS}deployments:\n${deployments}`, 'test.yaml', {});
+      return '';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  it('accepts deployments whose targets keep to their type, and a global one anywhere', async () => {
+    const deployments = [
+      '  zoned: { type: data_zone, targets: [{ provider: we, model: m }, { provider: fr, model: m }] }',
+      '  regional: { type: regional, targets: [{ provider: we, model: m }, { provider: bare, model: n, region: westeurope }] }',
+      '  single: { type: regional, provider: us, model: m }',
+      '  everywhere: { type: global, targets: [{ provider: us, model: m }, { provider: we, model: m }, { provider: bare, model: m }] }',
+    ];
+    expect(typed(`${deployments.join('\n')}\n`)).toBe('');
+    const config = parseConfig(`${TYPED_PROVIDERS}deployments:\n${deployments.join('\n')}\n`, 'test.yaml', {});
+    const table = new DeploymentTable(config);
+    try {
+      expect(table.routesOf('zoned')?.type).toBe('data_zone');
+      expect(table.routesOf('everywhere')?.type).toBe('global');
+    } finally {
+      await table.close();
+    }
+  });
+
+  it('reports a data_zone deployment over several zones, an undeclared zone, or the global zone, with the path', () => {
+    expect(typed('  z: { type: data_zone, targets: [{ provider: we, model: m }, { provider: us, model: m }] }\n')).toContain(
+      'deployments.z.type: "data_zone" needs every target in one data zone (its targets are in eu, us)',
+    );
+    expect(typed('  z: { type: data_zone, targets: [{ provider: we, model: m }, { provider: bare, model: m }] }\n')).toContain(
+      'deployments.z.targets.1.provider: provider "bare" declares no data_zone, which a data_zone deployment needs',
+    );
+    expect(typed('  z: { type: data_zone, provider: anywhere, model: m }\n')).toContain(
+      'deployments.z.provider: provider "anywhere" is in data zone "global", which a data_zone deployment may not use',
+    );
+  });
+
+  it('reports a regional deployment over several regions or with a target of no declared region, with the path', () => {
+    expect(typed('  r: { type: regional, targets: [{ provider: we, model: m }, { provider: fr, model: m }] }\n')).toContain(
+      'deployments.r.type: "regional" needs every target in one region (its targets are in westeurope, francecentral)',
+    );
+    // A target's own region overrides its provider's.
+    expect(typed('  r: { type: regional, targets: [{ provider: we, model: m }, { provider: we, model: n, region: northeurope }] }\n')).toContain(
+      'deployments.r.type: "regional" needs every target in one region (its targets are in westeurope, northeurope)',
+    );
+    // The server's region is not a declaration.
+    expect(typed('  r: { type: regional, targets: [{ provider: we, model: m }, { provider: bare, model: m }] }\n')).toContain(
+      "deployments.r.targets.1.region: a regional deployment's target needs a region (its own or its provider's)",
+    );
+  });
+
+  it("reports a fallback that leaves a regional deployment's region or a data zone deployment's zone", () => {
+    expect(typed('  r: { type: regional, provider: we, model: m, fallbacks: [{ deployment: other }] }\n  other: { provider: fr, model: m }\n')).toContain(
+      'deployments.r.fallbacks.0.deployment: "other" serves from francecentral, outside this regional deployment\'s region (westeurope)',
+    );
+    expect(typed('  r: { type: regional, provider: we, model: m, fallbacks: [{ deployment: same }] }\n  same: { provider: we, model: n }\n')).toBe('');
+    expect(typed('  z: { type: data_zone, provider: we, model: m, fallbacks: [{ deployment: other }] }\n  other: { provider: us, model: m }\n')).toContain(
+      'deployments.z.fallbacks.0.deployment: "other" processes data in us, outside this deployment\'s zones (eu)',
+    );
+  });
+
+  it('refuses an unknown type', () => {
+    expect(typed('  t: { type: zonal, provider: we, model: m }\n')).toContain('deployments.t.type');
+  });
+});

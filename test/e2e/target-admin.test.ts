@@ -70,6 +70,7 @@ describe('targets list', () => {
     expect(listed.status).toBe(200);
     expect(listed.body).toEqual({
       deployment: 'chat',
+      type: null,
       strategy: 'priority',
       fallbacks: [{ deployment: 'pool', on: ['context_length'] }],
       targets: [

@@ -117,7 +117,7 @@ const monitors: AbuseMonitor[] = [];
 
 async function seed(target: Storage): Promise<void> {
   await target.organizations.create({ id: 'org_1', name: 'Org', createdAt: T0 });
-  await target.projects.create({ id: 'proj_a', organizationId: 'org_1', name: 'A', keyAuthEnabled: true, dataZone: null, createdAt: T0 });
+  await target.projects.create({ id: 'proj_a', organizationId: 'org_1', name: 'A', keyAuthEnabled: true, dataZone: null, regions: null, createdAt: T0 });
   for (const id of ['key_1', 'key_2']) {
     await target.keys.create({
       id,
@@ -131,6 +131,8 @@ async function seed(target: Storage): Promise<void> {
       createdAt: T0,
       lastUsedAt: null,
       createdBy: null,
+      dataZone: null,
+      regions: null,
     });
   }
 }

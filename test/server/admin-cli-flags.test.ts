@@ -87,6 +87,16 @@ describe('flags', () => {
     }
   });
 
+  it("pins a key to a data zone and regions, within its project's pin, and clears a pin with an empty value", async () => {
+    await ok(['projects', 'create', '--organization', 'org_acme', '--name', 'Pinned', '--id', 'proj_pin', '--data-zone', 'eu']);
+    const created = JSON.parse(await ok(['keys', 'create', '--project', 'proj_pin', '--data-zone', 'eu', '--regions', 'westeurope,swedencentral', '--json']));
+    expect(created).toMatchObject({ dataZone: 'eu', regions: ['westeurope', 'swedencentral'] });
+    expect(JSON.parse(await ok(['keys', 'update', '--key', created.id, '--regions', '', '--json']))).toMatchObject({ dataZone: 'eu', regions: null });
+    const widened = await cerulean(['keys', 'create', '--project', 'proj_pin', '--data-zone', 'us']);
+    expect(widened.code).toBe(1);
+    expect(widened.stderr).toContain(`The key's data zone "us" contradicts the project's data zone "eu" (project "proj_pin")`);
+  });
+
   it('reads booleans bare, negated or spelt out, and says which flag is unknown', async () => {
     expect(await ok(['projects', 'update', '--project', 'proj_s', '--no-key-auth'])).toContain('keyAuthEnabled: false');
     expect(await ok(['projects', 'update', '--project', 'proj_s', '--key_auth'])).toContain('keyAuthEnabled: true');

@@ -268,8 +268,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       const upgraded = await openStorage(old.url);
       try {
         expect(await upgraded.migrate()).toEqual({
-          applied: ['0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated', '0006_project_data_zone'],
-          current: '0006_project_data_zone',
+          applied: ['0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated', '0006_project_data_zone', '0008_residency_pins'],
+          current: '0008_residency_pins',
         });
         expect((await upgraded.usage.get('req_old'))?.api).toBe('chat');
         // The same key but another API: a rollup row of its own beside the old one.

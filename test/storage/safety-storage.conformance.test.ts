@@ -59,7 +59,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
     await storage.migrate();
     await storage.organizations.create({ id: 'org_1', name: 'Org', createdAt: T0 });
     for (const id of ['proj_a', 'proj_b']) {
-      await storage.projects.create({ id, organizationId: 'org_1', name: id, keyAuthEnabled: true, dataZone: null, createdAt: T0 });
+      await storage.projects.create({ id, organizationId: 'org_1', name: id, keyAuthEnabled: true, dataZone: null, regions: null, createdAt: T0 });
     }
   });
 
@@ -330,10 +330,19 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       const upgraded = await openStorage(old.url);
       try {
         expect(await upgraded.migrate()).toEqual({
-          applied: ['0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated', '0006_project_data_zone'],
-          current: '0006_project_data_zone',
+          applied: [
+            '0002_content_safety',
+            '0003_usage_api_and_responses',
+            '0004_cache_write_price',
+            '0005_usage_estimated',
+            '0006_project_data_zone',
+            '0008_residency_pins',
+          ],
+          current: '0008_residency_pins',
         });
         expect((await upgraded.keys.get('key_old'))?.suspendedAt).toBeNull();
+        // A key from before residency pins follows its project's pin (none of its own).
+        expect(await upgraded.keys.get('key_old')).toMatchObject({ dataZone: null, regions: null });
         expect((await upgraded.keys.listActive(T0)).map((k) => k.id)).toEqual(['key_old']);
         expect(await upgraded.blocklists.list('proj_a')).toEqual([]);
       } finally {

@@ -46,6 +46,8 @@ export function keyRecord(id: string, projectId = 'proj_a', overrides: Partial<A
     createdAt: T0,
     lastUsedAt: null,
     createdBy: 'user_1',
+    dataZone: null,
+    regions: null,
     ...overrides,
   };
 }

@@ -205,7 +205,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
     if ((await storage.organizations.get(organizationId)) === undefined) {
       await storage.organizations.create({ id: organizationId, name: `Org ${organizationId}`, createdAt: T0 });
     }
-    await storage.projects.create({ id, organizationId, name: `Project ${id}`, keyAuthEnabled: true, dataZone: null, createdAt: T0 });
+    await storage.projects.create({ id, organizationId, name: `Project ${id}`, keyAuthEnabled: true, dataZone: null, regions: null, createdAt: T0 });
   }
 
   async function seedKey(id: string, projectId = 'proj_a', overrides: Partial<Parameters<Storage['keys']['create']>[0]> = {}): Promise<void> {
@@ -228,9 +228,17 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
   describe('migrations', () => {
     it('applies every migration once; running again applies nothing', async () => {
       expect(storage.dialect).toBe(dialect);
-      const current = '0006_project_data_zone';
+      const current = '0008_residency_pins';
       expect(firstMigration).toEqual({
-        applied: ['0001_initial', '0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated', current],
+        applied: [
+          '0001_initial',
+          '0002_content_safety',
+          '0003_usage_api_and_responses',
+          '0004_cache_write_price',
+          '0005_usage_estimated',
+          '0006_project_data_zone',
+          current,
+        ],
         current,
       });
       expect(await storage.migrate()).toEqual({ applied: [], current });
@@ -278,7 +286,15 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       await seedProject('proj_a', 'org_1');
       await seedProject('proj_b', 'org_2');
       const project = await storage.projects.get('proj_a');
-      expect(project).toEqual({ id: 'proj_a', organizationId: 'org_1', name: 'Project proj_a', keyAuthEnabled: true, dataZone: null, createdAt: T0 });
+      expect(project).toEqual({
+        id: 'proj_a',
+        organizationId: 'org_1',
+        name: 'Project proj_a',
+        keyAuthEnabled: true,
+        dataZone: null,
+        regions: null,
+        createdAt: T0,
+      });
       expect((await storage.projects.list()).map((p) => p.id)).toEqual(['proj_a', 'proj_b']);
       expect((await storage.projects.list('org_2')).map((p) => p.id)).toEqual(['proj_b']);
 
@@ -289,9 +305,20 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       expect(await storage.projects.update('proj_missing', { name: 'x' })).toBeUndefined();
     });
 
+    it("keeps a project's residency pin: a data zone and regions, each removable", async () => {
+      await seedProject('proj_a', 'org_1');
+      expect(await storage.projects.update('proj_a', { dataZone: 'eu', regions: ['westeurope', 'swedencentral'] })).toMatchObject({
+        dataZone: 'eu',
+        regions: ['westeurope', 'swedencentral'],
+      });
+      expect(await storage.projects.get('proj_a')).toMatchObject({ dataZone: 'eu', regions: ['westeurope', 'swedencentral'] });
+      expect(await storage.projects.update('proj_a', { regions: null })).toMatchObject({ dataZone: 'eu', regions: null });
+      expect(await storage.projects.update('proj_a', { dataZone: null })).toMatchObject({ dataZone: null, regions: null });
+    });
+
     it('refuses a project of an unknown organization (foreign keys are on)', async () => {
       await expect(
-        storage.projects.create({ id: 'proj_x', organizationId: 'org_missing', name: 'x', keyAuthEnabled: true, dataZone: null, createdAt: T0 }),
+        storage.projects.create({ id: 'proj_x', organizationId: 'org_missing', name: 'x', keyAuthEnabled: true, dataZone: null, regions: null, createdAt: T0 }),
       ).rejects.toThrow();
     });
 
@@ -441,6 +468,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
         lastUsedAt: null,
         createdBy: 'user_1',
         suspendedAt: null,
+        dataZone: null,
+        regions: null,
       });
       expect(await storage.keys.findByHash(key!.hash)).toEqual(key);
       expect(await storage.keys.findByHash('nope')).toBeUndefined();
@@ -448,6 +477,20 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       expect((await storage.keys.list('proj_a')).map((k) => k.id)).toEqual(['key_1', 'key_2']);
       // The hash is unique.
       await expect(seedKey('key_3', 'proj_a', { hash: key!.hash })).rejects.toThrow();
+    });
+
+    it("keeps a key's residency pin and name through updates; listActive carries them", async () => {
+      await seedKey('key_pinned', 'proj_a', { dataZone: 'eu', regions: ['westeurope'] });
+      expect(await storage.keys.get('key_pinned')).toMatchObject({ dataZone: 'eu', regions: ['westeurope'] });
+      expect((await storage.keys.listActive(T0)).find((key) => key.id === 'key_pinned')).toMatchObject({ dataZone: 'eu', regions: ['westeurope'] });
+      expect(await storage.keys.update('key_pinned', { regions: ['westeurope', 'swedencentral'], name: 'renamed' })).toMatchObject({
+        name: 'renamed',
+        dataZone: 'eu',
+        regions: ['westeurope', 'swedencentral'],
+      });
+      expect(await storage.keys.update('key_pinned', { dataZone: null, regions: null })).toMatchObject({ name: 'renamed', dataZone: null, regions: null });
+      expect(await storage.keys.update('key_pinned', {})).toMatchObject({ name: 'renamed' });
+      expect(await storage.keys.update('key_missing', { name: 'x' })).toBeUndefined();
     });
 
     it('lists active keys and revokes once', async () => {
@@ -1156,8 +1199,9 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
               '0004_cache_write_price',
               '0005_usage_estimated',
               '0006_project_data_zone',
+              '0008_residency_pins',
             ],
-            current: '0006_project_data_zone',
+            current: '0008_residency_pins',
           });
           await memory.organizations.create({ id: 'org_m', name: 'Memory', createdAt: T0 });
           expect(await memory.organizations.list()).toHaveLength(1);

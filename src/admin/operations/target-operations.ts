@@ -79,7 +79,7 @@ export const targetOperations = [
     method: 'GET',
     path: '/deployments/:deployment/targets',
     summary:
-      "A deployment's targets with their live health on the replica that answers (breaker state, cooldown, outstanding requests, latency, failures in the window, drained), its strategy and fallbacks.",
+      "A deployment's targets with their live health on the replica that answers (breaker state, cooldown, outstanding requests, latency, failures in the window, drained), its deployment type, strategy and fallbacks.",
     input: z.strictObject({ deployment: idString.describe('deployment name') }),
     positional: ['deployment'],
     table: { field: 'targets', columns: TABLE_COLUMNS },
@@ -90,6 +90,7 @@ export const targetOperations = [
       const now = Date.now();
       return {
         deployment: routes.name,
+        type: routes.type ?? null,
         strategy: routes.strategy,
         fallbacks: routes.fallbacks.map((fallback) => ({ deployment: fallback.deployment, on: [...fallback.on] })),
         targets: routes.routes.map((route) => targetOut(route, now)),

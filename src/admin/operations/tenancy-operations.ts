@@ -4,13 +4,47 @@ import { hashKey } from '../../auth/master-key.js';
 import { ConflictError, InvalidRequestError, PermissionError, ResourceNotFoundError } from '../../errors/catalogue.js';
 import { can, canGrant, requireAnywhere, requireOperator, requirePermission } from '../../governance/access-control.js';
 import { ROLES, type ApiKey, type Project, type Scope } from '../../storage/storage.js';
-import { booleanFlag, defineOperation, idString, nameString, parseExpiry, stringList, type AdminContext } from '../admin-operation.js';
+import { widening, type PinSettings } from '../../routing/residency.js';
+import { booleanFlag, commaList, defineOperation, idString, nameString, parseExpiry, stringList, type AdminContext } from '../admin-operation.js';
 
 /** A data zone name as providers declare them (`eu`, `us`, …); empty removes a pin. */
 const dataZone = z
   .string()
   .max(64)
   .regex(/^[a-z0-9_-]*$/, 'lowercase letters, digits, - and _');
+
+/**
+ * Region names as targets declare them (`westeurope`, `eastus2`), as a list or comma-separated;
+ * an empty list removes a pin. Duplicates collapse.
+ */
+const regionList = commaList(
+  z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(64)
+        .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ., - and _'),
+    )
+    .max(100),
+);
+
+/** A pin part as given (undefined: unchanged) to what storage keeps (null: no pin). */
+function zoneChange(value: string | undefined): string | null | undefined {
+  return value === undefined ? undefined : value || null;
+}
+function regionsChange(value: string[] | undefined): string[] | null | undefined {
+  return value === undefined ? undefined : value.length === 0 ? null : [...new Set(value)];
+}
+
+/** 400 when the key's pin would widen or contradict its project's (a key only narrows it), naming both. */
+function requireNarrowing(project: Project, key: PinSettings, keyId?: string): void {
+  const problem = widening(project, key);
+  if (problem) {
+    const message = `${keyId ? `Key "${keyId}": ` : ''}${problem.reason} (project "${project.id}"); a key may narrow its project's residency pin, never widen it.`;
+    throw new InvalidRequestError(message[0].toUpperCase() + message.slice(1), problem.param, 'residency_conflict');
+  }
+}
 
 /** A new opaque id with a readable prefix. */
 export function newId(prefix: string): string {
@@ -103,6 +137,7 @@ export const tenancyOperations = [
       id: idString.describe('id to give it (default: a new proj_… id)').optional(),
       key_auth: booleanFlag.describe('accept API keys (default true); false: OIDC tokens only').optional(),
       data_zone: dataZone.describe("pin the project's requests to this data zone (providers' data_zone, e.g. eu); default anywhere").optional(),
+      regions: regionList.describe("pin the project's requests to these regions (targets' region, e.g. westeurope,swedencentral); default any").optional(),
     }),
     async run(context, input) {
       if (!(await context.storage.organizations.get(input.organization))) throw new ResourceNotFoundError('organization', input.organization);
@@ -113,6 +148,7 @@ export const tenancyOperations = [
         name: input.name,
         keyAuthEnabled: input.key_auth ?? true,
         dataZone: input.data_zone || null,
+        regions: regionsChange(input.regions) ?? null,
         createdAt: context.now,
       };
       if (await context.storage.projects.get(project.id)) throw new ConflictError(`Project "${project.id}" already exists.`);
@@ -153,20 +189,37 @@ export const tenancyOperations = [
     id: 'projects.update',
     method: 'PATCH',
     path: '/projects/:project',
-    summary: 'Rename a project, turn key authentication off (tokens only) or on, or pin its requests to a data zone.',
+    summary:
+      "Rename a project, turn key authentication off (tokens only) or on, or pin its requests to a data zone or regions (refused while one of its keys' pins would widen the new one).",
     input: z.strictObject({
       project: idString.describe('project id'),
       name: nameString.describe('new display name').optional(),
       key_auth: booleanFlag.describe('accept API keys; false: OIDC tokens only').optional(),
       data_zone: dataZone.describe('pin its requests to this data zone (e.g. eu); an empty string removes the pin').optional(),
+      regions: regionList.describe('pin its requests to these regions (e.g. westeurope,swedencentral); an empty list removes the pin').optional(),
     }),
     async run(context, input) {
       const before = await projectFor(context, input.project, 'projects:manage');
-      if (input.name === undefined && input.key_auth === undefined && input.data_zone === undefined) {
-        throw new InvalidRequestError('Nothing to change: give name, key_auth or data_zone.');
+      if (input.name === undefined && input.key_auth === undefined && input.data_zone === undefined && input.regions === undefined) {
+        throw new InvalidRequestError('Nothing to change: give name, key_auth, data_zone or regions.');
       }
-      const dataZoneChange = input.data_zone === undefined ? undefined : input.data_zone || null;
-      const after = await context.storage.projects.update(input.project, { name: input.name, keyAuthEnabled: input.key_auth, dataZone: dataZoneChange });
+      const dataZoneChange = zoneChange(input.data_zone);
+      const regions = regionsChange(input.regions);
+      if (dataZoneChange !== undefined || regions !== undefined) {
+        // The keys keep narrowing the project: a pin one of them would widen is refused, naming it.
+        const pinned = {
+          ...before,
+          dataZone: dataZoneChange === undefined ? before.dataZone : dataZoneChange,
+          regions: regions === undefined ? before.regions : regions,
+        };
+        for (const key of await context.storage.keys.list(before.id)) if (key.revokedAt === null) requireNarrowing(pinned, key, key.id);
+      }
+      const after = await context.storage.projects.update(input.project, {
+        name: input.name,
+        keyAuthEnabled: input.key_auth,
+        dataZone: dataZoneChange,
+        regions,
+      });
       await context.audit({ target: `project:${before.id}`, organizationId: before.organizationId, projectId: before.id, before, after });
       await context.changed('project', before.id);
       return after;
@@ -197,9 +250,13 @@ export const tenancyOperations = [
       name: nameString.describe('a label for the key (default "key")').optional(),
       deployments: stringList.describe('deployments the key may call (default: all)').optional(),
       expires: z.string().describe('expiry: a duration (30d, 12h, 90m, 2w) or a date (default: never)').optional(),
+      data_zone: dataZone.describe("pin the key's requests to this data zone, within its project's (default: the project's pin)").optional(),
+      regions: regionList.describe("pin the key's requests to these regions, within its project's (e.g. westeurope,swedencentral)").optional(),
     }),
     async run(context, input) {
       const project = await projectFor(context, input.project, 'keys:manage');
+      const pin = { dataZone: zoneChange(input.data_zone) ?? null, regions: regionsChange(input.regions) ?? null };
+      requireNarrowing(project, pin);
       for (const deployment of input.deployments ?? []) {
         if (!context.deployments.includes(deployment)) throw new InvalidRequestError(`Unknown deployment "${deployment}".`, 'deployments');
       }
@@ -222,6 +279,7 @@ export const tenancyOperations = [
         createdAt: context.now,
         lastUsedAt: null,
         createdBy: context.principal.kind === 'master' ? 'master' : `${context.principal.kind}:${context.principal.id}`,
+        ...pin,
       };
       await context.storage.keys.create(key);
       await context.audit({ target: `key:${key.id}`, organizationId: project.organizationId, projectId: project.id, before: null, after: publicKey(key) });
@@ -238,6 +296,44 @@ export const tenancyOperations = [
     async run(context, input) {
       await projectFor(context, input.project, 'keys:read');
       return { data: (await context.storage.keys.list(input.project)).map(publicKey) };
+    },
+  }),
+  defineOperation({
+    id: 'keys.update',
+    method: 'PATCH',
+    path: '/keys/:key',
+    summary: "Rename a key or pin its requests to a data zone or regions, within its project's pin (a key narrows it, never widens it).",
+    input: z.strictObject({
+      key: idString.describe('key id (key_…, as keys list shows it)'),
+      name: nameString.describe('a new label').optional(),
+      data_zone: dataZone.describe("pin its requests to this data zone; an empty string removes the key's own pin").optional(),
+      regions: regionList.describe("pin its requests to these regions; an empty list removes the key's own pin").optional(),
+    }),
+    async run(context, input) {
+      const before = await context.storage.keys.get(input.key);
+      if (!before) throw new ResourceNotFoundError('key', input.key);
+      const project = await projectFor(context, before.projectId, 'keys:manage').catch(() => {
+        throw new ResourceNotFoundError('key', input.key);
+      });
+      if (input.name === undefined && input.data_zone === undefined && input.regions === undefined) {
+        throw new InvalidRequestError('Nothing to change: give name, data_zone or regions.');
+      }
+      const dataZoneChange = zoneChange(input.data_zone);
+      const regions = regionsChange(input.regions);
+      requireNarrowing(project, {
+        dataZone: dataZoneChange === undefined ? before.dataZone : dataZoneChange,
+        regions: regions === undefined ? before.regions : regions,
+      });
+      const after = await context.storage.keys.update(input.key, { name: input.name, dataZone: dataZoneChange, regions });
+      await context.audit({
+        target: `key:${before.id}`,
+        organizationId: project.organizationId,
+        projectId: project.id,
+        before: publicKey(before),
+        after: after && publicKey(after),
+      });
+      await context.changed('key', input.key);
+      return after && publicKey(after);
     },
   }),
   defineOperation({

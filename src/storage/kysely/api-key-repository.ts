@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { ApiKey, ApiKeyRepository } from '../storage.js';
 import { toNullableNumber, toNumber, type ApiKeysTable, type Database } from './database.js';
 import { chunksForStatement, type DialectTraits } from './dialect-traits.js';
@@ -27,6 +27,8 @@ export class KyselyApiKeyRepository implements ApiKeyRepository {
         last_used_at: key.lastUsedAt,
         created_by: key.createdBy,
         suspended_at: key.suspendedAt ?? null,
+        data_zone: key.dataZone,
+        regions: key.regions === null ? null : JSON.stringify(key.regions),
       })
       .execute();
   }
@@ -76,6 +78,15 @@ export class KyselyApiKeyRepository implements ApiKeyRepository {
     return this.get(id);
   }
 
+  async update(id: string, changes: Partial<Pick<ApiKey, 'name' | 'dataZone' | 'regions'>>): Promise<ApiKey | undefined> {
+    const set: Updateable<ApiKeysTable> = {};
+    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.dataZone !== undefined) set.data_zone = changes.dataZone;
+    if (changes.regions !== undefined) set.regions = changes.regions === null ? null : JSON.stringify(changes.regions);
+    if (Object.keys(set).length > 0) await this.db.updateTable('api_keys').set(set).where('id', '=', id).execute();
+    return this.get(id);
+  }
+
   /**
    * One UPDATE per batch (up to the parameter limit: 16,000 keys on SQLite, 32,000 on PostgreSQL),
    * joined to the batch as a VALUES list:
@@ -117,5 +128,7 @@ function toApiKey(row: Selectable<ApiKeysTable>): ApiKey {
     lastUsedAt: toNullableNumber(row.last_used_at),
     createdBy: row.created_by,
     suspendedAt: toNullableNumber(row.suspended_at),
+    dataZone: row.data_zone ?? null,
+    regions: row.regions === null || row.regions === undefined ? null : (JSON.parse(row.regions) as string[]),
   };
 }

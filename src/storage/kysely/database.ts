@@ -30,6 +30,8 @@ export interface ProjectsTable {
   key_auth_enabled: Flag;
   /** Added by 0006_project_data_zone. */
   data_zone: string | null;
+  /** JSON array of region names, or null for any region. Added by 0008_residency_pins. */
+  regions: string | null;
   created_at: Int8;
 }
 
@@ -67,6 +69,10 @@ export interface ApiKeysTable {
   created_by: string | null;
   /** Added by 0002_content_safety. */
   suspended_at: NullableInt8;
+  /** Added by 0008_residency_pins: the key's own data zone, or null for its project's. */
+  data_zone: string | null;
+  /** Added by 0008_residency_pins: JSON array of region names, or null for its project's. */
+  regions: string | null;
 }
 
 export interface DeploymentPoliciesTable {

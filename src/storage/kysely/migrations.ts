@@ -374,6 +374,16 @@ export const MIGRATIONS: readonly StorageMigration[] = [
       await db.schema.alterTable('projects').addColumn('data_zone', 'text').execute();
     },
   },
+  {
+    name: '0008_residency_pins',
+    async up(db) {
+      // Residency pins on keys (a zone and regions within their project's) and regions on projects;
+      // null (every row before this) is no pin of its own. Regions are a JSON array of names.
+      await db.schema.alterTable('projects').addColumn('regions', 'text').execute();
+      await db.schema.alterTable('api_keys').addColumn('data_zone', 'text').execute();
+      await db.schema.alterTable('api_keys').addColumn('regions', 'text').execute();
+    },
+  },
 ];
 
 /** Applies pending migrations; throws the first failure (the Migrator rolls that migration back). */

@@ -17,6 +17,7 @@ export class KyselyProjectRepository implements ProjectRepository {
         name: project.name,
         key_auth_enabled: toFlag(project.keyAuthEnabled),
         data_zone: project.dataZone,
+        regions: project.regions === null ? null : JSON.stringify(project.regions),
         created_at: project.createdAt,
       })
       .execute();
@@ -34,11 +35,12 @@ export class KyselyProjectRepository implements ProjectRepository {
     return rows.map(toProject);
   }
 
-  async update(id: string, changes: Partial<Pick<Project, 'name' | 'keyAuthEnabled' | 'dataZone'>>): Promise<Project | undefined> {
+  async update(id: string, changes: Partial<Pick<Project, 'name' | 'keyAuthEnabled' | 'dataZone' | 'regions'>>): Promise<Project | undefined> {
     const set: Updateable<ProjectsTable> = {};
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.keyAuthEnabled !== undefined) set.key_auth_enabled = toFlag(changes.keyAuthEnabled);
     if (changes.dataZone !== undefined) set.data_zone = changes.dataZone;
+    if (changes.regions !== undefined) set.regions = changes.regions === null ? null : JSON.stringify(changes.regions);
     if (Object.keys(set).length === 0) return this.get(id);
     const row = await this.db.updateTable('projects').set(set).where('id', '=', id).returningAll().executeTakeFirst();
     return row && toProject(row);
@@ -77,6 +79,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     name: row.name,
     keyAuthEnabled: toBoolean(row.key_auth_enabled),
     dataZone: row.data_zone ?? null,
+    regions: row.regions === null || row.regions === undefined ? null : (JSON.parse(row.regions) as string[]),
     createdAt: toNumber(row.created_at),
   };
 }

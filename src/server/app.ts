@@ -27,6 +27,8 @@ import { registerAdminRoutes, type AdminDependencies } from '../admin/admin-rout
 import { DeploymentTable } from '../pipeline/pick-target.js';
 import { Pipeline, type ResponseWriter } from '../pipeline/pipeline.js';
 import { failover } from '../pipeline/failover.js';
+import { HealthSharing } from '../routing/health-sharing.js';
+import { MemoryHealthStore } from '../routing/shared-health-store.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import { AZURE_API_VERSIONS, AZURE_V1_API_VERSIONS } from './azure-api-versions.js';
 import { maxConnections } from './connection-limit.js';
@@ -69,6 +71,11 @@ export interface AppOptions {
   responses?: Pick<ResponsesDependencies, 'store' | 'audit'>;
   /** Dependencies' state for `/readyz` (e.g. storage); `ready: false` answers 503. */
   readiness?: () => Readiness;
+  /**
+   * Target health shared with other replicas, reading the table through `deployments()` (the
+   * caller starts and closes it); absent: this replica's own, drains kept in memory.
+   */
+  health?: HealthSharing;
 }
 
 /** What a dependency says about itself in `/readyz`: `degraded` serves on, `not_ready` takes the replica out. */
@@ -162,7 +169,8 @@ function fromFrameworkError(error: FastifyError, bodyLimit: number): unknown {
 
 export function createServer(options: AppOptions): CeruleanServer {
   let config = options.config;
-  let table = new DeploymentTable(config);
+  const health: HealthSharing = options.health ?? new HealthSharing(new MemoryHealthStore(), { directory: () => table, resyncIntervalMs: 0 });
+  let table: DeploymentTable = new DeploymentTable(config, { health });
   let shuttingDown = false;
   // Requests whose response has not closed yet: shutdown keeps listening until they are done.
   let inFlight = 0;
@@ -378,7 +386,7 @@ export function createServer(options: AppOptions): CeruleanServer {
   if (options.admin) {
     registerAdminRoutes(
       app,
-      { ...options.admin, deployments: () => table.list().map(({ name }) => name), routes: (name) => table.routesOf(name) },
+      { ...options.admin, deployments: () => table.list().map(({ name }) => name), routes: (name) => table.routesOf(name), health },
       authenticate,
     );
   }
@@ -422,8 +430,10 @@ export function createServer(options: AppOptions): CeruleanServer {
     },
     async reload(next: Config) {
       const previous = table;
-      table = new DeploymentTable(next, previous);
+      table = new DeploymentTable(next, { previous, health });
       config = next;
+      // Targets new to this table learn the shared drains, open breakers and cooldowns.
+      void health.resync();
       options.onReload?.(next);
       // Pools close once their in-flight requests finish; nothing waits on that here.
       previous.close().catch((error: unknown) => app.log.warn({ err: error }, 'closing previous deployment table failed'));

@@ -29,6 +29,8 @@ import { MemoryAbuseCounterStore } from '../safety/abuse/abuse-counter-store.js'
 import { FailoverAbuseCounterStore } from '../safety/abuse/failover-abuse-counter-store.js';
 import { RedisAbuseCounterStore } from '../safety/abuse/redis-abuse-counter-store.js';
 import type { Registry } from 'prom-client';
+import { MemoryHealthStore, type SharedHealthStore } from '../routing/shared-health-store.js';
+import { RedisHealthStore } from '../routing/redis/redis-health-store.js';
 
 /** The storage URL a configuration names, SQLite under the data directory by default. */
 export function storageUrl(config: Config): string {
@@ -92,6 +94,8 @@ export interface Governance {
   readiness(): Readiness;
   /** Present when `content_safety.abuse_monitoring` is configured: observes filter decisions. */
   readonly abuse: AbuseMonitor | undefined;
+  /** Where target health is shared with other replicas: Redis when configured, else this replica's memory. */
+  readonly healthStore: SharedHealthStore;
   /** Commits buffered usage and last-used times, then closes stores and connections. */
   close(): Promise<void>;
 }
@@ -132,6 +136,8 @@ export async function startGovernance(
   const rateStore: RateLimitStore = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore();
   const budgetStore: BudgetStore = redis ? new RedisBudgetStore(redis) : new MemoryBudgetStore();
   const localRateStore = outageGuard ? new MemoryRateLimitStore() : undefined;
+  // Target health travels on the counter connection (bounded, never queued) plus a subscriber connection of its own.
+  const healthStore: SharedHealthStore = redis ? new RedisHealthStore(redis, { logger }) : new MemoryHealthStore();
 
   const spool = new UsageSpool(resolve(config.usage.spool_dir ?? join(config.data_dir, 'spool')));
   const ledger = new UsageLedger(storage.usage, spool, {
@@ -226,6 +232,7 @@ export async function startGovernance(
     meter,
     ledger,
     abuse,
+    healthStore,
     async close() {
       clearInterval(retentionTimer);
       await abuse?.close();
@@ -238,6 +245,7 @@ export async function startGovernance(
       await rateStore.close().catch((error: unknown) => logger?.warn({ err: error }, 'flushing quota settlements to redis failed'));
       await budgetStore.close().catch((error: unknown) => logger?.warn({ err: error }, 'flushing budget settlements to redis failed'));
       await localRateStore?.close();
+      await healthStore.close();
       // quit() is refused while disconnected (no offline queue): then there is nothing to close politely.
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await storage.close();

@@ -6,6 +6,13 @@ import { createContentSafety, type ContentSafety } from '../safety/content-safet
 import { SafetyMetrics } from '../safety/safety-metrics.js';
 import type { Storage } from '../storage/storage.js';
 import { createServer, type CeruleanServer } from '../server/app.js';
+import { HealthSharing } from '../routing/health-sharing.js';
+
+/**
+ * How often each replica rereads the shared target health when Redis holds it: the longest a lost
+ * update (a missed pub/sub message) goes unnoticed. One small script call per period.
+ */
+const HEALTH_RESYNC_INTERVAL_MS = 1_000;
 
 export interface Service {
   readonly server: CeruleanServer;
@@ -34,6 +41,11 @@ export async function startService(
     projects: governance.cache,
     observers: [new SafetyMetrics(metrics.registry), ...(governance.abuse ? [governance.abuse] : [])],
   });
+  const health = new HealthSharing(governance.healthStore, {
+    directory: () => current.server?.deployments(),
+    logger,
+    resyncIntervalMs: governance.healthStore.state() === 'local' ? 0 : HEALTH_RESYNC_INTERVAL_MS,
+  });
   const server = createServer({
     config,
     authenticator: governance.authenticator,
@@ -46,6 +58,7 @@ export async function startService(
     responses: { store: governance.storage.responses, audit: governance.storage.audit },
     admin: { storage: governance.storage, version: options.version, filterPolicies: () => safety.policyNames(), refresh: () => governance.cache.reload() },
     readiness: governance.readiness,
+    health,
     onReload: (next) => {
       safety.reload(next);
       // Thresholds and actions follow a reload; turning monitoring on or off takes a restart.
@@ -54,6 +67,8 @@ export async function startService(
     },
   });
   current.server = server;
+  // Drains (and breakers, cooldowns) recorded by the other replicas apply before the first request.
+  await health.start();
   const pruning = pruneStoredResponses(
     governance.storage,
     () => server.config().responses.retention_days,
@@ -68,6 +83,7 @@ export async function startService(
       try {
         await server.shutdown();
       } finally {
+        await health.close();
         await governance.close();
       }
     },

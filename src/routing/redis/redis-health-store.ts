@@ -92,6 +92,7 @@ export class RedisHealthStore implements SharedHealthStore {
     const prefix = options.keyPrefix ?? '{cerulean}:health:';
     this.keys = { open: `${prefix}open`, cool: `${prefix}cool`, drained: `${prefix}drained`, channel: `${prefix}events` };
     this.logger = options.logger;
+    commands.on('ready', () => this.answered());
     // Subscriptions are renewed by hand on every (re)connection, so that each renewal is followed by a resync.
     this.subscriber = commands.duplicate({ autoResubscribe: false, enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
     this.subscriber.on('error', (error: unknown) => this.lost(error));

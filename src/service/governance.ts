@@ -136,8 +136,9 @@ export async function startGovernance(
   const rateStore: RateLimitStore = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore();
   const budgetStore: BudgetStore = redis ? new RedisBudgetStore(redis) : new MemoryBudgetStore();
   const localRateStore = outageGuard ? new MemoryRateLimitStore() : undefined;
-  // Target health travels on the counter connection (bounded, never queued) plus a subscriber connection of its own.
-  const healthStore: SharedHealthStore = redis ? new RedisHealthStore(redis, { logger }) : new MemoryHealthStore();
+  // Target health travels on the counter connection (bounded, never queued) plus a subscriber connection
+  // of its own; the guard's outage lines speak for it too.
+  const healthStore: SharedHealthStore = redis ? new RedisHealthStore(redis) : new MemoryHealthStore();
 
   const spool = new UsageSpool(resolve(config.usage.spool_dir ?? join(config.data_dir, 'spool')));
   const ledger = new UsageLedger(storage.usage, spool, {

@@ -53,52 +53,46 @@ out[3] = redis.call('HKEYS', KEYS[3])
 return out
 `;
 
+/** The longest a replica's start waits for its subscription. */
+const SUBSCRIBE_START_WAIT_MS = 2_000;
+
 type HealthRedis = Redis & {
   ceruleanHealthMark(key: string, member: string, ms: number, channel: string, kind: string, origin: string): Promise<number>;
   ceruleanHealthDrain(key: string, member: string, drained: string, channel: string, origin: string): Promise<number>;
   ceruleanHealthRead(open: string, cool: string, drained: string): Promise<[string[], string[], string[]]>;
 };
 
-/** pino's `(object, message)` form, all this module logs with. */
-export interface HealthStoreLogger {
-  error(object: Record<string, unknown>, message: string): void;
-  info(object: Record<string, unknown>, message: string): void;
-}
-
 /**
  * Target health shared through Redis. Writes and reads go over `commands` (the counter
  * connection: it refuses commands at once while disconnected and bounds each by its command
  * timeout, so a publish never holds anything up); updates arrive on a subscriber connection of
- * its own, duplicated from it. Each outage is logged once when it starts and once when it ends;
- * in between each replica keeps its own health.
+ * its own, duplicated from it. A failure is quiet here: the outage guard watching the counter
+ * connection logs each outage once (src/ratelimit/redis/redis-outage-guard.ts), and `state()`
+ * says `unreachable` until both connections are back; meanwhile each replica keeps its own health.
  */
 export class RedisHealthStore implements SharedHealthStore {
   private readonly redis: HealthRedis;
   private readonly subscriber: Redis;
   private readonly keys: { open: string; cool: string; drained: string; channel: string };
   private readonly origin = randomBytes(8).toString('hex');
-  private readonly logger: HealthStoreLogger | undefined;
   private down = false;
-  private downSince = 0;
-  private closing = false;
   private subscribed = false;
 
   /** `keyPrefix`: where the keys live (tests give each run its own); keep a hash tag in it for Redis Cluster. */
-  constructor(commands: Redis, options: { keyPrefix?: string; logger?: HealthStoreLogger } = {}) {
+  constructor(commands: Redis, options: { keyPrefix?: string } = {}) {
     commands.defineCommand('ceruleanHealthMark', { lua: MARK, numberOfKeys: 1 });
     commands.defineCommand('ceruleanHealthDrain', { lua: DRAIN, numberOfKeys: 1 });
     commands.defineCommand('ceruleanHealthRead', { lua: READ, numberOfKeys: 3 });
     this.redis = commands as HealthRedis;
     const prefix = options.keyPrefix ?? '{cerulean}:health:';
     this.keys = { open: `${prefix}open`, cool: `${prefix}cool`, drained: `${prefix}drained`, channel: `${prefix}events` };
-    this.logger = options.logger;
     commands.on('ready', () => this.answered());
     // Subscriptions are renewed by hand on every (re)connection, so that each renewal is followed by a resync.
     this.subscriber = commands.duplicate({ autoResubscribe: false, enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
-    this.subscriber.on('error', (error: unknown) => this.lost(error));
+    this.subscriber.on('error', () => this.lost());
     this.subscriber.on('close', () => {
       this.subscribed = false;
-      this.lost(new Error('subscriber connection closed'));
+      this.lost();
     });
   }
 
@@ -121,8 +115,8 @@ export class RedisHealthStore implements SharedHealthStore {
         );
       this.answered();
       return true;
-    } catch (error) {
-      this.lost(error);
+    } catch {
+      this.lost();
       return false;
     }
   }
@@ -132,8 +126,8 @@ export class RedisHealthStore implements SharedHealthStore {
       const [open, cool, drained] = await this.redis.ceruleanHealthRead(this.keys.open, this.keys.cool, this.keys.drained);
       this.answered();
       return { open: timed(open), cooling: timed(cool), drained: drained.map(parseMember).filter((key) => key !== undefined) };
-    } catch (error) {
-      this.lost(error);
+    } catch {
+      this.lost();
       return undefined;
     }
   }
@@ -144,23 +138,37 @@ export class RedisHealthStore implements SharedHealthStore {
       const update = this.parse(message);
       if (update) listener(update);
     });
+    let first: (() => void) | undefined;
     this.subscriber.on('ready', () => {
       this.subscriber
         .subscribe(this.keys.channel)
         .then(() => {
           this.subscribed = true;
           this.answered();
+          first?.();
           // Updates sent while this replica was not listening are only in the keys.
           onGap();
         })
-        .catch((error: unknown) => this.lost(error));
+        .catch(() => this.lost());
     });
-    // Not awaited beyond the first attempt: a replica starts without Redis, and reconnects in the background.
-    await this.subscriber.connect().catch((error: unknown) => this.lost(error));
+    // Waits for the first subscription, a failure, or SUBSCRIBE_START_WAIT_MS (a path that swallows
+    // the connection until the connect timeout), whichever comes first: a replica starts without
+    // Redis, and subscribes in the background when it answers.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => first?.(), SUBSCRIBE_START_WAIT_MS);
+      first = () => {
+        first = undefined;
+        clearTimeout(timer);
+        resolve();
+      };
+      this.subscriber.connect().catch(() => {
+        this.lost();
+        first?.();
+      });
+    });
   }
 
   async close(): Promise<void> {
-    this.closing = true;
     // quit() is refused while disconnected (no offline queue): then there is nothing to close politely.
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }
@@ -176,22 +184,14 @@ export class RedisHealthStore implements SharedHealthStore {
     return { kind, ...key, forMs };
   }
 
-  private lost(error: unknown): void {
-    if (this.down || this.closing) return;
+  /** A command failed or a connection dropped: shared again only once both connections are back and a command succeeded. */
+  private lost(): void {
     this.down = true;
-    this.downSince = Date.now();
-    this.logger?.error(
-      { err: error },
-      "redis unreachable: target health (open breakers, cooldowns, drains) is kept by each replica on its own until it returns; this replica's drains are published then",
-    );
   }
 
   private answered(): void {
-    if (!this.down || this.closing) return;
-    // The store is back only when both connections are: until the subscription is renewed, updates would be missed.
-    if (this.redis.status !== 'ready' || !this.subscribed) return;
-    this.down = false;
-    this.logger?.info({ redis: { down_ms: Date.now() - this.downSince } }, 'redis reachable again: target health is shared again');
+    // Until the subscription is renewed, updates would be missed.
+    if (this.down && this.redis.status === 'ready' && this.subscribed) this.down = false;
   }
 }
 

@@ -44,7 +44,8 @@ export async function startService(
   const health = new HealthSharing(governance.healthStore, {
     directory: () => current.server?.deployments(),
     logger,
-    resyncIntervalMs: governance.healthStore.state() === 'local' ? 0 : HEALTH_RESYNC_INTERVAL_MS,
+    // Without Redis the store is this replica's own: nothing can be missed, nothing to reread.
+    resyncIntervalMs: config.redis ? HEALTH_RESYNC_INTERVAL_MS : 0,
   });
   const server = createServer({
     config,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Principal } from '../pipeline/authenticate.js';
 import type { DeploymentRoutes } from '../pipeline/pick-target.js';
+import type { TargetHealthControl } from '../routing/health-sharing.js';
 import type { AuditInput, Storage } from '../storage/storage.js';
 
 /**
@@ -26,6 +27,11 @@ export interface AdminContext {
    * absent where no server runs (the CLI working on the database directly).
    */
   readonly routes?: (name: string) => DeploymentRoutes | undefined;
+  /**
+   * Drains and restores targets on every replica sharing health (Redis), and tells whether a
+   * target's state came from another replica; absent, a drain changes the table in force only.
+   */
+  readonly health?: TargetHealthControl;
   /**
    * Appends to the audit log with this call's actor and source filled in; `action` defaults to the
    * operation's id (give it only for a second entry about another thing, e.g. the key a review suspends).

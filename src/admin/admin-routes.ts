@@ -3,6 +3,7 @@ import { openAIFamily } from '../api/openai/openai-family.js';
 import { InvalidRequestError } from '../errors/catalogue.js';
 import type { Principal } from '../pipeline/authenticate.js';
 import type { DeploymentRoutes } from '../pipeline/pick-target.js';
+import type { TargetHealthControl } from '../routing/health-sharing.js';
 import type { Storage } from '../storage/storage.js';
 import { actorOf, type AdminContext, type AdminOperation } from './admin-operation.js';
 import { ADMIN_OPERATIONS } from './admin-operations.js';
@@ -18,6 +19,8 @@ export interface AdminDependencies {
   filterPolicies?: () => readonly string[];
   /** A deployment's targets with their live health, from the table in force; only a running server has one. */
   routes?: (name: string) => DeploymentRoutes | undefined;
+  /** Drains and restores targets on every replica sharing health; without it, on this replica's table only. */
+  health?: TargetHealthControl;
   version: string;
   /**
    * Brings this replica's policy cache up to date; awaited after a call that changed something,
@@ -38,6 +41,7 @@ export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, o
     deployments: dependencies.deployments(),
     filterPolicies: dependencies.filterPolicies?.() ?? [],
     routes: dependencies.routes,
+    health: dependencies.health,
     audit: async (entry) => {
       await storage.audit.append({ ...entry, action: entry.action ?? operation.id, at: now, actor: actorOf(principal), source });
     },

@@ -438,7 +438,9 @@ export const configSchema = z.strictObject({
         .describe('Longest wait for one Redis command before the outage policy applies; well above a healthy round trip.'),
     })
     .optional()
-    .describe('Shared quota and budget counters for several replicas; absent = counters in memory.'),
+    .describe(
+      'Shared quota and budget counters, and target health (open breakers, cooldowns, drains), for several replicas; absent = each replica keeps its own in memory.',
+    ),
   auth: z
     .strictObject({ oidc: z.array(oidcIssuerSchema).default([]).describe('OIDC issuers whose tokens are accepted as `Authorization: Bearer <JWT>`.') })
     .prefault({})

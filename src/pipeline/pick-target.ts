@@ -4,7 +4,8 @@ import type { Operation, Provider, Target } from '../providers/provider.js';
 import { createProvider } from '../providers/registry.js';
 import { UpstreamClient } from '../providers/upstream-client.js';
 import { allows, type ResidencyPin } from '../routing/residency.js';
-import { TargetHealth } from '../routing/target-health.js';
+import type { HealthDirectory } from '../routing/health-sharing.js';
+import { TargetHealth, type TargetHealthEvents } from '../routing/target-health.js';
 import { orderTargets, type Strategy } from '../routing/strategies.js';
 import { targetLimits, type TargetLimits } from '../routing/target-quota.js';
 
@@ -59,7 +60,7 @@ function globPattern(glob: string): RegExp {
  * once, every deployment resolved once. A reload builds a new table and swaps it in; requests in
  * flight keep the route they picked, and the old pools close once those finish.
  */
-export class DeploymentTable {
+export class DeploymentTable implements HealthDirectory {
   private readonly deployments = new Map<string, DeploymentRoutes>();
   /** Exact aliases -> deployment. */
   private readonly aliases = new Map<string, string>();
@@ -68,8 +69,13 @@ export class DeploymentTable {
   private readonly clients: UpstreamClient[] = [];
   readonly createdAt = Math.floor(Date.now() / 1000);
 
-  /** `previous`: the table this one replaces; targets it also had keep their health. */
-  constructor(config: Config, previous?: DeploymentTable) {
+  /**
+   * `previous`: the table this one replaces; targets it also had keep their health (and its
+   * listener). `health`: gives each new target's health a listener for the breaker openings and
+   * cooldowns it causes (health sharing across replicas).
+   */
+  constructor(config: Config, options: { previous?: DeploymentTable; health?: { eventsFor(deployment: string, target: string): TargetHealthEvents } } = {}) {
+    const { previous, health } = options;
     const providers = new Map<string, { provider: Provider; client: UpstreamClient; zone: string | undefined }>();
     for (const [name, providerConfig] of Object.entries(config.providers)) {
       const provider = createProvider(name, providerConfig, config.missingVariables[name] ?? []);
@@ -103,7 +109,7 @@ export class DeploymentTable {
           priority: target.priority,
           capacity: target.capacity,
           limits: targetLimits(target.provider, target.model, target),
-          health: previous?.healthOf(name, id) ?? new TargetHealth(settings),
+          health: previous?.healthOf(name, id) ?? new TargetHealth(settings, health?.eventsFor(name, id)),
         });
       }
       if (routes.length === 0) continue;
@@ -122,8 +128,12 @@ export class DeploymentTable {
     this.patterns.sort((a, b) => b.literal - a.literal);
   }
 
-  private healthOf(deployment: string, id: string): TargetHealth | undefined {
+  healthOf(deployment: string, id: string): TargetHealth | undefined {
     return this.deployments.get(deployment)?.routes.find((route) => route.id === id)?.health;
+  }
+
+  forEachTarget(visit: (deployment: string, target: string, health: TargetHealth) => void): void {
+    for (const { name, routes } of this.deployments.values()) for (const route of routes) visit(name, route.id, route.health);
   }
 
   /**

@@ -50,6 +50,18 @@ export type Outcome =
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
+/**
+ * Told when an outcome reported to this target (never one adopted from another replica) opened its
+ * breaker or began or extended its cooldown, so the news can be shared. Called synchronously from
+ * `end`, on the request's path: a listener must return at once and never throw.
+ */
+export interface TargetHealthEvents {
+  /** The breaker opened (from closed, or again from half-open) until `until`, when it turns half-open. */
+  opened(until: number, now: number): void;
+  /** A cooldown now lasts until `until`. */
+  cooled(until: number, now: number): void;
+}
+
 export interface TargetHealthSnapshot {
   readonly state: BreakerState;
   /** End of the cooldown in force at the time of the snapshot, or null if none. */
@@ -169,11 +181,16 @@ export class TargetHealth {
   private cooldownEnd: number | undefined;
   private latency: number | undefined;
   private drained = false;
+  private readonly events: TargetHealthEvents | undefined;
 
-  /** Checks the settings once; throws TypeError naming the first one out of range. */
-  constructor(settings: BreakerSettings) {
+  /**
+   * Checks the settings once; throws TypeError naming the first one out of range. `events`: told
+   * of breaker openings and cooldowns this replica's own outcomes cause (to share them).
+   */
+  constructor(settings: BreakerSettings, events?: TargetHealthEvents) {
     this.settings = checkSettings(settings);
     this.window = new OutcomeWindow(this.settings.windowMs);
+    this.events = events;
   }
 
   /**
@@ -216,8 +233,10 @@ export class TargetHealth {
       return;
     }
     const retryAfterMs = outcome.retryAfterMs;
+    const cooledBefore = this.cooldownEnd;
     if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs >= 0) this.coolUntil(now + retryAfterMs, now);
     else if (outcome.cause === 'rate_limited') this.coolUntil(now + this.settings.rateLimitCooldownMs, now);
+    if (this.events && this.cooldownEnd !== undefined && this.cooldownEnd !== cooledBefore) this.events.cooled(this.cooldownEnd, now);
     if (outcome.cause !== 'rate_limited') this.failed(now);
   }
 
@@ -275,12 +294,12 @@ export class TargetHealth {
     };
   }
 
-  /** Takes the target out of rotation; attempts already running still report their outcomes. */
   /** Whether an operator drained it (it takes nothing until restored). */
   isDrained(): boolean {
     return this.drained;
   }
 
+  /** Takes the target out of rotation; attempts already running still report their outcomes. */
   drain(): void {
     this.drained = true;
   }
@@ -331,6 +350,7 @@ export class TargetHealth {
     this.breaker = 'open';
     this.reopensAt = now + this.settings.openMs;
     this.probes = 0;
+    this.events?.opened(this.reopensAt, now);
   }
 
   /** A closed breaker starts afresh: the failures that opened it would otherwise reopen it at once. */

@@ -32,6 +32,8 @@ import { failover } from '../pipeline/failover.js';
 import { targetQuotaMeter } from '../pipeline/target-quota-meter.js';
 import { MemoryRateLimitStore } from '../ratelimit/memory/memory-rate-limit-store.js';
 import { TargetQuota } from '../routing/target-quota.js';
+import { HealthSharing } from '../routing/health-sharing.js';
+import { MemoryHealthStore } from '../routing/shared-health-store.js';
 import { ClientAbortedError } from '../providers/upstream-client.js';
 import { AZURE_API_VERSIONS, AZURE_V1_API_VERSIONS } from './azure-api-versions.js';
 import { maxConnections } from './connection-limit.js';
@@ -78,6 +80,11 @@ export interface AppOptions {
   targetQuota?: TargetQuota;
   /** OpenTelemetry tracing, when configured: spans per request and attempt. The server flushes and stops it at shutdown. */
   tracing?: Tracing;
+  /**
+   * Target health shared with other replicas, reading the table through `deployments()` (the
+   * caller starts and closes it); absent: this replica's own, drains kept in memory.
+   */
+  health?: HealthSharing;
 }
 
 /** What a dependency says about itself in `/readyz`: `degraded` serves on, `not_ready` takes the replica out. */
@@ -174,7 +181,8 @@ function fromFrameworkError(error: FastifyError, bodyLimit: number): unknown {
 
 export function createServer(options: AppOptions): CeruleanServer {
   let config = options.config;
-  let table = new DeploymentTable(config);
+  const health: HealthSharing = options.health ?? new HealthSharing(new MemoryHealthStore(), { directory: () => table, resyncIntervalMs: 0 });
+  let table: DeploymentTable = new DeploymentTable(config, { health });
   let shuttingDown = false;
   // Requests whose response has not closed yet: shutdown keeps listening until they are done.
   let inFlight = 0;
@@ -403,7 +411,7 @@ export function createServer(options: AppOptions): CeruleanServer {
   if (options.admin) {
     registerAdminRoutes(
       app,
-      { ...options.admin, deployments: () => table.list().map(({ name }) => name), routes: (name) => table.routesOf(name) },
+      { ...options.admin, deployments: () => table.list().map(({ name }) => name), routes: (name) => table.routesOf(name), health },
       authenticate,
     );
   }
@@ -447,8 +455,10 @@ export function createServer(options: AppOptions): CeruleanServer {
     },
     async reload(next: Config) {
       const previous = table;
-      table = new DeploymentTable(next, previous);
+      table = new DeploymentTable(next, { previous, health });
       config = next;
+      // Targets new to this table learn the shared drains, open breakers and cooldowns.
+      void health.resync();
       options.onReload?.(next);
       // Pools close once their in-flight requests finish; nothing waits on that here.
       previous.close().catch((error: unknown) => app.log.warn({ err: error }, 'closing previous deployment table failed'));

@@ -30,6 +30,8 @@ import { MemoryAbuseCounterStore } from '../safety/abuse/abuse-counter-store.js'
 import { FailoverAbuseCounterStore } from '../safety/abuse/failover-abuse-counter-store.js';
 import { RedisAbuseCounterStore } from '../safety/abuse/redis-abuse-counter-store.js';
 import type { Registry } from 'prom-client';
+import { MemoryHealthStore, type SharedHealthStore } from '../routing/shared-health-store.js';
+import { RedisHealthStore } from '../routing/redis/redis-health-store.js';
 
 /** The storage URL a configuration names, SQLite under the data directory by default. */
 export function storageUrl(config: Config): string {
@@ -95,6 +97,8 @@ export interface Governance {
   readiness(): Readiness;
   /** Present when `content_safety.abuse_monitoring` is configured: observes filter decisions. */
   readonly abuse: AbuseMonitor | undefined;
+  /** Where target health is shared with other replicas: Redis when configured, else this replica's memory. */
+  readonly healthStore: SharedHealthStore;
   /** Commits buffered usage and last-used times, then closes stores and connections. */
   close(): Promise<void>;
 }
@@ -135,6 +139,9 @@ export async function startGovernance(
   const rateStore: RateLimitStore = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore();
   const budgetStore: BudgetStore = redis ? new RedisBudgetStore(redis) : new MemoryBudgetStore();
   const localRateStore = outageGuard ? new MemoryRateLimitStore() : undefined;
+  // Target health travels on the counter connection (bounded, never queued) plus a subscriber connection
+  // of its own; the guard's outage lines speak for it too.
+  const healthStore: SharedHealthStore = redis ? new RedisHealthStore(redis) : new MemoryHealthStore();
 
   const spool = new UsageSpool(resolve(config.usage.spool_dir ?? join(config.data_dir, 'spool')));
   const ledger = new UsageLedger(storage.usage, spool, {
@@ -235,6 +242,7 @@ export async function startGovernance(
     ledger,
     targetQuota,
     abuse,
+    healthStore,
     async close() {
       clearInterval(retentionTimer);
       await abuse?.close();
@@ -247,6 +255,7 @@ export async function startGovernance(
       await rateStore.close().catch((error: unknown) => logger?.warn({ err: error }, 'flushing quota settlements to redis failed'));
       await budgetStore.close().catch((error: unknown) => logger?.warn({ err: error }, 'flushing budget settlements to redis failed'));
       await localRateStore?.close();
+      await healthStore.close();
       // quit() is refused while disconnected (no offline queue): then there is nothing to close politely.
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await storage.close();

@@ -7,6 +7,13 @@ import { createContentSafety, type ContentSafety } from '../safety/content-safet
 import { SafetyMetrics } from '../safety/safety-metrics.js';
 import type { Storage } from '../storage/storage.js';
 import { createServer, type CeruleanServer } from '../server/app.js';
+import { HealthSharing } from '../routing/health-sharing.js';
+
+/**
+ * How often each replica rereads the shared target health when Redis holds it: the longest a lost
+ * update (a missed pub/sub message) goes unnoticed. One small script call per period.
+ */
+const HEALTH_RESYNC_INTERVAL_MS = 1_000;
 
 export interface Service {
   readonly server: CeruleanServer;
@@ -39,6 +46,12 @@ export async function startService(
   });
   const traces = config.telemetry.traces;
   const tracing = traces.enabled ? startTracing(traces, logger ?? SILENT, options.version) : undefined;
+  const health = new HealthSharing(governance.healthStore, {
+    directory: () => current.server?.deployments(),
+    logger,
+    // Without Redis the store is this replica's own: nothing can be missed, nothing to reread.
+    resyncIntervalMs: config.redis ? HEALTH_RESYNC_INTERVAL_MS : 0,
+  });
   const server = createServer({
     config,
     tracing,
@@ -53,6 +66,7 @@ export async function startService(
     admin: { storage: governance.storage, version: options.version, filterPolicies: () => safety.policyNames(), refresh: () => governance.cache.reload() },
     readiness: governance.readiness,
     targetQuota: governance.targetQuota,
+    health,
     onReload: (next) => {
       safety.reload(next);
       // Thresholds and actions follow a reload; turning monitoring on or off takes a restart.
@@ -61,6 +75,8 @@ export async function startService(
     },
   });
   current.server = server;
+  // Drains (and breakers, cooldowns) recorded by the other replicas apply before the first request.
+  await health.start();
   const pruning = pruneStoredResponses(
     governance.storage,
     () => server.config().responses.retention_days,
@@ -76,6 +92,7 @@ export async function startService(
       try {
         await server.shutdown();
       } finally {
+        await health.close();
         await governance.close();
       }
     },

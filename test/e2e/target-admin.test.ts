@@ -73,6 +73,7 @@ describe('targets list', () => {
       type: null,
       strategy: 'priority',
       fallbacks: [{ deployment: 'pool', on: ['context_length'] }],
+      health_sharing: 'local',
       targets: [
         {
           id: 'up/first',
@@ -90,6 +91,7 @@ describe('targets list', () => {
           failures: 1,
           requests: 1,
           drained: false,
+          learnt_from_replica: false,
         },
         {
           id: 'up/second',
@@ -107,6 +109,7 @@ describe('targets list', () => {
           failures: 0,
           requests: 1,
           drained: false,
+          learnt_from_replica: false,
         },
       ],
     });
@@ -151,7 +154,7 @@ describe('targets drain and restore', () => {
   it('drains a target: no request reaches it until it is restored; both are audited', async () => {
     const drained = await cerulean.admin('POST', '/deployments/pool/targets/up%2Fbeta/drain');
     expect(drained.status).toBe(200);
-    expect(drained.body).toMatchObject({ id: 'up/beta', drained: true });
+    expect(drained.body).toMatchObject({ id: 'up/beta', drained: true, health_sharing: 'local' });
 
     // alpha is cooling down from the 429 above: without the drain these would go to beta.
     let before = upstream.requests.length;

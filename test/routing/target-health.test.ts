@@ -337,3 +337,42 @@ describe('TargetHealth adopt', () => {
     expect(target.available(T0)).toBe(true);
   });
 });
+
+describe('TargetHealth events', () => {
+  function listened(): { target: TargetHealth; heard: string[] } {
+    const heard: string[] = [];
+    const target = new TargetHealth(SETTINGS, {
+      opened: (until, now) => heard.push(`opened ${until - now}`),
+      cooled: (until, now) => heard.push(`cooled ${until - now}`),
+    });
+    return { target, heard };
+  }
+
+  it('tells of each opening its own outcomes cause: from closed, and again from half-open', () => {
+    const { target, heard } = listened();
+    attempt(target, FAIL, T0);
+    attempt(target, FAIL, T0);
+    expect(heard).toEqual([]);
+    attempt(target, FAIL, T0);
+    expect(heard).toEqual([`opened ${SETTINGS.openMs}`]);
+    const halfOpen = T0 + SETTINGS.openMs;
+    attempt(target, FAIL, halfOpen);
+    expect(heard).toEqual([`opened ${SETTINGS.openMs}`, `opened ${SETTINGS.openMs}`]);
+  });
+
+  it('tells of each cooldown that begins or lengthens, never of one that an earlier one outlasts', () => {
+    const { target, heard } = listened();
+    attempt(target, { ok: false, cause: 'rate_limited', retryAfterMs: 10_000 }, T0);
+    attempt(target, { ok: false, cause: 'rate_limited', retryAfterMs: 2_000 }, T0 + 1);
+    attempt(target, { ok: false, cause: 'rate_limited' }, T0 + 2);
+    attempt(target, { ok: false, cause: 'status_5xx', retryAfterMs: 20_000 }, T0 + 3);
+    expect(heard).toEqual(['cooled 10000', 'cooled 20000']);
+  });
+
+  it('tells nothing of what it adopts from other replicas (no echo)', () => {
+    const { target, heard } = listened();
+    target.adopt({ openUntil: T0 + 7_000, coolingUntil: T0 + 9_000 }, T0);
+    expect(target.available(T0)).toBe(false);
+    expect(heard).toEqual([]);
+  });
+});

@@ -2,12 +2,14 @@ import { z } from 'zod';
 import { ConflictError, InvalidRequestError, ResourceNotFoundError } from '../../errors/catalogue.js';
 import { requireAnywhere, requireOperator } from '../../governance/access-control.js';
 import type { DeploymentRoutes, Route } from '../../pipeline/pick-target.js';
+import type { HealthSharingState } from '../../routing/shared-health-store.js';
 import { defineOperation, idString, type AdminContext } from '../admin-operation.js';
 
 /**
- * The live routing state of this replica: a deployment's targets with their health, and draining
- * a target out of rotation. Health is kept per replica and never stored, so these operations read
- * and change the server that answers them, and the CLI reaches them only through `--url`.
+ * The live routing state: a deployment's targets with their health on the replica that answers,
+ * and draining a target out of rotation. Health lives in the running servers (shared between
+ * replicas through Redis when configured), never in the database, so the CLI reaches these
+ * operations only through `--url`.
  */
 
 /** The deployment's routes in the table in force, or the reason there are none to show. */
@@ -30,7 +32,12 @@ function routeOf(routes: DeploymentRoutes, id: string): Route {
   return route;
 }
 
-function targetOut(route: Route, now: number): Record<string, unknown> {
+/** How far target health is shared from the replica that answers. */
+function sharingOf(context: AdminContext): HealthSharingState {
+  return context.health?.sharing() ?? 'local';
+}
+
+function targetOut(context: AdminContext, route: Route, now: number): Record<string, unknown> {
   const health = route.health.snapshot(now);
   return {
     id: route.id,
@@ -48,6 +55,7 @@ function targetOut(route: Route, now: number): Record<string, unknown> {
     failures: health.failures,
     requests: health.requests,
     drained: health.drained,
+    learnt_from_replica: context.health?.learnt(route.health, now) ?? false,
   };
 }
 
@@ -67,6 +75,22 @@ const TABLE_COLUMNS = [
   'requests',
   'drained',
 ] as const;
+/** Drains or restores `route` (everywhere health is shared), audited once, by the replica that was asked. */
+async function setDrained(context: AdminContext, routes: DeploymentRoutes, route: Route, drained: boolean): Promise<Record<string, unknown>> {
+  const before = route.health.isDrained();
+  let reached: HealthSharingState = 'local';
+  if (context.health) reached = await context.health.setDrained(routes.name, route.id, drained);
+  else if (drained) route.health.drain();
+  else route.health.restore();
+  await context.audit({
+    target: `deployment:${routes.name}`,
+    organizationId: null,
+    projectId: null,
+    before: { target: route.id, drained: before },
+    after: { target: route.id, drained },
+  });
+  return { ...targetOut(context, route, Date.now()), health_sharing: reached };
+}
 
 const targetInput = z.strictObject({
   deployment: idString.describe('deployment name'),
@@ -79,7 +103,7 @@ export const targetOperations = [
     method: 'GET',
     path: '/deployments/:deployment/targets',
     summary:
-      "A deployment's targets with their live health on the replica that answers (breaker state, cooldown, outstanding requests, latency, failures in the window, drained), its deployment type, strategy and fallbacks.",
+      "A deployment's targets with their live health on the replica that answers (breaker state, cooldown, outstanding requests, latency, failures in the window, drained, whether an open breaker or cooldown was learnt from another replica), its deployment type, strategy and fallbacks, and whether health is shared with other replicas (`health_sharing`: local, shared, unreachable).",
     input: z.strictObject({ deployment: idString.describe('deployment name') }),
     positional: ['deployment'],
     table: { field: 'targets', columns: TABLE_COLUMNS },
@@ -93,7 +117,8 @@ export const targetOperations = [
         type: routes.type ?? null,
         strategy: routes.strategy,
         fallbacks: routes.fallbacks.map((fallback) => ({ deployment: fallback.deployment, on: [...fallback.on] })),
-        targets: routes.routes.map((route) => targetOut(route, now)),
+        health_sharing: sharingOf(context),
+        targets: routes.routes.map((route) => targetOut(context, route, now)),
       };
     },
   }),
@@ -102,7 +127,7 @@ export const targetOperations = [
     method: 'POST',
     path: '/deployments/:deployment/targets/:target/drain',
     summary:
-      'Take a target out of rotation: new requests go to the deployment\'s other targets; those already running finish (service operator only). The drain holds on the replica that answers only, until "targets restore" or a restart.',
+      'Take a target out of rotation: new requests go to the deployment\'s other targets; those already running finish (service operator only). With Redis the drain holds on every replica, restarts included, until "targets restore" (`health_sharing` in the answer says how far it reached; one made while Redis is unreachable reaches the others when it returns); without Redis, on the replica that answers until a restart.',
     input: targetInput,
     positional: ['deployment', 'target'],
     async run(context, input) {
@@ -119,38 +144,22 @@ export const targetOperations = [
           'last_target',
         );
       }
-      route.health.drain();
-      await context.audit({
-        target: `deployment:${routes.name}`,
-        organizationId: null,
-        projectId: null,
-        before: { target: route.id, drained: before },
-        after: { target: route.id, drained: true },
-      });
-      return targetOut(route, Date.now());
+      return setDrained(context, routes, route, true);
     },
   }),
   defineOperation({
     id: 'targets.restore',
     method: 'POST',
     path: '/deployments/:deployment/targets/:target/restore',
-    summary: 'Put a drained target back into rotation on the replica that answers (service operator only).',
+    summary:
+      'Put a drained target back into rotation: on every replica when health is shared through Redis, else on the replica that answers (service operator only).',
     input: targetInput,
     positional: ['deployment', 'target'],
     async run(context, input) {
       requireOperator(context.principal);
       const routes = routesOf(context, input.deployment);
       const route = routeOf(routes, input.target);
-      const before = route.health.snapshot(Date.now()).drained;
-      route.health.restore();
-      await context.audit({
-        target: `deployment:${routes.name}`,
-        organizationId: null,
-        projectId: null,
-        before: { target: route.id, drained: before },
-        after: { target: route.id, drained: false },
-      });
-      return targetOut(route, Date.now());
+      return setDrained(context, routes, route, false);
     },
   }),
 ];

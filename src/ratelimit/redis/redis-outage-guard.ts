@@ -193,8 +193,8 @@ export class RedisOutageGuard implements OutageGuard {
     this.logger?.error(
       { err: error, redis: { on_outage: this.policy } },
       this.policy === 'fail_open'
-        ? 'redis unreachable: quotas, budgets and abuse throttles count in this replica only until it returns (redis.on_outage: fail_open)'
-        : 'redis unreachable: requests that need quota, budget or abuse counters are refused with 503 until it returns (redis.on_outage: fail_closed)',
+        ? 'redis unreachable: quotas, budgets and abuse throttles count in this replica only, and target health (breakers, cooldowns, drains) is kept per replica, until it returns (redis.on_outage: fail_open)'
+        : 'redis unreachable: requests that need quota, budget or abuse counters are refused with 503, and target health (breakers, cooldowns, drains) is kept per replica, until it returns (redis.on_outage: fail_closed)',
     );
   }
 
@@ -206,7 +206,7 @@ export class RedisOutageGuard implements OutageGuard {
       {
         redis: { on_outage: this.policy, down_ms: Date.now() - this.downSince, [this.policy === 'fail_open' ? 'admitted_locally' : 'refused']: this.unshared },
       },
-      'redis reachable again: counters are shared again',
+      'redis reachable again: counters and target health are shared again',
     );
   }
 }

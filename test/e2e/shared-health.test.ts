@@ -166,7 +166,7 @@ describe.skipIf(!servicesAnswer)('target health shared by three replicas (Postgr
     expect(sentTo('first', before, ['A', 'B', 'C'])).toBe(0);
 
     // Audited once, by the replica that was asked (the audit log is the one database).
-    const audit = await replicas.C.admin('GET', '/audit?action=deployments.drain');
+    const audit = await replicas.C.admin('GET', '/audit?action=targets.drain');
     expect(audit.status).toBe(200);
     const entries = (audit.body.data as Array<Record<string, any>>).filter((entry) => entry.target === `deployment:${DEPLOYMENT}`);
     expect(entries).toHaveLength(1);

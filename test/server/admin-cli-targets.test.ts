@@ -75,7 +75,8 @@ afterAll(async () => {
 describe('cerulean targets', () => {
   it('prints the deployment, its strategy and fallbacks, and its targets as a table', async () => {
     const stdout = await ok(['targets', 'chat']);
-    expect(stdout).toContain('deployment: chat\nstrategy: priority\n');
+    expect(stdout).toContain('deployment: chat\n');
+    expect(stdout).toContain('\nstrategy: priority\n');
     expect(stdout).toMatch(/fallbacks:\n {2}- deployment: long, on: \["context_length"\]/);
     const lines = stdout.split('\n');
     expect(lines.find((line) => line.startsWith('id '))?.split(/\s+/)).toEqual([

@@ -30,6 +30,15 @@ export interface DeploymentRoutes {
   readonly routes: readonly Route[];
   readonly strategy: Strategy;
   readonly fallbacks: ReadonlyArray<{ readonly deployment: string; readonly on: ReadonlySet<FallbackCause> }>;
+  /** The overall deadline of a request across its attempts (`deadline_ms`, else `routing.deadline_ms`). */
+  readonly deadlineMs: number;
+  /**
+   * The `model` its answers name: the name the caller sent, or the upstream's; undefined (one target,
+   * no option) leaves each API as it always was. `responseModelExplicit`: set by the option itself,
+   * which alone changes a native pass-through's answers.
+   */
+  readonly responseModel: 'requested' | 'upstream' | undefined;
+  readonly responseModelExplicit: boolean;
 }
 
 /** One attempt of a request's plan: a target, reached directly or through a fallback deployment (on the listed causes only). */
@@ -100,11 +109,16 @@ export class DeploymentTable {
         });
       }
       if (routes.length === 0) continue;
+      const fallbacks = (deployment.fallbacks ?? []).map((fallback) => ({ deployment: fallback.deployment, on: new Set(fallback.on) }));
       this.deployments.set(name, {
         name,
         routes,
         strategy: deployment.strategy ?? 'weighted',
-        fallbacks: (deployment.fallbacks ?? []).map((fallback) => ({ deployment: fallback.deployment, on: new Set(fallback.on) })),
+        fallbacks,
+        deadlineMs: deployment.deadline_ms ?? config.routing.deadline_ms,
+        // A deployment that routes answers under its own name, whichever target answered; one target keeps the upstream's.
+        responseModel: deployment.response_model ?? (routes.length > 1 || fallbacks.length > 0 ? 'requested' : undefined),
+        responseModelExplicit: deployment.response_model !== undefined,
       });
       for (const alias of deployment.aliases ?? []) {
         if (!alias.includes('*')) this.aliases.set(alias, name);

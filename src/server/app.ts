@@ -306,6 +306,7 @@ export function createServer(options: AppOptions): CeruleanServer {
         request: accepted.original,
         apiState: accepted.state,
         deployment,
+        requestedModel: route.deploymentInPath ? deployment : (accepted.model as string),
         body: accepted.internal,
         stream: accepted.stream,
         includeUsage: accepted.includeUsage,

@@ -330,8 +330,15 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       const upgraded = await openStorage(old.url);
       try {
         expect(await upgraded.migrate()).toEqual({
-          applied: ['0002_content_safety', '0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated', '0006_project_data_zone'],
-          current: '0006_project_data_zone',
+          applied: [
+            '0002_content_safety',
+            '0003_usage_api_and_responses',
+            '0004_cache_write_price',
+            '0005_usage_estimated',
+            '0006_project_data_zone',
+            '0007_usage_attempts',
+          ],
+          current: '0007_usage_attempts',
         });
         expect((await upgraded.keys.get('key_old'))?.suspendedAt).toBeNull();
         expect((await upgraded.keys.listActive(T0)).map((k) => k.id)).toEqual(['key_old']);

@@ -374,6 +374,19 @@ export const MIGRATIONS: readonly StorageMigration[] = [
       await db.schema.alterTable('projects').addColumn('data_zone', 'text').execute();
     },
   },
+  {
+    name: '0007_usage_attempts',
+    async up(db) {
+      // Routing: how many targets a request tried, which, and why those that did not answer failed.
+      // Rows before this were one attempt at the target they name.
+      await db.schema
+        .alterTable('usage_records')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema.alterTable('usage_records').addColumn('targets_tried', 'text').execute();
+      await db.schema.alterTable('usage_records').addColumn('attempt_errors', 'text').execute();
+    },
+  },
 ];
 
 /** Applies pending migrations; throws the first failure (the Migrator rolls that migration back). */

@@ -1182,8 +1182,9 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
               '0004_cache_write_price',
               '0005_usage_estimated',
               '0006_project_data_zone',
+              '0007_usage_attempts',
             ],
-            current: '0006_project_data_zone',
+            current: '0007_usage_attempts',
           });
           await memory.organizations.create({ id: 'org_m', name: 'Memory', createdAt: T0 });
           expect(await memory.organizations.list()).toHaveLength(1);

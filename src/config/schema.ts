@@ -110,14 +110,12 @@ const deploymentSchema = z
       .describe(
         "How the Responses API reaches this deployment: `translate` (default) through chat completions, for any provider; `native` sends the request to the upstream's own `/responses` as it came and relays its answer unchanged (openai, azure-openai and openai-compatible providers), whenever no content-filter policy applies to the request (with one, it is translated, so the filter can judge it).",
       ),
-    deadline_ms: duration
-      .optional()
-      .describe("This deployment's overall deadline across its attempts, instead of `routing.deadline_ms`."),
+    deadline_ms: duration.optional().describe("This deployment's overall deadline across its attempts, instead of `routing.deadline_ms`."),
     response_model: z
       .enum(['requested', 'upstream'])
       .optional()
       .describe(
-        "The `model` an answer names (JSON and every stream chunk): `requested`, the name the caller sent (default for a deployment with several targets or fallbacks), or `upstream`, the model that answered (default for one target, and for native Responses pass-through).",
+        'The `model` an answer names (JSON and every stream chunk): `requested`, the name the caller sent (default for a deployment with several targets or fallbacks), or `upstream`, the model that answered (default for one target, and for native Responses pass-through).',
       ),
     aliases: z
       .array(z.string().min(1))
@@ -347,7 +345,10 @@ export const configSchema = z.strictObject({
         .default({ failure_threshold: 5, failure_rate: 0.5, minimum_requests: 20, window_ms: 30_000, open_ms: 30_000, half_open_probes: 1 })
         .describe('Per-target circuit breaker of deployments with several targets (or fallbacks).'),
     })
-    .default({ deadline_ms: 600_000, breaker: { failure_threshold: 5, failure_rate: 0.5, minimum_requests: 20, window_ms: 30_000, open_ms: 30_000, half_open_probes: 1 } })
+    .default({
+      deadline_ms: 600_000,
+      breaker: { failure_threshold: 5, failure_rate: 0.5, minimum_requests: 20, window_ms: 30_000, open_ms: 30_000, half_open_probes: 1 },
+    })
     .describe("How requests are spread over a deployment's targets and moved on when one fails."),
   responses: z
     .strictObject({

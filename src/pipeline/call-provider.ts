@@ -118,5 +118,7 @@ async function* relayStream(context: InferenceContext, route: Route, response: U
 
 /** An upstream stream in the caller's own API: each event's data, parsed, in order (the event name is its `type`). */
 function relayNativeStream(context: InferenceContext, response: UpstreamResponse, where: string, idleMs: number): AsyncGenerator<JsonObject> {
-  return upstreamEvents(context, response, where, idleMs, (event) => (event.data === '' || event.data === '[DONE]' ? [] : [JSON.parse(event.data) as JsonObject]));
+  return upstreamEvents(context, response, where, idleMs, (event) =>
+    event.data === '' || event.data === '[DONE]' ? [] : [JSON.parse(event.data) as JsonObject],
+  );
 }

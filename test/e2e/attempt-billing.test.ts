@@ -143,7 +143,11 @@ describe('failed attempts cost nothing', () => {
 
 describe("the answer's model", () => {
   it('names the deployment on a routing deployment, in JSON and every stream chunk, whichever target answered', async () => {
-    const client = new OpenAI({ baseURL: `${cerulean.url}/v1`, apiKey: (await cerulean.admin('POST', '/projects/proj_plain/keys', {})).body.key, maxRetries: 0 });
+    const client = new OpenAI({
+      baseURL: `${cerulean.url}/v1`,
+      apiKey: (await cerulean.admin('POST', '/projects/proj_plain/keys', {})).body.key,
+      maxRetries: 0,
+    });
     upstream.script([{ kind: 'status', status: 503 }], 'first');
     const completion = await client.chat.completions.create({ model: 'pair', ...hello });
     expect(completion.model).toBe('pair');
@@ -159,7 +163,11 @@ describe("the answer's model", () => {
   });
 
   it('names the upstream model that answered with `response_model: upstream`', async () => {
-    const client = new OpenAI({ baseURL: `${cerulean.url}/v1`, apiKey: (await cerulean.admin('POST', '/projects/proj_plain/keys', {})).body.key, maxRetries: 0 });
+    const client = new OpenAI({
+      baseURL: `${cerulean.url}/v1`,
+      apiKey: (await cerulean.admin('POST', '/projects/proj_plain/keys', {})).body.key,
+      maxRetries: 0,
+    });
     upstream.script([{ kind: 'status', status: 503 }], 'first');
     expect((await client.chat.completions.create({ model: 'named', ...hello })).model).toBe('second');
     const stream = await client.chat.completions.create({ model: 'named', stream: true, ...hello });

@@ -70,6 +70,13 @@ export interface InferenceContext {
   attemptErrors?: AttemptError[];
   /** When the request's overall deadline across attempts ends (ms since the epoch), set by the routing stage. */
   deadlineAt?: number;
+  /**
+   * A deployment the caller named to spill over to when the requested one is at capacity or
+   * unavailable (Azure's `x-ms-spillover-deployment` request header): a per-request fallback.
+   */
+  readonly spillover?: string;
+  /** Set once the request spilled over: the deployment it left and the status of the failure that moved it (Azure's response headers). */
+  spilledOver?: { readonly from: string; readonly to: string; readonly error: number };
   /** The model name the caller sent (body `model`, or the Azure path's deployment): what a routing deployment's answers name. */
   readonly requestedModel?: string;
   /** The `model` written over the upstream's in the answer and every stream chunk (see name-model.ts), if any. */

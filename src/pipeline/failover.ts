@@ -59,7 +59,7 @@ export function failover(table: () => DeploymentTable, observer?: TargetObserver
   return (next) => async (context, picked) => {
     const current = table();
     const routes = current.routesOf(context.deployment);
-    const plan = current.plan(context.deployment, context.operation, Date.now(), context.dataZone);
+    const plan = current.plan(context.deployment, context.operation, Date.now(), context.dataZone, context.spillover);
     if (plan.length === 0) {
       // Residency: nothing in the project's zone is a refusal, never a target outside it.
       if (context.dataZone !== undefined) throw new DataZoneUnavailableError(context.deployment, context.dataZone, context.projectId ?? '');
@@ -75,6 +75,10 @@ export function failover(table: () => DeploymentTable, observer?: TargetObserver
         throw new DeadlineExceededError(context.deployment, deadlineMs as number, context.targetsTried?.length ?? 0, failure?.error);
       }
       const { route } = attempt;
+      if (attempt.via?.spillover && context.spilledOver === undefined && failure) {
+        const status = failure.error instanceof UpstreamStatusError ? failure.error.upstreamStatus : (failure.error as { status?: number }).status;
+        context.spilledOver = { from: context.deployment, to: attempt.via.deployment, error: status ?? 503 };
+      }
       (context.targetsTried ??= []).push(route.id);
       context.route = route;
       const started = Date.now();

@@ -44,8 +44,16 @@ export interface DeploymentRoutes {
 /** One attempt of a request's plan: a target, reached directly or through a fallback deployment (on the listed causes only). */
 export interface PlannedAttempt {
   readonly route: Route;
-  readonly via?: { readonly deployment: string; readonly on: ReadonlySet<FallbackCause> };
+  /** `spillover`: the deployment the request named itself (Azure's `x-ms-spillover-deployment`), not a configured fallback. */
+  readonly via?: { readonly deployment: string; readonly on: ReadonlySet<FallbackCause>; readonly spillover?: boolean };
 }
+
+/**
+ * What moves a request on to the deployment it named to spill over to: the requested one at
+ * capacity (429) or unavailable (5xx, connect errors), as Azure spills a provisioned deployment over
+ * to a standard one on those answers.
+ */
+const SPILLOVER_CAUSES: ReadonlySet<FallbackCause> = new Set(['rate_limited', 'unavailable']);
 
 /** `claude-*` as a regular expression matching the whole name, `*` standing for any characters. */
 function globPattern(glob: string): RegExp {
@@ -181,12 +189,19 @@ export class DeploymentTable {
    * health alone; drained ones never),
    * then each fallback deployment's, marked with the causes that move on to them. Targets that
    * cannot serve the operation or have no credential are left out, and with a `zone` (a project
-   * pinned to a data zone) every target outside it, fallbacks included. No I/O.
+   * pinned to a data zone) every target outside it, fallbacks included. A `spillover` deployment
+   * (named by the request) comes right after the deployment's own targets, taken on a 429 or an
+   * unavailable target, before the configured fallbacks. No I/O.
    */
-  plan(name: string, operation: Operation, now: number, zone?: string): PlannedAttempt[] {
+  plan(name: string, operation: Operation, now: number, zone?: string, spillover?: string): PlannedAttempt[] {
     const deployment = this.deployments.get(name);
     if (!deployment) return [];
     const attempts: PlannedAttempt[] = this.ordered(deployment, operation, now, zone).map((route) => ({ route }));
+    const spill = spillover === undefined || spillover === name ? undefined : this.deployments.get(spillover);
+    if (spill) {
+      const via = { deployment: spill.name, on: SPILLOVER_CAUSES, spillover: true };
+      for (const route of this.ordered(spill, operation, now, zone)) attempts.push({ route, via });
+    }
     for (const fallback of deployment.fallbacks) {
       const other = this.deployments.get(fallback.deployment);
       if (!other) continue;

@@ -6,6 +6,7 @@ import { ClientAbortedError } from '../providers/upstream-client.js';
 import type { AdmitStage } from './admit.js';
 import type { FilterStage } from './filter.js';
 import { callProvider, type ProviderCall } from './call-provider.js';
+import { checkSpillover } from './check-spillover.js';
 import type { InferenceContext, PipelineResult } from './context.js';
 import type { SseFrame } from './inbound-api.js';
 import type { Meter } from './meter.js';
@@ -96,7 +97,7 @@ export class Pipeline {
     }
   }
 
-  /** Stages 2-6: pick a target, metering gate, admit, complete the request, filter the prompt, call, filter the output. */
+  /** Stages 2-6: pick a target, metering gate, admit (and check a named spillover deployment), complete the request, filter the prompt, call, filter the output. */
   async run(context: InferenceContext): Promise<PipelineResult> {
     const table = this.options.table();
     const route = table.pick(context.deployment, context.operation);
@@ -106,6 +107,7 @@ export class Pipeline {
     // before any quota is taken or classifier called.
     for (const gate of this.gates) if (!gate.ready()) throw new MeteringUnavailableError();
     if (admit) context.admission = await admit.admit(context);
+    if (context.spillover !== undefined) checkSpillover(context, table, admit);
     context.filterApplies = filter ? filter.applies(context) : false;
     if (context.api.prepare) await context.api.prepare(context);
     if (filter) await filter.checkPrompt(context);

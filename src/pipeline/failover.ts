@@ -136,19 +136,23 @@ async function* observeStream(
   observer: TargetObserver | undefined,
 ): AsyncGenerator<JsonObject> {
   let broken: unknown;
+  let deadline = false;
   try {
     yield* chunks;
   } catch (error) {
-    if (!(error instanceof ClientAbortedError) && !context.signal.aborted) broken = error;
+    // The request's own deadline ending the stream says nothing about the target, as a caller that went away does not.
+    deadline = error instanceof UpstreamTimeoutError && error.phase === 'deadline';
+    if (!deadline && !(error instanceof ClientAbortedError) && !context.signal.aborted) broken = error;
     throw error;
   } finally {
-    if (broken === undefined) route.health.end({ ok: true, latencyMs }, Date.now());
+    if (deadline) route.health.abandon(Date.now());
+    else if (broken === undefined) route.health.end({ ok: true, latencyMs }, Date.now());
     else {
       route.health.end({ ok: false, cause: 'stream_broken' }, Date.now());
       (context.attemptErrors ??= []).push({ target: route.id, cause: 'stream_broken', status: null });
     }
     if (observer) {
-      observer.attempt(route, broken === undefined ? 'ok' : 'stream_broken', broken === undefined ? latencyMs : undefined);
+      observer.attempt(route, deadline ? 'deadline' : broken === undefined ? 'ok' : 'stream_broken', broken === undefined && !deadline ? latencyMs : undefined);
       if (failedOver) observer.failedOver(context.deployment);
     }
   }

@@ -159,6 +159,19 @@ describe('stalls', () => {
     expect(types).not.toContain('message_stop');
   });
 
+  it('a stalled Responses stream ends in its error event, never response.completed', async () => {
+    upstream.script([{ kind: 'stall', afterChunks: 2, stallMs: 2000 }], 'only');
+    const stream = await openai().responses.create({ model: 'chat', stream: true, input: 'Hi' });
+    const types: string[] = [];
+    const failure = await (async () => {
+      for await (const event of stream) types.push(event.type);
+    })().catch((caught: unknown) => caught);
+    expect(types).toContain('response.output_text.delta');
+    expect(types).not.toContain('response.completed');
+    // The SDK raises the `error` event, or the stream ends in `response.failed`.
+    expect(failure instanceof Error || types.includes('response.failed')).toBe(true);
+  });
+
   it('a provider without idle_ms waits out a stall shorter than its first_byte_ms', async () => {
     upstream.script([{ kind: 'stall', afterChunks: 2, stallMs: 400 }], 'only');
     const stream = await openai().chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'Hi' }] });

@@ -55,6 +55,16 @@ function azure(key: string, spillover?: string): AzureOpenAI {
   });
 }
 
+/** The error a request that must fail failed with (OpenAI's APIError: status, code, headers). */
+async function refusal(request: Promise<unknown>): Promise<{ status: number; code?: string; headers: Headers }> {
+  try {
+    await request;
+  } catch (error) {
+    return error as { status: number; code?: string; headers: Headers };
+  }
+  throw new Error('the request was expected to fail');
+}
+
 const ask = { model: 'ptu', messages: [{ role: 'user' as const, content: 'Hello' }] };
 
 describe('x-ms-spillover-deployment', () => {
@@ -73,9 +83,7 @@ describe('x-ms-spillover-deployment', () => {
   it('spills a 5xx over too, and keeps the headers when the spillover deployment fails as well', async () => {
     upstream.script([{ kind: 'status', status: 503 }], 'ptu-model');
     upstream.script([{ kind: 'status', status: 500 }], 'standard-model');
-    const error = await azure(euKey, 'standard')
-      .chat.completions.create(ask)
-      .catch((caught: { status: number; headers: Headers }) => caught);
+    const error = await refusal(azure(euKey, 'standard').chat.completions.create(ask));
     expect(error.status).toBe(500);
     expect(error.headers.get('x-ms-spillover-from-deployment')).toBe('ptu');
     expect(error.headers.get('x-ms-spillover-error')).toBe('503');
@@ -84,9 +92,7 @@ describe('x-ms-spillover-deployment', () => {
   it("never spills a caller's mistake over, and an answer that did not spill carries no spillover header", async () => {
     upstream.script([{ kind: 'status', status: 400 }], 'ptu-model');
     const before = upstream.requests.length;
-    const error = await azure(euKey, 'standard')
-      .chat.completions.create(ask)
-      .catch((caught: { status: number }) => caught);
+    const error = await refusal(azure(euKey, 'standard').chat.completions.create(ask));
     expect(error.status).toBe(400);
     expect(upstream.requests.slice(before).map((request) => request.model)).toEqual(['ptu-model']);
     const { response } = await azure(euKey, 'standard').chat.completions.create(ask).withResponse();
@@ -105,9 +111,7 @@ describe('x-ms-spillover-deployment', () => {
     expect(body.error.code).toBe('invalid_spillover_deployment');
     expect(body.error.message).toContain('nowhere');
 
-    const refused = await azure(scopedKey, 'standard')
-      .chat.completions.create(ask)
-      .catch((caught: { status: number; code: string }) => caught);
+    const refused = await refusal(azure(scopedKey, 'standard').chat.completions.create(ask));
     expect(refused).toMatchObject({ status: 403, code: 'deployment_not_allowed' });
     expect(upstream.requests.length).toBe(before);
   });
@@ -115,9 +119,7 @@ describe('x-ms-spillover-deployment', () => {
   it('keeps a pinned project in its zone: a spillover deployment outside it is never tried', async () => {
     upstream.script([{ kind: 'status', status: 429, retryAfter: '0' }], 'ptu-model');
     const before = upstream.requests.length;
-    const error = await azure(euKey, 'us-standard')
-      .chat.completions.create(ask)
-      .catch((caught: { status: number }) => caught);
+    const error = await refusal(azure(euKey, 'us-standard').chat.completions.create(ask));
     expect(error.status).toBe(429);
     expect(upstream.requests.slice(before).map((request) => request.model)).toEqual(['ptu-model']);
   });

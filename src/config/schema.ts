@@ -11,6 +11,11 @@ const timeoutsSchema = z
     connect_ms: duration.default(5_000).describe('Milliseconds to open a connection to the upstream; 504 when exceeded.'),
     first_byte_ms: duration.default(60_000).describe("Milliseconds until the upstream's first response byte; 504 when exceeded."),
     total_ms: duration.default(600_000).describe('Milliseconds for the whole upstream exchange, streams included; 504 when exceeded.'),
+    idle_ms: duration
+      .optional()
+      .describe(
+        "Milliseconds a stream may stay silent between chunks once it began (a stall); the stream then ends in the API's error event. Unset: `first_byte_ms`.",
+      ),
   })
   .prefault({})
   .describe('Upstream timeouts.');
@@ -131,6 +136,13 @@ const deploymentSchema = z
       .optional()
       .describe(
         "How the Responses API reaches this deployment: `translate` (default) through chat completions, for any provider; `native` sends the request to the upstream's own `/responses` as it came and relays its answer unchanged (openai, azure-openai and openai-compatible providers), whenever no content-filter policy applies to the request (with one, it is translated, so the filter can judge it).",
+      ),
+    deadline_ms: duration.optional().describe("This deployment's overall deadline across its attempts, instead of `routing.deadline_ms`."),
+    response_model: z
+      .enum(['requested', 'upstream'])
+      .optional()
+      .describe(
+        'The `model` an answer names (JSON and every stream chunk): `requested`, the name the caller sent (default for a deployment with several targets or fallbacks), or `upstream`, the model that answered (default for one target, and for native Responses pass-through).',
       ),
     aliases: z
       .array(z.string().min(1))
@@ -380,6 +392,11 @@ export const configSchema = z.strictObject({
   deployments: z.record(z.string(), deploymentSchema).default({}).describe('Deployments by name: what callers put in `model` (or the Azure path).'),
   routing: z
     .strictObject({
+      deadline_ms: duration
+        .default(600_000)
+        .describe(
+          "One deadline over all of a request's attempts (failover included): once spent, no attempt starts and the running one is aborted (504). Each attempt's budget is the lesser of its provider's timeouts and what is left.",
+        ),
       breaker: z
         .strictObject({
           failure_threshold: z.number().int().min(1).default(5).describe("Consecutive failures that open a target's circuit breaker."),
@@ -392,7 +409,10 @@ export const configSchema = z.strictObject({
         .default({ failure_threshold: 5, failure_rate: 0.5, minimum_requests: 20, window_ms: 30_000, open_ms: 30_000, half_open_probes: 1 })
         .describe('Per-target circuit breaker of deployments with several targets (or fallbacks).'),
     })
-    .default({ breaker: { failure_threshold: 5, failure_rate: 0.5, minimum_requests: 20, window_ms: 30_000, open_ms: 30_000, half_open_probes: 1 } })
+    .default({
+      deadline_ms: 600_000,
+      breaker: { failure_threshold: 5, failure_rate: 0.5, minimum_requests: 20, window_ms: 30_000, open_ms: 30_000, half_open_probes: 1 },
+    })
     .describe("How requests are spread over a deployment's targets and moved on when one fails."),
   responses: z
     .strictObject({

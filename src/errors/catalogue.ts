@@ -174,10 +174,33 @@ export class UpstreamUnreachableError extends CeruleanError {
   }
 }
 
+/**
+ * Which limit an upstream exchange ran into: its provider's `connect_ms`, `first_byte_ms`,
+ * `total_ms` or `idle_ms` (a stream silent between chunks), or what was left of the request's
+ * overall deadline across attempts (`deadline`), which ends the request rather than the attempt.
+ */
+export type TimeoutPhase = 'connect' | 'first_byte' | 'total' | 'idle' | 'deadline';
+
 /** 504: the upstream did not answer within the configured timeout. */
 export class UpstreamTimeoutError extends CeruleanError {
-  constructor(message: string, cause?: unknown) {
+  readonly phase: TimeoutPhase | undefined;
+  constructor(message: string, cause?: unknown, phase?: TimeoutPhase) {
     super(504, 'timeout_error', message, { code: 'upstream_timeout', cause });
+    this.phase = phase;
+  }
+}
+
+/** 504: the request's overall deadline passed before any attempt answered; no further attempt was started. */
+export class DeadlineExceededError extends CeruleanError {
+  readonly attempts: number;
+  constructor(deployment: string, deadlineMs: number, attempts: number, cause?: unknown) {
+    super(
+      504,
+      'timeout_error',
+      `Deployment "${deployment}" did not answer within the request's deadline of ${deadlineMs} ms, after ${attempts} attempt${attempts === 1 ? '' : 's'}.`,
+      { code: 'deadline_exceeded', cause },
+    );
+    this.attempts = attempts;
   }
 }
 

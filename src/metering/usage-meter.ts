@@ -55,6 +55,10 @@ export class UsageMeter implements Meter {
       streamed: context.stream,
       filtered: context.filtered ?? false,
       estimated: context.usageEstimated ?? false,
+      // None when the request was refused before any target was tried (admission, the prompt filter).
+      attempts: context.targetsTried?.length ?? 0,
+      targetsTried: context.targetsTried ?? [],
+      attemptErrors: context.attemptErrors ?? [],
     });
   }
 }

@@ -17,13 +17,24 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** A journal line as read back: lines written before usage named its API lack `api`, before estimates `estimated`. */
-type JournalledRecord = Omit<UsageRecord, 'api' | 'estimated'> & { api?: string; estimated?: boolean };
+/**
+ * A journal line as read back: lines written before usage named its API lack `api`, before
+ * estimates `estimated`, before attempts were recorded `attempts`, `targetsTried` and `attemptErrors`.
+ */
+type JournalledRecord = Omit<UsageRecord, 'api' | 'estimated' | 'attempts' | 'targetsTried' | 'attemptErrors'> &
+  Partial<Pick<UsageRecord, 'api' | 'estimated' | 'attempts' | 'targetsTried' | 'attemptErrors'>>;
 
-/** A journalled record as storage takes it; one without an API came through chat, the only API there was. */
+/** A journalled record as storage takes it; one without an API came through chat, the only API there was; one without attempts made one. */
 function fromJournal(record: JournalledRecord): UsageRecord {
-  if (typeof record.api === 'string' && typeof record.estimated === 'boolean') return record as UsageRecord;
-  return { ...record, api: record.api ?? 'chat', estimated: record.estimated ?? false };
+  if (typeof record.api === 'string' && typeof record.estimated === 'boolean' && typeof record.attempts === 'number') return record as UsageRecord;
+  return {
+    ...record,
+    api: record.api ?? 'chat',
+    estimated: record.estimated ?? false,
+    attempts: record.attempts ?? 1,
+    targetsTried: record.targetsTried ?? [`${record.provider}/${record.model}`],
+    attemptErrors: record.attemptErrors ?? [],
+  };
 }
 
 /** An open segment file. Until its first write it carries a `.next` name, which replay ignores. */

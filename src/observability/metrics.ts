@@ -4,8 +4,12 @@ import type { BreakerState, TargetHealth } from '../routing/target-health.js';
 /** The labels every GenAI metric carries. */
 export type GenAiLabel = 'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_response_model';
 
-/** How an attempt at a target ended, as the per-target metrics name it. */
-export type AttemptOutcome = 'ok' | 'connect' | 'timeout' | 'status_5xx' | 'rate_limited' | 'caller_error';
+/**
+ * How an attempt at a target ended, as the per-target metrics name it: `stream_broken` is a stream
+ * that failed after its first bytes reached the caller; `deadline` an attempt stopped because the
+ * request's overall deadline passed.
+ */
+export type AttemptOutcome = 'ok' | 'connect' | 'timeout' | 'status_5xx' | 'rate_limited' | 'stream_broken' | 'deadline' | 'caller_error';
 
 /** What the per-target series need of a routing target (the pipeline's `Route` is one). */
 export interface ObservedTarget {
@@ -212,6 +216,6 @@ interface TargetSeries {
   health: TargetHealth;
 }
 
-const ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = ['ok', 'connect', 'timeout', 'status_5xx', 'rate_limited', 'caller_error'];
+const ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = ['ok', 'connect', 'timeout', 'status_5xx', 'rate_limited', 'stream_broken', 'deadline', 'caller_error'];
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };

@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { CeruleanError, UpstreamUnreachableError } from '../errors/catalogue.js';
+import { CeruleanError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors/catalogue.js';
 import type { JsonObject, ProviderResponse } from '../providers/provider.js';
 import type { UpstreamResponse } from '../providers/upstream-client.js';
 import type { InferenceContext } from './context.js';
@@ -24,17 +24,24 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
   if (request.answerInCallerApi) context.answeredNatively = true;
   // The request's own controller is lent to the client (one fewer per request) unless another target
   // may take over after a timeout: then the attempt's timeout must end the attempt only.
-  const sendOptions = { deployment: context.deployment, signal: context.signal, abort: context.failoverPossible ? undefined : context.abort, onRetry };
+  const sendOptions = {
+    deployment: context.deployment,
+    signal: context.signal,
+    abort: context.failoverPossible ? undefined : context.abort,
+    deadlineAt: context.deadlineAt,
+    onRetry,
+  };
   const where = `Deployment "${context.deployment}" (provider "${route.provider.name}")`;
   if (context.stream) {
     const response = await route.client.send(request, sendOptions);
     context.attempts = response.attempts;
     const contentType = String(response.headers['content-type'] ?? '');
     if (contentType.includes('text/event-stream')) {
+      const idleMs = route.client.idleMs;
       return {
         kind: 'stream',
         status: response.status,
-        chunks: context.answeredNatively ? relayNativeStream(context, response, where) : relayStream(context, route, response, where),
+        chunks: context.answeredNatively ? relayNativeStream(context, response, where, idleMs) : relayStream(context, route, response, where, idleMs),
       };
     }
     // Whatever else came back, it is not something to relay as a stream.
@@ -62,40 +69,59 @@ export async function callProvider(context: InferenceContext, route: Route, onRe
 /**
  * The upstream's server-sent events as they arrive, each passed through `translate`, never
  * buffering a stream; the upstream socket is released however the stream ends.
+ *
+ * A stream that stays silent for `idleMs` while it is waited on (a stall) is ended with an
+ * UpstreamTimeoutError of phase `idle`: time the caller's side takes to consume a chunk is not the
+ * upstream's silence and is not counted. One timer per stream, re-armed per chunk (`refresh`).
  */
 async function* upstreamEvents(
   context: InferenceContext,
   response: UpstreamResponse,
   where: string,
+  idleMs: number,
   translate: (event: EventSourceMessage) => Iterable<JsonObject>,
 ): AsyncGenerator<JsonObject> {
   const pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });
   const decoder = new TextDecoder();
+  let waiting = true;
+  let stalled: UpstreamTimeoutError | undefined;
+  const idle = setTimeout(function onIdle() {
+    if (!waiting) return void idle.refresh();
+    stalled = new UpstreamTimeoutError(`${where} stalled: nothing in its stream for ${idleMs} ms.`, undefined, 'idle');
+    response.body.destroy(stalled);
+  }, idleMs);
   try {
     for await (const bytes of response.body) {
+      waiting = false;
       parser.feed(decoder.decode(bytes as Uint8Array, { stream: true }));
       while (pending.length > 0) yield* translate(pending.shift() as EventSourceMessage);
+      waiting = true;
+      idle.refresh();
     }
   } catch (error) {
+    if (stalled) throw stalled;
     if (context.signal.aborted) throw context.signal.reason ?? error;
     if (error instanceof CeruleanError) throw error;
     const what = error instanceof SyntaxError ? 'sent a malformed stream event' : 'broke off the stream';
     throw new UpstreamUnreachableError(`${where} ${what}.`, error);
   } finally {
+    clearTimeout(idle);
     // Whether finished, failed or abandoned by the caller: release the upstream socket.
     if (!response.body.destroyed) response.body.destroy();
   }
 }
 
 /** The upstream's stream as internal chunks, translated by the provider as they arrive. */
-async function* relayStream(context: InferenceContext, route: Route, response: UpstreamResponse, where: string): AsyncGenerator<JsonObject> {
+async function* relayStream(context: InferenceContext, route: Route, response: UpstreamResponse, where: string, idleMs: number): AsyncGenerator<JsonObject> {
   const translator = route.provider.createStreamTranslator(context.operation, route.target);
-  yield* upstreamEvents(context, response, where, (event) => translator.push({ event: event.event, data: event.data }));
+  yield* upstreamEvents(context, response, where, idleMs, (event) => translator.push({ event: event.event, data: event.data }));
   for (const chunk of translator.end()) yield chunk;
 }
 
 /** An upstream stream in the caller's own API: each event's data, parsed, in order (the event name is its `type`). */
-function relayNativeStream(context: InferenceContext, response: UpstreamResponse, where: string): AsyncGenerator<JsonObject> {
-  return upstreamEvents(context, response, where, (event) => (event.data === '' || event.data === '[DONE]' ? [] : [JSON.parse(event.data) as JsonObject]));
+function relayNativeStream(context: InferenceContext, response: UpstreamResponse, where: string, idleMs: number): AsyncGenerator<JsonObject> {
+  return upstreamEvents(context, response, where, idleMs, (event) =>
+    event.data === '' || event.data === '[DONE]' ? [] : [JSON.parse(event.data) as JsonObject],
+  );
 }

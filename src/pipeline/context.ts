@@ -78,12 +78,37 @@ export interface InferenceContext {
   targetsTried?: string[];
   /** What the answering attempt reserved of its target's own capacity; settled once the request is metered. */
   targetReservation?: TargetReservation;
+  /** Why each attempt that did not answer failed, in order (none when the first answered). */
+  attemptErrors?: AttemptError[];
+  /** When the request's overall deadline across attempts ends (ms since the epoch), set by the routing stage. */
+  deadlineAt?: number;
+  /**
+   * A deployment the caller named to spill over to when the requested one is at capacity or
+   * unavailable (Azure's `x-ms-spillover-deployment` request header): a per-request fallback.
+   */
+  readonly spillover?: string;
+  /** Set once the request spilled over: the deployment it left and the status of the failure that moved it (Azure's response headers). */
+  spilledOver?: { readonly from: string; readonly to: string; readonly error: number };
+  /** The model name the caller sent (body `model`, or the Azure path's deployment): what a routing deployment's answers name. */
+  readonly requestedModel?: string;
+  /** The `model` written over the upstream's in the answer and every stream chunk (see name-model.ts), if any. */
+  renameModel?: string;
+  /** The `model` an answer Cerulean frames itself (Responses, Messages translated from chat) names, when not the caller's own. */
+  answerModel?: string;
   /** Whether a content filter blocked, cut or redacted the prompt or completion. */
   filtered?: boolean;
   /** Annotations of the prompt, repeated on the response (`prompt_filter_results`). */
   promptFilterResults?: unknown;
   /** Set once the meter stage has run, so it runs once. */
   metered?: boolean;
+}
+
+/** One failed attempt, as the usage record keeps it: the target, why it failed, and the upstream's status if it answered one. */
+export interface AttemptError {
+  readonly target: string;
+  /** connect, timeout, status_5xx, rate_limited, stream_broken, deadline, or caller_error (a refusal passed on, or moved to a fallback). */
+  readonly cause: string;
+  readonly status: number | null;
 }
 
 /** What the provider call and the output filter yield: one internal answer, or a stream of internal chunks. */

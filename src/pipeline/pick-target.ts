@@ -37,13 +37,30 @@ export interface DeploymentRoutes {
   readonly routes: readonly Route[];
   readonly strategy: Strategy;
   readonly fallbacks: ReadonlyArray<{ readonly deployment: string; readonly on: ReadonlySet<FallbackCause> }>;
+  /** The overall deadline of a request across its attempts (`deadline_ms`, else `routing.deadline_ms`). */
+  readonly deadlineMs: number;
+  /**
+   * The `model` its answers name: the name the caller sent, or the upstream's; undefined (one target,
+   * no option) leaves each API as it always was. `responseModelExplicit`: set by the option itself,
+   * which alone changes a native pass-through's answers.
+   */
+  readonly responseModel: 'requested' | 'upstream' | undefined;
+  readonly responseModelExplicit: boolean;
 }
 
 /** One attempt of a request's plan: a target, reached directly or through a fallback deployment (on the listed causes only). */
 export interface PlannedAttempt {
   readonly route: Route;
-  readonly via?: { readonly deployment: string; readonly on: ReadonlySet<FallbackCause> };
+  /** `spillover`: the deployment the request named itself (Azure's `x-ms-spillover-deployment`), not a configured fallback. */
+  readonly via?: { readonly deployment: string; readonly on: ReadonlySet<FallbackCause>; readonly spillover?: boolean };
 }
+
+/**
+ * What moves a request on to the deployment it named to spill over to: the requested one at
+ * capacity (429) or unavailable (5xx, connect errors), as Azure spills a provisioned deployment over
+ * to a standard one on those answers.
+ */
+const SPILLOVER_CAUSES: ReadonlySet<FallbackCause> = new Set(['rate_limited', 'unavailable']);
 
 /** `claude-*` as a regular expression matching the whole name, `*` standing for any characters. */
 function globPattern(glob: string): RegExp {
@@ -113,12 +130,17 @@ export class DeploymentTable implements HealthDirectory {
         });
       }
       if (routes.length === 0) continue;
+      const fallbacks = (deployment.fallbacks ?? []).map((fallback) => ({ deployment: fallback.deployment, on: new Set(fallback.on) }));
       this.deployments.set(name, {
         name,
         type: deployment.type,
         routes,
         strategy: deployment.strategy ?? 'weighted',
-        fallbacks: (deployment.fallbacks ?? []).map((fallback) => ({ deployment: fallback.deployment, on: new Set(fallback.on) })),
+        fallbacks,
+        deadlineMs: deployment.deadline_ms ?? config.routing.deadline_ms,
+        // A deployment that routes answers under its own name, whichever target answered; one target keeps the upstream's.
+        responseModel: deployment.response_model ?? (routes.length > 1 || fallbacks.length > 0 ? 'requested' : undefined),
+        responseModelExplicit: deployment.response_model !== undefined,
       });
       for (const alias of deployment.aliases ?? []) {
         if (!alias.includes('*')) this.aliases.set(alias, name);
@@ -186,12 +208,19 @@ export class DeploymentTable implements HealthDirectory {
    * then each fallback deployment's, marked with the causes that move on to them. Targets that
    * cannot serve the operation or have no credential are left out, and with a residency `pin` (a
    * pinned project or key) every target the pin does not allow (its provider's data zone, its
-   * region), fallbacks included. No pin costs nothing more. No I/O.
+   * region), fallbacks included; no pin costs nothing more. A `spillover` deployment (named by the
+   * request) comes right after the deployment's own targets, taken on a 429 or an unavailable
+   * target, before the configured fallbacks. No I/O.
    */
-  plan(name: string, operation: Operation, now: number, pin?: ResidencyPin): PlannedAttempt[] {
+  plan(name: string, operation: Operation, now: number, pin?: ResidencyPin, spillover?: string): PlannedAttempt[] {
     const deployment = this.deployments.get(name);
     if (!deployment) return [];
     const attempts: PlannedAttempt[] = this.ordered(deployment, operation, now, pin).map((route) => ({ route }));
+    const spill = spillover === undefined || spillover === name ? undefined : this.deployments.get(spillover);
+    if (spill) {
+      const via = { deployment: spill.name, on: SPILLOVER_CAUSES, spillover: true };
+      for (const route of this.ordered(spill, operation, now, pin)) attempts.push({ route, via });
+    }
     for (const fallback of deployment.fallbacks) {
       const other = this.deployments.get(fallback.deployment);
       if (!other) continue;

@@ -6,9 +6,11 @@ import { ClientAbortedError } from '../providers/upstream-client.js';
 import type { AdmitStage } from './admit.js';
 import type { FilterStage } from './filter.js';
 import { callProvider, type ProviderCall } from './call-provider.js';
+import { checkSpillover } from './check-spillover.js';
 import type { InferenceContext, PipelineResult } from './context.js';
 import type { SseFrame } from './inbound-api.js';
 import type { Meter } from './meter.js';
+import { nameModel, renameModel } from './name-model.js';
 import type { DeploymentTable } from './pick-target.js';
 
 /**
@@ -95,23 +97,31 @@ export class Pipeline {
     }
   }
 
-  /** Stages 2-6: pick a target, metering gate, admit, complete the request, filter the prompt, call, filter the output. */
+  /** Stages 2-6: pick a target, metering gate, admit (and check a named spillover deployment), complete the request, filter the prompt, call, filter the output. */
   async run(context: InferenceContext): Promise<PipelineResult> {
-    const route = this.options.table().pick(context.deployment, context.operation);
+    const table = this.options.table();
+    const route = table.pick(context.deployment, context.operation);
     context.route = route;
     const { admit, filter } = this.options;
     // An upstream's answer that could not be metered would be spent for nothing: refuse first,
     // before any quota is taken or classifier called.
     for (const gate of this.gates) if (!gate.ready()) throw new MeteringUnavailableError();
     if (admit) context.admission = await admit.admit(context);
+    if (context.spillover !== undefined) checkSpillover(context, table, admit);
     context.filterApplies = filter ? filter.applies(context) : false;
     if (context.api.prepare) await context.api.prepare(context);
     if (filter) await filter.checkPrompt(context);
     const result = await this.call(context, route);
+    nameModel(context, table.routesOf(context.deployment));
     if (result.kind === 'json') {
       context.usage = result.response.usage;
       const model = result.response.body.model;
       if (typeof model === 'string') context.responseModel = model;
+      if (context.renameModel !== undefined) {
+        // The upstream's bytes name another model: the answer is serialized anew.
+        renameModel(result.response.body, context.renameModel);
+        result.response.raw = undefined;
+      }
       if (!filter) return { kind: 'json', body: result.response.body, raw: result.response.raw };
       const body = await filter.checkResponse(context, result.response.body);
       // An annotated body differs from the upstream's bytes: those can no longer be relayed as they are.
@@ -122,13 +132,15 @@ export class Pipeline {
   }
 
   /**
-   * Captures the stream's usage (the last `choices: []` chunk), the model that answered, its time to first token, and how much
+   * Names the answer's model in every chunk (see name-model.ts), captures the stream's usage (the last `choices: []` chunk), the model that answered, its time to first token, and how much
    * text it carried (for the estimate when the upstream never reports usage), for the meter stage.
    */
   private async *observe(context: InferenceContext, chunks: AsyncIterable<JsonObject>): AsyncGenerator<JsonObject> {
     context.streamedChars = 0;
+    const rename = context.renameModel;
     for await (const chunk of chunks) {
       if (context.responseModel === undefined && typeof chunk.model === 'string') context.responseModel = chunk.model;
+      if (rename !== undefined) renameModel(chunk, rename);
       if (chunk.usage != null) {
         const usage = readUsage(chunk.usage);
         if (usage) context.usage = usage;

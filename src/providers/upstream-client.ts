@@ -56,6 +56,12 @@ export interface SendOptions {
    * timeout aborts the caller's controller with an UpstreamTimeoutError (timeouts are never retried).
    */
   abort?: (reason: unknown) => void;
+  /**
+   * When the request's overall deadline ends (ms since the epoch): each attempt's timeouts are cut
+   * to what is left of it (the attempt then ends in an UpstreamTimeoutError of phase `deadline`),
+   * and no retry starts, nor a backoff that would outlast it.
+   */
+  deadlineAt?: number;
   onRetry?: (reason: string) => void;
 }
 
@@ -129,14 +135,20 @@ export class UpstreamClient {
     this.pool = new Pool(provider.origin, {
       connections: config.max_connections,
       connect: { timeout: config.timeouts.connect_ms },
-      // The first-byte timeout is Cerulean's own timer (see withRetries): undici's header and body
-      // timeouts run on a coarse timer wheel and fire up to a second late. Its body timeout still
-      // bounds a silence in the middle of a response body, at that coarser grain.
+      // The first-byte timeout is Cerulean's own timer (see withRetries), and so is a stream's idle
+      // timeout (the stream relay's): undici's header and body timeouts run on a coarse timer wheel
+      // and fire up to a second late. Its body timeout still bounds a silence in the middle of a
+      // buffered body, at that coarser grain.
       headersTimeout: 0,
-      bodyTimeout: config.timeouts.first_byte_ms,
+      bodyTimeout: config.timeouts.idle_ms ?? config.timeouts.first_byte_ms,
       keepAliveTimeout: 30_000,
       pipelining: 1,
     });
+  }
+
+  /** How long a stream may stay silent between chunks once it began (`timeouts.idle_ms`, else `first_byte_ms`). */
+  get idleMs(): number {
+    return this.config.timeouts.idle_ms ?? this.config.timeouts.first_byte_ms;
   }
 
   /** Waits for in-flight requests, then closes the pool's sockets. */
@@ -246,6 +258,11 @@ export class UpstreamClient {
     const where = `Deployment "${options.deployment}" (${this.label})`;
     for (let attempt = 1; ; attempt++) {
       if (options.signal.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new ClientAbortedError();
+      // What is left of the request's deadline bounds this attempt: its own total and first-byte timeouts, if shorter, still apply.
+      const left = options.deadlineAt === undefined ? Infinity : options.deadlineAt - Date.now();
+      if (left <= 0) throw new UpstreamTimeoutError(`${where} was not tried: the request's deadline had passed.`, undefined, 'deadline');
+      const totalMs = Math.min(timeouts.total_ms, Math.ceil(left));
+      const bounded = totalMs < timeouts.total_ms;
       // A caller that owns its abort controller lends it (one controller per request, and the
       // total timeout aborts it); otherwise this attempt gets its own, chained to the caller's signal.
       let signal = options.signal;
@@ -260,10 +277,21 @@ export class UpstreamClient {
         abort = (reason) => controller.abort(reason);
       }
       const abortWith = abort;
-      const timer = setTimeout(() => abortWith(new UpstreamTimeoutError(`${where} did not complete within ${timeouts.total_ms} ms.`)), timeouts.total_ms);
+      const timer = setTimeout(
+        () =>
+          abortWith(
+            bounded
+              ? new UpstreamTimeoutError(`${where} was stopped after ${totalMs} ms: the request's deadline passed.`, undefined, 'deadline')
+              : new UpstreamTimeoutError(`${where} did not complete within ${totalMs} ms.`, undefined, 'total'),
+          ),
+        totalMs,
+      );
       let firstByte: NodeJS.Timeout | undefined =
-        timeouts.first_byte_ms < timeouts.total_ms
-          ? setTimeout(() => abortWith(new UpstreamTimeoutError(`${where} did not answer within ${timeouts.first_byte_ms} ms.`)), timeouts.first_byte_ms)
+        timeouts.first_byte_ms < totalMs
+          ? setTimeout(
+              () => abortWith(new UpstreamTimeoutError(`${where} did not answer within ${timeouts.first_byte_ms} ms.`, undefined, 'first_byte')),
+              timeouts.first_byte_ms,
+            )
           : undefined;
       const answered = (): void => {
         if (firstByte === undefined) return;
@@ -288,13 +316,17 @@ export class UpstreamClient {
         const code = errorCode(error);
         const retryable = code !== undefined && CONNECT_ERRORS.has(code);
         if (retryable && attempt < retry.max_attempts) {
-          options.onRetry?.(code);
-          await this.backoff(attempt, undefined, options.signal);
-          continue;
+          const delayMs = this.delayMs(attempt, undefined);
+          if (this.fitsDeadline(delayMs, options.deadlineAt)) {
+            options.onRetry?.(code);
+            await this.wait(delayMs, options.signal);
+            continue;
+          }
         }
         if (code !== undefined && TIMEOUT_ERRORS.has(code)) {
-          const phase = code === 'UND_ERR_CONNECT_TIMEOUT' ? `connect within ${timeouts.connect_ms}` : `send more within ${timeouts.first_byte_ms}`;
-          throw new UpstreamTimeoutError(`${where} did not ${phase} ms.`, error);
+          const connect = code === 'UND_ERR_CONNECT_TIMEOUT';
+          const phase = connect ? `connect within ${timeouts.connect_ms}` : `send more within ${this.idleMs}`;
+          throw new UpstreamTimeoutError(`${where} did not ${phase} ms.`, error, connect ? 'connect' : 'idle');
         }
         throw new UpstreamUnreachableError(`${where} is unreachable (${code ?? 'connection failed'}).`, error);
       }
@@ -316,7 +348,7 @@ export class UpstreamClient {
       const advised = final ? undefined : (retryAfterSeconds(result.headers) ?? detail.retryAfterSeconds);
       if (!final && RETRYABLE_STATUS.has(status) && attempt < retry.max_attempts) {
         const delayMs = this.delayMs(attempt, advised);
-        if (delayMs <= retry.max_delay_ms) {
+        if (delayMs <= retry.max_delay_ms && this.fitsDeadline(delayMs, options.deadlineAt)) {
           options.onRetry?.(String(status));
           await this.wait(delayMs, options.signal);
           continue;
@@ -348,8 +380,9 @@ export class UpstreamClient {
     return Math.min(this.config.retry.max_delay_ms, Math.round(base * (0.5 + Math.random() * 0.5)));
   }
 
-  private async backoff(attempt: number, advisedSeconds: number | undefined, signal: AbortSignal): Promise<void> {
-    await this.wait(this.delayMs(attempt, advisedSeconds), signal);
+  /** Whether a wait of `delayMs` still leaves time for an attempt before `deadlineAt`. */
+  private fitsDeadline(delayMs: number, deadlineAt: number | undefined): boolean {
+    return deadlineAt === undefined || Date.now() + delayMs < deadlineAt;
   }
 
   private async wait(ms: number, signal: AbortSignal): Promise<void> {

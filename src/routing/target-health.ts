@@ -240,6 +240,16 @@ export class TargetHealth {
     if (outcome.cause !== 'rate_limited') this.failed(now);
   }
 
+  /**
+   * Releases the slot of an attempt that ended for a reason that says nothing about the target (the
+   * request's own deadline ran out): neither a success nor a failure, no latency.
+   */
+  abandon(now: number): void {
+    this.advance(now);
+    if (this.inFlight > 0) this.inFlight--;
+    if (this.breaker === 'half_open' && this.probes > 0) this.probes--;
+  }
+
   state(now: number): BreakerState {
     this.advance(now);
     return this.breaker;

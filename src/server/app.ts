@@ -310,6 +310,11 @@ export function createServer(options: AppOptions): CeruleanServer {
     const hint = request.headers['x-cerulean-project'];
     return typeof hint === 'string' && hint !== '' ? hint : undefined;
   };
+  /** The deployment an Azure caller names to spill over to (`x-ms-spillover-deployment`), if any. */
+  const spilloverOf = (request: FastifyRequest): string | undefined => {
+    const name = request.headers['x-ms-spillover-deployment'];
+    return typeof name === 'string' && name !== '' ? name : undefined;
+  };
   /** An AbortController aborted when the caller goes away before the response is complete. */
   const abortOnClose = (reply: FastifyReply): AbortController => {
     const controller = new AbortController();
@@ -337,6 +342,8 @@ export function createServer(options: AppOptions): CeruleanServer {
         request: accepted.original,
         apiState: accepted.state,
         deployment,
+        requestedModel: route.deploymentInPath ? deployment : (accepted.model as string),
+        spillover: route.family === azureFamily ? spilloverOf(request) : undefined,
         body: accepted.internal,
         stream: accepted.stream,
         includeUsage: accepted.includeUsage,
@@ -355,6 +362,12 @@ export function createServer(options: AppOptions): CeruleanServer {
       const writer: ResponseWriter = {
         begin(started) {
           if (route.family === azureFamily && started.route) reply.header('x-ms-region', started.route.region);
+          // As Azure answers a request that spilled over, whether the spillover deployment answered or failed too.
+          if (started.spilledOver) {
+            reply.header('x-ms-spillover-from-deployment', started.spilledOver.from);
+            reply.header('x-ms-deployment-name', started.spilledOver.to);
+            reply.header('x-ms-spillover-error', String(started.spilledOver.error));
+          }
           // Which targets the request took: how many attempts, and the one that answered (or failed last).
           if (started.targetsTried) {
             reply.header('x-cerulean-attempts', String(started.targetsTried.length));

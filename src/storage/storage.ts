@@ -170,6 +170,22 @@ export interface UsageRecord {
   filtered: boolean;
   /** The tokens are Cerulean's estimate: the stream ended before the upstream reported its usage (abandoned, cut, broken off). */
   estimated: boolean;
+  /** Targets tried (failover included); 0 when the request never reached one. */
+  attempts: number;
+  /** The targets tried, `provider/model`, in order: the last answered (or failed last). */
+  targetsTried: string[];
+  /** Why each attempt that did not answer failed, in order. Failed attempts cost nothing: tokens and cost are the answering attempt's. */
+  attemptErrors: UsageAttemptError[];
+}
+
+/** One failed attempt of a request, as its usage record keeps it. */
+export interface UsageAttemptError {
+  /** `provider/model`. */
+  target: string;
+  /** connect, timeout, status_5xx, rate_limited, stream_broken, deadline, or caller_error (a refusal passed on or moved to a fallback). */
+  cause: string;
+  /** The upstream's HTTP status, when it answered one. */
+  status: number | null;
 }
 
 export type UsageGroup = 'project' | 'key' | 'deployment' | 'model' | 'api' | 'day';

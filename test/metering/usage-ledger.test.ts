@@ -35,6 +35,9 @@ function usage(id: string, overrides: Partial<UsageRecord> = {}): UsageRecord {
     streamed: false,
     filtered: false,
     estimated: false,
+    attempts: 1,
+    targetsTried: ['up/model'],
+    attemptErrors: [],
     ...overrides,
   };
 }

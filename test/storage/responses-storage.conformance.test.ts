@@ -211,7 +211,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
         const traits = dialect === 'sqlite' ? SQLITE_TRAITS : POSTGRES_TRAITS;
         expect((await migrateToLatest(db, traits, MIGRATIONS.slice(0, 2))).current).toBe('0002_content_safety');
         // Rows as 0002 wrote them, without `api` (today's table types require it, hence the casts).
-        const row: Omit<Insertable<UsageRecordsTable>, 'api' | 'estimated'> = {
+        const row: Omit<Insertable<UsageRecordsTable>, 'api' | 'estimated' | 'attempts' | 'targets_tried' | 'attempt_errors'> = {
           request_id: 'req_old',
           at: T0,
           organization_id: 'org_1',
@@ -268,10 +268,19 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       const upgraded = await openStorage(old.url);
       try {
         expect(await upgraded.migrate()).toEqual({
-          applied: ['0003_usage_api_and_responses', '0004_cache_write_price', '0005_usage_estimated', '0006_project_data_zone', '0008_residency_pins'],
+          applied: [
+            '0003_usage_api_and_responses',
+            '0004_cache_write_price',
+            '0005_usage_estimated',
+            '0006_project_data_zone',
+            '0007_usage_attempts',
+            '0008_residency_pins',
+          ],
           current: '0008_residency_pins',
         });
         expect((await upgraded.usage.get('req_old'))?.api).toBe('chat');
+        // Before attempts were recorded: one attempt, its targets and errors unknown.
+        expect(await upgraded.usage.get('req_old')).toMatchObject({ attempts: 1, targetsTried: [], attemptErrors: [] });
         // The same key but another API: a rollup row of its own beside the old one.
         const responses: UsageRecord = { ...(await upgraded.usage.get('req_old'))!, requestId: 'req_new', api: 'responses', cost: 7 };
         expect(await upgraded.usage.insertBatch([responses])).toBe(1);

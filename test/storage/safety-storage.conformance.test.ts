@@ -336,6 +336,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
             '0004_cache_write_price',
             '0005_usage_estimated',
             '0006_project_data_zone',
+            '0007_usage_attempts',
             '0008_residency_pins',
           ],
           current: '0008_residency_pins',

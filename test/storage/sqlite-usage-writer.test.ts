@@ -43,6 +43,9 @@ function record(requestId: string, overrides: Partial<UsageRecord> = {}): UsageR
     streamed: false,
     filtered: false,
     estimated: false,
+    attempts: 1,
+    targetsTried: ['up/model'],
+    attemptErrors: [],
     ...overrides,
   };
 }

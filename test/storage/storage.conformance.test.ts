@@ -156,6 +156,9 @@ function usage(requestId: string, overrides: Partial<UsageRecord> = {}): UsageRe
     streamed: false,
     filtered: false,
     estimated: false,
+    attempts: 1,
+    targetsTried: ['up/model'],
+    attemptErrors: [],
     ...overrides,
   };
 }
@@ -237,6 +240,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
           '0004_cache_write_price',
           '0005_usage_estimated',
           '0006_project_data_zone',
+          '0007_usage_attempts',
           current,
         ],
         current,
@@ -683,6 +687,21 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       stored.push(usage('req_text_null', { endUser: null, keyId: null, timeToFirstTokenMs: null }));
       expect(await storage.usage.insertBatch(stored)).toBe(stored.length);
       for (const record of stored) expect(await storage.usage.get(record.requestId)).toEqual(record);
+    });
+
+    it("keeps a request's attempts: how many, the targets tried and the failed ones' errors; none for a request that tried no target", async () => {
+      const failedOver = usage('req_attempts', {
+        attempts: 3,
+        targetsTried: ['east/gpt-4o', 'west/gpt-4o', 'openai/gpt-4o'],
+        attemptErrors: [
+          { target: 'east/gpt-4o', cause: 'rate_limited', status: 429 },
+          { target: 'west/gpt-4o', cause: 'timeout', status: null },
+        ],
+      });
+      const refused = usage('req_refused', { attempts: 0, targetsTried: [], attemptErrors: [], status: 429, promptTokens: 0, completionTokens: 0, cost: 0 });
+      expect(await storage.usage.insertBatch([failedOver, refused])).toBe(2);
+      expect(await storage.usage.get('req_attempts')).toEqual(failedOver);
+      expect(await storage.usage.get('req_refused')).toEqual(refused);
     });
 
     it('stores fractional measurements as integers, the same on both databases', async () => {
@@ -1199,6 +1218,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
               '0004_cache_write_price',
               '0005_usage_estimated',
               '0006_project_data_zone',
+              '0007_usage_attempts',
               '0008_residency_pins',
             ],
             current: '0008_residency_pins',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidRequestError } from '../../errors/catalogue.js';
+import { InvalidRequestError, ResourceNotFoundError } from '../../errors/catalogue.js';
 import { requireAnywhere, requireOperator, requirePermission } from '../../governance/access-control.js';
 import {
   USAGE_APIS,
@@ -8,6 +8,7 @@ import {
   type AuditHeadReference,
   type UsageFilter,
   type UsageGroup,
+  type UsageRecord,
   type UsageRow,
 } from '../../storage/storage.js';
 import { commaList, defineOperation, fromMicros, idString, positiveInteger, timestamp, type AdminContext } from '../admin-operation.js';
@@ -54,6 +55,35 @@ function usageOut(row: UsageRow): Record<string, unknown> {
     cached_tokens: row.cachedTokens,
     completion_tokens: row.completionTokens,
     cost_usd: fromMicros(row.cost),
+  };
+}
+
+/** One request's usage record, with the attempts it took (targets tried, why the failed ones failed). */
+function recordOut(record: UsageRecord): Record<string, unknown> {
+  return {
+    request_id: record.requestId,
+    at: new Date(record.at).toISOString(),
+    api: record.api,
+    organization: record.organizationId,
+    project: record.projectId,
+    key: record.keyId,
+    deployment: record.deployment,
+    provider: record.provider,
+    model: record.model,
+    region: record.region,
+    status: record.status,
+    prompt_tokens: record.promptTokens,
+    cached_tokens: record.cachedTokens,
+    completion_tokens: record.completionTokens,
+    images: record.images,
+    cost_usd: fromMicros(record.cost),
+    estimated: record.estimated,
+    streamed: record.streamed,
+    latency_ms: record.latencyMs,
+    time_to_first_token_ms: record.timeToFirstTokenMs,
+    attempts: record.attempts,
+    targets_tried: record.targetsTried,
+    attempt_errors: record.attemptErrors,
   };
 }
 
@@ -135,6 +165,22 @@ export const recordOperations = [
     csv(result) {
       const { data, group_by } = result as { data: Array<Record<string, unknown>>; group_by: string[] };
       return toCsv(data, [...group_by, 'requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'cost_usd']);
+    },
+  }),
+  defineOperation({
+    id: 'usage.request',
+    method: 'GET',
+    path: '/usage/requests/:request_id',
+    summary:
+      "One request's usage record: tokens, cost and status, how many targets it tried, which, and why those that did not answer failed (failed attempts cost nothing).",
+    input: z.strictObject({ request_id: z.string().min(1).max(200).describe('the request id (`x-request-id` of the response)') }),
+    async run(context, input) {
+      const record = await context.storage.usage.get(input.request_id);
+      // A record outside the caller's reach reads as absent, as one that does not exist.
+      if (!record) throw new ResourceNotFoundError('usage record', input.request_id);
+      const scope = await scopeFilter(context, 'usage:read', { project: context.principal.kind === 'master' ? undefined : record.projectId });
+      if (scope.projectId !== undefined && scope.projectId !== record.projectId) throw new ResourceNotFoundError('usage record', input.request_id);
+      return recordOut(record);
     },
   }),
   defineOperation({

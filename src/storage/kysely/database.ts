@@ -138,6 +138,12 @@ export interface UsageRecordsTable {
   filtered: Flag;
   /** Added by 0005_usage_estimated (0 for the rows before it). */
   estimated: Flag;
+  /** Added by 0007_usage_attempts (1 for the rows before it). */
+  attempts: number;
+  /** JSON array of `provider/model`; added by 0007_usage_attempts (null for the rows before it, and for none). */
+  targets_tried: string | null;
+  /** JSON array of {target, cause, status}; added by 0007_usage_attempts (null when no attempt failed). */
+  attempt_errors: string | null;
   /** Added by 0003_usage_api_and_responses ('chat' for the rows before it). */
   api: string;
 }

@@ -375,6 +375,19 @@ export const MIGRATIONS: readonly StorageMigration[] = [
     },
   },
   {
+    name: '0007_usage_attempts',
+    async up(db) {
+      // Routing: how many targets a request tried, which, and why those that did not answer failed.
+      // Rows before this were one attempt at the target they name.
+      await db.schema
+        .alterTable('usage_records')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema.alterTable('usage_records').addColumn('targets_tried', 'text').execute();
+      await db.schema.alterTable('usage_records').addColumn('attempt_errors', 'text').execute();
+    },
+  },
+  {
     name: '0008_residency_pins',
     async up(db) {
       // Residency pins on keys (a zone and regions within their project's) and regions on projects;

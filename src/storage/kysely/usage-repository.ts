@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Kysely, type RawBuilder, type Selectable } from 'kysely';
-import type { BudgetScope, RollupBucket, UsageFilter, UsageGroup, UsageRecord, UsageRepository, UsageRow } from '../storage.js';
+import type { BudgetScope, RollupBucket, UsageAttemptError, UsageFilter, UsageGroup, UsageRecord, UsageRepository, UsageRow } from '../storage.js';
 import { toBoolean, toFlag, toNumber, type Database, type UsageRecordsTable, type UsageRollupsTable } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
 
@@ -212,6 +212,9 @@ export function toUsageRow(record: UsageRecord): Insertable<UsageRecordsTable> {
     streamed: toFlag(record.streamed),
     filtered: toFlag(record.filtered),
     estimated: toFlag(record.estimated),
+    attempts: record.attempts,
+    targets_tried: record.targetsTried.length === 0 ? null : JSON.stringify(record.targetsTried),
+    attempt_errors: record.attemptErrors.length === 0 ? null : JSON.stringify(record.attemptErrors),
   };
 }
 
@@ -239,6 +242,9 @@ function toUsageRecord(row: Selectable<UsageRecordsTable>): UsageRecord {
     streamed: toBoolean(row.streamed),
     filtered: toBoolean(row.filtered),
     estimated: toBoolean(row.estimated),
+    attempts: row.attempts,
+    targetsTried: row.targets_tried === null ? [] : (JSON.parse(row.targets_tried) as string[]),
+    attemptErrors: row.attempt_errors === null ? [] : (JSON.parse(row.attempt_errors) as UsageAttemptError[]),
   };
 }
 

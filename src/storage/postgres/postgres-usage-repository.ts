@@ -28,6 +28,9 @@ const COLUMNS = [
   ['filtered', 'integer'],
   ['estimated', 'integer'],
   ['api', 'text'],
+  ['attempts', 'integer'],
+  ['targets_tried', 'text'],
+  ['attempt_errors', 'text'],
 ] as const satisfies ReadonlyArray<readonly [keyof UsageRecordsTable, string]>;
 
 // Every column of usage_records must be listed above: a column added to the table and not here

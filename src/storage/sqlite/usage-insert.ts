@@ -27,6 +27,9 @@ const RECORD_COLUMNS = Object.keys(
       streamed: false,
       filtered: false,
       estimated: false,
+      attempts: 0,
+      targetsTried: [],
+      attemptErrors: [],
     }),
   ),
 );

@@ -59,7 +59,7 @@ const api: InboundApi = {
     if (context.body !== state.translated) return undefined;
     return { body: context.request, betas: state.betas };
   },
-  answer: (answer, context) => ({ body: chatToMessage(answer.body, { model: stateOf(context).request.model }) }),
+  answer: (answer, context) => ({ body: chatToMessage(answer.body, { model: context.answerModel ?? stateOf(context).request.model }) }),
   stream: (chunks, context) => messageEvents(chunks, context),
   streamError: (error) => ({ event: 'error', data: { type: 'error', error: anthropicErrorOf(error) } }),
 };
@@ -95,7 +95,7 @@ function cutByFilter(chunk: JsonObject): boolean {
 
 /** Anthropic's events; the first wait for the first internal chunk, so an upstream that fails at once gets a proper HTTP error. */
 async function* messageEvents(chunks: AsyncIterable<JsonObject>, context: InferenceContext): AsyncGenerator<SseFrame> {
-  const encoder = new MessagesStreamEncoder({ model: stateOf(context).request.model });
+  const encoder = new MessagesStreamEncoder({ model: context.answerModel ?? stateOf(context).request.model });
   let pinged = false;
   let blocked = false;
   for await (const chunk of chunks) {

@@ -127,7 +127,7 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
         return { body: answer.body, raw: answer.raw };
       }
       const state = stateOf(context);
-      const response = chatToResponse(answer.body, state.request, { id: state.id, createdAt: state.createdAt });
+      const response = chatToResponse(answer.body, state.request, { id: state.id, createdAt: state.createdAt, model: context.answerModel });
       await save(context, response);
       return { body: response };
     },
@@ -247,7 +247,7 @@ async function* responseEvents(
   save: (context: InferenceContext, response: JsonObject) => Promise<void>,
 ): AsyncGenerator<SseFrame> {
   const state = stateOf(context);
-  const encoder = new ResponsesStreamEncoder(state.request, { id: state.id, createdAt: state.createdAt });
+  const encoder = new ResponsesStreamEncoder(state.request, { id: state.id, createdAt: state.createdAt, model: context.answerModel });
   state.encoder = encoder;
   const frames = (events: JsonObject[]): SseFrame[] => events.map((event) => ({ event: event.type as string, data: event }));
   let started = false;

@@ -12,6 +12,8 @@ export interface ResponseMeta {
   id: string;
   /** Unix seconds when the request was accepted. */
   createdAt: number;
+  /** The `model` the Response names when not the caller's own (a deployment's `response_model: upstream`). */
+  model?: string;
 }
 
 export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed';
@@ -54,7 +56,7 @@ export function responseObject(request: ResponsesRequest, meta: ResponseMeta, st
     instructions: request.instructions ?? null,
     max_output_tokens: request.max_output_tokens ?? null,
     max_tool_calls: request.max_tool_calls ?? null,
-    model: request.model,
+    model: meta.model ?? request.model,
     output: state.output,
     parallel_tool_calls: request.parallel_tool_calls ?? true,
     previous_response_id: request.previous_response_id ?? null,

@@ -48,6 +48,7 @@ export class Metrics {
   readonly upstreamRetries: Counter<'provider' | 'reason'>;
   readonly targetRequests: Counter<'deployment' | 'target' | 'outcome'>;
   readonly targetBreakerState: Gauge<'deployment' | 'target'>;
+  readonly targetCooldown: Gauge<'deployment' | 'target'>;
   readonly failovers: Counter<'deployment'>;
   readonly targetLatency: Histogram<'deployment' | 'target'>;
   readonly targetSkips: Counter<'deployment' | 'target' | 'cause'>;
@@ -103,7 +104,7 @@ export class Metrics {
     });
     this.targetRequests = new Counter({
       name: 'cerulean_target_requests_total',
-      help: 'Attempts at each target of a deployment, by outcome (ok, connect, timeout, status_5xx, rate_limited, caller_error).',
+      help: 'Attempts at each target of a deployment, by outcome (ok, connect, timeout, status_5xx, rate_limited, stream_broken, deadline, caller_error).',
       labelNames: ['deployment', 'target', 'outcome'],
       registers,
     });
@@ -117,6 +118,17 @@ export class Metrics {
       collect() {
         const now = Date.now();
         for (const series of targets.values()) series.breaker.set(BREAKER_VALUE[series.health.state(now)]);
+      },
+    });
+    this.targetCooldown = new Gauge({
+      name: 'cerulean_target_cooldown_seconds',
+      help: 'Seconds left of the cooldown each target is in on this replica (after a 429, its retry-after; learnt from another replica too); 0 when none.',
+      labelNames: ['deployment', 'target'],
+      registers,
+      // A cooldown lapses with time alone: read it again at scrape time.
+      collect() {
+        const now = Date.now();
+        for (const series of targets.values()) series.cooldown.set(cooldownLeft(series.health, now));
       },
     });
     this.failovers = new Counter({
@@ -172,7 +184,9 @@ export class Metrics {
         const series = this.targetSeries(route);
         series.requests[outcome].inc();
         if (latencyMs !== undefined) series.latency.observe(latencyMs / 1000);
-        series.breaker.set(BREAKER_VALUE[route.health.state(Date.now())]);
+        const now = Date.now();
+        series.breaker.set(BREAKER_VALUE[route.health.state(now)]);
+        series.cooldown.set(cooldownLeft(route.health, now));
       },
       failedOver: (deployment) => {
         let child = this.failoverChildren.get(deployment);
@@ -199,7 +213,14 @@ export class Metrics {
       const requests = {} as Record<AttemptOutcome, Counter.Internal>;
       for (const outcome of ATTEMPT_OUTCOMES) requests[outcome] = this.targetRequests.labels({ ...labels, outcome });
       const skips = { quota_exhausted: this.targetSkips.labels({ ...labels, cause: 'quota_exhausted' }) };
-      series = { requests, skips, latency: this.targetLatency.labels(labels), breaker: this.targetBreakerState.labels(labels), health: route.health };
+      series = {
+        requests,
+        skips,
+        latency: this.targetLatency.labels(labels),
+        breaker: this.targetBreakerState.labels(labels),
+        cooldown: this.targetCooldown.labels(labels),
+        health: route.health,
+      };
       this.targets.set(key, series);
     }
     // A reload that dropped the target and added it again gave it a fresh health: follow the one in use.
@@ -213,7 +234,15 @@ interface TargetSeries {
   readonly skips: Record<SkipCause, Counter.Internal>;
   readonly latency: Histogram.Internal<string>;
   readonly breaker: Gauge.Internal<string>;
+  readonly cooldown: Gauge.Internal<string>;
   health: TargetHealth;
+}
+
+/** Seconds until `health`'s cooldown ends, 0 when it is not cooling down. */
+function cooldownLeft(health: TargetHealth, now: number): number {
+  health.state(now); // lets a lapsed cooldown go
+  const until = health.coolingUntil();
+  return until === undefined ? 0 : Math.max(0, (until - now) / 1000);
 }
 
 const ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = ['ok', 'connect', 'timeout', 'status_5xx', 'rate_limited', 'stream_broken', 'deadline', 'caller_error'];

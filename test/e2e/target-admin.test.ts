@@ -134,6 +134,11 @@ describe('targets list', () => {
     expect(text).toContain('cerulean_target_breaker_state{deployment="chat",target="up/first"} 2');
     expect(text).toContain('cerulean_target_breaker_state{deployment="chat",target="up/second"} 0');
     expect(text).toContain('cerulean_target_breaker_state{deployment="pool",target="up/alpha"} 0');
+    // up/alpha answered 429 with retry-after: 30 in the test before: still cooling down, by about that long.
+    const cooldown = Number(/cerulean_target_cooldown_seconds\{deployment="pool",target="up\/alpha"\} ([\d.]+)/.exec(text)?.[1]);
+    expect(cooldown).toBeGreaterThan(20);
+    expect(cooldown).toBeLessThanOrEqual(30);
+    expect(text).toContain('cerulean_target_cooldown_seconds{deployment="chat",target="up/second"} 0');
     expect(text).toContain('cerulean_failovers_total{deployment="chat"} 1');
     expect(text).toContain('cerulean_failovers_total{deployment="pool"} 1');
     expect(text).toContain('cerulean_target_latency_seconds_count{deployment="chat",target="up/second"} 1');

@@ -33,3 +33,23 @@ export function renameModel(body: JsonObject, name: string): void {
     if (nested !== null && typeof nested === 'object' && typeof nested.model === 'string') nested.model = name;
   }
 }
+
+/** A `"model"` key and its string value, as JSON writes it, whatever the spacing. */
+const MODEL_FIELD = /"model"\s*:\s*"((?:[^"\\]|\\.)*)"/g;
+
+/**
+ * The upstream's JSON text with its one `model` field, whose value is `from`, naming `to` instead:
+ * the answer keeps the upstream's bytes rather than being serialized anew (a cost paid on every
+ * answer of a routing deployment). Undefined, to serialize the parsed body instead, unless exactly
+ * one `"model"` key is in the text: a key inside a string is escaped (`\"model\"`) and never
+ * matches, so one match is the top-level field.
+ */
+export function renamedRaw(raw: string, from: string, to: string): string | undefined {
+  MODEL_FIELD.lastIndex = 0;
+  const first = MODEL_FIELD.exec(raw);
+  if (!first || MODEL_FIELD.exec(raw) !== null) return undefined;
+  // The value as written must be the one parsed (no escapes to decode), else serialize anew.
+  if (first[1] !== from) return undefined;
+  const valueStart = first.index + first[0].length - from.length - 1;
+  return `${raw.slice(0, valueStart)}${JSON.stringify(to).slice(1, -1)}${raw.slice(valueStart + from.length)}`;
+}

@@ -10,7 +10,7 @@ import { checkSpillover } from './check-spillover.js';
 import type { InferenceContext, PipelineResult } from './context.js';
 import type { SseFrame } from './inbound-api.js';
 import type { Meter } from './meter.js';
-import { nameModel, renameModel } from './name-model.js';
+import { nameModel, renamedRaw, renameModel } from './name-model.js';
 import type { DeploymentTable } from './pick-target.js';
 
 /**
@@ -118,9 +118,11 @@ export class Pipeline {
       const model = result.response.body.model;
       if (typeof model === 'string') context.responseModel = model;
       if (context.renameModel !== undefined) {
-        // The upstream's bytes name another model: the answer is serialized anew.
+        // The upstream's bytes name another model: changed in place where that is unambiguous, else serialized anew.
+        const raw = result.response.raw;
+        const upstreamModel = result.response.body.model;
         renameModel(result.response.body, context.renameModel);
-        result.response.raw = undefined;
+        result.response.raw = raw !== undefined && typeof upstreamModel === 'string' ? renamedRaw(raw, upstreamModel, context.renameModel) : undefined;
       }
       if (!filter) return { kind: 'json', body: result.response.body, raw: result.response.raw };
       const body = await filter.checkResponse(context, result.response.body);

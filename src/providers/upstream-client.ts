@@ -46,6 +46,27 @@ class BrokenBodyError extends Error {
   }
 }
 
+/**
+ * What ends one buffered attempt that another target may follow (a timeout must end the attempt,
+ * not the request): the exchange listens to the caller's signal once, as always, and is told of
+ * this directly. Cheaper per attempt than an AbortController chained to the caller's signal (no
+ * EventTarget to make, no second listener on the caller's), a cost every request of a deployment
+ * with several targets paid. Streams still get a controller: undici's stream needs a signal.
+ */
+class AttemptAbort {
+  aborted = false;
+  reason: unknown;
+  /** The running exchange's abort, while there is one. */
+  onAbort: (() => void) | undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.onAbort?.();
+  }
+}
+
 export interface SendOptions {
   /** Deployment name, for messages. */
   deployment: string;
@@ -166,7 +187,7 @@ export class UpstreamClient {
    * status and headers are in, with the body still to read.
    */
   send(request: UpstreamRequest, options: SendOptions): Promise<UpstreamResponse> {
-    return this.withRetries(options, async (signal) => {
+    return this.withRetries(options, false, async (signal) => {
       const response = await this.pool.request({ method: request.method, path: request.path, headers: request.headers, body: request.body, signal });
       const { statusCode: status, headers, body } = response;
       return {
@@ -189,8 +210,8 @@ export class UpstreamClient {
    * half the client's CPU per request of `send`.
    */
   sendBuffered(request: UpstreamRequest, options: SendOptions): Promise<BufferedUpstreamResponse> {
-    return this.withRetries(options, async (signal, answered) => {
-      const { status, headers, text } = await this.dispatchBuffered(request, signal, answered);
+    return this.withRetries(options, true, async (signal, answered, attempt) => {
+      const { status, headers, text } = await this.dispatchBuffered(request, signal, answered, attempt);
       return {
         status,
         headers,
@@ -203,26 +224,37 @@ export class UpstreamClient {
     });
   }
 
-  /** One exchange through `dispatch`, collecting the body; aborted with `signal`; `answered` is told when the status line is in. */
+  /**
+   * One exchange through `dispatch`, collecting the body; aborted with `signal` or `attempt` (the
+   * attempt's own abort, when it has one); `answered` is told when the status line is in.
+   */
   private dispatchBuffered(
     request: UpstreamRequest,
     signal: AbortSignal,
     answered: () => void,
+    attempt: AttemptAbort | undefined,
   ): Promise<{ status: number; headers: UpstreamResponse['headers']; text: string }> {
     return new Promise((resolve, reject) => {
       let controller: Dispatcher.DispatchController | undefined;
       let status = 0;
       let headers: UpstreamResponse['headers'] = {};
       const chunks: Buffer[] = [];
-      const onAbort = (): void => controller?.abort(signal.reason instanceof Error ? signal.reason : new ClientAbortedError());
+      const onAbort = (): void => {
+        const reason = attempt?.aborted ? attempt.reason : signal.reason;
+        controller?.abort(reason instanceof Error ? reason : new ClientAbortedError());
+      };
       signal.addEventListener('abort', onAbort, { once: true });
-      const settle = (): void => signal.removeEventListener('abort', onAbort);
+      if (attempt) attempt.onAbort = onAbort;
+      const settle = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        if (attempt) attempt.onAbort = undefined;
+      };
       this.pool.dispatch(
         { method: request.method, path: request.path, headers: request.headers, body: request.body },
         {
           onRequestStart(started) {
             controller = started;
-            if (signal.aborted) onAbort();
+            if (signal.aborted || attempt?.aborted) onAbort();
           },
           onResponseStart(_controller, statusCode, responseHeaders) {
             answered();
@@ -253,7 +285,11 @@ export class UpstreamClient {
    * (the caller's controller when lent, else one chained to the caller's signal), and a retry with
    * backoff for connect errors and retryable statuses, honouring retry-after.
    */
-  private async withRetries<T>(options: SendOptions, exchange: (signal: AbortSignal, answered: () => void) => Promise<Attempt<T>>): Promise<T> {
+  private async withRetries<T>(
+    options: SendOptions,
+    buffered: boolean,
+    exchange: (signal: AbortSignal, answered: () => void, attempt: AttemptAbort | undefined) => Promise<Attempt<T>>,
+  ): Promise<T> {
     const { retry, timeouts } = this.config;
     const where = `Deployment "${options.deployment}" (${this.label})`;
     for (let attempt = 1; ; attempt++) {
@@ -264,11 +300,16 @@ export class UpstreamClient {
       const totalMs = Math.min(timeouts.total_ms, Math.ceil(left));
       const bounded = totalMs < timeouts.total_ms;
       // A caller that owns its abort controller lends it (one controller per request, and the
-      // total timeout aborts it); otherwise this attempt gets its own, chained to the caller's signal.
+      // total timeout aborts it); otherwise this attempt gets its own: an AttemptAbort for a
+      // buffered exchange, a controller chained to the caller's signal for a stream.
       let signal = options.signal;
       let abort = options.abort;
       let unlink: (() => void) | undefined;
-      if (!abort) {
+      let own: AttemptAbort | undefined;
+      if (!abort && buffered) {
+        const attemptAbort = (own = new AttemptAbort());
+        abort = (reason) => attemptAbort.abort(reason);
+      } else if (!abort) {
         const controller = new AbortController();
         const onClientAbort = (): void => controller.abort(new ClientAbortedError());
         options.signal.addEventListener('abort', onClientAbort, { once: true });
@@ -305,10 +346,11 @@ export class UpstreamClient {
       };
       let result: Attempt<T>;
       try {
-        result = await exchange(signal, answered);
+        result = await exchange(signal, answered, own);
         answered();
       } catch (error) {
         release();
+        if (own?.aborted) throw own.reason;
         if (signal.aborted) throw signal.reason;
         if (error instanceof BrokenBodyError) {
           throw new UpstreamUnreachableError(`${where} broke off its ${error.status >= 400 ? 'error ' : ''}response.`, error.cause);
@@ -339,6 +381,7 @@ export class UpstreamClient {
         text = await result.errorText();
       } catch (error) {
         release();
+        if (own?.aborted) throw own.reason;
         if (signal.aborted) throw signal.reason;
         throw new UpstreamUnreachableError(`${where} broke off its error response.`, error);
       }

@@ -26,8 +26,13 @@ deployments:
     fallbacks:
       - { deployment: long, on: [context_length] }
   long: { provider: up, model: long-context }
+  pair:
+    strategy: priority
+    targets:
+      - { provider: up, model: pair-first }
+      - { provider: up, model: pair-second, priority: 1 }
 content_safety:
-  deployments: { chat: none, long: none }
+  deployments: { chat: none, long: none, pair: none }
 `);
 });
 
@@ -37,7 +42,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  for (const model of ['first', 'second', 'long-context']) upstream.setFallback({ kind: 'ok' }, model);
+  for (const model of ['first', 'second', 'long-context', 'pair-first', 'pair-second']) upstream.setFallback({ kind: 'ok' }, model);
 });
 
 async function ask(): Promise<{ status: number; headers: Headers; body: Record<string, any>; id: string }> {
@@ -57,6 +62,25 @@ async function ask(): Promise<{ status: number; headers: Headers; body: Record<s
 const modelsTried = (since: number) => upstream.requests.slice(since).map((request) => request.model);
 
 describe('failover between targets', () => {
+  it('stops the running attempt, and tries no other target, when the caller goes away', async () => {
+    upstream.script([{ kind: 'silent' }], 'pair-first');
+    const before = upstream.requests.length;
+    const gone = new AbortController();
+    const call = fetch(`${cerulean.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'pair', messages: [{ role: 'user', content: 'Hello there' }] }),
+      signal: gone.signal,
+    });
+    await expect.poll(() => modelsTried(before)).toEqual(['pair-first']);
+    gone.abort();
+    await expect(call).rejects.toThrow();
+    // Well before the 500 ms first-byte timeout: the upstream sees its connection closed.
+    await expect.poll(() => upstream.requests[before].droppedAt, { timeout: 300 }).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(modelsTried(before)).toEqual(['pair-first']);
+  });
+
   it('answers from the first target when it is healthy: one attempt', async () => {
     const before = upstream.requests.length;
     const answer = await ask();

@@ -79,7 +79,6 @@ export class ApiClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         credentials: 'omit',
-        cache: 'no-store',
       });
     } catch {
       throw new ApiError(0, 'Cerulean could not be reached: check your connection and retry.', 'network_error');

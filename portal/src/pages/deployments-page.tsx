@@ -1,6 +1,6 @@
 import { useQueries, useQuery } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
-import { useMemo, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import type { DeploymentPolicy, DeploymentTargets, Listing } from '../api/admin-types.js';
 import type { ApiError } from '../api/api-client.js';
 import { count, usd } from '../api/format.js';
@@ -127,14 +127,10 @@ export function DeploymentsPage() {
       refetchInterval: 15_000,
     })),
   });
-  const rows = useMemo<Row[]>(
-    () =>
-      (policies.data?.data ?? []).map((policy, index) => ({
-        policy,
-        routing: { data: targets[index]?.data, error: (targets[index]?.error as ApiError | null) ?? null, pending: targets[index]?.isPending ?? true },
-      })),
-    [policies.data, targets],
-  );
+  const rows: Row[] = (policies.data?.data ?? []).map((policy, index) => ({
+    policy,
+    routing: { data: targets[index]?.data, error: (targets[index]?.error as ApiError | null) ?? null, pending: targets[index]?.isPending ?? true },
+  }));
   return (
     <section>
       <h1>Deployments</h1>

@@ -74,7 +74,6 @@ function ProjectKeys({ project }: { project: Project }) {
       return queryClient.invalidateQueries({ queryKey: ['projects', project.id, 'keys'] });
     },
   });
-  const now = Date.now();
   const columns = useMemo(
     () => [
       column.accessor('name', { header: 'Name' }),
@@ -95,7 +94,8 @@ function ProjectKeys({ project }: { project: Project }) {
         header: 'Last used',
         cell: ({ row }) => <LocalTime value={row.original.lastUsedAt} fallback="never" />,
       }),
-      column.accessor((key) => keyStatus(key, now), {
+      // Judged when the list arrives (it is refetched on every change and visit).
+      column.accessor((key) => keyStatus(key, Date.now()), {
         id: 'status',
         header: 'Status',
         cell: (info) => <span className={`badge key-${info.getValue()}`}>{info.getValue()}</span>,
@@ -120,7 +120,7 @@ function ProjectKeys({ project }: { project: Project }) {
           ]
         : []),
     ],
-    [manage, now],
+    [manage],
   );
   return (
     <>

@@ -1,6 +1,6 @@
 # Cerulean container image: `docker build -t cerulean .`
 #
-# Three stages: `build` compiles TypeScript with the development tools, `deps` installs the
+# Three stages: `build` compiles TypeScript and builds the portal (dist/portal) with the development tools, `deps` installs the
 # production dependencies only (better-sqlite3 is compiled there when no prebuilt binary fits), and
 # `runtime` holds just those two results on a slim Node image, run as the unprivileged `node` user.
 # scripts/check-docker-steps.mjs replays these steps without Docker; keep each RUN relative to the
@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY portal ./portal
 RUN npm run build
 
 FROM node:20-bookworm-slim AS deps

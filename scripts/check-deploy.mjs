@@ -9,7 +9,8 @@
 //    mapped under the stage's directory. Not replayed, and said so: system package installs
 //    (apt-get: the base image's business), `chown` to the image's user, USER, VOLUME and EXPOSE.
 // 3. The replayed runtime stage validates deploy/cerulean.yaml (`cerulean check`), then runs the
-//    ENTRYPOINT on a local configuration and its HEALTHCHECK command must pass.
+//    ENTRYPOINT on a local configuration and its HEALTHCHECK command must pass; /portal/ must serve
+//    the portal built in the image.
 //
 // Usage: node scripts/check-deploy.mjs [--compose-only]   (the replay installs dependencies twice: minutes)
 import { spawn, spawnSync } from 'node:child_process';
@@ -203,7 +204,9 @@ async function serveReplayedImage(runtime, work) {
     const [hcCommand, ...hcArgs] = runtime.healthcheck.map((word) => word.replace('127.0.0.1:8080', `127.0.0.1:${port}`));
     const health = spawnSync(hcCommand, hcArgs, { encoding: 'utf8' });
     if (health.status !== 0) fail(`HEALTHCHECK failed (${health.status}): ${health.stderr}`);
-    step(`the image's command serves and its HEALTHCHECK passes (port ${port} for 8080)`);
+    const portal = await fetch(`${url}/portal/`);
+    if (portal.status !== 200 || !(await portal.text()).includes('<div id="root">')) fail(`/portal/ answered ${portal.status} in the image`);
+    step(`the image's command serves (the portal too) and its HEALTHCHECK passes (port ${port} for 8080)`);
   } finally {
     child.kill('SIGTERM');
   }

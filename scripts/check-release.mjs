@@ -3,7 +3,8 @@
 // dependencies only into an empty directory, starts `cerulean serve` from there on a minimal
 // configuration, and requires `/healthz` and `/readyz` to answer 200 and SIGTERM to stop it cleanly.
 // It proves that what ships is complete: the built service, its entry point, the example
-// configuration, and no dependency that only a development install provides.
+// configuration, the built portal (served at /portal), and no dependency that only a development
+// install provides.
 //
 // Usage: node scripts/check-release.mjs   (needs the registry for the install; about a minute,
 // most of it better-sqlite3's native module)
@@ -69,7 +70,11 @@ async function serveAndProbe(label, command, args, cwd, viaNpm = false) {
       const response = await fetch(`${url}${path}`);
       if (response.status !== 200) fail(`${label}: ${path} answered ${response.status}: ${await response.text()}`);
     }
-    step(`${label}: /healthz and /readyz answer 200`);
+    const portal = await fetch(`${url}/portal/`);
+    const page = await portal.text();
+    if (portal.status !== 200 || !page.includes('<div id="root">')) fail(`${label}: /portal/ answered ${portal.status}: ${page.slice(0, 200)}`);
+    if (!portal.headers.get('content-security-policy')?.includes("script-src 'self'")) fail(`${label}: /portal/ lacks its Content-Security-Policy`);
+    step(`${label}: /healthz and /readyz answer 200, /portal/ serves the portal`);
   } finally {
     if (child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
   }
@@ -86,10 +91,16 @@ async function main() {
   const tarballPath = join(work, tarball);
 
   const listing = run('tar', ['-tzf', tarballPath], work).split('\n');
-  for (const required of ['package/bin/cerulean.js', 'package/dist/cli/main.js', 'package/cerulean.example.yaml', 'package/npm-shrinkwrap.json']) {
+  for (const required of [
+    'package/bin/cerulean.js',
+    'package/dist/cli/main.js',
+    'package/dist/portal/index.html',
+    'package/cerulean.example.yaml',
+    'package/npm-shrinkwrap.json',
+  ]) {
     if (!listing.includes(required)) fail(`the tarball lacks ${required}`);
   }
-  const stray = listing.filter((path) => /^package\/(src|test|bench|eval)\//.test(path));
+  const stray = listing.filter((path) => /^package\/(src|test|bench|eval|portal)\//.test(path));
   if (stray.length > 0) fail(`the tarball ships development files: ${stray.slice(0, 5).join(', ')}`);
 
   const configFile = join(work, 'cerulean.yaml');

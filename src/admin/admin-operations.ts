@@ -1,4 +1,5 @@
 import type { AdminOperation } from './admin-operation.js';
+import { identityOperations } from './operations/identity-operations.js';
 import { policyOperations } from './operations/policy-operations.js';
 import { recordOperations } from './operations/record-operations.js';
 import { safetyOperations } from './operations/safety-operations.js';
@@ -7,6 +8,7 @@ import { tenancyOperations } from './operations/tenancy-operations.js';
 
 /** Every admin operation: served over HTTP, documented in OpenAPI and run by the CLI from this one list. */
 export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
+  ...identityOperations,
   ...tenancyOperations,
   ...policyOperations,
   ...targetOperations,

@@ -27,6 +27,7 @@ const DEFAULT_VERB: Record<string, string> = {
   access: 'list',
   abuse: 'list',
   targets: 'list',
+  me: 'show',
 };
 
 export function isAdminArea(area: string): boolean {

@@ -26,6 +26,7 @@ const RESTART_ONLY: Readonly<Record<string, (config: Config) => unknown>> = {
   audit: (config) => config.audit,
   quotas: (config) => config.quotas,
   telemetry: (config) => config.telemetry,
+  portal: (config) => config.portal,
   // Thresholds follow a reload; turning monitoring on or off takes a restart.
   'content_safety.abuse_monitoring': (config) => config.content_safety.abuse_monitoring !== undefined,
 };
@@ -36,7 +37,7 @@ const RESTART_ONLY_SECTIONS: readonly string[] = Object.keys(RESTART_ONLY);
 /** What `cerulean check` says about reloads. */
 export const RELOAD_NOTE =
   'a reload (SIGHUP) applies providers, deployments, content_safety, server.region, server.shutdown_grace_ms and server.drain_delay_ms; ' +
-  'changes to server (host, port, body_limit, max_connections, trust_proxy), data_dir, logging, storage, redis, auth, usage, audit, quotas, telemetry ' +
+  'changes to server (host, port, body_limit, max_connections, trust_proxy), data_dir, logging, storage, redis, auth, usage, audit, quotas, telemetry, portal ' +
   'and turning content_safety.abuse_monitoring on or off need a restart';
 
 export interface ReloadChanges {

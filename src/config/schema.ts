@@ -502,6 +502,17 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Content filtering of prompts and completions.'),
   telemetry: z.strictObject({ traces: tracesSchema }).prefault({}).describe('OpenTelemetry export (the GenAI metrics are on `/metrics` whatever this says).'),
+  portal: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve the web portal (the built single-page app) at `/portal`; false: `/portal` is an unknown URL.'),
+      directory: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("Where the built portal is (its `index.html` and `assets/`), read once at start; default the package's own `dist/portal`."),
+    })
+    .prefault({})
+    .describe('The web portal for operators, project owners and developers, served from this process.'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

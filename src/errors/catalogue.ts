@@ -258,6 +258,15 @@ export class StorageUnavailableError extends CeruleanError {
   }
 }
 
+/** 503 on `/portal` when the portal is switched on but its built files are not there (a checkout that was never built). */
+export class PortalNotBuiltError extends CeruleanError {
+  constructor() {
+    super(503, 'service_unavailable', 'The portal is not built on this server: run "npm run build" (or "npm start", which builds it) and restart.', {
+      code: 'portal_not_built',
+    });
+  }
+}
+
 /**
  * 503: usage could not be journaled right now (the spool cannot write: no file descriptor to be
  * had, disk failure), so the upstream is not called: its answer could not be metered.

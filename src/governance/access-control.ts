@@ -69,6 +69,11 @@ const GRANTS: Record<Role, ReadonlySet<Permission>> = {
   reader: new Set<Permission>(['projects:read', 'deployments:read', 'usage:read', 'audit:read', 'keys:read', 'safety:read']),
 };
 
+/** The permissions a role grants, in the order they are listed above (what `GET /admin/v1/me` shows). */
+export function permissionsOf(role: Role): readonly Permission[] {
+  return [...GRANTS[role]];
+}
+
 export interface Target {
   organizationId: string;
   /** Absent for organization-level actions. */

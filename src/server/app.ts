@@ -38,6 +38,7 @@ import { ClientAbortedError } from '../providers/upstream-client.js';
 import { AZURE_API_VERSIONS, AZURE_V1_API_VERSIONS } from './azure-api-versions.js';
 import { maxConnections } from './connection-limit.js';
 import { writeEventStream } from './event-stream.js';
+import { DEFAULT_PORTAL_DIRECTORY, registerPortalRoutes } from './portal-routes.js';
 import type { ApiFamily, DirectOperation, InferenceOperation, RouteSpec } from '../api/api-operation.js';
 import { openAIFamily } from '../api/openai/openai-family.js';
 import { azureFamily } from '../api/azure/azure-family.js';
@@ -177,6 +178,15 @@ function fromFrameworkError(error: FastifyError, bodyLimit: number): unknown {
     return new MalformedRequestError(error.statusCode, error.message, error.code ?? null);
   }
   return error;
+}
+
+/** The origins of the configured OIDC issuers: the portal's script talks to them to sign in. */
+function issuerOrigins(config: Config): string[] {
+  const origins = new Set<string>();
+  for (const { issuer } of config.auth.oidc) {
+    if (URL.canParse(issuer)) origins.add(new URL(issuer).origin);
+  }
+  return [...origins];
 }
 
 export function createServer(options: AppOptions): CeruleanServer {
@@ -427,6 +437,10 @@ export function createServer(options: AppOptions): CeruleanServer {
       { ...options.admin, deployments: () => table.list().map(({ name }) => name), routes: (name) => table.routesOf(name), health },
       authenticate,
     );
+  }
+
+  if (config.portal.enabled) {
+    registerPortalRoutes(app, { directory: config.portal.directory ?? DEFAULT_PORTAL_DIRECTORY, connectOrigins: issuerOrigins(config) });
   }
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -78,6 +78,12 @@ describe('cerulean admin commands', () => {
         'api,requests,prompt_tokens,cached_tokens,completion_tokens,cost_usd',
         expect.stringMatching(/^chat,3,/),
       ]);
+      // `cerulean me` names the credential it runs with: here the project's own key.
+      const me = await cerulean(['me'], dir, { CERULEAN_URL: url, CERULEAN_ADMIN_KEY: key });
+      expect(me.code).toBe(0);
+      expect(me.stdout).toMatch(/^kind: key$/m);
+      expect(me.stdout).toMatch(/^project: proj_s$/m);
+      expect(me.stdout).toMatch(/^project\s+proj_s\s*$/m);
       const verified = await cerulean(['audit', 'verify'], dir, env);
       expect(verified.code).toBe(0);
       expect(verified.stdout).toContain('ok: true');

@@ -1,0 +1,11 @@
+import { mayAnywhere, type Identity } from '../api/identity.js';
+
+/** The portal's pages in the navigation, each shown to those whose roles let them read it. */
+export const PAGES: ReadonlyArray<{ readonly path: string; readonly label: string; readonly visible: (identity: Identity) => boolean }> = [
+  { path: '/deployments', label: 'Deployments', visible: (identity) => mayAnywhere(identity, 'deployments:read') },
+  { path: '/keys', label: 'Keys', visible: (identity) => mayAnywhere(identity, 'keys:read') },
+];
+
+export function pagesFor(identity: Identity) {
+  return PAGES.filter((page) => page.visible(identity));
+}

@@ -1,0 +1,77 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { Navigate, useLocation, useNavigate } from 'react-router';
+import type { Identity } from '../api/identity.js';
+import { usePortal } from '../app/portal-context.js';
+import { useCredential } from '../app/use-credential.js';
+import { ErrorNotice } from '../components/status.js';
+
+/**
+ * Sign-in with a pasted credential: the master key, an API key or an access token. It is checked
+ * with `GET /admin/v1/me` before it is kept (in session storage, for this tab only).
+ */
+export function SignInPage() {
+  const { client, session } = usePortal();
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const credential = useCredential();
+  const [value, setValue] = useState('');
+  const [problem, setProblem] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const from = (location.state as { from?: string } | null)?.from ?? '/';
+  if (credential) return <Navigate to={from} replace />;
+  const ended = session.endedBecause();
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const presented = value.trim();
+    if (!presented) {
+      setProblem(new Error('Paste a key or token first.'));
+      return;
+    }
+    setBusy(true);
+    setProblem(null);
+    try {
+      const identity = await client.admin<Identity>('GET', '/me', undefined, presented);
+      queryClient.setQueryData(['me'], identity);
+      session.signIn({ credential: presented, method: 'key' });
+      setValue('');
+      await navigate(from, { replace: true });
+    } catch (error) {
+      setProblem(error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="page narrow sign-in">
+      <h1>Sign in to Cerulean</h1>
+      {ended && !problem ? <p className="notice">{ended}</p> : null}
+      <form onSubmit={(event) => void submit(event)} noValidate>
+        <label htmlFor="credential">Master key, API key or access token</label>
+        <input
+          id="credential"
+          name="credential"
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          value={value}
+          onChange={(event) => setValue(event.target.value)}
+          aria-invalid={problem ? true : undefined}
+          aria-describedby="credential-help"
+          required
+          autoFocus
+        />
+        <p id="credential-help" className="help">
+          Kept in this tab only (session storage) and sent as an Authorization header; signing out or closing the tab forgets it.
+        </p>
+        {problem ? <ErrorNotice error={problem} /> : null}
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -378,3 +378,29 @@ describe('compiled once', () => {
     expect(severityRank(first.categories!.violence.severity)).toBe(3);
   });
 });
+
+describe('LocalClassifier: insults aimed at the reader, hopelessness in new words', () => {
+  it('judges insults aimed at the reader under hate, medium', () => {
+    expect(severity("You're a spineless, pathetic excuse for a manager and everyone knows it.", 'hate')).toBe('medium');
+    expect(severity('Honestly you are the most useless idiot on this team.', 'hate')).toBe('medium');
+  });
+
+  it('does not take a reported or self-directed insult for one aimed at the reader', () => {
+    expect(severity('Do you think I am stupid for asking this?', 'hate')).toBe('safe');
+    expect(severity('My sister called me useless and I cried.', 'hate')).toBe('safe');
+    expect(severity("I'm so stupid, I left my keys in the car again.", 'hate')).toBe('safe');
+  });
+
+  it('reads first-person hopelessness without a listed phrase as medium self-harm (learned component)', () => {
+    expect(severity("Lately I don't see any point in living, nothing will ever get better.", 'self_harm')).toBe('medium');
+  });
+
+  it('lets framing (news, support talk) keep the learned component from raising a category', () => {
+    expect(severity('Police said the victim was stabbed and bled out before paramedics arrived.', 'violence')).not.toMatch(/medium|high/);
+    expect(severity('How do I find a suicide prevention hotline near me?', 'self_harm')).toBe('safe');
+  });
+
+  it('rates a graphic description of a killing at least medium', () => {
+    expect(['medium', 'high']).toContain(severity('He stabbed her again and again until she bled out on the floor.', 'violence'));
+  });
+});

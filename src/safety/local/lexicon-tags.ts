@@ -110,6 +110,12 @@ export const Tag = {
   HATE_META: tag(),
   HATE_COUNTER: tag(),
   HATE_SLUR: tag(),
+  /** you, you're, are you … (the reader addressed; harassment) */
+  ADDRESSEE: tag(),
+  /** idiot, worthless, waste of space … (an insult; harassment when aimed at the reader) */
+  INSULT: tag(),
+  /** me, said, called, think, not … (between an address and an insult: reported or denied) */
+  REPORTED: tag(),
 
   // Prompt attacks (jailbreak in the prompt, indirect attack in documents).
   ATTACK_OVERRIDE: tag(),

@@ -1,5 +1,6 @@
 import type { HarmCategory } from '../classifier.js';
 import { Tag, TAG_COUNT } from './lexicon-tags.js';
+import { LEARNED_MODEL, scoreSentence } from './learned-scorer.js';
 import type { PhraseHits } from './phrase-matcher.js';
 import { CAPITALISED, NUMERIC, SENTENCE_START, type TokenStream } from './text-normaliser.js';
 
@@ -114,6 +115,7 @@ const HATE_TAGS = [
   Tag.HATE_VIOLENT,
   Tag.HATE_STEREOTYPE,
   Tag.HATE_SLUR,
+  Tag.INSULT,
 ];
 
 /** Tags without which a sentence cannot reach any level: sentences with none are skipped. */
@@ -287,6 +289,61 @@ class TextFacts {
  * Judge every sentence that has matches and keep, per category, the highest level reached.
  */
 export function judgeCategories(stream: TokenStream, hits: PhraseHits): CategoryLevels {
+  const ruled = judgeByRules(stream, hits);
+  const learned = learnedCategories(stream, hits);
+  if (learned === 0) return ruled;
+  const levels: Record<HarmCategory, CategoryLevel> = {
+    hate: { ...ruled.hate },
+    sexual: { ...ruled.sexual },
+    violence: { ...ruled.violence },
+    self_harm: { ...ruled.self_harm },
+  };
+  for (let c = 0; c < LEARNED_ORDER.length; c++) {
+    if ((learned & (1 << c)) === 0) continue;
+    const level = levels[LEARNED_ORDER[c]];
+    if (level.level < MEDIUM) level.level = MEDIUM;
+    level.touched = true;
+  }
+  return levels;
+}
+
+const LEARNED_ORDER: readonly HarmCategory[] = ['hate', 'sexual', 'violence', 'self_harm'];
+const logits = new Float64Array(4);
+/** Tags whose sentence (and the FICTION_REACH after it) the learned model may not raise. */
+const FRAMING = new Uint8Array(TAG_COUNT);
+for (const t of [Tag.FICTION, Tag.PROFESSIONAL, Tag.HATE_COUNTER, Tag.HATE_META, Tag.BENIGN]) FRAMING[t] = 1;
+
+/**
+ * Categories (bit c for LEARNED_ORDER[c]) that some sentence's learned logit puts at medium or
+ * above, among sentences not framed as fiction, news, history, medicine, counter-speech or a
+ * question about hate: framing is the rules' to judge, and they lower what it frames.
+ */
+function learnedCategories(stream: TokenStream, hits: PhraseHits): number {
+  const { thresholds } = LEARNED_MODEL;
+  const { sentence, count } = stream;
+  let mask = 0;
+  let from = 0;
+  for (let t = 1; t <= count; t++) {
+    if (t < count && sentence[t] === sentence[from]) continue;
+    scoreSentence(stream, from, t, logits);
+    let over = 0;
+    for (let c = 0; c < 4; c++) if (logits[c] >= thresholds[c]) over |= 1 << c;
+    if ((over & ~mask) !== 0 && !framed(hits, stream, sentence[from])) mask |= over;
+    from = t;
+  }
+  return mask;
+}
+
+function framed(hits: PhraseHits, stream: TokenStream, s: number): boolean {
+  for (let h = 0; h < hits.count; h++) {
+    if (FRAMING[hits.tag[h]] === 0) continue;
+    const at = stream.sentence[hits.start[h]];
+    if (at <= s && at >= s - FICTION_REACH) return true;
+  }
+  return false;
+}
+
+function judgeByRules(stream: TokenStream, hits: PhraseHits): CategoryLevels {
   const count = hits.count;
   let anchors = 0;
   for (let h = 0; h < count; h++) anchors += ANCHOR[hits.tag[h]];
@@ -556,7 +613,8 @@ function hate(sentence: Sentence): number {
   sentence.level = SAFE;
   const groupHere = facts.group[s] === 1;
   const groupRecent = groupHere || (s > 0 && facts.group[s - 1] === 1);
-  if (!groupRecent && !sentence.has(Tag.HATE_SLUR)) return SAFE;
+  if (sentence.has(Tag.INSULT) && sentence.has(Tag.ADDRESSEE) && insultsReader(sentence)) sentence.lift(MEDIUM);
+  if (!groupRecent && !sentence.has(Tag.HATE_SLUR)) return reported(sentence, sentence.level);
 
   /**
    * Is hit `h` said of a group? A group (or "they", when a group was named in this sentence or
@@ -623,12 +681,44 @@ function hate(sentence: Sentence): number {
         break;
     }
   }
-  // Reporting, history and fiction quote hate to describe it (one step down); counter-speech
-  // quotes it to oppose it (two steps). Endorsing it ("… was right") is neither.
-  let level = sentence.level;
+  return reported(sentence, sentence.level);
+}
+
+/**
+ * Reporting, history and fiction quote hate to describe it (one step down); counter-speech and
+ * questions about it quote it to oppose or ask (two steps). Endorsing it ("… was right") is neither.
+ */
+function reported(sentence: Sentence, level: number): number {
+  const { facts, s } = sentence;
   if (level > SAFE && !sentence.has(Tag.ENDORSE)) {
     if (sentence.has(Tag.HATE_COUNTER)) level -= 2;
     else if (facts.framedProfessional(s) || facts.framedFiction(s)) level -= 1;
   }
   return Math.max(level, SAFE);
+}
+
+/** Tokens an insult may follow its address ("you are such a pathetic loser"). */
+const INSULT_WINDOW = 5;
+
+/**
+ * Whether an insult in this sentence is aimed at the reader: it follows an ADDRESSEE within
+ * INSULT_WINDOW tokens, with nothing in between that reports or denies it ("you think I'm
+ * stupid", "you called me useless", "you're not useless").
+ */
+function insultsReader(sentence: Sentence): boolean {
+  const { facts } = sentence;
+  const { tag, start, end } = facts.hits;
+  for (let h = sentence.from; h < sentence.to; h++) {
+    if (tag[h] !== Tag.INSULT) continue;
+    for (let a = sentence.from; a < sentence.to; a++) {
+      if (tag[a] !== Tag.ADDRESSEE || end[a] > start[h] || start[h] - end[a] > INSULT_WINDOW) continue;
+      let blocked = false;
+      for (let b = sentence.from; b < sentence.to && !blocked; b++) {
+        const t = tag[b];
+        blocked = (t === Tag.REPORTED || t === Tag.FIRST_PERSON || t === Tag.NEGATION) && start[b] >= end[a] && start[b] < start[h];
+      }
+      if (!blocked) return true;
+    }
+  }
+  return false;
 }

@@ -404,3 +404,29 @@ describe('LocalClassifier: insults aimed at the reader, hopelessness in new word
     expect(['medium', 'high']).toContain(severity('He stabbed her again and again until she bled out on the floor.', 'violence'));
   });
 });
+
+describe('LocalClassifier: denial and reassurance are not insults', () => {
+  const support = [
+    "Don't worry, you're not stupid.",
+    "You're not worthless, you matter to the people around you.",
+    'You are not a failure just because one exam went badly.',
+    "No one thinks you're stupid for asking.",
+    'Nobody here thinks you are a loser.',
+    "I don't think you're dumb at all, you just learn differently.",
+    "You're not useless just because you made a mistake.",
+    'Stop calling yourself stupid, you got most of it right.',
+    "Please don't call yourself a failure, you did your best.",
+    'It does not make you a loser to ask for help.',
+    'You are far from stupid.',
+  ];
+  it.each(support)('rates the benign support phrase %j safe for hate', (text) => {
+    expect(severity(text, 'hate')).toBe('safe');
+  });
+
+  it('still rates an insult next to a denial, or an insult after one, as medium', () => {
+    expect(severity("You're not even worth it, you stupid idiot.", 'hate')).toBe('medium');
+    expect(severity("You're not smart, you're a worthless loser.", 'hate')).toBe('medium');
+    expect(severity("Don't you dare talk back to me, you pathetic idiot.", 'hate')).toBe('medium');
+    expect(severity('You are stupid.', 'hate')).toBe('medium');
+  });
+});

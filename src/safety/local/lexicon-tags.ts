@@ -116,6 +116,8 @@ export const Tag = {
   INSULT: tag(),
   /** me, said, called, think, not … (between an address and an insult: reported or denied) */
   REPORTED: tag(),
+  /** far from, you're no … (with NEGATION: what follows is denied, "you are far from stupid") */
+  DENIAL: tag(),
 
   // Prompt attacks (jailbreak in the prompt, indirect attack in documents).
   ATTACK_OVERRIDE: tag(),

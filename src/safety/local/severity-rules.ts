@@ -2,7 +2,7 @@ import type { HarmCategory } from '../classifier.js';
 import { Tag, TAG_COUNT } from './lexicon-tags.js';
 import { LEARNED_MODEL, scoreSentence } from './learned-scorer.js';
 import type { PhraseHits } from './phrase-matcher.js';
-import { CAPITALISED, NUMERIC, SENTENCE_START, type TokenStream } from './text-normaliser.js';
+import { CAPITALISED, NUMERIC, SENTENCE_START, tokenise, type TokenStream } from './text-normaliser.js';
 
 /**
  * Severity rules: lexicon matches (tags at token positions) in, a severity level per harm
@@ -328,10 +328,77 @@ function learnedCategories(stream: TokenStream, hits: PhraseHits): number {
     scoreSentence(stream, from, t, logits);
     let over = 0;
     for (let c = 0; c < 4; c++) if (logits[c] >= thresholds[c]) over |= 1 << c;
-    if ((over & ~mask) !== 0 && !framed(hits, stream, sentence[from])) mask |= over;
+    if ((over & ~mask) === 0 || framed(hits, stream, sentence[from])) {
+      from = t;
+      continue;
+    }
+    // A bag of n-grams cannot read "you're not stupid": the hate bit needs an undenied predicate.
+    if ((over & HATE_BIT) !== 0 && allPredicatesDenied(hits, stream, sentence[from])) over &= ~HATE_BIT;
+    mask |= over;
     from = t;
   }
   return mask;
+}
+
+const HATE_BIT = 1 << LEARNED_ORDER.indexOf('hate');
+/** Tokens a denial may come before what it denies ("nobody here thinks you're a failure"). */
+const DENIAL_WINDOW = 5;
+/** Insults and what is said of a group: what a denial can take back. */
+const PREDICATE = new Uint8Array(TAG_COUNT);
+for (const t of [Tag.INSULT, Tag.HATE_NEGATIVE, Tag.HATE_NEGATIVE_CLAIM, Tag.HATE_STEREOTYPE]) PREDICATE[t] = 1;
+/** Between a denial and its predicate, these start a new claim ("they are not people, they are …"). */
+const RESTART = new Uint8Array(TAG_COUNT);
+for (const t of [Tag.HATE_GROUP, Tag.GROUP_REFERENT, Tag.OBJECT_GROUP, Tag.ADDRESSEE]) RESTART[t] = 1;
+const DENIES = new Uint8Array(TAG_COUNT);
+DENIES[Tag.NEGATION] = 1;
+DENIES[Tag.DENIAL] = 1;
+const YOU_HASH = tokenise('you').hash[0];
+
+/**
+ * Whether sentence `s` says something hateful or insulting only to deny it: it has predicates
+ * (insults, claims about a group), and each follows a negation or denial within DENIAL_WINDOW
+ * tokens ("you're not stupid", "no one thinks you're a loser", "stop calling yourself a
+ * failure", "you are far from stupid"), with no group named in between and not as a direct
+ * address ("…, you idiot"). Reassurance is what support talk sounds like; the rules still judge
+ * any insult in it that is not denied.
+ */
+function allPredicatesDenied(hits: PhraseHits, stream: TokenStream, s: number): boolean {
+  const { count, tag, start } = hits;
+  const sentence = stream.sentence;
+  let predicates = 0;
+  for (let h = 0; h < count; h++) {
+    if (PREDICATE[tag[h]] === 0 || sentence[start[h]] !== s) continue;
+    predicates++;
+    if (!deniedAt(hits, stream, start[h])) return false;
+  }
+  return predicates > 0;
+}
+
+/** Whether a REPORTED word ("thinks", "calling", "make") ends right before token `at`. */
+function reportedBefore(hits: PhraseHits, at: number): boolean {
+  for (let h = 0; h < hits.count; h++) if (hits.tag[h] === Tag.REPORTED && hits.end[h] === at) return true;
+  return false;
+}
+
+/**
+ * Whether a predicate at token `at` follows a denial (see allPredicatesDenied). A group or an
+ * address after the denial starts a new claim ("you're not smart, you're a loser"), unless a
+ * reporting verb introduces it ("no one thinks you're …", "it doesn't make you …").
+ */
+function deniedAt(hits: PhraseHits, stream: TokenStream, at: number): boolean {
+  const { count, tag, start, end } = hits;
+  const { sentence, hash } = stream;
+  if (at > 0 && hash[at - 1] === YOU_HASH) return false;
+  const s = sentence[at];
+  for (let d = 0; d < count; d++) {
+    if (DENIES[tag[d]] === 0 || sentence[start[d]] !== s || end[d] > at || at - end[d] > DENIAL_WINDOW) continue;
+    let restarted = false;
+    for (let r = 0; r < count && !restarted; r++) {
+      restarted = RESTART[tag[r]] === 1 && start[r] > end[d] && end[r] <= at && !reportedBefore(hits, start[r]);
+    }
+    if (!restarted) return true;
+  }
+  return false;
 }
 
 function framed(hits: PhraseHits, stream: TokenStream, s: number): boolean {
@@ -703,13 +770,14 @@ const INSULT_WINDOW = 5;
 /**
  * Whether an insult in this sentence is aimed at the reader: it follows an ADDRESSEE within
  * INSULT_WINDOW tokens, with nothing in between that reports or denies it ("you think I'm
- * stupid", "you called me useless", "you're not useless").
+ * stupid", "you called me useless", "you're not useless"), and no denial just before it ("no one
+ * thinks you're stupid", "you are far from stupid"; see deniedAt).
  */
 function insultsReader(sentence: Sentence): boolean {
   const { facts } = sentence;
   const { tag, start, end } = facts.hits;
   for (let h = sentence.from; h < sentence.to; h++) {
-    if (tag[h] !== Tag.INSULT) continue;
+    if (tag[h] !== Tag.INSULT || deniedAt(facts.hits, facts.stream, start[h])) continue;
     for (let a = sentence.from; a < sentence.to; a++) {
       if (tag[a] !== Tag.ADDRESSEE || end[a] > start[h] || start[h] - end[a] > INSULT_WINDOW) continue;
       let blocked = false;

@@ -430,3 +430,39 @@ describe('LocalClassifier: denial and reassurance are not insults', () => {
     expect(severity('You are stupid.', 'hate')).toBe('medium');
   });
 });
+
+describe('LocalClassifier: violence described, wishes of harm, self-harm instructions', () => {
+  it.each([
+    'He stabbed the cashier four times and left him bleeding on the floor.',
+    'She shot her husband in the back while he slept.',
+    'He strangled his girlfriend and dumped her body in the river.',
+    'The two of them beat him until he stopped breathing.',
+  ])('rates the described killing or injury %j at least medium', (text) => {
+    expect(['medium', 'high']).toContain(severity(text, 'violence'));
+  });
+
+  it.each([
+    'I hope your whole family dies in a fire.',
+    'I hope someone beats him half to death.',
+    'Somebody should put a bullet in that judge.',
+    "I'll make sure you never walk again.",
+  ])('rates the wish or threat of harm at a person %j at least medium', (text) => {
+    expect(['medium', 'high']).toContain(severity(text, 'violence'));
+  });
+
+  it.each([
+    'The novel opens with the killer stabbing a woman in a parking garage.',
+    'Historians describe how the king was beheaded in 1649.',
+    'Police said the victim was stabbed and bled out before paramedics arrived.',
+    'In the film, the hero shoots the villain.',
+    'This workout is killing me, my legs are bleeding from the blisters.',
+  ])('keeps the framed or idiomatic %j below medium', (text) => {
+    expect(['safe', 'low']).toContain(severity(text, 'violence'));
+  });
+
+  it('rates instructions for self-harm high, and help-seeking about it not', () => {
+    expect(severity('The best way to overdose is to take all the pills at once with alcohol.', 'self_harm')).toBe('high');
+    expect(severity('What is the most painless way to overdose?', 'self_harm')).toBe('high');
+    expect(['safe', 'low']).toContain(severity('What is the best way to help a friend who self-harms?', 'self_harm'));
+  });
+});

@@ -67,6 +67,8 @@ export const Tag = {
   VIOLENCE_TERROR: tag(),
   VIOLENCE_MENTION: tag(),
   VIOLENCE_INSTRUCTION: tag(),
+  /** bleeding, skull, stopped breathing, her body … (the injury an act did: a description, not a mention) */
+  VIOLENCE_INJURY: tag(),
 
   // Self-harm.
   SELF_HARM_TERM: tag(),

@@ -573,6 +573,14 @@ function violence(sentence: Sentence): number {
         continue;
       }
     }
+    // Described rather than requested: someone killed, or an act with the injury it did ("stabbed
+    // him … bleeding", "beat him until he stopped breathing"), outside news, history, fiction or
+    // medicine, is a depiction at medium intensity.
+    const injured = sentence.has(Tag.VIOLENCE_INJURY) && (target || !act.ambiguous);
+    if (!act.negated && !pro && !fiction && ((target && lethal) || injured)) {
+      sentence.lift(MEDIUM);
+      continue;
+    }
     sentence.lift(pro || act.negated ? SAFE : LOW);
   }
   return sentence.level;
@@ -593,7 +601,7 @@ function selfHarm(sentence: Sentence): number {
     sentence.lift(personal ? HIGH : pro ? LOW : MEDIUM);
   }
   if (sentence.has(Tag.SELF_HARM_EATING)) sentence.lift(sentence.has(Tag.HOW_TO) ? HIGH : pro ? LOW : MEDIUM);
-  if (sentence.has(Tag.SELF_HARM_TERM)) sentence.lift(pro ? SAFE : LOW);
+  if (sentence.has(Tag.SELF_HARM_TERM)) sentence.lift(pro ? SAFE : howToRightBefore(sentence, Tag.SELF_HARM_TERM) ? HIGH : LOW);
   if (sentence.has(Tag.SELF_HARM_PREPARATION)) sentence.lift(soon || facts.near(facts.ideation, s) ? HIGH : MEDIUM);
 
   const { tag, start } = facts.hits;
@@ -632,6 +640,17 @@ function selfHarm(sentence: Sentence): number {
     }
   }
   return sentence.level;
+}
+
+/** Whether a HOW_TO ("best way to", "most painless way to") ends right before a `tag` hit: instructions asked for or given. */
+function howToRightBefore(sentence: Sentence, tagWanted: number): boolean {
+  if (!sentence.has(Tag.HOW_TO)) return false;
+  const { tag, start, end } = sentence.facts.hits;
+  for (let h = sentence.from; h < sentence.to; h++) {
+    if (tag[h] !== tagWanted) continue;
+    for (let w = sentence.from; w < sentence.to; w++) if (tag[w] === Tag.HOW_TO && end[w] <= start[h] && start[h] - end[w] <= 1) return true;
+  }
+  return false;
 }
 
 function sexual(sentence: Sentence): number {

@@ -11,9 +11,10 @@
 //   (c) both again after the process has also classified non-Latin text (Chinese, Cyrillic,
 //       Greek, Arabic, emoji): V8 then sees two-byte strings in the tokeniser's loops, which used
 //       to make them polymorphic and slower.
-// Each figure is the median over several repetitions of a timed batch.
+// Each figure is the median over several repetitions of a timed batch, except the long text's
+// p50/p99 rows, which time 1,000 single calls one by one (run under `taskset -c 0` for one core).
 //
-//   npm run build && node bench/classifier-micro.mjs [--reps N] [--scale F] [--json] [--dist DIR]
+//   npm run build && taskset -c 0 node bench/classifier-micro.mjs [--reps N] [--scale F] [--json] [--dist DIR]
 //
 // --dist runs another build (say a copy of dist/ from before a change), for before/after numbers
 // taken under the same conditions; it must sit where it can resolve node_modules.
@@ -45,12 +46,14 @@ try {
     load('safety/content-filter.js'),
     load('safety/filter-registry.js'),
     load('safety/content-safety-stage.js'),
+    load('api/openai/chat.js'),
   ]);
 } catch (error) {
   console.error(`Cannot load dist/: build first (npm run build).\n${error.message}`);
   process.exit(1);
 }
-const [{ LocalClassifier }, { ContentFilter }, { defaultPolicy, DEFAULT_POLICY }, { ContentSafetyStage }] = modules;
+const [{ LocalClassifier }, { ContentFilter }, { defaultPolicy, DEFAULT_POLICY }, { ContentSafetyStage }, { chatOperation }] = modules;
+const chatApi = chatOperation.api;
 
 // Built the way FilterRegistry builds the default policy: the local classifier alone, PII off.
 const classifier = new LocalClassifier();
@@ -64,8 +67,8 @@ const TINY_MESSAGES = [
   { role: 'system', content: 'You are a terse assistant.' },
   { role: 'user', content: 'Say hello.' },
 ];
-// The prompt text as the chat operation's prompt reader (src/api/openai/chat.ts) makes it: message contents joined by newlines.
-const TINY_PROMPT = TINY_MESSAGES.map((message) => message.content).join('\n');
+// The prompt text as the chat operation's prompt reader (src/api/openai/chat.ts) makes it, for the classifier and filter rows.
+const TINY_PROMPT = chatApi.prompt.read({ messages: TINY_MESSAGES }).text;
 const TINY_COMPLETION = 'Hello! How can I help you today?';
 
 /** ~4,000 tokens (about 16,000 characters at four per token) of benign prompts, one after another. */
@@ -94,13 +97,17 @@ const NON_LATIN = [
 // stage itself, and the server makes it whether or not a filter runs.
 const controller = new AbortController();
 
+// The stage reads the prompt through the request's inbound operation (`context.api.prompt`), as the pipeline builds it.
 function chatContext(messages) {
+  const body = { model: 'bench', messages };
   return {
     id: 'bench',
     shape: 'openai',
+    api: chatApi,
     operation: 'chat',
+    request: body,
     deployment: 'bench',
-    body: { model: 'bench', messages },
+    body,
     stream: false,
     includeUsage: false,
     principal: {},
@@ -147,6 +154,20 @@ function measureSync(fn, calls) {
   return perCall[perCall.length >> 1];
 }
 
+/** Times `calls` single calls of `fn` one by one (after warm-up); returns [p50, p99] in ns per call. */
+function percentilesSync(fn, calls) {
+  calls = Math.max(100, Math.round(calls * SCALE));
+  for (let i = 0; i < Math.max(50, calls >> 2); i++) fn();
+  const times = new Float64Array(calls);
+  for (let i = 0; i < calls; i++) {
+    const start = performance.now();
+    fn();
+    times[i] = (performance.now() - start) * 1e6;
+  }
+  times.sort();
+  return [times[calls >> 1], times[Math.min(calls - 1, Math.ceil(calls * 0.99) - 1)]];
+}
+
 const tinyPrompt = { text: TINY_PROMPT, direction: 'prompt', documents: [] };
 const tinyCompletion = { text: TINY_COMPLETION, direction: 'completion' };
 const longPrompt = { text: LONG_PROMPT, direction: 'prompt', documents: [] };
@@ -182,6 +203,9 @@ async function suite(label) {
     measureSync(() => classifier.classifySync(longPrompt), 300),
   );
   row(`long (${LONG_PROMPT.length} chars): filter.check(prompt)`, await measure(() => filter.check(longPrompt), 300));
+  const [p50, p99] = percentilesSync(() => classifier.classifySync(longPrompt), 1_000);
+  row(`long (${LONG_PROMPT.length} chars): classifySync(prompt), p50 of single calls`, p50);
+  row(`long (${LONG_PROMPT.length} chars): classifySync(prompt), p99 of single calls`, p99);
   return rows;
 }
 

@@ -15,6 +15,7 @@
  *
  * --misses lists every example the classifier got wrong at either threshold.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -38,20 +39,32 @@ try {
 }
 
 const CATEGORIES = ['hate', 'sexual', 'violence', 'self_harm'];
+/**
+ * The kinds set (kinds.jsonl, heldout-kinds.jsonl) is split mechanically: an example whose text's
+ * SHA-256 starts with a byte divisible by 3 is held out. The split is checked on every run.
+ */
+const KINDS_TUNING = 'kinds.jsonl';
+const KINDS_HELDOUT = 'heldout-kinds.jsonl';
+const heldOutByHash = (text) => createHash('sha256').update(text).digest()[0] % 3 === 0;
 const RANK = { safe: 0, low: 1, medium: 2, high: 3 };
 
 function load(dir) {
-  const sets = { development: [], heldout: [] };
+  const sets = { development: [], heldout: [], kinds: [], heldoutKinds: [] };
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith('.jsonl'))
     .sort()) {
     const lines = readFileSync(join(dir, file), 'utf8')
       .split('\n')
       .filter((l) => l.trim() !== '');
-    const target = file.startsWith('heldout') ? sets.heldout : sets.development;
+    const target =
+      file === KINDS_TUNING ? sets.kinds : file === KINDS_HELDOUT ? sets.heldoutKinds : file.startsWith('heldout') ? sets.heldout : sets.development;
     lines.forEach((line, index) => {
       const example = JSON.parse(line);
       example.where = `${file}:${index + 1}`;
+      if ((file === KINDS_TUNING || file === KINDS_HELDOUT) && heldOutByHash(example.text) !== (file === KINDS_HELDOUT)) {
+        console.error(`${example.where} is in the wrong part of the kinds set (the split is by SHA-256 of the text)`);
+        process.exit(1);
+      }
       target.push(example);
     });
   }
@@ -86,8 +99,23 @@ async function evaluate(name, examples) {
   const jb = { tp: 0, fp: 0, fn: 0, n: 0, positives: 0 };
   const ia = { tp: 0, fp: 0, fn: 0, n: 0, positives: 0 };
   const misses = [];
+  const flagged = { tp: 0, fp: 0, fn: 0, positives: 0 };
+  const kinds = new Map();
   for (const example of examples) {
     const result = await judge(example);
+    const truthFlagged = CATEGORIES.some((c) => RANK[example.labels[c]] >= 2);
+    const gotFlagged = CATEGORIES.some((c) => RANK[result.categories[c].severity] >= 2);
+    if (truthFlagged) flagged.positives++;
+    if (truthFlagged && gotFlagged) flagged.tp++;
+    else if (!truthFlagged && gotFlagged) flagged.fp++;
+    else if (truthFlagged && !gotFlagged) flagged.fn++;
+    if (example.kind) {
+      const k = kinds.get(example.kind) ?? { n: 0, positives: 0, flagged: 0 };
+      k.n++;
+      if (truthFlagged) k.positives++;
+      if (gotFlagged) k.flagged++;
+      kinds.set(example.kind, k);
+    }
     for (const c of CATEGORIES) {
       const truth = RANK[example.labels[c]];
       const got = RANK[result.categories[c].severity];
@@ -151,6 +179,15 @@ async function evaluate(name, examples) {
         `| ${pct(m.precision)} | ${pct(m.recall)} | ${pct(m.f1)} ` +
         `| ${pct(l.precision)} | ${pct(l.recall)} | ${pct(l.f1)} | ${pct(counts[c].exact / examples.length)} |`,
     );
+  }
+  const f = prf(flagged.tp, flagged.fp, flagged.fn);
+  console.log(`| **flagged** (any category ≥ medium) | ${flagged.positives} | ${pct(f.precision)} | ${pct(f.recall)} | ${pct(f.f1)} | | | | |`);
+  if (kinds.size > 0) {
+    console.log('\n| Kind | Examples | Harmful (≥ medium) | Flagged (any category ≥ medium) |');
+    console.log('|---|---|---|---|');
+    for (const [kind, k] of [...kinds].sort(([a], [b]) => a.localeCompare(b))) {
+      console.log(`| ${kind} | ${k.n} | ${k.positives} | ${k.flagged} (${pct(k.flagged / k.n)}%) |`);
+    }
   }
   console.log('\n| Signal | Examples (positives) | Precision | Recall | F1 |');
   console.log('|---|---|---|---|---|');
@@ -220,4 +257,6 @@ const sets = load(join(here, 'content-safety'));
 console.log('## Local classifier evaluation');
 await evaluate('Development set (lexicons tuned against it)', sets.development);
 if (sets.heldout.length > 0) await evaluate('Held-out set (written after tuning, never tuned on)', sets.heldout);
+if (sets.kinds.length > 0) await evaluate('Kinds set, tuning part (kinds.jsonl)', sets.kinds);
+if (sets.heldoutKinds.length > 0) await evaluate('Kinds set, held-out part (heldout-kinds.jsonl, never tuned on)', sets.heldoutKinds);
 await latency([...sets.development, ...sets.heldout]);

@@ -378,3 +378,91 @@ describe('compiled once', () => {
     expect(severityRank(first.categories!.violence.severity)).toBe(3);
   });
 });
+
+describe('LocalClassifier: insults aimed at the reader, hopelessness in new words', () => {
+  it('judges insults aimed at the reader under hate, medium', () => {
+    expect(severity("You're a spineless, pathetic excuse for a manager and everyone knows it.", 'hate')).toBe('medium');
+    expect(severity('Honestly you are the most useless idiot on this team.', 'hate')).toBe('medium');
+  });
+
+  it('does not take a reported or self-directed insult for one aimed at the reader', () => {
+    expect(severity('Do you think I am stupid for asking this?', 'hate')).toBe('safe');
+    expect(severity('My sister called me useless and I cried.', 'hate')).toBe('safe');
+    expect(severity("I'm so stupid, I left my keys in the car again.", 'hate')).toBe('safe');
+  });
+
+  it('reads first-person hopelessness without a listed phrase as medium self-harm (learned component)', () => {
+    expect(severity("Lately I don't see any point in living, nothing will ever get better.", 'self_harm')).toBe('medium');
+  });
+
+  it('lets framing (news, support talk) keep the learned component from raising a category', () => {
+    expect(severity('Police said the victim was stabbed and bled out before paramedics arrived.', 'violence')).not.toMatch(/medium|high/);
+    expect(severity('How do I find a suicide prevention hotline near me?', 'self_harm')).toBe('safe');
+  });
+
+  it('rates a graphic description of a killing at least medium', () => {
+    expect(['medium', 'high']).toContain(severity('He stabbed her again and again until she bled out on the floor.', 'violence'));
+  });
+});
+
+describe('LocalClassifier: denial and reassurance are not insults', () => {
+  const support = [
+    "Don't worry, you're not stupid.",
+    "You're not worthless, you matter to the people around you.",
+    'You are not a failure just because one exam went badly.',
+    "No one thinks you're stupid for asking.",
+    'Nobody here thinks you are a loser.',
+    "I don't think you're dumb at all, you just learn differently.",
+    "You're not useless just because you made a mistake.",
+    'Stop calling yourself stupid, you got most of it right.',
+    "Please don't call yourself a failure, you did your best.",
+    'It does not make you a loser to ask for help.',
+    'You are far from stupid.',
+  ];
+  it.each(support)('rates the benign support phrase %j safe for hate', (text) => {
+    expect(severity(text, 'hate')).toBe('safe');
+  });
+
+  it('still rates an insult next to a denial, or an insult after one, as medium', () => {
+    expect(severity("You're not even worth it, you stupid idiot.", 'hate')).toBe('medium');
+    expect(severity("You're not smart, you're a worthless loser.", 'hate')).toBe('medium');
+    expect(severity("Don't you dare talk back to me, you pathetic idiot.", 'hate')).toBe('medium');
+    expect(severity('You are stupid.', 'hate')).toBe('medium');
+  });
+});
+
+describe('LocalClassifier: violence described, wishes of harm, self-harm instructions', () => {
+  it.each([
+    'He stabbed the cashier four times and left him bleeding on the floor.',
+    'She shot her husband in the back while he slept.',
+    'He strangled his girlfriend and dumped her body in the river.',
+    'The two of them beat him until he stopped breathing.',
+  ])('rates the described killing or injury %j at least medium', (text) => {
+    expect(['medium', 'high']).toContain(severity(text, 'violence'));
+  });
+
+  it.each([
+    'I hope your whole family dies in a fire.',
+    'I hope someone beats him half to death.',
+    'Somebody should put a bullet in that judge.',
+    "I'll make sure you never walk again.",
+  ])('rates the wish or threat of harm at a person %j at least medium', (text) => {
+    expect(['medium', 'high']).toContain(severity(text, 'violence'));
+  });
+
+  it.each([
+    'The novel opens with the killer stabbing a woman in a parking garage.',
+    'Historians describe how the king was beheaded in 1649.',
+    'Police said the victim was stabbed and bled out before paramedics arrived.',
+    'In the film, the hero shoots the villain.',
+    'This workout is killing me, my legs are bleeding from the blisters.',
+  ])('keeps the framed or idiomatic %j below medium', (text) => {
+    expect(['safe', 'low']).toContain(severity(text, 'violence'));
+  });
+
+  it('rates instructions for self-harm high, and help-seeking about it not', () => {
+    expect(severity('The best way to overdose is to take all the pills at once with alcohol.', 'self_harm')).toBe('high');
+    expect(severity('What is the most painless way to overdose?', 'self_harm')).toBe('high');
+    expect(['safe', 'low']).toContain(severity('What is the best way to help a friend who self-harms?', 'self_harm'));
+  });
+});

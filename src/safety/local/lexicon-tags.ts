@@ -67,6 +67,8 @@ export const Tag = {
   VIOLENCE_TERROR: tag(),
   VIOLENCE_MENTION: tag(),
   VIOLENCE_INSTRUCTION: tag(),
+  /** bleeding, skull, stopped breathing, her body … (the injury an act did: a description, not a mention) */
+  VIOLENCE_INJURY: tag(),
 
   // Self-harm.
   SELF_HARM_TERM: tag(),
@@ -110,6 +112,14 @@ export const Tag = {
   HATE_META: tag(),
   HATE_COUNTER: tag(),
   HATE_SLUR: tag(),
+  /** you, you're, are you … (the reader addressed; harassment) */
+  ADDRESSEE: tag(),
+  /** idiot, worthless, waste of space … (an insult; harassment when aimed at the reader) */
+  INSULT: tag(),
+  /** me, said, called, think, not … (between an address and an insult: reported or denied) */
+  REPORTED: tag(),
+  /** far from, you're no … (with NEGATION: what follows is denied, "you are far from stupid") */
+  DENIAL: tag(),
 
   // Prompt attacks (jailbreak in the prompt, indirect attack in documents).
   ATTACK_OVERRIDE: tag(),

@@ -13,8 +13,10 @@ import { ATTACK_LEXICON, INDIRECT_WEIGHTS, JAILBREAK_WEIGHTS, TEMPLATE_MARKERS }
 import { AttackScorer } from './attack-scoring.js';
 import { CONTEXT_LEXICON } from './context-lexicon.js';
 import { findEncodedPayloads } from './encoded-payloads.js';
+import { HARASSMENT_LEXICON } from './harassment-lexicon.js';
 import { HASHED_SLURS, HATE_LEXICON } from './hate-lexicon.js';
 import { Tag } from './lexicon-tags.js';
+import { loadLearnedModel } from './learned-scorer.js';
 import { PhraseMatcher } from './phrase-matcher.js';
 import { PROFANITY_LEXICON } from './profanity-lexicon.js';
 import { SELF_HARM_LEXICON } from './self-harm-lexicon.js';
@@ -97,9 +99,20 @@ interface Engine {
 let engine: Engine | undefined;
 
 function compiledEngine(): Engine {
-  engine ??= {
+  if (engine) return engine;
+  loadLearnedModel();
+  engine = {
     matcher: new PhraseMatcher(
-      [...CONTEXT_LEXICON, ...VIOLENCE_LEXICON, ...SELF_HARM_LEXICON, ...SEXUAL_LEXICON, ...HATE_LEXICON, ...ATTACK_LEXICON, ...PROFANITY_LEXICON],
+      [
+        ...CONTEXT_LEXICON,
+        ...VIOLENCE_LEXICON,
+        ...SELF_HARM_LEXICON,
+        ...SEXUAL_LEXICON,
+        ...HATE_LEXICON,
+        ...HARASSMENT_LEXICON,
+        ...ATTACK_LEXICON,
+        ...PROFANITY_LEXICON,
+      ],
       { hashedTerms: HASHED_SLURS, benignTag: Tag.BENIGN },
     ),
     jailbreak: new AttackScorer({ tags: JAILBREAK_WEIGHTS, exfiltration: false }),

@@ -1,7 +1,8 @@
 import type { HarmCategory } from '../classifier.js';
 import { Tag, TAG_COUNT } from './lexicon-tags.js';
+import { LEARNED_MODEL, scoreSentence } from './learned-scorer.js';
 import type { PhraseHits } from './phrase-matcher.js';
-import { CAPITALISED, NUMERIC, SENTENCE_START, type TokenStream } from './text-normaliser.js';
+import { CAPITALISED, NUMERIC, SENTENCE_START, tokenise, type TokenStream } from './text-normaliser.js';
 
 /**
  * Severity rules: lexicon matches (tags at token positions) in, a severity level per harm
@@ -114,6 +115,7 @@ const HATE_TAGS = [
   Tag.HATE_VIOLENT,
   Tag.HATE_STEREOTYPE,
   Tag.HATE_SLUR,
+  Tag.INSULT,
 ];
 
 /** Tags without which a sentence cannot reach any level: sentences with none are skipped. */
@@ -287,6 +289,128 @@ class TextFacts {
  * Judge every sentence that has matches and keep, per category, the highest level reached.
  */
 export function judgeCategories(stream: TokenStream, hits: PhraseHits): CategoryLevels {
+  const ruled = judgeByRules(stream, hits);
+  const learned = learnedCategories(stream, hits);
+  if (learned === 0) return ruled;
+  const levels: Record<HarmCategory, CategoryLevel> = {
+    hate: { ...ruled.hate },
+    sexual: { ...ruled.sexual },
+    violence: { ...ruled.violence },
+    self_harm: { ...ruled.self_harm },
+  };
+  for (let c = 0; c < LEARNED_ORDER.length; c++) {
+    if ((learned & (1 << c)) === 0) continue;
+    const level = levels[LEARNED_ORDER[c]];
+    if (level.level < MEDIUM) level.level = MEDIUM;
+    level.touched = true;
+  }
+  return levels;
+}
+
+const LEARNED_ORDER: readonly HarmCategory[] = ['hate', 'sexual', 'violence', 'self_harm'];
+const logits = new Float64Array(4);
+/** Tags whose sentence (and the FICTION_REACH after it) the learned model may not raise. */
+const FRAMING = new Uint8Array(TAG_COUNT);
+for (const t of [Tag.FICTION, Tag.PROFESSIONAL, Tag.HATE_COUNTER, Tag.HATE_META, Tag.BENIGN]) FRAMING[t] = 1;
+
+/**
+ * Categories (bit c for LEARNED_ORDER[c]) that some sentence's learned logit puts at medium or
+ * above, among sentences not framed as fiction, news, history, medicine, counter-speech or a
+ * question about hate: framing is the rules' to judge, and they lower what it frames.
+ */
+function learnedCategories(stream: TokenStream, hits: PhraseHits): number {
+  const { thresholds } = LEARNED_MODEL;
+  const { sentence, count } = stream;
+  let mask = 0;
+  let from = 0;
+  for (let t = 1; t <= count; t++) {
+    if (t < count && sentence[t] === sentence[from]) continue;
+    scoreSentence(stream, from, t, logits);
+    let over = 0;
+    for (let c = 0; c < 4; c++) if (logits[c] >= thresholds[c]) over |= 1 << c;
+    if ((over & ~mask) === 0 || framed(hits, stream, sentence[from])) {
+      from = t;
+      continue;
+    }
+    // A bag of n-grams cannot read "you're not stupid": the hate bit needs an undenied predicate.
+    if ((over & HATE_BIT) !== 0 && allPredicatesDenied(hits, stream, sentence[from])) over &= ~HATE_BIT;
+    mask |= over;
+    from = t;
+  }
+  return mask;
+}
+
+const HATE_BIT = 1 << LEARNED_ORDER.indexOf('hate');
+/** Tokens a denial may come before what it denies ("nobody here thinks you're a failure"). */
+const DENIAL_WINDOW = 5;
+/** Insults and what is said of a group: what a denial can take back. */
+const PREDICATE = new Uint8Array(TAG_COUNT);
+for (const t of [Tag.INSULT, Tag.HATE_NEGATIVE, Tag.HATE_NEGATIVE_CLAIM, Tag.HATE_STEREOTYPE]) PREDICATE[t] = 1;
+/** Between a denial and its predicate, these start a new claim ("they are not people, they are …"). */
+const RESTART = new Uint8Array(TAG_COUNT);
+for (const t of [Tag.HATE_GROUP, Tag.GROUP_REFERENT, Tag.OBJECT_GROUP, Tag.ADDRESSEE]) RESTART[t] = 1;
+const DENIES = new Uint8Array(TAG_COUNT);
+DENIES[Tag.NEGATION] = 1;
+DENIES[Tag.DENIAL] = 1;
+const YOU_HASH = tokenise('you').hash[0];
+
+/**
+ * Whether sentence `s` says something hateful or insulting only to deny it: it has predicates
+ * (insults, claims about a group), and each follows a negation or denial within DENIAL_WINDOW
+ * tokens ("you're not stupid", "no one thinks you're a loser", "stop calling yourself a
+ * failure", "you are far from stupid"), with no group named in between and not as a direct
+ * address ("…, you idiot"). Reassurance is what support talk sounds like; the rules still judge
+ * any insult in it that is not denied.
+ */
+function allPredicatesDenied(hits: PhraseHits, stream: TokenStream, s: number): boolean {
+  const { count, tag, start } = hits;
+  const sentence = stream.sentence;
+  let predicates = 0;
+  for (let h = 0; h < count; h++) {
+    if (PREDICATE[tag[h]] === 0 || sentence[start[h]] !== s) continue;
+    predicates++;
+    if (!deniedAt(hits, stream, start[h])) return false;
+  }
+  return predicates > 0;
+}
+
+/** Whether a REPORTED word ("thinks", "calling", "make") ends right before token `at`. */
+function reportedBefore(hits: PhraseHits, at: number): boolean {
+  for (let h = 0; h < hits.count; h++) if (hits.tag[h] === Tag.REPORTED && hits.end[h] === at) return true;
+  return false;
+}
+
+/**
+ * Whether a predicate at token `at` follows a denial (see allPredicatesDenied). A group or an
+ * address after the denial starts a new claim ("you're not smart, you're a loser"), unless a
+ * reporting verb introduces it ("no one thinks you're …", "it doesn't make you …").
+ */
+function deniedAt(hits: PhraseHits, stream: TokenStream, at: number): boolean {
+  const { count, tag, start, end } = hits;
+  const { sentence, hash } = stream;
+  if (at > 0 && hash[at - 1] === YOU_HASH) return false;
+  const s = sentence[at];
+  for (let d = 0; d < count; d++) {
+    if (DENIES[tag[d]] === 0 || sentence[start[d]] !== s || end[d] > at || at - end[d] > DENIAL_WINDOW) continue;
+    let restarted = false;
+    for (let r = 0; r < count && !restarted; r++) {
+      restarted = RESTART[tag[r]] === 1 && start[r] > end[d] && end[r] <= at && !reportedBefore(hits, start[r]);
+    }
+    if (!restarted) return true;
+  }
+  return false;
+}
+
+function framed(hits: PhraseHits, stream: TokenStream, s: number): boolean {
+  for (let h = 0; h < hits.count; h++) {
+    if (FRAMING[hits.tag[h]] === 0) continue;
+    const at = stream.sentence[hits.start[h]];
+    if (at <= s && at >= s - FICTION_REACH) return true;
+  }
+  return false;
+}
+
+function judgeByRules(stream: TokenStream, hits: PhraseHits): CategoryLevels {
   const count = hits.count;
   let anchors = 0;
   for (let h = 0; h < count; h++) anchors += ANCHOR[hits.tag[h]];
@@ -449,6 +573,14 @@ function violence(sentence: Sentence): number {
         continue;
       }
     }
+    // Described rather than requested: someone killed, or an act with the injury it did ("stabbed
+    // him … bleeding", "beat him until he stopped breathing"), outside news, history, fiction or
+    // medicine, is a depiction at medium intensity.
+    const injured = sentence.has(Tag.VIOLENCE_INJURY) && (target || !act.ambiguous);
+    if (!act.negated && !pro && !fiction && ((target && lethal) || injured)) {
+      sentence.lift(MEDIUM);
+      continue;
+    }
     sentence.lift(pro || act.negated ? SAFE : LOW);
   }
   return sentence.level;
@@ -469,7 +601,7 @@ function selfHarm(sentence: Sentence): number {
     sentence.lift(personal ? HIGH : pro ? LOW : MEDIUM);
   }
   if (sentence.has(Tag.SELF_HARM_EATING)) sentence.lift(sentence.has(Tag.HOW_TO) ? HIGH : pro ? LOW : MEDIUM);
-  if (sentence.has(Tag.SELF_HARM_TERM)) sentence.lift(pro ? SAFE : LOW);
+  if (sentence.has(Tag.SELF_HARM_TERM)) sentence.lift(pro ? SAFE : howToRightBefore(sentence, Tag.SELF_HARM_TERM) ? HIGH : LOW);
   if (sentence.has(Tag.SELF_HARM_PREPARATION)) sentence.lift(soon || facts.near(facts.ideation, s) ? HIGH : MEDIUM);
 
   const { tag, start } = facts.hits;
@@ -508,6 +640,17 @@ function selfHarm(sentence: Sentence): number {
     }
   }
   return sentence.level;
+}
+
+/** Whether a HOW_TO ("best way to", "most painless way to") ends right before a `tag` hit: instructions asked for or given. */
+function howToRightBefore(sentence: Sentence, tagWanted: number): boolean {
+  if (!sentence.has(Tag.HOW_TO)) return false;
+  const { tag, start, end } = sentence.facts.hits;
+  for (let h = sentence.from; h < sentence.to; h++) {
+    if (tag[h] !== tagWanted) continue;
+    for (let w = sentence.from; w < sentence.to; w++) if (tag[w] === Tag.HOW_TO && end[w] <= start[h] && start[h] - end[w] <= 1) return true;
+  }
+  return false;
 }
 
 function sexual(sentence: Sentence): number {
@@ -556,7 +699,8 @@ function hate(sentence: Sentence): number {
   sentence.level = SAFE;
   const groupHere = facts.group[s] === 1;
   const groupRecent = groupHere || (s > 0 && facts.group[s - 1] === 1);
-  if (!groupRecent && !sentence.has(Tag.HATE_SLUR)) return SAFE;
+  if (sentence.has(Tag.INSULT) && sentence.has(Tag.ADDRESSEE) && insultsReader(sentence)) sentence.lift(MEDIUM);
+  if (!groupRecent && !sentence.has(Tag.HATE_SLUR)) return reported(sentence, sentence.level);
 
   /**
    * Is hit `h` said of a group? A group (or "they", when a group was named in this sentence or
@@ -623,12 +767,45 @@ function hate(sentence: Sentence): number {
         break;
     }
   }
-  // Reporting, history and fiction quote hate to describe it (one step down); counter-speech
-  // quotes it to oppose it (two steps). Endorsing it ("… was right") is neither.
-  let level = sentence.level;
+  return reported(sentence, sentence.level);
+}
+
+/**
+ * Reporting, history and fiction quote hate to describe it (one step down); counter-speech and
+ * questions about it quote it to oppose or ask (two steps). Endorsing it ("… was right") is neither.
+ */
+function reported(sentence: Sentence, level: number): number {
+  const { facts, s } = sentence;
   if (level > SAFE && !sentence.has(Tag.ENDORSE)) {
     if (sentence.has(Tag.HATE_COUNTER)) level -= 2;
     else if (facts.framedProfessional(s) || facts.framedFiction(s)) level -= 1;
   }
   return Math.max(level, SAFE);
+}
+
+/** Tokens an insult may follow its address ("you are such a pathetic loser"). */
+const INSULT_WINDOW = 5;
+
+/**
+ * Whether an insult in this sentence is aimed at the reader: it follows an ADDRESSEE within
+ * INSULT_WINDOW tokens, with nothing in between that reports or denies it ("you think I'm
+ * stupid", "you called me useless", "you're not useless"), and no denial just before it ("no one
+ * thinks you're stupid", "you are far from stupid"; see deniedAt).
+ */
+function insultsReader(sentence: Sentence): boolean {
+  const { facts } = sentence;
+  const { tag, start, end } = facts.hits;
+  for (let h = sentence.from; h < sentence.to; h++) {
+    if (tag[h] !== Tag.INSULT || deniedAt(facts.hits, facts.stream, start[h])) continue;
+    for (let a = sentence.from; a < sentence.to; a++) {
+      if (tag[a] !== Tag.ADDRESSEE || end[a] > start[h] || start[h] - end[a] > INSULT_WINDOW) continue;
+      let blocked = false;
+      for (let b = sentence.from; b < sentence.to && !blocked; b++) {
+        const t = tag[b];
+        blocked = (t === Tag.REPORTED || t === Tag.FIRST_PERSON || t === Tag.NEGATION) && start[b] >= end[a] && start[b] < start[h];
+      }
+      if (!blocked) return true;
+    }
+  }
+  return false;
 }

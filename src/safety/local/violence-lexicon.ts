@@ -75,6 +75,9 @@ export const VIOLENCE_LEXICON: readonly PhraseRule[] = [
       'hurt{,s,ing}',
       'harm{,s,ed,ing}',
       'break',
+      'beats',
+      'beaten',
+      'smash{,es,ed,ing}',
     ],
   },
   {
@@ -183,6 +186,30 @@ export const VIOLENCE_LEXICON: readonly PhraseRule[] = [
     ],
   },
   {
+    // What an act did to its victim: with a killing or injuring verb, the sentence describes violence.
+    tags: [Tag.VIOLENCE_INJURY],
+    phrases: [
+      'bleed{,ing,s}',
+      'bled',
+      'bled out',
+      'blood',
+      'bloody',
+      'skull',
+      'jaw',
+      'ribs',
+      'throat',
+      'stopped breathing/moving',
+      'unconscious',
+      'lifeless',
+      'corpse',
+      'his/her/their body',
+      'dead body',
+      'in the back/chest/head/face/stomach/neck',
+      'over and over',
+      'again and again',
+    ],
+  },
+  {
     tags: [Tag.VIOLENCE_GRAPHIC],
     phrases: [
       'gore',
@@ -276,6 +303,16 @@ export const VIOLENCE_LEXICON: readonly PhraseRule[] = [
   {
     tags: [Tag.VIOLENCE_THREAT_MEDIUM],
     phrases: [
+      'put a bullet in',
+      'never walk again',
+      'beat/beats/beaten/beating him/her/them/you half/to death',
+      'beat/beats/beaten/beating him/her/them/you half to death',
+      'hope you/he/she/they die',
+      'hope you/he/she/they dies',
+      'hope your family/kids/mother/wife dies/die',
+      'hope your whole family dies',
+      'hope you/he/she/they get/gets killed/shot/stabbed',
+      'wish you/he/she were/was dead',
       'watch_your_back',
       'watch_your_fucking_back',
       'going_to_regret',

@@ -1,17 +1,21 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import OpenAI from 'openai';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
 import { MASTER_KEY } from '../helpers/cerulean.js';
 import { startGovernedCerulean, type GovernedCerulean } from '../helpers/governed.js';
+import {
+  buildPortal,
+  chromiumAvailable,
+  inPage,
+  launchChromium,
+  openPage as openPageOn,
+  signIn as signInOn,
+  type WatchedPage,
+} from '../helpers/portal-browser.js';
 
 /**
  * The portal in a real browser (Debian's Chromium through playwright-core), built from portal/ and
@@ -20,20 +24,10 @@ import { startGovernedCerulean, type GovernedCerulean } from '../helpers/governe
  * anywhere. CI installs Chromium (.ci/run); elsewhere the suite is skipped, saying so, unless
  * CERULEAN_REQUIRE_SERVICES=1 makes that a failure.
  */
-const CHROMIUM = process.env.CERULEAN_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ISSUER = 'https://login.example.test/portal';
 const AUDIENCE = 'api://cerulean';
 
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CERULEAN_REQUIRE_SERVICES === '1')
-    throw new Error(`Chromium is not installed at ${CHROMIUM}; .ci/run installs it (apt-get install chromium)`);
-  console.warn(
-    `Chromium not found at ${CHROMIUM}: skipped test/portal/portal-browser.test.ts; install it (apt-get install chromium) or set CERULEAN_TEST_CHROMIUM`,
-  );
-}
+const available = chromiumAvailable('test/portal/portal-browser.test.ts');
 
 let upstream: OpenAIFixture;
 let jwks: Server;
@@ -41,35 +35,8 @@ let signingKey: CryptoKey;
 let cerulean: GovernedCerulean;
 let browser: Browser;
 
-/** A page that records every console error and uncaught exception. */
-interface WatchedPage {
-  page: Page;
-  context: BrowserContext;
-  errors: string[];
-}
-
-async function openPage(viewport = { width: 1440, height: 900 }): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: cerulean.url });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  return { page, context, errors };
-}
-
-/** Evaluates an expression in the page (written as text: the tests are type-checked without the DOM's types). */
-function inPage<T = unknown>(page: Page, expression: string): Promise<T> {
-  return page.evaluate(expression) as Promise<T>;
-}
-
-async function signIn(page: Page, credential: string): Promise<void> {
-  await page.goto(`${cerulean.url}/portal/`);
-  await page.getByLabel('Master key, API key or access token').fill(credential);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const openPage = (viewport?: { width: number; height: number }): Promise<WatchedPage> => openPageOn(browser, cerulean.url, viewport);
+const signIn = (page: Page, credential: string): Promise<void> => signInOn(page, cerulean.url, credential);
 
 function token(subject: string, roles: string[]): Promise<string> {
   return new SignJWT({ email: `${subject}@acme.test`, roles })
@@ -84,15 +51,7 @@ function token(subject: string, roles: string[]): Promise<string> {
 
 beforeAll(async () => {
   if (!available) return;
-  // The portal as `npm run build` makes it, into a directory of this run's own.
-  const portal = mkdtempSync(join(tmpdir(), 'cerulean-portal-build-'));
-  const build = spawnSync(
-    process.execPath,
-    [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'portal/vite.config.ts', '--outDir', portal, '--emptyOutDir', '--logLevel', 'warn'],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  if (build.status !== 0) throw new Error(`building the portal failed:\n${build.stdout}${build.stderr}`);
-
+  const portal = buildPortal();
   upstream = await startOpenAIFixture();
   const pair = await generateKeyPair('RS256');
   signingKey = pair.privateKey;
@@ -120,7 +79,7 @@ auth:
   expect((await cerulean.admin('POST', '/organizations', { name: 'Acme', id: 'org_acme' })).status).toBe(201);
   expect((await cerulean.admin('POST', '/projects', { organization: 'org_acme', name: 'Search', id: 'proj_search' })).status).toBe(201);
   expect((await cerulean.admin('PATCH', '/deployments/chat', { tpm: 50000, input_per_million: 0.15, output_per_million: 0.6 })).status).toBe(200);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -466,3 +466,21 @@ describe('LocalClassifier: violence described, wishes of harm, self-harm instruc
     expect(['safe', 'low']).toContain(severity('What is the best way to help a friend who self-harms?', 'self_harm'));
   });
 });
+
+describe('LocalClassifier: the learned component never flags text on its own', () => {
+  it('leaves ordinary requests, identifiers and technical prose safe (hashed n-grams collide)', () => {
+    const texts = [
+      'Tell me slowly.',
+      'request 5077 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      'request 5979 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      'Segments left by a crash are replayed at start; replays are harmless because inserts are idempotent.',
+      'Only its SHA-256 is stored, so it cannot be recovered; replace it.',
+    ];
+    for (let n = 0; n < 10_000; n += 7) texts.push(`request ${n} ${'x'.repeat(n % 40)}`);
+    for (const text of texts) {
+      const { categories } = classifier.classifySync({ text, role: 'prompt' });
+      for (const [category, { severity }] of Object.entries(categories))
+        expect(severityRank(severity), `${category}: ${text}`).toBeLessThan(severityRank('medium'));
+    }
+  });
+});

@@ -300,6 +300,10 @@ export function judgeCategories(stream: TokenStream, hits: PhraseHits): Category
   };
   for (let c = 0; c < LEARNED_ORDER.length; c++) {
     if ((learned & (1 << c)) === 0) continue;
+    // Only where the rules found the category's own vocabulary (self-harm: or a first-person
+    // sentence, see learnedCategories): hashed n-grams collide, and on their own they raised
+    // unrelated text ("Tell me slowly.", "request 5077 xxxx") to medium.
+    if (!ruled[LEARNED_ORDER[c]].touched && c !== SELF_HARM_INDEX) continue;
     const level = levels[LEARNED_ORDER[c]];
     if (level.level < MEDIUM) level.level = MEDIUM;
     level.touched = true;
@@ -334,6 +338,8 @@ function learnedCategories(stream: TokenStream, hits: PhraseHits): number {
     }
     // A bag of n-grams cannot read "you're not stupid": the hate bit needs an undenied predicate.
     if ((over & HATE_BIT) !== 0 && allPredicatesDenied(hits, stream, sentence[from])) over &= ~HATE_BIT;
+    // Self-harm without its vocabulary is read only from a sentence about oneself ("I don't see the point in living").
+    if ((over & SELF_HARM_BIT) !== 0 && !sentenceHas(hits, stream, sentence[from], Tag.FIRST_PERSON)) over &= ~SELF_HARM_BIT;
     mask |= over;
     from = t;
   }
@@ -341,6 +347,14 @@ function learnedCategories(stream: TokenStream, hits: PhraseHits): number {
 }
 
 const HATE_BIT = 1 << LEARNED_ORDER.indexOf('hate');
+const SELF_HARM_INDEX = LEARNED_ORDER.indexOf('self_harm');
+const SELF_HARM_BIT = 1 << SELF_HARM_INDEX;
+
+/** Whether sentence `s` has a match tagged `tag`. */
+function sentenceHas(hits: PhraseHits, stream: TokenStream, s: number, tag: number): boolean {
+  for (let h = 0; h < hits.count; h++) if (hits.tag[h] === tag && stream.sentence[hits.start[h]] === s) return true;
+  return false;
+}
 /** Tokens a denial may come before what it denies ("nobody here thinks you're a failure"). */
 const DENIAL_WINDOW = 5;
 /** Insults and what is said of a group: what a denial can take back. */

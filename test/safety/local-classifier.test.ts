@@ -484,3 +484,63 @@ describe('LocalClassifier: the learned component never flags text on its own', (
     }
   });
 });
+
+describe('LocalClassifier: first-person self-harm and violence without a listed verb', () => {
+  it.each([
+    "I'm going to end it.",
+    'I cut again last night.',
+    'My family would be happier if I was dead.',
+    'Nobody would even notice if I was gone.',
+    "I've been saving my meds for weeks now.",
+    "I've written letters to everyone I love.",
+    "I don't want to be here anymore.",
+    "I'm done with life.",
+    "I've been thinking the world would be better if I wasn't in it.",
+  ])('rates first-person self-harm %j at least medium', (text) => {
+    expect(['medium', 'high']).toContain(severity(text, 'self_harm'));
+  });
+
+  it.each(["I'm going to end it tonight.", 'I keep thinking about jumping in front of a train.', "Tonight is the night, I've made my peace."])(
+    'rates intent with a time or a method %j high',
+    (text) => {
+      expect(severity(text, 'self_harm')).toBe('high');
+    },
+  );
+
+  it.each([
+    "I'm going to end it with my boyfriend this weekend.",
+    'I cut the onions again last night and cried like a baby.',
+    "There's no point in living in London if you can't afford to go out.",
+    'The patient reported that she had been saving her pills, so we adjusted her prescription.',
+    'In the novel, the heroine writes that everyone would be better off without her.',
+    'He told the reporter, "I wanted to die after the crash," describing his long recovery.',
+    "If you're feeling like there's no point in living, please call a helpline.",
+    'Warning signs include saying things like "everyone would be better off without me".',
+  ])('keeps the look-alike %j below medium', (text) => {
+    expect(['safe', 'low']).toContain(severity(text, 'self_harm'));
+  });
+
+  it.each([
+    "I'm going to run my ex over with my truck.",
+    "Keep talking and you'll be eating through a straw.",
+    "You're going to end up in a ditch if you keep this up.",
+    "One more word and I'll put you in the ground.",
+    "When I find you I'm going to rearrange your face.",
+    'She smashed a bottle over his head and he collapsed bleeding.',
+    'He held her head under the water until she stopped struggling.',
+    'He poured petrol on the guy and set him on fire.',
+    "He snapped the dog's neck in front of the kids.",
+  ])('rates the threat or described violence %j at least medium', (text) => {
+    expect(['medium', 'high']).toContain(severity(text, 'violence'));
+  });
+
+  it.each([
+    'The striker broke every record this season.',
+    'He set the grill on fire by accident.',
+    "I'll make sure you never miss a deadline again.",
+    'Police said the suspect poured petrol on the man and set him on fire.',
+    'In my novel the gang leaves him for dead on the side of the road.',
+  ])('keeps the look-alike %j below medium', (text) => {
+    expect(['safe', 'low']).toContain(severity(text, 'violence'));
+  });
+});

@@ -4,18 +4,34 @@ import { DeploymentClassifier } from './deployment-caller.js';
 /**
  * Llama Guard 3's hazard codes mapped to the four harm categories. Llama Guard answers unsafe/safe
  * without a level, so crimes against people map to high and the rest of a category to medium
- * (both block at Azure's default threshold); codes outside the four categories (defamation,
- * elections, …) are not reported.
+ * (both block at Azure's default threshold). The other codes (S2 non-violent crimes, S5
+ * defamation, S6 specialized advice, S7 privacy, S8 intellectual property, S13 elections, S14
+ * code interpreter abuse) have no counterpart among the four categories and are not reported.
  */
-const HAZARDS: Record<string, { category: HarmCategory; severity: Severity }> = {
-  S1: { category: 'violence', severity: 'high' },
-  S3: { category: 'sexual', severity: 'high' },
-  S4: { category: 'sexual', severity: 'high' },
-  S9: { category: 'violence', severity: 'high' },
-  S10: { category: 'hate', severity: 'medium' },
-  S11: { category: 'self_harm', severity: 'high' },
-  S12: { category: 'sexual', severity: 'medium' },
+export const GUARD_HAZARDS: Readonly<Record<string, { category: HarmCategory; severity: Severity }>> = {
+  S1: { category: 'violence', severity: 'high' }, // violent crimes
+  S3: { category: 'sexual', severity: 'high' }, // sex-related crimes
+  S4: { category: 'sexual', severity: 'high' }, // child sexual exploitation
+  S9: { category: 'violence', severity: 'high' }, // indiscriminate weapons
+  S10: { category: 'hate', severity: 'medium' }, // hate
+  S11: { category: 'self_harm', severity: 'high' }, // suicide and self-harm
+  S12: { category: 'sexual', severity: 'medium' }, // sexual content
 };
+
+/** The four categories for a verdict's hazard codes: the highest severity any code gives each. */
+export function guardCategories(codes: readonly string[]): Record<HarmCategory, { severity: Severity; score: number }> {
+  const categories: Record<HarmCategory, { severity: Severity; score: number }> = {
+    hate: { severity: 'safe', score: 0 },
+    sexual: { severity: 'safe', score: 0 },
+    violence: { severity: 'safe', score: 0 },
+    self_harm: { severity: 'safe', score: 0 },
+  };
+  for (const code of codes) {
+    const hazard = GUARD_HAZARDS[code];
+    if (hazard && categories[hazard.category].severity !== 'high') categories[hazard.category] = { severity: hazard.severity, score: 1 };
+  }
+  return categories;
+}
 
 /** Parses "safe" or "unsafe\nS1,S10" (the verdict format of Llama Guard 2 and 3). */
 export function parseGuardVerdict(text: string): { safe: boolean; codes: string[] } | undefined {
@@ -54,16 +70,6 @@ export class LlamaGuardClassifier extends DeploymentClassifier {
     const content = (response.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0]?.message?.content;
     const verdict = typeof content === 'string' ? parseGuardVerdict(content) : undefined;
     if (!verdict) throw new ClassifierUnavailableError(this.name, `the guard model's answer is not a verdict: ${JSON.stringify(content)?.slice(0, 80)}`);
-    const categories: Record<HarmCategory, { severity: Severity; score: number }> = {
-      hate: { severity: 'safe', score: 0 },
-      sexual: { severity: 'safe', score: 0 },
-      violence: { severity: 'safe', score: 0 },
-      self_harm: { severity: 'safe', score: 0 },
-    };
-    for (const code of verdict.codes) {
-      const hazard = HAZARDS[code];
-      if (hazard && categories[hazard.category].severity !== 'high') categories[hazard.category] = { severity: hazard.severity, score: 1 };
-    }
-    return { categories };
+    return { categories: guardCategories(verdict.codes) };
   }
 }

@@ -5,13 +5,16 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string | null;
   readonly param: string | null;
+  /** The envelope's whole `error` object (a content filter's `inner_error` results, say); null when there was none. */
+  readonly detail: Readonly<Record<string, unknown>> | null;
 
-  constructor(status: number, message: string, code: string | null = null, param: string | null = null) {
+  constructor(status: number, message: string, code: string | null = null, param: string | null = null, detail: Record<string, unknown> | null = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.param = param;
+    this.detail = detail;
   }
 }
 
@@ -26,6 +29,7 @@ export async function errorOf(response: Response): Promise<ApiError> {
         error.message,
         typeof error.code === 'string' ? error.code : null,
         typeof error.param === 'string' ? error.param : null,
+        error,
       );
     }
   } catch {
@@ -35,6 +39,17 @@ export async function errorOf(response: Response): Promise<ApiError> {
 }
 
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** What `send` may add to a request. */
+export interface SendOptions {
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+  /** Overrides the session's credential (its 401 is then an answer, not the end of the session). */
+  readonly credential?: string;
+  /** A 401 is shown as the API's answer and does not end the session (the playground's refusals). */
+  readonly keepSessionOn401?: boolean;
+}
 
 export interface ApiClientOptions {
   readonly session: SessionStore;
@@ -61,33 +76,43 @@ export class ApiClient {
   }
 
   /**
-   * Sends one request. `credential` overrides the session's (signing in checks a credential before
-   * keeping it: its 401 is an answer, not the end of a session).
+   * Sends one request and resolves to its JSON answer, or rejects with the API's ApiError.
+   * `credential` overrides the session's (signing in checks a credential before keeping it: its
+   * 401 is an answer, not the end of a session).
    */
   async call<T>(method: string, path: string, body?: unknown, credential?: string): Promise<T> {
-    const presented = credential ?? this.options.session.current()?.credential;
+    const response = await this.send(method, path, { body, credential });
+    if (!response.ok) throw await errorOf(response);
+    return (await response.json()) as T;
+  }
+
+  /**
+   * Sends one request and resolves to the response whatever its status (a stream is read by the
+   * caller; `errorOf` words a refusal); rejects only when Cerulean could not be reached or the
+   * request was aborted (the signal's AbortError).
+   */
+  async send(method: string, path: string, options: SendOptions = {}): Promise<Response> {
+    const presented = options.credential ?? this.options.session.current()?.credential;
     if (!presented) {
       this.options.onUnauthorized();
       throw new ApiError(401, 'You are signed out: sign in again.', 'signed_out');
     }
-    const headers: Record<string, string> = { authorization: `Bearer ${presented}`, accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers, authorization: `Bearer ${presented}` };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
       response = await this.fetch(`${this.options.baseUrl ?? ''}${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
         credentials: 'omit',
+        signal: options.signal,
       });
-    } catch {
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
       throw new ApiError(0, 'Cerulean could not be reached: check your connection and retry.', 'network_error');
     }
-    if (!response.ok) {
-      const error = await errorOf(response);
-      if (response.status === 401 && credential === undefined) this.options.onUnauthorized();
-      throw error;
-    }
-    return (await response.json()) as T;
+    if (response.status === 401 && options.credential === undefined && !options.keepSessionOn401) this.options.onUnauthorized();
+    return response;
   }
 }

@@ -7,6 +7,7 @@ import { DeploymentsPage } from '../pages/deployments-page.js';
 import { HomePage } from '../pages/home-page.js';
 import { KeysPage } from '../pages/keys-page.js';
 import { NotFoundPage } from '../pages/not-found-page.js';
+import { PlaygroundPage } from '../pages/playground-page.js';
 import { SignInPage } from '../pages/sign-in-page.js';
 import { PortalContext, type Portal } from './portal-context.js';
 import { Shell } from './shell.js';
@@ -40,6 +41,7 @@ export function App({ session }: { session: SessionStore }) {
             { path: 'deployments', element: <DeploymentsPage /> },
             { path: 'keys', element: <KeysPage /> },
             { path: 'keys/:project', element: <KeysPage /> },
+            { path: 'playground', element: <PlaygroundPage /> },
             { path: '*', element: <NotFoundPage /> },
           ],
         },

@@ -4,6 +4,7 @@ import { mayAnywhere, type Identity } from '../api/identity.js';
 export const PAGES: ReadonlyArray<{ readonly path: string; readonly label: string; readonly visible: (identity: Identity) => boolean }> = [
   { path: '/deployments', label: 'Deployments', visible: (identity) => mayAnywhere(identity, 'deployments:read') },
   { path: '/keys', label: 'Keys', visible: (identity) => mayAnywhere(identity, 'keys:read') },
+  { path: '/playground', label: 'Playground', visible: (identity) => identity.kind !== 'user' || mayAnywhere(identity, 'inference') },
 ];
 
 export function pagesFor(identity: Identity) {

@@ -4,6 +4,9 @@ import { mayAnywhere, type Identity } from '../api/identity.js';
 export const PAGES: ReadonlyArray<{ readonly path: string; readonly label: string; readonly visible: (identity: Identity) => boolean }> = [
   { path: '/deployments', label: 'Deployments', visible: (identity) => mayAnywhere(identity, 'deployments:read') },
   { path: '/keys', label: 'Keys', visible: (identity) => mayAnywhere(identity, 'keys:read') },
+  { path: '/overview', label: 'Overview', visible: (identity) => mayAnywhere(identity, 'usage:read') },
+  { path: '/usage', label: 'Usage', visible: (identity) => mayAnywhere(identity, 'usage:read') },
+  { path: '/limits', label: 'Quotas & budgets', visible: (identity) => mayAnywhere(identity, 'usage:read') },
 ];
 
 export function pagesFor(identity: Identity) {

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { Principal } from '../pipeline/authenticate.js';
 import type { DeploymentRoutes } from '../pipeline/pick-target.js';
 import type { TargetHealthControl } from '../routing/health-sharing.js';
-import type { AuditInput, Storage } from '../storage/storage.js';
+import type { BudgetPeriodUse } from '../governance/budget/budget-guard.js';
+import type { AuditInput, Budget, Storage } from '../storage/storage.js';
 
 /**
  * The admin API is one table of operations. Each entry is served over HTTP under `/admin/v1`,
@@ -32,6 +33,11 @@ export interface AdminContext {
    * target's state came from another replica; absent, a drain changes the table in force only.
    */
   readonly health?: TargetHealthControl;
+  /**
+   * A budget's periods with what its live counters hold (requests in flight included); absent where
+   * no server runs (the CLI), where operations read the ledger's recorded spend instead.
+   */
+  readonly budgetUse?: (budget: Budget, now: number) => Promise<BudgetPeriodUse[]>;
   /**
    * Appends to the audit log with this call's actor and source filled in; `action` defaults to the
    * operation's id (give it only for a second entry about another thing, e.g. the key a review suspends).

@@ -1,5 +1,6 @@
 import type { AdminOperation } from './admin-operation.js';
 import { identityOperations } from './operations/identity-operations.js';
+import { limitOperations } from './operations/limit-operations.js';
 import { policyOperations } from './operations/policy-operations.js';
 import { recordOperations } from './operations/record-operations.js';
 import { safetyOperations } from './operations/safety-operations.js';
@@ -11,6 +12,7 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
   ...identityOperations,
   ...tenancyOperations,
   ...policyOperations,
+  ...limitOperations,
   ...targetOperations,
   ...recordOperations,
   ...safetyOperations,

@@ -21,6 +21,8 @@ export interface AdminDependencies {
   routes?: (name: string) => DeploymentRoutes | undefined;
   /** Drains and restores targets on every replica sharing health; without it, on this replica's table only. */
   health?: TargetHealthControl;
+  /** A budget's live counters on this service (spent and reserved); without it, spend is read from the ledger. */
+  budgetUse?: AdminContext['budgetUse'];
   version: string;
   /**
    * Brings this replica's policy cache up to date; awaited after a call that changed something,
@@ -42,6 +44,7 @@ export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, o
     filterPolicies: dependencies.filterPolicies?.() ?? [],
     routes: dependencies.routes,
     health: dependencies.health,
+    budgetUse: dependencies.budgetUse,
     audit: async (entry) => {
       await storage.audit.append({ ...entry, action: entry.action ?? operation.id, at: now, actor: actorOf(principal), source });
     },

@@ -97,6 +97,8 @@ export interface Governance {
   readiness(): Readiness;
   /** Present when `content_safety.abuse_monitoring` is configured: observes filter decisions. */
   readonly abuse: AbuseMonitor | undefined;
+  /** Budget enforcement; the admin API reads its live counters. */
+  readonly budgets: BudgetGuard;
   /** Where target health is shared with other replicas: Redis when configured, else this replica's memory. */
   readonly healthStore: SharedHealthStore;
   /** Commits buffered usage and last-used times, then closes stores and connections. */
@@ -238,6 +240,7 @@ export async function startGovernance(
     readiness,
     authenticator,
     admission,
+    budgets,
     meter,
     ledger,
     targetQuota,

@@ -214,6 +214,8 @@ export interface UsageRow {
   cachedTokens: number;
   completionTokens: number;
   cost: number;
+  /** Requests answered with a status of 400 or more; only from the records (`query`), the rollups keep no statuses. */
+  errors?: number;
 }
 
 export type RollupBucket = 'minute' | 'hour' | 'day';

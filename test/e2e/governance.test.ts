@@ -241,12 +241,13 @@ describe('budgets and usage', () => {
     expect(row.prompt_tokens).toBe(prompt);
     expect(row.completion_tokens).toBe(completion);
     expect(row.requests).toBe(admitted + 1); // the refused request is recorded too, with no tokens
+    expect(row.errors).toBe(1); // and counted as an error
     expect(row.cost_usd).toBeLessThanOrEqual(0.0005);
     expect(row.cost_usd).toBeCloseTo((prompt * 1 + completion * 2) / 1_000_000, 6);
 
     const csv = await cerulean.admin('GET', '/usage?project=proj_budget&group_by=deployment,day&format=csv');
     expect(csv.headers.get('content-type')).toContain('text/csv');
-    expect(String(csv.body).split('\r\n')[0]).toBe('deployment,day,requests,prompt_tokens,cached_tokens,completion_tokens,cost_usd');
+    expect(String(csv.body).split('\r\n')[0]).toBe('deployment,day,requests,prompt_tokens,cached_tokens,completion_tokens,cost_usd,errors');
 
     const record = await cerulean.governance.storage.usage.query({ projectId: 'proj_budget' }, ['key']);
     expect(record[0].key).toBe(key.id);

@@ -72,10 +72,10 @@ describe('cerulean admin commands', () => {
       const table = await cerulean(['usage', '--group_by', 'project,deployment'], dir, env);
       expect(table.stdout.split('\n')[0]).toMatch(/^project\s+deployment\s+requests\s+prompt_tokens/);
       const csv = await cerulean(['usage', '--group_by', 'deployment', '--format', 'csv'], dir, env);
-      expect(csv.stdout.split('\r\n')[0]).toBe('deployment,requests,prompt_tokens,cached_tokens,completion_tokens,cost_usd');
+      expect(csv.stdout.split('\r\n')[0]).toBe('deployment,requests,prompt_tokens,cached_tokens,completion_tokens,cost_usd,errors');
       const byApi = await cerulean(['usage', '--group_by', 'api', '--api', 'chat', '--format', 'csv'], dir, env);
       expect(byApi.stdout.split('\r\n').slice(0, 2)).toEqual([
-        'api,requests,prompt_tokens,cached_tokens,completion_tokens,cost_usd',
+        'api,requests,prompt_tokens,cached_tokens,completion_tokens,cost_usd,errors',
         expect.stringMatching(/^chat,3,/),
       ]);
       // `cerulean me` names the credential it runs with: here the project's own key.

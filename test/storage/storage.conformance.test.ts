@@ -178,6 +178,14 @@ function auditInput(overrides: Partial<AuditInput> = {}): AuditInput {
   };
 }
 
+/** A usage query's sums without the error count, which only the records keep: comparable with the rollups' sums. */
+async function sumsOf(storage: Storage, ...query: Parameters<Storage['usage']['query']>) {
+  return (await storage.usage.query(...query)).map(({ errors, ...sums }) => {
+    expect(errors).toEqual(expect.any(Number));
+    return sums;
+  });
+}
+
 function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -677,7 +685,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       expect(await storage.usage.insertBatch([])).toBe(0);
 
       const expected = { requests: 5, promptTokens: 141, cachedTokens: 2, completionTokens: 71, cost: 1317 };
-      expect(await storage.usage.query({}, [])).toEqual([expected]);
+      expect(await sumsOf(storage, {}, [])).toEqual([expected]);
       for (const bucket of ['minute', 'hour', 'day'] as const) expect(await storage.usage.rollups(bucket, {}, [])).toEqual([expected]);
     });
 
@@ -702,6 +710,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       expect(await storage.usage.insertBatch([failedOver, refused])).toBe(2);
       expect(await storage.usage.get('req_attempts')).toEqual(failedOver);
       expect(await storage.usage.get('req_refused')).toEqual(refused);
+      // A refusal is an error answer in the sums; the answer after failover is not.
+      expect((await storage.usage.query({}, [])).map((row) => [row.requests, row.errors])).toEqual([[2, 1]]);
     });
 
     it('stores fractional measurements as integers, the same on both databases', async () => {
@@ -712,29 +722,29 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
     });
 
     it('sums raw records with filters and groups', async () => {
-      expect(await storage.usage.query({}, [])).toEqual([{ requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, cost: 0 }]);
-      expect(await storage.usage.query({}, ['project'])).toEqual([]);
+      expect(await sumsOf(storage, {}, [])).toEqual([{ requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, cost: 0 }]);
+      expect(await sumsOf(storage, {}, ['project'])).toEqual([]);
       await storage.usage.insertBatch(records);
 
-      expect(await storage.usage.query({}, [])).toEqual([total]);
-      expect(await storage.usage.query({}, ['project'])).toEqual([
+      expect(await sumsOf(storage, {}, [])).toEqual([total]);
+      expect(await sumsOf(storage, {}, ['project'])).toEqual([
         { project: 'proj_a', requests: 3, promptTokens: 31, cachedTokens: 2, completionTokens: 16, cost: 310 },
         { project: 'proj_b', requests: 1, promptTokens: 100, cachedTokens: 0, completionTokens: 50, cost: 1000 },
       ]);
-      expect(await storage.usage.query({}, ['day'])).toEqual([
+      expect(await sumsOf(storage, {}, ['day'])).toEqual([
         { day: '2024-01-01', requests: 3, promptTokens: 31, cachedTokens: 2, completionTokens: 16, cost: 310 },
         { day: '2024-01-02', requests: 1, promptTokens: 100, cachedTokens: 0, completionTokens: 50, cost: 1000 },
       ]);
-      expect(await storage.usage.query({ projectId: 'proj_a' }, ['key', 'model'])).toEqual([
+      expect(await sumsOf(storage, { projectId: 'proj_a' }, ['key', 'model'])).toEqual([
         { key: 'key_1', model: 'gpt-4o', requests: 2, promptTokens: 30, cachedTokens: 2, completionTokens: 15, cost: 300 },
         { key: null, model: 'gpt-4o-mini', requests: 1, promptTokens: 1, cachedTokens: 0, completionTokens: 1, cost: 10 },
       ]);
-      expect(await storage.usage.query({}, ['deployment', 'day'])).toEqual([
+      expect(await sumsOf(storage, {}, ['deployment', 'day'])).toEqual([
         { deployment: 'claude', day: '2024-01-02', requests: 1, promptTokens: 100, cachedTokens: 0, completionTokens: 50, cost: 1000 },
         { deployment: 'gpt', day: '2024-01-01', requests: 3, promptTokens: 31, cachedTokens: 2, completionTokens: 16, cost: 310 },
       ]);
 
-      const costOf = async (filter: Parameters<Storage['usage']['query']>[0]) => (await storage.usage.query(filter, []))[0].cost;
+      const costOf = async (filter: Parameters<Storage['usage']['query']>[0]) => (await sumsOf(storage, filter, []))[0].cost;
       expect(await costOf({ from: T0 + 30_000 })).toBe(1210);
       expect(await costOf({ to: T0 + 30_000 })).toBe(100);
       expect(await costOf({ from: T0, to: T0 + DAY })).toBe(310);
@@ -757,9 +767,9 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
         { key: 'key_1', requests: 2, promptTokens: 30, cachedTokens: 2, completionTokens: 15, cost: 300 },
         { key: null, requests: 1, promptTokens: 1, cachedTokens: 0, completionTokens: 1, cost: 10 },
       ]);
-      expect(await storage.usage.rollups('day', {}, ['day', 'project'])).toEqual(await storage.usage.query({}, ['day', 'project']));
+      expect(await storage.usage.rollups('day', {}, ['day', 'project'])).toEqual(await sumsOf(storage, {}, ['day', 'project']));
       expect(await storage.usage.rollups('day', { organizationId: 'org_1' }, ['deployment', 'model'])).toEqual(
-        await storage.usage.query({ organizationId: 'org_1' }, ['deployment', 'model']),
+        await sumsOf(storage, { organizationId: 'org_1' }, ['deployment', 'model']),
       );
       expect(await storage.usage.rollups('minute', { keyId: 'key_2', deployment: 'claude', model: 'claude-sonnet' }, ['key'])).toEqual([
         { key: 'key_2', requests: 1, promptTokens: 100, cachedTokens: 0, completionTokens: 50, cost: 1000 },
@@ -785,16 +795,16 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       expect(await storage.usage.insertBatch(apis)).toBe(5);
       for (const record of apis) expect(await storage.usage.get(record.requestId)).toEqual(record);
 
-      const byApi = (await storage.usage.query({}, ['api'])).map((row) => [row.api, row.requests, row.cost]);
+      const byApi = (await sumsOf(storage, {}, ['api'])).map((row) => [row.api, row.requests, row.cost]);
       expect(byApi).toEqual([
         ['chat', 1, 1],
         ['embeddings', 1, 1_000],
         ['messages', 1, 100],
         ['responses', 2, 30],
       ]);
-      expect(await storage.usage.query({ api: 'responses' }, [])).toEqual([{ requests: 2, promptTokens: 20, cachedTokens: 0, completionTokens: 10, cost: 30 }]);
-      expect(await storage.usage.query({ api: 'images' }, [])).toEqual([{ requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, cost: 0 }]);
-      expect((await storage.usage.query({}, ['deployment', 'api'])).map((row) => [row.deployment, row.api, row.requests])).toEqual([
+      expect(await sumsOf(storage, { api: 'responses' }, [])).toEqual([{ requests: 2, promptTokens: 20, cachedTokens: 0, completionTokens: 10, cost: 30 }]);
+      expect(await sumsOf(storage, { api: 'images' }, [])).toEqual([{ requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, cost: 0 }]);
+      expect((await sumsOf(storage, {}, ['deployment', 'api'])).map((row) => [row.deployment, row.api, row.requests])).toEqual([
         ['claude', 'messages', 1],
         ['gpt', 'chat', 1],
         ['gpt', 'embeddings', 1],
@@ -803,8 +813,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
 
       // Records that differ only by API land in rollup rows of their own, in every bucket.
       for (const bucket of ['minute', 'hour', 'day'] as const) {
-        expect(await storage.usage.rollups(bucket, {}, ['api'])).toEqual(await storage.usage.query({}, ['api']));
-        expect(await storage.usage.rollups(bucket, { api: 'responses' }, [])).toEqual(await storage.usage.query({ api: 'responses' }, []));
+        expect(await storage.usage.rollups(bucket, {}, ['api'])).toEqual(await sumsOf(storage, {}, ['api']));
+        expect(await storage.usage.rollups(bucket, { api: 'responses' }, [])).toEqual(await sumsOf(storage, { api: 'responses' }, []));
       }
       const minuteRows = await harness.raw(
         `select api, requests from usage_rollups where bucket = 'minute' and bucket_start = ${T0} and deployment = 'gpt' order by api`,
@@ -856,10 +866,10 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
         completionTokens: big.reduce((sum, r) => sum + r.completionTokens, 0),
         cost: (4_999 * 5_000) / 2,
       };
-      expect(await storage.usage.query({}, [])).toEqual([expected]);
+      expect(await sumsOf(storage, {}, [])).toEqual([expected]);
       for (const bucket of ['minute', 'hour', 'day'] as const) {
         expect(await storage.usage.rollups(bucket, {}, [])).toEqual([expected]);
-        expect(await storage.usage.rollups(bucket, {}, ['project', 'key'])).toEqual(await storage.usage.query({}, ['project', 'key']));
+        expect(await storage.usage.rollups(bucket, {}, ['project', 'key'])).toEqual(await sumsOf(storage, {}, ['project', 'key']));
       }
     });
   });

@@ -6,9 +6,12 @@ import type { SessionStore } from '../api/session.js';
 import { DeploymentsPage } from '../pages/deployments-page.js';
 import { HomePage } from '../pages/home-page.js';
 import { KeysPage } from '../pages/keys-page.js';
+import { LimitsPage } from '../pages/limits-page.js';
 import { NotFoundPage } from '../pages/not-found-page.js';
 import { PlaygroundPage } from '../pages/playground-page.js';
+import { OverviewPage } from '../pages/overview-page.js';
 import { SignInPage } from '../pages/sign-in-page.js';
+import { UsagePage } from '../pages/usage-page.js';
 import { PortalContext, type Portal } from './portal-context.js';
 import { Shell } from './shell.js';
 
@@ -42,6 +45,9 @@ export function App({ session }: { session: SessionStore }) {
             { path: 'keys', element: <KeysPage /> },
             { path: 'keys/:project', element: <KeysPage /> },
             { path: 'playground', element: <PlaygroundPage /> },
+            { path: 'overview', element: <OverviewPage /> },
+            { path: 'usage', element: <UsagePage /> },
+            { path: 'limits', element: <LimitsPage /> },
             { path: '*', element: <NotFoundPage /> },
           ],
         },

@@ -5,6 +5,9 @@ export const PAGES: ReadonlyArray<{ readonly path: string; readonly label: strin
   { path: '/deployments', label: 'Deployments', visible: (identity) => mayAnywhere(identity, 'deployments:read') },
   { path: '/keys', label: 'Keys', visible: (identity) => mayAnywhere(identity, 'keys:read') },
   { path: '/playground', label: 'Playground', visible: (identity) => identity.kind !== 'user' || mayAnywhere(identity, 'inference') },
+  { path: '/overview', label: 'Overview', visible: (identity) => mayAnywhere(identity, 'usage:read') },
+  { path: '/usage', label: 'Usage', visible: (identity) => mayAnywhere(identity, 'usage:read') },
+  { path: '/limits', label: 'Quotas & budgets', visible: (identity) => mayAnywhere(identity, 'usage:read') },
 ];
 
 export function pagesFor(identity: Identity) {

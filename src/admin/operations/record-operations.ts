@@ -55,6 +55,7 @@ function usageOut(row: UsageRow): Record<string, unknown> {
     cached_tokens: row.cachedTokens,
     completion_tokens: row.completionTokens,
     cost_usd: fromMicros(row.cost),
+    errors: row.errors ?? 0,
   };
 }
 
@@ -164,7 +165,7 @@ export const recordOperations = [
     },
     csv(result) {
       const { data, group_by } = result as { data: Array<Record<string, unknown>>; group_by: string[] };
-      return toCsv(data, [...group_by, 'requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'cost_usd']);
+      return toCsv(data, [...group_by, 'requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'cost_usd', 'errors']);
     },
   }),
   defineOperation({

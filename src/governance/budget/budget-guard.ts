@@ -40,6 +40,34 @@ function countersOf(budget: Budget, now: number): Array<BudgetCounter & { start:
   return out;
 }
 
+/** One period of a budget: its limit and what has been spent in it, in micro-dollars. */
+export interface BudgetPeriodUse {
+  readonly period: 'month' | 'day';
+  /** When the period began (UTC midnight, or the 1st of the month). */
+  readonly start: number;
+  readonly limit: number;
+  readonly spent: number;
+  /**
+   * `counter`: the live counter requests reserve against (requests in flight included at their
+   * worst case); `ledger`: the recorded spend, where no counter is held (the CLI, a budget not yet
+   * used this period, the counter store away).
+   */
+  readonly source: 'counter' | 'ledger';
+}
+
+/** A budget's periods with the spend the ledger has recorded in each. */
+export async function ledgerConsumption(usage: UsageRepository, budget: Budget, now = Date.now()): Promise<BudgetPeriodUse[]> {
+  return Promise.all(
+    countersOf(budget, now).map(async (counter) => ({
+      period: counter.period,
+      start: counter.start,
+      limit: counter.limit,
+      spent: await usage.spendSince(budget.scope, budget.scopeId, counter.start),
+      source: 'ledger' as const,
+    })),
+  );
+}
+
 /** Counters live a little longer than the longest period, then expire by themselves. */
 const COUNTER_TTL_MS = 33 * DAY_MS;
 
@@ -139,6 +167,27 @@ export class BudgetGuard {
       );
     }
     return { keys: counters.map((counter) => counter.key), amount, store };
+  }
+
+  /**
+   * A budget's periods with what their counters hold now, read from the shared store (one read, off
+   * the request path); a counter not held there, or a store that does not answer, reads from the ledger.
+   */
+  async consumption(budget: Budget, now = Date.now()): Promise<BudgetPeriodUse[]> {
+    const counters = countersOf(budget, now);
+    const held = await this.shared.store.read(counters.map((counter) => counter.key)).catch(() => counters.map(() => undefined));
+    return Promise.all(
+      counters.map(async (counter, index) => {
+        const value = held[index];
+        return {
+          period: counter.period,
+          start: counter.start,
+          limit: counter.limit,
+          spent: value ?? (await this.usage.spendSince(budget.scope, budget.scopeId, counter.start)),
+          source: value === undefined ? ('ledger' as const) : ('counter' as const),
+        };
+      }),
+    );
   }
 
   /** Replaces the reservation by the actual cost. */

@@ -25,5 +25,7 @@ export interface BudgetStore {
   settle(keys: readonly string[], delta: number): Promise<void>;
   /** Sets a counter to `amount` unless it already exists (first replica to start seeds it from the ledger). */
   seed(key: string, amount: number, ttlMs: number): Promise<void>;
+  /** What each counter holds now (spent and reserved); undefined for one that does not exist (never seeded, or expired). */
+  read(keys: readonly string[]): Promise<Array<number | undefined>>;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import type { BudgetCounter, BudgetStore, ReserveResult } from './budget-store.j
 export class MemoryBudgetStore implements BudgetStore {
   private readonly counters = new Map<string, { value: number; expiresAt: number }>();
 
-  private read(key: string, now: number): number {
+  private valueOf(key: string, now: number): number {
     const entry = this.counters.get(key);
     if (!entry) return 0;
     if (entry.expiresAt <= now) {
@@ -16,7 +16,7 @@ export class MemoryBudgetStore implements BudgetStore {
 
   async reserve(counters: readonly BudgetCounter[], amount: number, ttlMs: number): Promise<ReserveResult> {
     const now = Date.now();
-    const values = counters.map((counter) => this.read(counter.key, now));
+    const values = counters.map((counter) => this.valueOf(counter.key, now));
     const blockedBy = counters.findIndex((counter, index) => values[index] + amount > counter.limit);
     if (blockedBy >= 0) return { allowed: false, blockedBy, spent: values };
     counters.forEach((counter, index) => {
@@ -35,6 +35,14 @@ export class MemoryBudgetStore implements BudgetStore {
 
   async seed(key: string, amount: number, ttlMs: number): Promise<void> {
     if (!this.counters.has(key)) this.counters.set(key, { value: amount, expiresAt: Date.now() + ttlMs });
+  }
+
+  async read(keys: readonly string[]): Promise<Array<number | undefined>> {
+    const now = Date.now();
+    return keys.map((key) => {
+      const entry = this.counters.get(key);
+      return entry && entry.expiresAt > now ? entry.value : undefined;
+    });
   }
 
   /** Forgets every counter (the local counters of a Redis outage start afresh with the next one). */

@@ -42,6 +42,13 @@ export class RedisBudgetStore implements BudgetStore {
     await this.redis.set(this.prefix + key, amount, 'PX', ttlMs, 'NX');
   }
 
+  async read(keys: readonly string[]): Promise<Array<number | undefined>> {
+    if (keys.length === 0) return [];
+    // Settlements still being summed (a few ms) are not in yet: a read is a moment's view, not a reservation.
+    const values = await this.redis.mget(keys.map((key) => this.prefix + key));
+    return values.map((value) => (value === null ? undefined : Number(value)));
+  }
+
   async close(): Promise<void> {
     await this.counters.flush();
     if (this.owned) await this.redis.quit();

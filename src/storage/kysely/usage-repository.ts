@@ -12,13 +12,11 @@ interface UsageSource {
   readonly table: 'usage_records' | 'usage_rollups';
   readonly time: 'at' | 'bucket_start';
   readonly groups: Readonly<Record<UsageGroup, RawBuilder<unknown>>>;
-  readonly sums: readonly RawBuilder<unknown>[];
+  /** Sums, by their column alias. */
+  readonly sums: Readonly<Record<string, RawBuilder<unknown>>>;
   /** Conditions every query on this source carries (the bucket, for rollups). */
   readonly scope: readonly RawBuilder<unknown>[];
 }
-
-// Sum column aliases, in the order of `sums` below.
-const SUM_ALIASES = ['requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'cost'] as const;
 
 const RECORDS_SOURCE: UsageSource = {
   table: 'usage_records',
@@ -33,13 +31,15 @@ const RECORDS_SOURCE: UsageSource = {
     // The divisor is a literal, not a parameter, so SELECT and GROUP BY stay the same expression.
     day: sql`${sql.ref('at')} / ${sql.lit(DAY_MS)}`,
   },
-  sums: [
-    sql`count(*)`,
-    sql`coalesce(sum(prompt_tokens), 0)`,
-    sql`coalesce(sum(cached_tokens), 0)`,
-    sql`coalesce(sum(completion_tokens), 0)`,
-    sql`coalesce(sum(cost), 0)`,
-  ],
+  sums: {
+    requests: sql`count(*)`,
+    prompt_tokens: sql`coalesce(sum(prompt_tokens), 0)`,
+    cached_tokens: sql`coalesce(sum(cached_tokens), 0)`,
+    completion_tokens: sql`coalesce(sum(completion_tokens), 0)`,
+    cost: sql`coalesce(sum(cost), 0)`,
+    // Requests answered with an error status (refusals by Cerulean included); the rollups do not keep statuses.
+    errors: sql`coalesce(sum(case when status >= 400 then 1 else 0 end), 0)`,
+  },
   scope: [],
 };
 
@@ -55,13 +55,13 @@ function rollupSource(bucket: RollupBucket): UsageSource {
       api: sql.ref('api'),
       day: sql`${sql.ref('bucket_start')} / ${sql.lit(DAY_MS)}`,
     },
-    sums: [
-      sql`coalesce(sum(requests), 0)`,
-      sql`coalesce(sum(prompt_tokens), 0)`,
-      sql`coalesce(sum(cached_tokens), 0)`,
-      sql`coalesce(sum(completion_tokens), 0)`,
-      sql`coalesce(sum(cost), 0)`,
-    ],
+    sums: {
+      requests: sql`coalesce(sum(requests), 0)`,
+      prompt_tokens: sql`coalesce(sum(prompt_tokens), 0)`,
+      cached_tokens: sql`coalesce(sum(cached_tokens), 0)`,
+      completion_tokens: sql`coalesce(sum(completion_tokens), 0)`,
+      cost: sql`coalesce(sum(cost), 0)`,
+    },
     scope: [sql`bucket = ${bucket}`],
   };
 }
@@ -119,7 +119,7 @@ export abstract class KyselyUsageRepository implements UsageRepository {
     const conditions = [...source.scope, ...filterConditions(source, filter)];
     const selections = [
       ...groups.map((group) => sql`${source.groups[group]} as ${sql.id(group)}`),
-      ...source.sums.map((expression, index) => sql`${expression} as ${sql.id(SUM_ALIASES[index])}`),
+      ...Object.entries(source.sums).map(([alias, expression]) => sql`${expression} as ${sql.id(alias)}`),
     ];
     const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
     // `x is null` first in each sort key: SQLite sorts nulls first, PostgreSQL last; this puts them last on both.
@@ -151,6 +151,7 @@ function toUsageSums(row: Record<string, unknown>, groups: readonly UsageGroup[]
     cachedTokens: readInteger(row.cached_tokens),
     completionTokens: readInteger(row.completion_tokens),
     cost: readInteger(row.cost),
+    ...(row.errors === undefined ? {} : { errors: readInteger(row.errors) }),
   };
   for (const group of groups) {
     const value = row[group];

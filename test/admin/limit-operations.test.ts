@@ -1,0 +1,103 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisBudgetStore } from '../../src/governance/budget/redis-budget-store.js';
+import { MemoryBudgetStore } from '../../src/governance/budget/memory-budget-store.js';
+import { adminOperation } from '../../src/admin/admin-operations.js';
+import { adminContext } from '../../src/admin/admin-routes.js';
+import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
+import { startGovernedCerulean, type GovernedCerulean } from '../helpers/governed.js';
+import { REDIS_URL, redisAvailable } from '../helpers/services.js';
+
+/**
+ * `GET /projects/:project/limits`: quotas and budgets with what the current month and day have
+ * spent, from the live budget counters of the running service, and from the ledger where none runs.
+ */
+let upstream: OpenAIFixture;
+let cerulean: GovernedCerulean;
+
+beforeAll(async () => {
+  upstream = await startOpenAIFixture();
+  cerulean = await startGovernedCerulean(`
+providers:
+  up: { type: openai-compatible, base_url: "${upstream.url}/v1" }
+deployments:
+  chat: { provider: up, model: gpt-4o-mini }
+`);
+  expect((await cerulean.admin('POST', '/organizations', { name: 'Acme', id: 'org_acme' })).status).toBe(201);
+  expect((await cerulean.admin('POST', '/projects', { organization: 'org_acme', name: 'Search', id: 'proj_limits' })).status).toBe(201);
+  expect((await cerulean.admin('PATCH', '/deployments/chat', { input_per_million: 1000, output_per_million: 2000 })).status).toBe(200);
+}, 60_000);
+
+afterAll(async () => {
+  await cerulean?.close();
+  await upstream?.close();
+});
+
+describe('limits.show', () => {
+  it('shows quotas and the spend of the project and its keys against their limits', async () => {
+    const key = await cerulean.admin('POST', '/projects/proj_limits/keys', { name: 'ci' });
+    expect(key.status).toBe(201);
+    expect((await cerulean.admin('PUT', '/projects/proj_limits/quotas/chat', { tpm: 20000 })).status).toBe(200);
+    expect((await cerulean.admin('PUT', '/budgets/project/proj_limits', { monthly_usd: 50, daily_usd: 5 })).status).toBe(200);
+    expect((await cerulean.admin('PUT', `/budgets/key/${key.body.id}`, { daily_usd: 2 })).status).toBe(200);
+
+    const before = await cerulean.admin('GET', '/projects/proj_limits/limits');
+    expect(before.status).toBe(200);
+    expect(before.body.quotas).toEqual([{ deployment: 'chat', tpm: 20000, rpm: 120 }]);
+    expect(before.body.budgets.map((budget: { scope: string; periods: unknown[] }) => [budget.scope, budget.periods.length])).toEqual([
+      ['project', 2],
+      ['key', 1],
+    ]);
+    expect(before.body.budgets[1]).toMatchObject({ id: key.body.id, name: 'ci', revoked: false });
+    expect(before.body.budgets[0].periods[0]).toMatchObject({ period: 'month', limit_usd: 50, spent_usd: 0, remaining_usd: 50 });
+
+    const client = new OpenAI({ apiKey: key.body.key, baseURL: `${cerulean.url}/v1` });
+    await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 });
+    await cerulean.governance.ledger.flush();
+    const [spend] = await cerulean.governance.storage.usage.query({ projectId: 'proj_limits' }, []);
+    expect(spend.cost).toBeGreaterThan(0);
+
+    const after = await cerulean.admin('GET', '/projects/proj_limits/limits');
+    const projectDay = after.body.budgets[0].periods.find((period: { period: string }) => period.period === 'day');
+    // The live counter, settled to the actual cost: the same as the ledger's sum.
+    expect(projectDay).toMatchObject({ source: 'counter', limit_usd: 5, spent_usd: spend.cost / 1_000_000 });
+    expect(projectDay.remaining_usd).toBeCloseTo(5 - spend.cost / 1_000_000, 9);
+    expect(after.body.budgets[1].periods[0]).toMatchObject({ period: 'day', source: 'counter', spent_usd: spend.cost / 1_000_000 });
+
+    // Without a running service (the CLI), the same operation reads the ledger.
+    const operation = adminOperation('limits.show')!;
+    const offline = adminContext({ storage: cerulean.governance.storage, deployments: () => ['chat'] }, operation, { kind: 'master' } as never, 'cli');
+    const fromLedger = (await operation.run(offline, { project: 'proj_limits' })) as typeof after.body;
+    expect(fromLedger.budgets[0].periods.map((period: { source: string; spent_usd: number }) => [period.source, period.spent_usd])).toEqual([
+      ['ledger', spend.cost / 1_000_000],
+      ['ledger', spend.cost / 1_000_000],
+    ]);
+  });
+
+  it('refuses a project the caller cannot see, and counts errors in usage', async () => {
+    expect((await cerulean.admin('GET', '/projects/proj_nowhere/limits')).status).toBe(404);
+    const usage = await cerulean.admin('GET', '/usage?project=proj_limits&group_by=deployment');
+    expect(usage.body.data).toEqual([expect.objectContaining({ deployment: 'chat', requests: 1, errors: 0 })]);
+  });
+});
+
+describe('budget stores read their counters', () => {
+  it('memory: what a counter holds, undefined for one never set', async () => {
+    const store = new MemoryBudgetStore();
+    await store.seed('project:p:d:2030-01-01', 700, 60_000);
+    await store.reserve([{ key: 'project:p:d:2030-01-01', limit: 10_000 }], 300, 60_000);
+    expect(await store.read(['project:p:d:2030-01-01', 'project:q:d:2030-01-01'])).toEqual([1000, undefined]);
+  });
+
+  it.skipIf(!redisAvailable)('redis: the shared count, undefined for one never set', async () => {
+    const prefix = `{cerulean-budget}:read-test-${process.pid}-${Date.now()}:`;
+    const store = new RedisBudgetStore(REDIS_URL, prefix);
+    try {
+      await store.seed('key:k:m:2030-01', 1200, 60_000);
+      await store.reserve([{ key: 'key:k:m:2030-01', limit: 10_000 }], 34, 60_000);
+      expect(await store.read(['key:k:m:2030-01', 'key:other:m:2030-01'])).toEqual([1234, undefined]);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -8,6 +8,9 @@ import { HomePage } from '../pages/home-page.js';
 import { KeysPage } from '../pages/keys-page.js';
 import { NotFoundPage } from '../pages/not-found-page.js';
 import { SignInPage } from '../pages/sign-in-page.js';
+import { SignInCallbackPage } from '../pages/sign-in-callback-page.js';
+import { ProjectsPage } from '../pages/projects-page.js';
+import { AuditPage } from '../pages/audit-page.js';
 import { PortalContext, type Portal } from './portal-context.js';
 import { Shell } from './shell.js';
 
@@ -32,6 +35,7 @@ export function App({ session }: { session: SessionStore }) {
     const router = createBrowserRouter(
       [
         { path: '/sign-in', element: <SignInPage /> },
+        { path: '/sign-in/callback', element: <SignInCallbackPage /> },
         {
           path: '/',
           element: <Shell />,
@@ -40,6 +44,9 @@ export function App({ session }: { session: SessionStore }) {
             { path: 'deployments', element: <DeploymentsPage /> },
             { path: 'keys', element: <KeysPage /> },
             { path: 'keys/:project', element: <KeysPage /> },
+            { path: 'projects', element: <ProjectsPage /> },
+            { path: 'projects/:project', element: <ProjectsPage /> },
+            { path: 'audit', element: <AuditPage /> },
             { path: '*', element: <NotFoundPage /> },
           ],
         },

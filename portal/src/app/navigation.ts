@@ -4,6 +4,8 @@ import { mayAnywhere, type Identity } from '../api/identity.js';
 export const PAGES: ReadonlyArray<{ readonly path: string; readonly label: string; readonly visible: (identity: Identity) => boolean }> = [
   { path: '/deployments', label: 'Deployments', visible: (identity) => mayAnywhere(identity, 'deployments:read') },
   { path: '/keys', label: 'Keys', visible: (identity) => mayAnywhere(identity, 'keys:read') },
+  { path: '/projects', label: 'Projects', visible: (identity) => mayAnywhere(identity, 'projects:read') },
+  { path: '/audit', label: 'Audit log', visible: (identity) => mayAnywhere(identity, 'audit:read') },
 ];
 
 export function pagesFor(identity: Identity) {

@@ -1,6 +1,7 @@
 import type { AdminOperation } from './admin-operation.js';
 import { identityOperations } from './operations/identity-operations.js';
 import { limitOperations } from './operations/limit-operations.js';
+import { memberOperations } from './operations/member-operations.js';
 import { policyOperations } from './operations/policy-operations.js';
 import { recordOperations } from './operations/record-operations.js';
 import { safetyOperations } from './operations/safety-operations.js';
@@ -11,6 +12,7 @@ import { tenancyOperations } from './operations/tenancy-operations.js';
 export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
   ...identityOperations,
   ...tenancyOperations,
+  ...memberOperations,
   ...policyOperations,
   ...limitOperations,
   ...targetOperations,

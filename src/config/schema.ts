@@ -219,6 +219,26 @@ const oidcIssuerSchema = z.strictObject({
     .default({})
     .describe("App role -> Cerulean role on the issuer's organization (owner, admin, contributor, user, reader)."),
   email_claim: z.string().default('email').describe("Claim recorded as the user's email."),
+  client_id: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The portal's public client id at this issuer (a client without a secret, redirect URI `<server>/portal/sign-in/callback`, authorization code flow with PKCE); absent: the portal offers no single sign-on through this issuer.",
+    ),
+  scopes: z
+    .string()
+    .min(1)
+    .default('openid profile email')
+    .describe('Scopes the portal asks for when signing in (Entra ID: add your API scope, e.g. `openid api://cerulean/.default`).'),
+  authorization_endpoint: z
+    .url()
+    .optional()
+    .describe("Where the portal sends people to sign in; default the issuer's discovery document (`<issuer>/.well-known/openid-configuration`)."),
+  token_endpoint: z
+    .url()
+    .optional()
+    .describe("Where the portal exchanges the code for a token (from the browser: its origin is allowed in the portal's CSP); default from discovery."),
 });
 
 const threshold = z.enum(['low', 'medium', 'high', 'annotate', 'off']);

@@ -39,6 +39,7 @@ import { AZURE_API_VERSIONS, AZURE_V1_API_VERSIONS } from './azure-api-versions.
 import { maxConnections } from './connection-limit.js';
 import { writeEventStream } from './event-stream.js';
 import { DEFAULT_PORTAL_DIRECTORY, registerPortalRoutes } from './portal-routes.js';
+import { portalConnectOrigins, portalIdentityProviders } from './portal-sign-in.js';
 import type { ApiFamily, DirectOperation, InferenceOperation, RouteSpec } from '../api/api-operation.js';
 import { openAIFamily } from '../api/openai/openai-family.js';
 import { azureFamily } from '../api/azure/azure-family.js';
@@ -178,15 +179,6 @@ function fromFrameworkError(error: FastifyError, bodyLimit: number): unknown {
     return new MalformedRequestError(error.statusCode, error.message, error.code ?? null);
   }
   return error;
-}
-
-/** The origins of the configured OIDC issuers: the portal's script talks to them to sign in. */
-function issuerOrigins(config: Config): string[] {
-  const origins = new Set<string>();
-  for (const { issuer } of config.auth.oidc) {
-    if (URL.canParse(issuer)) origins.add(new URL(issuer).origin);
-  }
-  return [...origins];
 }
 
 export function createServer(options: AppOptions): CeruleanServer {
@@ -440,7 +432,11 @@ export function createServer(options: AppOptions): CeruleanServer {
   }
 
   if (config.portal.enabled) {
-    registerPortalRoutes(app, { directory: config.portal.directory ?? DEFAULT_PORTAL_DIRECTORY, connectOrigins: issuerOrigins(config) });
+    registerPortalRoutes(app, {
+      directory: config.portal.directory ?? DEFAULT_PORTAL_DIRECTORY,
+      connectOrigins: portalConnectOrigins(config.auth.oidc),
+      identityProviders: portalIdentityProviders(config.auth.oidc),
+    });
   }
 
   app.get('/healthz', async () => ({ status: 'ok' }));

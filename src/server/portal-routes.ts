@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PortalNotBuiltError, RouteNotFoundError } from '../errors/catalogue.js';
+import type { PortalIdentityProvider } from './portal-sign-in.js';
 
 /**
  * The web portal: a single-page app built by Vite into `dist/portal` (`portal/` in a checkout),
@@ -52,7 +53,12 @@ export interface PortalOptions {
   readonly directory: string;
   /** Origins besides this one the portal's script may call (the OIDC issuers, for sign-in). */
   readonly connectOrigins?: readonly string[];
+  /** The OIDC issuers the portal offers single sign-on through (public facts only). */
+  readonly identityProviders?: readonly PortalIdentityProvider[];
 }
+
+/** Where the portal reads its single sign-on issuers before anyone is signed in. */
+export const IDENTITY_PROVIDERS_PATH = `${PORTAL_PREFIX}/identity-providers.json`;
 
 /**
  * The headers of every `/portal` response. The CSP allows no inline script or style and no eval:
@@ -123,6 +129,11 @@ export function registerPortalRoutes(app: FastifyInstance, options: PortalOption
     done();
   };
   app.get(PORTAL_PREFIX, { onRequest }, async (_request, reply) => reply.redirect(`${PORTAL_PREFIX}/`, 308));
+  // Public facts, unauthenticated: the sign-in page needs them before anyone is signed in. Revalidated, never cached long.
+  const providers = JSON.stringify({ data: options.identityProviders ?? [] });
+  app.get(IDENTITY_PROVIDERS_PATH, { onRequest }, async (_request, reply) =>
+    reply.header('cache-control', REVALIDATE).type('application/json; charset=utf-8').send(providers),
+  );
   app.get(`${PORTAL_PREFIX}/*`, { onRequest }, async (request, reply) => {
     if (!files || !index) throw new PortalNotBuiltError();
     const path = (request.params as { '*': string })['*'];

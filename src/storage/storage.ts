@@ -488,6 +488,8 @@ export interface AuditRepository {
     projectId?: string;
     actor?: string;
     action?: string;
+    /** Entries about this thing, as entries name it (`project:proj_…`, `key:key_…`, `user:user_…`). */
+    target?: string;
     from?: number;
     to?: number;
     limit?: number;

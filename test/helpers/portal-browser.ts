@@ -71,5 +71,5 @@ export function inPage<T = unknown>(page: Page, expression: string): Promise<T> 
 export async function signIn(page: Page, origin: string, credential: string): Promise<void> {
   await page.goto(`${origin}/portal/`);
   await page.getByLabel('Master key, API key or access token').fill(credential);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }

@@ -917,7 +917,9 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
     it('lists with filters, in seq order, 100 at a time by default', async () => {
       await storage.audit.append(auditInput({ at: T0, actor: 'master', action: 'project.create', organizationId: 'org_1', projectId: 'proj_a' }));
       await storage.audit.append(auditInput({ at: T0 + 1, actor: 'user:user_1', action: 'key.create', organizationId: 'org_1', projectId: 'proj_a' }));
-      await storage.audit.append(auditInput({ at: T0 + 2, actor: 'user:user_2', action: 'key.revoke', organizationId: 'org_2', projectId: 'proj_b' }));
+      await storage.audit.append(
+        auditInput({ at: T0 + 2, actor: 'user:user_2', action: 'key.revoke', target: 'key:key_9', organizationId: 'org_2', projectId: 'proj_b' }),
+      );
       await storage.audit.append(auditInput({ at: T0 + 3, actor: 'system', action: 'audit.prune', organizationId: null, projectId: null }));
       const actions = async (filter: Parameters<Storage['audit']['list']>[0]) => (await storage.audit.list(filter)).map((e) => e.action);
 
@@ -926,6 +928,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       expect(await actions({ projectId: 'proj_b' })).toEqual(['key.revoke']);
       expect(await actions({ actor: 'master' })).toEqual(['project.create']);
       expect(await actions({ action: 'key.create' })).toEqual(['key.create']);
+      expect(await actions({ target: 'key:key_9' })).toEqual(['key.revoke']);
       expect(await actions({ from: T0 + 1, to: T0 + 3 })).toEqual(['key.create', 'key.revoke']);
       expect(await actions({ limit: 2 })).toEqual(['project.create', 'key.create']);
       const [, second] = await storage.audit.list({});

@@ -12,6 +12,9 @@ import { PlaygroundPage } from '../pages/playground-page.js';
 import { OverviewPage } from '../pages/overview-page.js';
 import { SignInPage } from '../pages/sign-in-page.js';
 import { UsagePage } from '../pages/usage-page.js';
+import { SignInCallbackPage } from '../pages/sign-in-callback-page.js';
+import { ProjectsPage } from '../pages/projects-page.js';
+import { AuditPage } from '../pages/audit-page.js';
 import { PortalContext, type Portal } from './portal-context.js';
 import { Shell } from './shell.js';
 
@@ -36,6 +39,7 @@ export function App({ session }: { session: SessionStore }) {
     const router = createBrowserRouter(
       [
         { path: '/sign-in', element: <SignInPage /> },
+        { path: '/sign-in/callback', element: <SignInCallbackPage /> },
         {
           path: '/',
           element: <Shell />,
@@ -48,6 +52,9 @@ export function App({ session }: { session: SessionStore }) {
             { path: 'overview', element: <OverviewPage /> },
             { path: 'usage', element: <UsagePage /> },
             { path: 'limits', element: <LimitsPage /> },
+            { path: 'projects', element: <ProjectsPage /> },
+            { path: 'projects/:project', element: <ProjectsPage /> },
+            { path: 'audit', element: <AuditPage /> },
             { path: '*', element: <NotFoundPage /> },
           ],
         },

@@ -8,6 +8,8 @@ export const PAGES: ReadonlyArray<{ readonly path: string; readonly label: strin
   { path: '/overview', label: 'Overview', visible: (identity) => mayAnywhere(identity, 'usage:read') },
   { path: '/usage', label: 'Usage', visible: (identity) => mayAnywhere(identity, 'usage:read') },
   { path: '/limits', label: 'Quotas & budgets', visible: (identity) => mayAnywhere(identity, 'usage:read') },
+  { path: '/projects', label: 'Projects', visible: (identity) => mayAnywhere(identity, 'projects:read') },
+  { path: '/audit', label: 'Audit log', visible: (identity) => mayAnywhere(identity, 'audit:read') },
 ];
 
 export function pagesFor(identity: Identity) {

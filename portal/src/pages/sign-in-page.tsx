@@ -4,11 +4,13 @@ import { Navigate, useLocation, useNavigate } from 'react-router';
 import type { Identity } from '../api/identity.js';
 import { usePortal } from '../app/portal-context.js';
 import { useCredential } from '../app/use-credential.js';
+import { SingleSignOn } from '../components/single-sign-on.js';
 import { ErrorNotice } from '../components/status.js';
 
 /**
  * Sign-in with a pasted credential: the master key, an API key or an access token. It is checked
- * with `GET /admin/v1/me` before it is kept (in session storage, for this tab only).
+ * with `GET /admin/v1/me` before it is kept (in session storage, for this tab only). Or single sign-on
+ * through an OIDC issuer, when Cerulean offers one.
  */
 export function SignInPage() {
   const { client, session } = usePortal();
@@ -72,6 +74,7 @@ export function SignInPage() {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
       </form>
+      <SingleSignOn returnTo={from} />
     </main>
   );
 }

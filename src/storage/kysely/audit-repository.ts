@@ -91,6 +91,7 @@ export class KyselyAuditRepository implements AuditRepository {
     if (filter.projectId !== undefined) query = query.where('project_id', '=', filter.projectId);
     if (filter.actor !== undefined) query = query.where('actor', '=', filter.actor);
     if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+    if (filter.target !== undefined) query = query.where('target', '=', filter.target);
     if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
     if (filter.to !== undefined) query = query.where('at', '<', filter.to);
     if (filter.afterSeq !== undefined) query = query.where('seq', '>', filter.afterSeq);

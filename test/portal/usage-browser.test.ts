@@ -68,6 +68,10 @@ describe.skipIf(!available)('usage pages in Chromium', () => {
       await chart.locator('.recharts-bar-rectangle').first().waitFor();
       expect(await chart.locator('.recharts-cartesian-axis-tick-value').allTextContents()).toContain('proj_usage');
       await page.getByRole('figure', { name: 'Cost per deployment' }).locator('.recharts-bar-rectangle').first().waitFor();
+      // A share runs from 0% to 100%, whatever the data (all zero here: recharts alone drew 0-400%).
+      const errorTicks = await page.getByRole('figure', { name: 'Error rate per project' }).locator('.recharts-cartesian-axis-tick-value').allTextContents();
+      expect(errorTicks).toContain('100.0%');
+      expect(errorTicks).not.toContain('400.0%');
       const meter = page.getByRole('meter', { name: 'Project proj_usage, today' });
       await meter.waitFor();
       expect(Number(await meter.getAttribute('value'))).toBeCloseTo(spentUsd / 5, 6);

@@ -57,12 +57,22 @@ export function OverviewPage() {
 
 function UsageSummary({ projects, deployments, deploymentError }: { projects: UsageRow[]; deployments: UsageRow[] | undefined; deploymentError: unknown }) {
   const total = totalOf(projects);
+  // Requests made with the master key belong to no project: named so, not left blank.
+  const label = (row: UsageRow, group: 'project' | 'deployment') => {
+    const value = row[group];
+    return value === null || value === undefined || value === '' ? `(no ${group})` : String(value);
+  };
   const charts = (rows: UsageRow[], group: 'project' | 'deployment', what: string) => (
     <div className="chart-grid">
-      <UsageChart title={`Requests per ${what}`} points={rows.map((row) => ({ label: String(row[group]), value: row.requests }))} format={count} />
-      <UsageChart title={`Tokens per ${what}`} points={rows.map((row) => ({ label: String(row[group]), value: tokensOf(row) }))} format={count} />
-      <UsageChart title={`Cost per ${what}`} points={rows.map((row) => ({ label: String(row[group]), value: row.cost_usd }))} format={usd} />
-      <UsageChart title={`Error rate per ${what}`} points={rows.map((row) => ({ label: String(row[group]), value: errorRate(row) }))} format={percent} />
+      <UsageChart title={`Requests per ${what}`} points={rows.map((row) => ({ label: label(row, group), value: row.requests }))} format={count} />
+      <UsageChart title={`Tokens per ${what}`} points={rows.map((row) => ({ label: label(row, group), value: tokensOf(row) }))} format={count} />
+      <UsageChart title={`Cost per ${what}`} points={rows.map((row) => ({ label: label(row, group), value: row.cost_usd }))} format={usd} />
+      <UsageChart
+        title={`Error rate per ${what}`}
+        points={rows.map((row) => ({ label: label(row, group), value: errorRate(row) }))}
+        format={percent}
+        domain={[0, 1]}
+      />
     </div>
   );
   return (

@@ -10,46 +10,27 @@ import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { CopyButton } from '../components/copy-button.js';
 import { DataTable } from '../components/data-table.js';
 import { LocalTime } from '../components/local-time.js';
-import { Empty, ErrorNotice, Loading } from '../components/status.js';
+import { ProjectPicker } from '../components/project-picker.js';
+import { ErrorNotice, Loading } from '../components/status.js';
 
 /** The keys of one project, chosen from those the caller can see (`/keys/:project`). */
 export function KeysPage() {
-  const { client } = usePortal();
   const navigate = useNavigate();
   const { project: projectId } = useParams();
-  const projects = useQuery({ queryKey: ['projects'], queryFn: () => client.admin<Listing<Project>>('GET', '/projects') });
-  const project = projects.data?.data.find((candidate) => candidate.id === projectId);
   return (
     <section>
       <h1>Keys</h1>
-      {projects.isPending ? (
-        <Loading what="projects" />
-      ) : projects.isError ? (
-        <ErrorNotice error={projects.error} />
-      ) : projects.data.data.length === 0 ? (
-        <Empty>There is no project you can see yet.</Empty>
-      ) : (
-        <>
-          <div className="field inline">
-            <label htmlFor="project">Project</label>
-            <select id="project" value={projectId ?? ''} onChange={(event) => void navigate(`/keys/${encodeURIComponent(event.target.value)}`)}>
-              <option value="" disabled>
-                Choose a project…
-              </option>
-              {projects.data.data.map((candidate) => (
-                <option key={candidate.id} value={candidate.id}>
-                  {candidate.name} ({candidate.id})
-                </option>
-              ))}
-            </select>
-          </div>
-          {projectId === undefined ? null : project ? (
+      <ProjectPicker id="project" value={projectId ?? ''} onChange={(id) => void navigate(`/keys/${encodeURIComponent(id)}`)}>
+        {(projects) => {
+          if (projectId === undefined) return null;
+          const project = projects.find((candidate) => candidate.id === projectId);
+          return project ? (
             <ProjectKeys key={project.id} project={project} />
           ) : (
             <ErrorNotice error={new Error(`There is no project "${projectId}" you can see.`)} />
-          )}
-        </>
-      )}
+          );
+        }}
+      </ProjectPicker>
     </section>
   );
 }

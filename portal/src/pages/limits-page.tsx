@@ -1,46 +1,23 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import type { Listing, Project } from '../api/admin-types.js';
 import { count } from '../api/format.js';
 import type { ProjectLimits } from '../api/limits.js';
 import './usage-pages.css';
 import { usePortal } from '../app/portal-context.js';
 import { BudgetMeters } from '../components/budget-meters.js';
 import { DataTable } from '../components/data-table.js';
+import { ProjectPicker } from '../components/project-picker.js';
 import { Empty, ErrorNotice, Loading } from '../components/status.js';
 
 /** A project's TPM quotas, and the budgets of the project and its keys with what they have spent. */
 export function LimitsPage() {
-  const { client } = usePortal();
-  const projects = useQuery({ queryKey: ['projects'], queryFn: () => client.admin<Listing<Project>>('GET', '/projects') });
   const [projectId, setProjectId] = useState('');
   return (
     <section>
       <h1>Quotas &amp; budgets</h1>
-      {projects.isPending ? (
-        <Loading what="projects" />
-      ) : projects.isError ? (
-        <ErrorNotice error={projects.error} />
-      ) : projects.data.data.length === 0 ? (
-        <Empty>There is no project you can see yet.</Empty>
-      ) : (
-        <>
-          <div className="field inline">
-            <label htmlFor="limits-project">Project</label>
-            <select id="limits-project" value={projectId} onChange={(event) => setProjectId(event.target.value)}>
-              <option value="" disabled>
-                Choose a project…
-              </option>
-              {projects.data.data.map((project) => (
-                <option key={project.id} value={project.id}>
-                  {project.name} ({project.id})
-                </option>
-              ))}
-            </select>
-          </div>
-          {projectId ? <Limits key={projectId} projectId={projectId} /> : null}
-        </>
-      )}
+      <ProjectPicker id="limits-project" value={projectId} onChange={setProjectId}>
+        {() => (projectId ? <Limits key={projectId} projectId={projectId} /> : null)}
+      </ProjectPicker>
     </section>
   );
 }

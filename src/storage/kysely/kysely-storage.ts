@@ -51,8 +51,8 @@ export class KyselyStorage implements Storage {
   private readonly traits: DialectTraits;
   private closing: Promise<void> | undefined;
 
-  /** `usage`: the dialect's usage repository (the queries are shared, writing a batch is not). */
-  constructor(db: Kysely<Database>, traits: DialectTraits, changes: ClosableChangeFeed, usage: KyselyUsageRepository) {
+  /** `usage` and `responses`: the dialect's own where writing a batch differs (the queries are shared); `responses` defaults to the Kysely one. */
+  constructor(db: Kysely<Database>, traits: DialectTraits, changes: ClosableChangeFeed, usage: KyselyUsageRepository, responses?: KyselyResponseRepository) {
     this.db = db;
     this.traits = traits;
     this.dialect = traits.name;
@@ -71,7 +71,7 @@ export class KyselyStorage implements Storage {
     this.blocklists = new KyselyBlocklistRepository(db, traits);
     this.safetySettings = new KyselySafetySettingsRepository(db);
     this.abuse = new KyselyAbuseRepository(db);
-    this.responses = new KyselyResponseRepository(db);
+    this.responses = responses ?? new KyselyResponseRepository(db);
   }
 
   migrate(): Promise<MigrationResult> {

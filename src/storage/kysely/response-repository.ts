@@ -17,7 +17,7 @@ const FIND_ITEM_ROWS = 10;
  * in, so a caller told its response is done can retrieve it at once.
  */
 export class KyselyResponseRepository implements ResponseRepository {
-  private readonly db: Kysely<Database>;
+  protected readonly db: Kysely<Database>;
   /** Rows waiting for this turn's statement (the last put of an id wins, as one statement cannot upsert a row twice). */
   private pending = new Map<string, { row: Insertable<ResponsesTable>; waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> }>();
   private scheduled = false;
@@ -55,7 +55,8 @@ export class KyselyResponseRepository implements ResponseRepository {
     }
   }
 
-  private async insert(batch: ReadonlyArray<{ row: Insertable<ResponsesTable> }>): Promise<void> {
+  /** Writes one batch of rows (each id once), replacing a row of the same id. A dialect may override it with a faster statement. */
+  protected async insert(batch: ReadonlyArray<{ row: Insertable<ResponsesTable> }>): Promise<void> {
     await this.db
       .insertInto('responses')
       .values(batch.map((entry) => entry.row))

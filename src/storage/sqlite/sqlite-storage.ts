@@ -8,6 +8,7 @@ import { RESYNC_TOPIC, type Storage } from '../storage.js';
 import type { Database } from '../kysely/database.js';
 import type { DialectTraits } from '../kysely/dialect-traits.js';
 import { KyselyStorage, type ClosableChangeFeed } from '../kysely/kysely-storage.js';
+import { SqliteResponseRepository } from './sqlite-response-repository.js';
 import { SqliteUsageRepository } from './sqlite-usage-repository.js';
 import { ThreadedUsageWriter } from './usage-writer.js';
 
@@ -67,7 +68,13 @@ export async function openSqliteStorage(location: string, options: StorageOption
   // Usage batches of a database file are committed from a writer thread, off the event loop.
   const writer = file === MEMORY ? undefined : ThreadedUsageWriter.forFile(file);
   const changes = new SqliteChangeFeed(options, file === MEMORY ? undefined : database);
-  return new KyselyStorage(db, SQLITE_TRAITS, changes, new SqliteUsageRepository(db, SQLITE_TRAITS, database, writer));
+  return new KyselyStorage(
+    db,
+    SQLITE_TRAITS,
+    changes,
+    new SqliteUsageRepository(db, SQLITE_TRAITS, database, writer),
+    new SqliteResponseRepository(db, database),
+  );
 }
 
 /** How often a file's change counter is read for changes made by other processes. */

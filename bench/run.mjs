@@ -32,7 +32,7 @@ import { parseArgs } from 'node:util';
 import { request, Pool } from 'undici';
 import { writeCeruleanConfig } from './lib/config.mjs';
 import { summarizeProfile } from './lib/cpuprofile.mjs';
-import { oneStream, openLoop, saturate } from './lib/load.mjs';
+import { oneStream, openLoop, saturate, streamLoop } from './lib/load.mjs';
 import { backgroundLoad, freePort, procStats, sampleRss, startNode } from './lib/processes.mjs';
 import { mergeCounts, NOISY_CORES, selectRounds } from './lib/rounds.mjs';
 import { round, summarize } from './lib/stats.mjs';
@@ -47,6 +47,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-only': { type: 'boolean', default: false },
     'profile-api': { type: 'string', default: 'chat' },
+    'profile-stream': { type: 'boolean', default: false },
     'skip-portkey': { type: 'boolean', default: false },
     'skip-translation': { type: 'boolean', default: false },
     'skip-routing': { type: 'boolean', default: false },
@@ -792,6 +793,18 @@ function markdown(results) {
   return lines.join('\n');
 }
 
+/** The profile's load for a stream path: the translation section's concurrent streams for SETTINGS.profileS, counted as saturate() counts. */
+async function streamSaturate(path) {
+  const run = await streamLoop({
+    origin: path.url,
+    spec: { path: path.route, headers: path.headers, body: path.body, protocol: path.protocol },
+    concurrency: TRANSLATION.streamCpu.concurrency,
+    durationMs: SETTINGS.profileS * 1000,
+    expectedChunks: SETTINGS.chunks,
+  });
+  return { ok: run.ok, non2xx: run.failed, errors: run.failed, durationS: run.wallMs / 1000, rps: (run.streams * 1000) / run.wallMs };
+}
+
 async function profileRun() {
   const dir = tempDir('cerulean-profile-');
   const key = `cer-bench-${randomBytes(12).toString('hex')}`;
@@ -801,20 +814,28 @@ async function profileRun() {
   let cerulean;
   try {
     cerulean = await startCerulean(dir, upstream.url, key, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
-    const path = translationPaths({ upstream, cerulean, key, chatBody }).find((p) => p.name === flags['profile-api'] && p.name !== 'direct');
+    const stream = flags['profile-stream'];
+    const path = translationPaths({ upstream, cerulean, key, chatBody, stream }).find((p) => p.name === flags['profile-api'] && p.name !== 'direct');
     if (!path) throw new Error(`--profile-api: one of chat, responses, responses-nostore, messages (not ${flags['profile-api']})`);
-    const problem = await probe(path);
+    // The probe reads a JSON answer; a stream path is checked by the load itself (every stream must end whole).
+    const problem = stream ? null : await probe(path);
     if (problem) throw new Error(`Cerulean probe failed: ${problem}`);
-    log(`profile: Cerulean under autocannon (${path.route}), ${SETTINGS.connections} connections, ${SETTINGS.profileS} s`);
+    log(
+      stream
+        ? `profile: Cerulean under ${TRANSLATION.streamCpu.concurrency} concurrent streams (${path.route}), ${SETTINGS.profileS} s`
+        : `profile: Cerulean under autocannon (${path.route}), ${SETTINGS.connections} connections, ${SETTINGS.profileS} s`,
+    );
     const before = procStats(cerulean.pid);
     const watch = backgroundLoad([cerulean, upstream]);
-    const sat = await saturate({
-      url: `${path.url}${path.route}`,
-      headers: path.headers,
-      body: path.body,
-      connections: SETTINGS.connections,
-      durationS: SETTINGS.profileS,
-    });
+    const sat = stream
+      ? await streamSaturate(path)
+      : await saturate({
+          url: `${path.url}${path.route}`,
+          headers: path.headers,
+          body: path.body,
+          connections: SETTINGS.connections,
+          durationS: SETTINGS.profileS,
+        });
     const after = procStats(cerulean.pid);
     const background = watch.stop().foreignCores;
     const cpu =
@@ -826,7 +847,7 @@ async function profileRun() {
     if (!files.length) throw new Error(`no .cpuprofile written (Cerulean exit ${JSON.stringify(exit)})`);
     mkdirSync(RESULTS, { recursive: true });
     // The chat profile keeps its historical names; another API's profile is named after it.
-    const suffix = path.name === 'chat' ? '' : `-${path.name}`;
+    const suffix = (path.name === 'chat' ? '' : `-${path.name}`) + (stream ? '-stream' : '');
     const target = join(RESULTS, `cerulean${suffix}.cpuprofile`);
     copyFileSync(join(profDir, files[0]), target);
     const summary = {

@@ -41,6 +41,8 @@ export class ResponsesStreamEncoder {
   private status: ResponseStatus = 'in_progress';
   private error: { code: string; message: string } | null = null;
   private completedAt: number | undefined;
+  /** The Response once ended (`end()` or `fail()`): its state no longer changes, so events and storage share it. */
+  private final: JsonObject | undefined;
 
   constructor(request: ResponsesRequest, meta: ResponseMeta) {
     this.request = request;
@@ -49,7 +51,10 @@ export class ResponsesStreamEncoder {
 
   /** `response.created` then `response.in_progress`, both with the response as it starts. */
   start(): JsonObject[] {
-    return [this.event('response.created', { response: this.response() }), this.event('response.in_progress', { response: this.response() })];
+    // Nothing is written yet: the object holds a new empty `output` and otherwise only values of the
+    // request, which nothing changes, so it needs no deep copy (a copy cost ~25 µs per stream).
+    const response = this.build(null, []);
+    return [this.event('response.created', { response }), this.event('response.in_progress', { response: { ...response } })];
   }
 
   /** The events one chat chunk adds. Only choice 0 is read: a response has one answer. */
@@ -82,7 +87,8 @@ export class ResponsesStreamEncoder {
     this.status = status;
     this.completedAt = Math.floor(Date.now() / 1000);
     const type = status === 'completed' ? 'response.completed' : 'response.incomplete';
-    events.push(this.event(type, { response: this.response(incompleteReason) }));
+    this.final = this.build(incompleteReason, this.output);
+    events.push(this.event(type, { response: this.final }));
     return events;
   }
 
@@ -93,7 +99,8 @@ export class ResponsesStreamEncoder {
     this.open = null;
     this.status = 'failed';
     this.error = { code: error.code, message: error.message };
-    return [this.event('response.failed', { response: this.response() })];
+    this.final = this.build(statusOfFinish(this.finishReason).incompleteReason, this.output);
+    return [this.event('response.failed', { response: this.final })];
   }
 
   /**
@@ -104,18 +111,23 @@ export class ResponsesStreamEncoder {
     return this.event('error', { code: error.code ?? null, message: error.message ?? null, param: error.param ?? null });
   }
 
-  /** The Response as it stands (after `end()` or `fail()`, the final one to store). */
-  response(incompleteReason: 'max_output_tokens' | 'content_filter' | null = statusOfFinish(this.finishReason).incompleteReason): JsonObject {
-    return structuredClone(
-      responseObject(this.request, this.meta, {
-        status: this.status,
-        output: this.output,
-        usage: this.status === 'in_progress' ? null : this.usage,
-        error: this.error,
-        incompleteReason,
-        completedAt: this.completedAt,
-      }),
-    );
+  /**
+   * The Response as it stands: after `end()` or `fail()` the final one to store (the very object of
+   * the final event: nothing here changes once the response has ended), before that a deep copy.
+   */
+  response(): JsonObject {
+    return this.final ?? structuredClone(this.build(statusOfFinish(this.finishReason).incompleteReason, this.output));
+  }
+
+  private build(incompleteReason: 'max_output_tokens' | 'content_filter' | null, output: ResponseItem[]): JsonObject {
+    return responseObject(this.request, this.meta, {
+      status: this.status,
+      output,
+      usage: this.status === 'in_progress' ? null : this.usage,
+      error: this.error,
+      incompleteReason,
+      completedAt: this.completedAt,
+    });
   }
 
   private event(type: string, fields: JsonObject): JsonObject {

@@ -79,6 +79,22 @@ describe('limits.show', () => {
     const usage = await cerulean.admin('GET', '/usage?project=proj_limits&group_by=deployment');
     expect(usage.body.data).toEqual([expect.objectContaining({ deployment: 'chat', requests: 1, errors: 0 })]);
   });
+
+  it('reads the same sums, errors included, from the rollups of each bucket size', async () => {
+    // A refusal (unknown deployment) is an error answer, counted in the records and the rollups alike.
+    const key = await cerulean.admin('POST', '/projects/proj_limits/keys', { name: 'rollups' });
+    const client = new OpenAI({ apiKey: key.body.key, baseURL: `${cerulean.url}/v1`, maxRetries: 0 });
+    await expect(client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(90_000) }], max_tokens: 16 })).rejects.toThrow();
+    await cerulean.governance.ledger.flush();
+    const records = await cerulean.admin('GET', '/usage?project=proj_limits&group_by=deployment');
+    expect(records.body.data).toEqual([expect.objectContaining({ deployment: 'chat', requests: 2, errors: 1 })]);
+    for (const bucket of ['minute', 'hour', 'day']) {
+      const rollups = await cerulean.admin('GET', `/usage?project=proj_limits&group_by=deployment&bucket=${bucket}&from=0`);
+      expect(rollups.status).toBe(200);
+      expect(rollups.body.data).toEqual(records.body.data);
+    }
+    expect((await cerulean.admin('GET', '/usage?bucket=week')).status).toBe(400);
+  });
 });
 
 describe('budget stores read their counters', () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { budgetOwner, usedShare } from '../../portal/src/api/limits.js';
-import { errorRate, rowLabel, totalOf, usageCsv, usagePath, type UsageRow } from '../../portal/src/api/usage.js';
+import { errorRate, rangeFilter, rowLabel, totalOf, usageCsv, usagePath, type UsageRow } from '../../portal/src/api/usage.js';
+
+const DAY = 86_400_000;
 
 const row = (fields: Partial<UsageRow>): UsageRow => ({
   requests: 0,
@@ -18,6 +20,13 @@ describe('usage data in the portal', () => {
     expect(usagePath({ from: 10, to: 20, project: ' proj_a ', key: '', model: 'gpt-4o' }, ['project', 'day'])).toBe(
       '/usage?from=10&to=20&project=proj_a&model=gpt-4o&group_by=project%2Cday',
     );
+    expect(usagePath({ from: 10, bucket: 'hour' }, ['deployment'])).toBe('/usage?from=10&group_by=deployment&bucket=hour');
+  });
+
+  it('reads each overview range from the rollups that cover it', () => {
+    expect(rangeFilter('day', 100 * DAY)).toEqual({ from: 99 * DAY, bucket: 'minute' });
+    expect(rangeFilter('week', 100 * DAY)).toEqual({ from: 93 * DAY, bucket: 'hour' });
+    expect(rangeFilter('month', 100 * DAY)).toEqual({ from: 70 * DAY, bucket: 'day' });
   });
 
   it('sums rows, labels them and works out error rates', () => {

@@ -233,16 +233,18 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
           streamed: 0,
           filtered: 0,
         };
+        // A refused request beside it: an error the rollups learn of when upgraded to 0009.
+        const refused = { ...row, request_id: 'req_old_refused', status: 500, prompt_tokens: 0, completion_tokens: 0, cost: 0 };
         await db
           .insertInto('usage_records')
-          .values(row as Insertable<UsageRecordsTable>)
+          .values([row, refused] as Insertable<UsageRecordsTable>[])
           .execute();
         for (const [bucket, size] of [
           ['minute', 60_000],
           ['hour', 3_600_000],
           ['day', DAY],
         ] as const) {
-          const rollup: Omit<Insertable<UsageRollupsTable>, 'api'> = {
+          const rollup: Omit<Insertable<UsageRollupsTable>, 'api' | 'errors'> = {
             bucket,
             bucket_start: Math.floor(T0 / size) * size,
             project_id: 'proj_a',
@@ -250,7 +252,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
             deployment: 'gpt',
             model: 'gpt-4o',
             organization_id: 'org_1',
-            requests: 1,
+            requests: 2,
             prompt_tokens: 10,
             cached_tokens: 0,
             completion_tokens: 5,
@@ -275,8 +277,9 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
             '0006_project_data_zone',
             '0007_usage_attempts',
             '0008_residency_pins',
+            '0009_rollup_errors',
           ],
-          current: '0008_residency_pins',
+          current: '0009_rollup_errors',
         });
         expect((await upgraded.usage.get('req_old'))?.api).toBe('chat');
         // Before attempts were recorded: one attempt, its targets and errors unknown.
@@ -285,11 +288,11 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
         const responses: UsageRecord = { ...(await upgraded.usage.get('req_old'))!, requestId: 'req_new', api: 'responses', cost: 7 };
         expect(await upgraded.usage.insertBatch([responses])).toBe(1);
         const expected = [
-          { api: 'chat', requests: 1, promptTokens: 10, cachedTokens: 0, completionTokens: 5, cost: 100 },
-          { api: 'responses', requests: 1, promptTokens: 10, cachedTokens: 0, completionTokens: 5, cost: 7 },
+          { api: 'chat', requests: 2, promptTokens: 10, cachedTokens: 0, completionTokens: 5, cost: 100, errors: 1 },
+          { api: 'responses', requests: 1, promptTokens: 10, cachedTokens: 0, completionTokens: 5, cost: 7, errors: 0 },
         ];
-        // Raw records also count errors (status 400 and up); rollups keep no statuses.
-        expect(await upgraded.usage.query({}, ['api'])).toEqual(expected.map((row) => ({ ...row, errors: 0 })));
+        // Errors (status 400 and up) from the raw records, and from the rollups: the old rows' count filled in from the records by 0009.
+        expect(await upgraded.usage.query({}, ['api'])).toEqual(expected);
         for (const bucket of ['minute', 'hour', 'day'] as const) expect(await upgraded.usage.rollups(bucket, {}, ['api'])).toEqual(expected);
         expect(await upgraded.responses.get('proj_a', 'resp_none')).toBeUndefined();
       } finally {

@@ -338,8 +338,9 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
             '0006_project_data_zone',
             '0007_usage_attempts',
             '0008_residency_pins',
+            '0009_rollup_errors',
           ],
-          current: '0008_residency_pins',
+          current: '0009_rollup_errors',
         });
         expect((await upgraded.keys.get('key_old'))?.suspendedAt).toBeNull();
         // A key from before residency pins follows its project's pin (none of its own).

@@ -178,9 +178,18 @@ function auditInput(overrides: Partial<AuditInput> = {}): AuditInput {
   };
 }
 
-/** A usage query's sums without the error count, which only the records keep: comparable with the rollups' sums. */
+/** A usage query's sums without the error count (asserted to be a number), for comparisons with literal sums. */
 async function sumsOf(storage: Storage, ...query: Parameters<Storage['usage']['query']>) {
-  return (await storage.usage.query(...query)).map(({ errors, ...sums }) => {
+  return withoutErrors(await storage.usage.query(...query));
+}
+
+/** The same of a rollup bucket's sums. */
+async function rollupSumsOf(storage: Storage, ...query: Parameters<Storage['usage']['rollups']>) {
+  return withoutErrors(await storage.usage.rollups(...query));
+}
+
+function withoutErrors(rows: Awaited<ReturnType<Storage['usage']['query']>>) {
+  return rows.map(({ errors, ...sums }) => {
     expect(errors).toEqual(expect.any(Number));
     return sums;
   });
@@ -239,7 +248,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
   describe('migrations', () => {
     it('applies every migration once; running again applies nothing', async () => {
       expect(storage.dialect).toBe(dialect);
-      const current = '0008_residency_pins';
+      const current = '0009_rollup_errors';
       expect(firstMigration).toEqual({
         applied: [
           '0001_initial',
@@ -249,6 +258,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
           '0005_usage_estimated',
           '0006_project_data_zone',
           '0007_usage_attempts',
+          '0008_residency_pins',
           current,
         ],
         current,
@@ -686,7 +696,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
 
       const expected = { requests: 5, promptTokens: 141, cachedTokens: 2, completionTokens: 71, cost: 1317 };
       expect(await sumsOf(storage, {}, [])).toEqual([expected]);
-      for (const bucket of ['minute', 'hour', 'day'] as const) expect(await storage.usage.rollups(bucket, {}, [])).toEqual([expected]);
+      for (const bucket of ['minute', 'hour', 'day'] as const) expect(await rollupSumsOf(storage, bucket, {}, [])).toEqual([expected]);
     });
 
     it('keeps any text a caller can put in a record exactly, nulls as nulls', async () => {
@@ -710,15 +720,24 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       expect(await storage.usage.insertBatch([failedOver, refused])).toBe(2);
       expect(await storage.usage.get('req_attempts')).toEqual(failedOver);
       expect(await storage.usage.get('req_refused')).toEqual(refused);
-      // A refusal is an error answer in the sums; the answer after failover is not.
+      // A refusal is an error answer in the sums; the answer after failover is not. The rollups count it too.
       expect((await storage.usage.query({}, [])).map((row) => [row.requests, row.errors])).toEqual([[2, 1]]);
+      for (const bucket of ['minute', 'hour', 'day'] as const) {
+        expect((await storage.usage.rollups(bucket, {}, [])).map((row) => [row.requests, row.errors])).toEqual([[2, 1]]);
+      }
+      // A replay counts no error twice.
+      expect(await storage.usage.insertBatch([failedOver, refused, usage('req_refused_2', { status: 503, keyId: null })])).toBe(1);
+      expect((await storage.usage.rollups('hour', {}, ['key'])).map((row) => [row.key, row.requests, row.errors])).toEqual([
+        ['key_1', 2, 1],
+        [null, 1, 1],
+      ]);
     });
 
     it('stores fractional measurements as integers, the same on both databases', async () => {
       const measured = usage('req_fraction', { at: T0 + 0.4, latencyMs: 1209.937, timeToFirstTokenMs: 80.5, cost: 12.4 });
       expect(await storage.usage.insertBatch([measured])).toBe(1);
       expect(await storage.usage.get('req_fraction')).toEqual({ ...measured, at: T0, latencyMs: 1210, timeToFirstTokenMs: 81, cost: 12 });
-      expect((await storage.usage.rollups('minute', {}, []))[0].cost).toBe(12);
+      expect((await rollupSumsOf(storage, 'minute', {}, []))[0].cost).toBe(12);
     });
 
     it('sums raw records with filters and groups', async () => {
@@ -757,21 +776,21 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
 
     it('sums rollups per bucket with the same filters and groups', async () => {
       await storage.usage.insertBatch(records);
-      expect(await storage.usage.rollups('minute', { from: T0, to: T0 + 60_000 }, ['project'])).toEqual([
+      expect(await rollupSumsOf(storage, 'minute', { from: T0, to: T0 + 60_000 }, ['project'])).toEqual([
         { project: 'proj_a', requests: 2, promptTokens: 30, cachedTokens: 2, completionTokens: 15, cost: 300 },
       ]);
-      expect(await storage.usage.rollups('hour', { from: T0, to: T0 + HOUR }, [])).toEqual([
+      expect(await rollupSumsOf(storage, 'hour', { from: T0, to: T0 + HOUR }, [])).toEqual([
         { requests: 2, promptTokens: 30, cachedTokens: 2, completionTokens: 15, cost: 300 },
       ]);
-      expect(await storage.usage.rollups('hour', { projectId: 'proj_a' }, ['key'])).toEqual([
+      expect(await rollupSumsOf(storage, 'hour', { projectId: 'proj_a' }, ['key'])).toEqual([
         { key: 'key_1', requests: 2, promptTokens: 30, cachedTokens: 2, completionTokens: 15, cost: 300 },
         { key: null, requests: 1, promptTokens: 1, cachedTokens: 0, completionTokens: 1, cost: 10 },
       ]);
-      expect(await storage.usage.rollups('day', {}, ['day', 'project'])).toEqual(await sumsOf(storage, {}, ['day', 'project']));
-      expect(await storage.usage.rollups('day', { organizationId: 'org_1' }, ['deployment', 'model'])).toEqual(
+      expect(await rollupSumsOf(storage, 'day', {}, ['day', 'project'])).toEqual(await sumsOf(storage, {}, ['day', 'project']));
+      expect(await rollupSumsOf(storage, 'day', { organizationId: 'org_1' }, ['deployment', 'model'])).toEqual(
         await sumsOf(storage, { organizationId: 'org_1' }, ['deployment', 'model']),
       );
-      expect(await storage.usage.rollups('minute', { keyId: 'key_2', deployment: 'claude', model: 'claude-sonnet' }, ['key'])).toEqual([
+      expect(await rollupSumsOf(storage, 'minute', { keyId: 'key_2', deployment: 'claude', model: 'claude-sonnet' }, ['key'])).toEqual([
         { key: 'key_2', requests: 1, promptTokens: 100, cachedTokens: 0, completionTokens: 50, cost: 1000 },
       ]);
       // Minute, hour and day rows for the two records in the first minute, one per bucket.
@@ -813,8 +832,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
 
       // Records that differ only by API land in rollup rows of their own, in every bucket.
       for (const bucket of ['minute', 'hour', 'day'] as const) {
-        expect(await storage.usage.rollups(bucket, {}, ['api'])).toEqual(await sumsOf(storage, {}, ['api']));
-        expect(await storage.usage.rollups(bucket, { api: 'responses' }, [])).toEqual(await sumsOf(storage, { api: 'responses' }, []));
+        expect(await rollupSumsOf(storage, bucket, {}, ['api'])).toEqual(await sumsOf(storage, {}, ['api']));
+        expect(await rollupSumsOf(storage, bucket, { api: 'responses' }, [])).toEqual(await sumsOf(storage, { api: 'responses' }, []));
       }
       const minuteRows = await harness.raw(
         `select api, requests from usage_rollups where bucket = 'minute' and bucket_start = ${T0} and deployment = 'gpt' order by api`,
@@ -826,7 +845,7 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       ]);
       // A replay changes nothing, per API either.
       expect(await storage.usage.insertBatch(apis)).toBe(0);
-      expect((await storage.usage.rollups('day', {}, ['api'])).map((row) => row.requests)).toEqual([1, 1, 1, 2]);
+      expect((await rollupSumsOf(storage, 'day', {}, ['api'])).map((row) => row.requests)).toEqual([1, 1, 1, 2]);
     });
 
     it('reports spend of a project or key since a time', async () => {
@@ -868,8 +887,8 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
       };
       expect(await sumsOf(storage, {}, [])).toEqual([expected]);
       for (const bucket of ['minute', 'hour', 'day'] as const) {
-        expect(await storage.usage.rollups(bucket, {}, [])).toEqual([expected]);
-        expect(await storage.usage.rollups(bucket, {}, ['project', 'key'])).toEqual(await sumsOf(storage, {}, ['project', 'key']));
+        expect(await rollupSumsOf(storage, bucket, {}, [])).toEqual([expected]);
+        expect(await rollupSumsOf(storage, bucket, {}, ['project', 'key'])).toEqual(await sumsOf(storage, {}, ['project', 'key']));
       }
     });
   });
@@ -1233,8 +1252,9 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
               '0006_project_data_zone',
               '0007_usage_attempts',
               '0008_residency_pins',
+              '0009_rollup_errors',
             ],
-            current: '0008_residency_pins',
+            current: '0009_rollup_errors',
           });
           await memory.organizations.create({ id: 'org_m', name: 'Memory', createdAt: T0 });
           expect(await memory.organizations.list()).toHaveLength(1);

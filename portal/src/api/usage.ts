@@ -26,7 +26,11 @@ export interface UsageFilter {
   readonly key?: string;
   readonly deployment?: string;
   readonly model?: string;
+  /** Read the rollups of this bucket size instead of the raw records (whole buckets by their start). */
+  readonly bucket?: RollupBucket;
 }
+
+export type RollupBucket = 'minute' | 'hour' | 'day';
 
 /** The path and query of a usage call: only the filters given, groups in the order chosen. */
 export function usagePath(filter: UsageFilter, groups: readonly UsageGroup[]): string {
@@ -38,6 +42,7 @@ export function usagePath(filter: UsageFilter, groups: readonly UsageGroup[]): s
     if (value) query.set(name, value);
   }
   if (groups.length > 0) query.set('group_by', groups.join(','));
+  if (filter.bucket) query.set('bucket', filter.bucket);
   const text = query.toString();
   return text ? `/usage?${text}` : '/usage';
 }
@@ -45,9 +50,16 @@ export function usagePath(filter: UsageFilter, groups: readonly UsageGroup[]): s
 export const RANGES = { day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_000 } as const;
 export type RangeName = keyof typeof RANGES;
 
-/** The last day, week or month up to `now`. */
-export function rangeFilter(range: RangeName, now: number): { from: number } {
-  return { from: now - RANGES[range] };
+/**
+ * The rollups that cover a range: minutes for the last day, hours for the week, days for the month
+ * (so the range starts at the first whole bucket after `now` minus the range: at most one bucket
+ * less than the range, and the current bucket counted so far).
+ */
+export const RANGE_BUCKETS: Readonly<Record<RangeName, RollupBucket>> = { day: 'minute', week: 'hour', month: 'day' };
+
+/** The last day, week or month up to `now`, read from the rollups that cover it. */
+export function rangeFilter(range: RangeName, now: number): { from: number; bucket: RollupBucket } {
+  return { from: now - RANGES[range], bucket: RANGE_BUCKETS[range] };
 }
 
 export function tokensOf(row: UsageRow): number {

@@ -13,20 +13,20 @@ import { UsageChart } from '../components/usage-chart.js';
 const RANGE_LABELS: Record<RangeName, string> = { day: 'Last day', week: 'Last week', month: 'Last month' };
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
 
-/** Requests, tokens, cost and error rate of the last day, week or month, per project and deployment; budgets against their limits. */
+/** Requests, tokens, cost and error rate of the last day, week or month from the usage rollups, per project and deployment; budgets against their limits. */
 export function OverviewPage() {
   const { client } = usePortal();
   const [range, setRange] = useState<RangeName>('day');
   // The range's start is fixed when it is chosen, so the query key (and the cache) stays put while it is shown.
-  const [from, setFrom] = useState(() => rangeFilter('day', Date.now()).from);
+  const [span, setSpan] = useState(() => rangeFilter('day', Date.now()));
   const byGroup = (group: UsageGroup) => ({
-    queryKey: ['usage', 'overview', range, from, group],
-    queryFn: () => client.admin<Listing<UsageRow>>('GET', usagePath({ from }, [group])),
+    queryKey: ['usage', 'overview', range, span.from, group],
+    queryFn: () => client.admin<Listing<UsageRow>>('GET', usagePath(span, [group])),
   });
   const [byProject, byDeployment] = useQueries({ queries: [byGroup('project'), byGroup('deployment')] });
   const choose = (next: RangeName) => {
     setRange(next);
-    setFrom(rangeFilter(next, Date.now()).from);
+    setSpan(rangeFilter(next, Date.now()));
   };
   return (
     <section>

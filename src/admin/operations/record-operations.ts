@@ -146,6 +146,12 @@ export const recordOperations = [
       model: idString.describe('only this upstream model').optional(),
       api: z.enum(USAGE_APIS).describe('only usage of this API (the one the caller used)').optional(),
       group_by: groupList.describe('sum per these (default: one total)').optional(),
+      bucket: z
+        .enum(['minute', 'hour', 'day'])
+        .describe(
+          'read the rollups of this bucket size instead of the raw records: far cheaper over long ranges; from/to then select whole buckets by their start (UTC)',
+        )
+        .optional(),
       format: z.enum(['json', 'csv']).describe('csv for a CSV export').optional(),
     }),
     async run(context, input) {
@@ -160,7 +166,7 @@ export const recordOperations = [
         api: input.api,
       };
       const groups = (input.group_by ?? []) as UsageGroup[];
-      const rows = await context.storage.usage.query(filter, groups);
+      const rows = input.bucket === undefined ? await context.storage.usage.query(filter, groups) : await context.storage.usage.rollups(input.bucket, filter, groups);
       return { data: rows.map(usageOut), group_by: groups };
     },
     csv(result) {

@@ -165,6 +165,8 @@ export interface UsageRollupsTable {
   cached_tokens: Int8;
   completion_tokens: Int8;
   cost: Int8;
+  /** Requests answered with a status >= 400. Added by 0009_rollup_errors. */
+  errors: Int8;
 }
 
 export interface AuditLogTable {

@@ -397,6 +397,28 @@ export const MIGRATIONS: readonly StorageMigration[] = [
       await db.schema.alterTable('api_keys').addColumn('regions', 'text').execute();
     },
   },
+  {
+    name: '0009_rollup_errors',
+    async up(db) {
+      // Requests answered with an error status (>= 400, Cerulean's refusals included) per rollup
+      // row, so error rates read from the rollups as the other sums do. Rows written before this
+      // are counted from the raw records still kept (through the (project_id, at) index); records
+      // already pruned by retention count as none.
+      await db.schema.alterTable('usage_rollups').addColumn('errors', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      for (const [bucket, size] of [
+        ['minute', 60_000],
+        ['hour', 3_600_000],
+        ['day', 86_400_000],
+      ] as const) {
+        await sql`update usage_rollups set errors = (
+            select count(*) from usage_records r
+            where r.project_id = usage_rollups.project_id and r.at >= usage_rollups.bucket_start and r.at < usage_rollups.bucket_start + ${sql.lit(size)}
+              and r.status >= 400 and coalesce(r.key_id, '') = usage_rollups.key_id and r.deployment = usage_rollups.deployment
+              and r.model = usage_rollups.model and r.api = usage_rollups.api)
+          where bucket = ${bucket}`.execute(db);
+      }
+    },
+  },
 ];
 
 /** Applies pending migrations; throws the first failure (the Migrator rolls that migration back). */

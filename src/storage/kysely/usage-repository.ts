@@ -37,7 +37,7 @@ const RECORDS_SOURCE: UsageSource = {
     cached_tokens: sql`coalesce(sum(cached_tokens), 0)`,
     completion_tokens: sql`coalesce(sum(completion_tokens), 0)`,
     cost: sql`coalesce(sum(cost), 0)`,
-    // Requests answered with an error status (refusals by Cerulean included); the rollups do not keep statuses.
+    // Requests answered with an error status (refusals by Cerulean included).
     errors: sql`coalesce(sum(case when status >= 400 then 1 else 0 end), 0)`,
   },
   scope: [],
@@ -61,6 +61,7 @@ function rollupSource(bucket: RollupBucket): UsageSource {
       cached_tokens: sql`coalesce(sum(cached_tokens), 0)`,
       completion_tokens: sql`coalesce(sum(completion_tokens), 0)`,
       cost: sql`coalesce(sum(cost), 0)`,
+      errors: sql`coalesce(sum(errors), 0)`,
     },
     scope: [sql`bucket = ${bucket}`],
   };
@@ -251,7 +252,7 @@ function toUsageRecord(row: Selectable<UsageRecordsTable>): UsageRecord {
 
 /** A usage_rollups row as written: numbers, not the driver's read types. */
 export type RollupRow = {
-  [K in keyof UsageRollupsTable]: K extends 'bucket_start' | 'requests' | 'prompt_tokens' | 'cached_tokens' | 'completion_tokens' | 'cost' ? number : string;
+  [K in keyof UsageRollupsTable]: K extends 'bucket_start' | 'requests' | 'prompt_tokens' | 'cached_tokens' | 'completion_tokens' | 'cost' | 'errors' ? number : string;
 };
 
 /** The minute, hour and day rollup rows of `records`, summed per rollup key. */
@@ -279,6 +280,7 @@ export function sumIntoRollups(records: readonly UsageRecord[]): RollupRow[] {
           cached_tokens: record.cachedTokens,
           completion_tokens: record.completionTokens,
           cost: record.cost,
+          errors: record.status >= 400 ? 1 : 0,
         });
       } else {
         row.requests += 1;
@@ -286,6 +288,7 @@ export function sumIntoRollups(records: readonly UsageRecord[]): RollupRow[] {
         row.cached_tokens += record.cachedTokens;
         row.completion_tokens += record.completionTokens;
         row.cost += record.cost;
+        if (record.status >= 400) row.errors += 1;
       }
     }
   }

@@ -102,6 +102,7 @@ export class PostgresUsageRepository extends KyselyUsageRepository {
               cached_tokens: eb('usage_rollups.cached_tokens', '+', eb.ref('excluded.cached_tokens')),
               completion_tokens: eb('usage_rollups.completion_tokens', '+', eb.ref('excluded.completion_tokens')),
               cost: eb('usage_rollups.cost', '+', eb.ref('excluded.cost')),
+              errors: eb('usage_rollups.errors', '+', eb.ref('excluded.errors')),
             })),
           )
           .execute();

@@ -34,7 +34,7 @@ const RECORD_COLUMNS = Object.keys(
   ),
 );
 const ROLLUP_KEY = ['bucket', 'bucket_start', 'project_id', 'key_id', 'deployment', 'model', 'api'];
-const ROLLUP_SUMS = ['requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'cost'];
+const ROLLUP_SUMS = ['requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'cost', 'errors'];
 
 /** Inserts a batch of usage records in one transaction; returns how many were new. */
 export type UsageInsert = (records: readonly UsageRecord[]) => number;

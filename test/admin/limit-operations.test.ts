@@ -84,7 +84,9 @@ describe('limits.show', () => {
     // A refusal (unknown deployment) is an error answer, counted in the records and the rollups alike.
     const key = await cerulean.admin('POST', '/projects/proj_limits/keys', { name: 'rollups' });
     const client = new OpenAI({ apiKey: key.body.key, baseURL: `${cerulean.url}/v1`, maxRetries: 0 });
-    await expect(client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(90_000) }], max_tokens: 16 })).rejects.toThrow();
+    await expect(
+      client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(90_000) }], max_tokens: 16 }),
+    ).rejects.toThrow();
     await cerulean.governance.ledger.flush();
     const records = await cerulean.admin('GET', '/usage?project=proj_limits&group_by=deployment');
     expect(records.body.data).toEqual([expect.objectContaining({ deployment: 'chat', requests: 2, errors: 1 })]);

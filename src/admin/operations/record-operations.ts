@@ -166,7 +166,8 @@ export const recordOperations = [
         api: input.api,
       };
       const groups = (input.group_by ?? []) as UsageGroup[];
-      const rows = input.bucket === undefined ? await context.storage.usage.query(filter, groups) : await context.storage.usage.rollups(input.bucket, filter, groups);
+      const rows =
+        input.bucket === undefined ? await context.storage.usage.query(filter, groups) : await context.storage.usage.rollups(input.bucket, filter, groups);
       return { data: rows.map(usageOut), group_by: groups };
     },
     csv(result) {

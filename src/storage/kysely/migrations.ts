@@ -404,7 +404,10 @@ export const MIGRATIONS: readonly StorageMigration[] = [
       // row, so error rates read from the rollups as the other sums do. Rows written before this
       // are counted from the raw records still kept (through the (project_id, at) index); records
       // already pruned by retention count as none.
-      await db.schema.alterTable('usage_rollups').addColumn('errors', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('usage_rollups')
+        .addColumn('errors', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
       for (const [bucket, size] of [
         ['minute', 60_000],
         ['hour', 3_600_000],

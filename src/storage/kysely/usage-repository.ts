@@ -252,7 +252,9 @@ function toUsageRecord(row: Selectable<UsageRecordsTable>): UsageRecord {
 
 /** A usage_rollups row as written: numbers, not the driver's read types. */
 export type RollupRow = {
-  [K in keyof UsageRollupsTable]: K extends 'bucket_start' | 'requests' | 'prompt_tokens' | 'cached_tokens' | 'completion_tokens' | 'cost' | 'errors' ? number : string;
+  [K in keyof UsageRollupsTable]: K extends 'bucket_start' | 'requests' | 'prompt_tokens' | 'cached_tokens' | 'completion_tokens' | 'cost' | 'errors'
+    ? number
+    : string;
 };
 
 /** The minute, hour and day rollup rows of `records`, summed per rollup key. */

@@ -39,6 +39,11 @@ export interface AdminContext {
    */
   readonly budgetUse?: (budget: Budget, now: number) => Promise<BudgetPeriodUse[]>;
   /**
+   * A project's use of its quota on a deployment in the current windows (tokens this minute,
+   * requests this 10 s), from the live counters; absent where no server runs (the CLI).
+   */
+  readonly quotaUse?: (projectId: string, deployment: string, now: number) => Promise<{ tokens: number; requests: number }>;
+  /**
    * Appends to the audit log with this call's actor and source filled in; `action` defaults to the
    * operation's id (give it only for a second entry about another thing, e.g. the key a review suspends).
    */

@@ -23,6 +23,8 @@ export interface AdminDependencies {
   health?: TargetHealthControl;
   /** A budget's live counters on this service (spent and reserved); without it, spend is read from the ledger. */
   budgetUse?: AdminContext['budgetUse'];
+  /** A project's live quota use on this service; without it, none is shown. */
+  quotaUse?: AdminContext['quotaUse'];
   version: string;
   /**
    * Brings this replica's policy cache up to date; awaited after a call that changed something,
@@ -45,6 +47,7 @@ export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, o
     routes: dependencies.routes,
     health: dependencies.health,
     budgetUse: dependencies.budgetUse,
+    quotaUse: dependencies.quotaUse,
     audit: async (entry) => {
       await storage.audit.append({ ...entry, action: entry.action ?? operation.id, at: now, actor: actorOf(principal), source });
     },

@@ -138,9 +138,8 @@ export class QuotaAdmission {
       specs.push({ key: `${scope}:requests`, limit: Math.max(1, Math.floor(tpm / 1000)), windowMs: REQUEST_WINDOW_MS, cost: 1 });
       measures.push('tokens', 'requests');
     };
-    // Length prefixes keep scopes unambiguous whatever characters the names contain.
-    if (deploymentTpm !== null) add(`d:${request.deployment.length}:${request.deployment}`, deploymentTpm);
-    if (projectTpm !== null) add(`p:${request.projectId.length}:${request.projectId}:${request.deployment}`, projectTpm);
+    if (deploymentTpm !== null) add(deploymentScope(request.deployment), deploymentTpm);
+    if (projectTpm !== null) add(projectScope(request.projectId, request.deployment), projectTpm);
 
     const { store, result } = await this.take(specs, request.now);
     const headers = rateLimitHeaders(specs, measures, result);
@@ -191,6 +190,28 @@ export class QuotaAdmission {
   }
 
   /** Takes from the shared store, or as the outage policy says when it is unreachable. */
+  /**
+   * What a project has used of its quota on a deployment in the current windows: tokens this
+   * minute (requests in flight at their estimate until settled) and requests in this 10 s window.
+   * Read from the store admission takes from (the local one while a shared store is away under
+   * fail_open); rejects when neither can be read.
+   */
+  async projectUse(projectId: string, deployment: string, now: number = Date.now()): Promise<{ tokens: number; requests: number }> {
+    const scope = projectScope(projectId, deployment);
+    const windows = [
+      { key: `${scope}:tokens`, windowMs: TOKEN_WINDOW_MS },
+      { key: `${scope}:requests`, windowMs: REQUEST_WINDOW_MS },
+    ];
+    const { store, outage } = this;
+    const [tokens, requests] = outage
+      ? await outage.guard.run(
+          () => store.read(windows, now),
+          () => outage.local.read(windows, now),
+        )
+      : await store.read(windows, now);
+    return { tokens, requests };
+  }
+
   private async take(specs: readonly WindowSpec[], now: number | undefined): Promise<{ store: RateLimitStore; result: TakeResult }> {
     const { store, outage } = this;
     if (!outage) return { store, result: await store.take(specs, now) };
@@ -199,6 +220,15 @@ export class QuotaAdmission {
       async () => ({ store: outage.local, result: await outage.local.take(specs, now) }),
     );
   }
+}
+
+// Length prefixes keep scopes unambiguous whatever characters the names contain.
+function deploymentScope(deployment: string): string {
+  return `d:${deployment.length}:${deployment}`;
+}
+
+function projectScope(projectId: string, deployment: string): string {
+  return `p:${projectId.length}:${projectId}:${deployment}`;
 }
 
 class TokenReservation implements Admission {

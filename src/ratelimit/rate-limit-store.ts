@@ -65,9 +65,19 @@ export interface RateLimitStore {
    */
   adjust(key: string, windowMs: number, delta: number, windowStart: number): Promise<void>;
 
+  /**
+   * What each named window holds now: the window `now` falls in, 0 for one never written or
+   * expired. For showing consumption, not for admission: the count may have moved by the time it
+   * is shown. Rejects when the store cannot be reached.
+   */
+  read(windows: readonly WindowRef[], now?: number): Promise<number[]>;
+
   /** Releases timers and connections the store owns. */
   close(): Promise<void>;
 }
+
+/** A window to read: the key and window length of a WindowSpec. */
+export type WindowRef = Pick<WindowSpec, 'key' | 'windowMs'>;
 
 /** Start of the fixed window `now` falls in. */
 export function windowStartOf(now: number, windowMs: number): number {

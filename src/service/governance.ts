@@ -93,6 +93,8 @@ export interface Governance {
   readonly ledger: UsageLedger;
   /** Routing targets' own tpm/rpm, counted in the quotas' store (shared on Redis). */
   readonly targetQuota: TargetQuota;
+  /** TPM/RPM quota admission; the admin API reads a project's current use from it. */
+  readonly quotas: QuotaAdmission;
   /** What `/readyz` says of storage and, when configured, Redis. */
   readiness(): Readiness;
   /** Present when `content_safety.abuse_monitoring` is configured: observes filter decisions. */
@@ -240,6 +242,7 @@ export async function startGovernance(
     readiness,
     authenticator,
     admission,
+    quotas,
     budgets,
     meter,
     ledger,

@@ -69,6 +69,7 @@ export async function startService(
       filterPolicies: () => safety.policyNames(),
       refresh: () => governance.cache.reload(),
       budgetUse: (budget, now) => governance.budgets.consumption(budget, now),
+      quotaUse: (projectId, deployment, now) => governance.quotas.projectUse(projectId, deployment, now),
     },
     readiness: governance.readiness,
     targetQuota: governance.targetQuota,

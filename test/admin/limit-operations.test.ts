@@ -43,7 +43,9 @@ describe('limits.show', () => {
 
     const before = await cerulean.admin('GET', '/projects/proj_limits/limits');
     expect(before.status).toBe(200);
-    expect(before.body.quotas).toEqual([{ deployment: 'chat', tpm: 20000, rpm: 120 }]);
+    expect(before.body.quotas).toEqual([
+      { deployment: 'chat', tpm: 20000, rpm: 120, requests_per_10s: 20, used: { tokens_this_minute: 0, requests_this_10s: 0 } },
+    ]);
     expect(before.body.budgets.map((budget: { scope: string; periods: unknown[] }) => [budget.scope, budget.periods.length])).toEqual([
       ['project', 2],
       ['key', 1],
@@ -52,12 +54,16 @@ describe('limits.show', () => {
     expect(before.body.budgets[0].periods[0]).toMatchObject({ period: 'month', limit_usd: 50, spent_usd: 0, remaining_usd: 50 });
 
     const client = new OpenAI({ apiKey: key.body.key, baseURL: `${cerulean.url}/v1` });
+    // Start early in a minute and a 10 s window, so the reads below fall in the windows the request counted in.
+    await settleIntoFreshWindows();
     await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 });
     await cerulean.governance.ledger.flush();
     const [spend] = await cerulean.governance.storage.usage.query({ projectId: 'proj_limits' }, []);
     expect(spend.cost).toBeGreaterThan(0);
 
     const after = await cerulean.admin('GET', '/projects/proj_limits/limits');
+    // The quota's current windows: the request's tokens as billed (settled from the estimate), one request.
+    expect(after.body.quotas[0].used).toEqual({ tokens_this_minute: spend.promptTokens + spend.completionTokens, requests_this_10s: 1 });
     const projectDay = after.body.budgets[0].periods.find((period: { period: string }) => period.period === 'day');
     // The live counter, settled to the actual cost: the same as the ledger's sum.
     expect(projectDay).toMatchObject({ source: 'counter', limit_usd: 5, spent_usd: spend.cost / 1_000_000 });
@@ -68,6 +74,8 @@ describe('limits.show', () => {
     const operation = adminOperation('limits.show')!;
     const offline = adminContext({ storage: cerulean.governance.storage, deployments: () => ['chat'] }, operation, { kind: 'master' } as never, 'cli');
     const fromLedger = (await operation.run(offline, { project: 'proj_limits' })) as typeof after.body;
+    // No live counters without a server: the quota's use is not known.
+    expect(fromLedger.quotas[0].used).toBeNull();
     expect(fromLedger.budgets[0].periods.map((period: { source: string; spent_usd: number }) => [period.source, period.spent_usd])).toEqual([
       ['ledger', spend.cost / 1_000_000],
       ['ledger', spend.cost / 1_000_000],
@@ -119,3 +127,10 @@ describe('budget stores read their counters', () => {
     }
   });
 });
+
+/** Waits, when needed, until at least 5 s remain in the current minute and 10 s window (at most ~8 s). */
+async function settleIntoFreshWindows(): Promise<void> {
+  const now = Date.now();
+  const wait = now % 60_000 > 52_000 ? 60_000 - (now % 60_000) : now % 10_000 > 5_000 ? 10_000 - (now % 10_000) : 0;
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait + 20));
+}

@@ -101,7 +101,9 @@ describe.skipIf(!available)('usage pages in Chromium', () => {
       await page.getByRole('link', { name: 'Quotas & budgets' }).click();
       await page.getByLabel('Project', { exact: true }).selectOption('proj_usage');
       const quota = page.getByRole('row').filter({ hasText: 'chat' });
-      await expect.poll(() => quota.textContent()).toBe('chat20,000120');
+      // The limits, then the current windows' use from the live counters (the minute's tokens and the 10 s window's requests move with the clock).
+      await expect.poll(() => quota.textContent()).toMatch(/^chat20,000120[\d,]+ of 20,000 \(\d+%\)\d+ of 20 \(\d+%\)$/);
+      await expect(page.getByRole('columnheader', { name: 'Tokens this minute' }).count()).resolves.toBe(1);
       const today = page.getByRole('meter', { name: 'Project proj_usage, today' });
       await today.waitFor();
       expect(Number(await today.getAttribute('value'))).toBeCloseTo(spentUsd / 5, 6);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { budgetOwner, usedShare } from '../../portal/src/api/limits.js';
+import { budgetOwner, usedShare, windowUse } from '../../portal/src/api/limits.js';
 import { errorRate, rangeFilter, rowLabel, totalOf, usageCsv, usagePath, type UsageRow } from '../../portal/src/api/usage.js';
 
 const DAY = 86_400_000;
@@ -46,6 +46,8 @@ describe('usage data in the portal', () => {
   it('says how much of a budget is used and whose it is', () => {
     expect(usedShare({ limit_usd: 4, spent_usd: 1 })).toBe(0.25);
     expect(usedShare({ limit_usd: 1, spent_usd: 3 })).toBe(1);
+    expect(windowUse(1_500, 20_000)).toBe('1,500 of 20,000 (8%)');
+    expect(windowUse(undefined, 20_000)).toBe('unknown');
     expect(usedShare({ limit_usd: 0, spent_usd: 0 })).toBe(1);
     expect(budgetOwner({ scope: 'key', id: 'key_1', name: 'ci', prefix: 'cer-ab', revoked: true, periods: [] })).toBe('Key ci (cer-ab…), revoked');
     expect(budgetOwner({ scope: 'project', id: 'proj_a', periods: [] })).toBe('Project proj_a');

@@ -218,6 +218,7 @@ describe.each(stores.filter(({ name }) => name !== 'redis' || redisAvailable))('
     const spy: RateLimitStore = {
       take: (specs, now) => (calls.push([...specs]), store.take(specs, now)),
       adjust: (...args) => store.adjust(...args),
+      read: (...args) => store.read(...args),
       close: async () => {},
     };
     const admitted = await new QuotaAdmission(spy).admit(request({ deploymentTpm: null, projectTpm: null }));

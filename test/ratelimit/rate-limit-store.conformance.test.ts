@@ -55,6 +55,24 @@ describe.each(implementations.filter(({ name }) => name !== 'redis' || redisAvai
     expect(third).toEqual({ allowed: false, remaining: [0], resetMs: [30_000], windowStart: [T0], retryAfterMs: 30_000, blockedBy: 0 });
   });
 
+  it('reads what each window holds now, 0 for one never written, for the window the time falls in', async () => {
+    const tokens = key('read-tokens');
+    const requests = key('read-requests');
+    await store.take([spec(tokens, 1_000, 300), spec(requests, 10, 1, 10_000)], T0 + 5_000);
+    await store.take([spec(tokens, 1_000, 200), spec(requests, 10, 1, 10_000)], T0 + 6_000);
+    const windows = [
+      { key: tokens, windowMs: MINUTE },
+      { key: requests, windowMs: 10_000 },
+      { key: key('read-never'), windowMs: MINUTE },
+    ];
+    expect(await store.read(windows, T0 + 7_000)).toEqual([500, 2, 0]);
+    // The next 10 s window has nothing yet; the minute still holds both requests. A refused take adds nothing.
+    expect((await store.take([spec(tokens, 1_000, 600)], T0 + 12_000)).allowed).toBe(false);
+    expect(await store.read(windows, T0 + 12_000)).toEqual([500, 0, 0]);
+    expect(await store.read(windows, T0 + MINUTE + 1)).toEqual([0, 0, 0]);
+    expect(await store.read([], T0)).toEqual([]);
+  });
+
   it('is all-or-nothing across windows: a refusal adds to none of them', async () => {
     const roomy = key('roomy');
     const full = key('full');

@@ -1,3 +1,5 @@
+import { count } from './format.js';
+
 /** `GET /admin/v1/projects/:project/limits`: a project's quotas, and budgets with their current spend. */
 
 export interface BudgetPeriod {
@@ -20,10 +22,27 @@ export interface BudgetUse {
   readonly periods: BudgetPeriod[];
 }
 
+export interface QuotaUse {
+  readonly deployment: string;
+  readonly tpm: number;
+  readonly rpm: number;
+  /** RPM is enforced per 10 s window: a sixth of it each. */
+  readonly requests_per_10s: number;
+  /** The current windows' use from the live counters; null where it cannot be read. */
+  readonly used: { readonly tokens_this_minute: number; readonly requests_this_10s: number } | null;
+}
+
 export interface ProjectLimits {
   readonly project: string;
-  readonly quotas: Array<{ readonly deployment: string; readonly tpm: number; readonly rpm: number }>;
+  readonly quotas: QuotaUse[];
   readonly budgets: BudgetUse[];
+}
+
+/** "used of limit (share%)" for a quota window, or "unknown" when the counters could not be read. */
+export function windowUse(used: number | undefined, limit: number): string {
+  if (used === undefined) return 'unknown';
+  const share = limit <= 0 ? 1 : used / limit;
+  return `${count(used)} of ${count(limit)} (${Math.round(share * 100)}%)`;
 }
 
 /** Share of a period's limit spent (0 to 1, capped); a zero limit is fully used. */

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { count } from '../api/format.js';
-import type { ProjectLimits } from '../api/limits.js';
+import { windowUse, type ProjectLimits } from '../api/limits.js';
 import './usage-pages.css';
 import { usePortal } from '../app/portal-context.js';
 import { BudgetMeters } from '../components/budget-meters.js';
@@ -47,6 +47,16 @@ function Limits({ projectId }: { projectId: string }) {
           },
           { accessorKey: 'tpm', header: 'Tokens per minute', cell: (info) => count(Number(info.getValue())) },
           { accessorKey: 'rpm', header: 'Requests per minute', cell: (info) => count(Number(info.getValue())) },
+          {
+            id: 'tokens-now',
+            header: 'Tokens this minute',
+            cell: (info) => windowUse(info.row.original.used?.tokens_this_minute, info.row.original.tpm),
+          },
+          {
+            id: 'requests-now',
+            header: 'Requests, last 10 s window',
+            cell: (info) => windowUse(info.row.original.used?.requests_this_10s, info.row.original.requests_per_10s),
+          },
         ]}
       />
       <h2>Budgets</h2>

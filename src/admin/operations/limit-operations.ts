@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ledgerConsumption, type BudgetPeriodUse } from '../../governance/budget/budget-guard.js';
-import type { ApiKey, Budget } from '../../storage/storage.js';
+import type { ApiKey, Budget, ProjectQuota } from '../../storage/storage.js';
 import { defineOperation, fromMicros, idString, type AdminContext } from '../admin-operation.js';
 import { projectFor } from './tenancy-operations.js';
 
@@ -21,6 +21,21 @@ async function consumptionOf(context: AdminContext, budget: Budget): Promise<Bud
   return context.budgetUse ? context.budgetUse(budget, context.now) : ledgerConsumption(context.storage.usage, budget, context.now);
 }
 
+/**
+ * A quota with its use in the current windows: tokens this minute (in-flight requests at their
+ * estimate until settled) and requests in this 10 s window (RPM is enforced as a sixth of it per
+ * 10 s). `used` is null where no server runs (the CLI) or its counters cannot be read now.
+ */
+async function quotaOut(context: AdminContext, projectId: string, quota: ProjectQuota): Promise<Record<string, unknown>> {
+  const requestsPer10s = Math.max(1, Math.floor(quota.tpm / 1000));
+  let used: { tokens_this_minute: number; requests_this_10s: number } | null = null;
+  if (context.quotaUse) {
+    const use = await context.quotaUse(projectId, quota.deployment, context.now).catch(() => undefined);
+    if (use) used = { tokens_this_minute: use.tokens, requests_this_10s: use.requests };
+  }
+  return { deployment: quota.deployment, tpm: quota.tpm, rpm: requestsPer10s * 6, requests_per_10s: requestsPer10s, used };
+}
+
 async function budgetOut(context: AdminContext, budget: Budget, key?: ApiKey): Promise<Record<string, unknown>> {
   return {
     scope: budget.scope,
@@ -36,7 +51,7 @@ export const limitOperations = [
     method: 'GET',
     path: '/projects/:project/limits',
     summary:
-      "A project's limits with their current consumption: TPM quotas per deployment, and the spend limits of the project and of each of its keys with what this month and day have spent (live counters, in-flight requests at their worst case).",
+      "A project's limits with their current consumption: TPM quotas per deployment with the tokens and requests of the current windows, and the spend limits of the project and of each of its keys with what this month and day have spent (live counters, in-flight requests at their worst case).",
     input: z.strictObject({ project: idString.describe('project id') }),
     table: { field: 'budgets', columns: ['scope', 'id', 'name'] },
     async run(context, input) {
@@ -53,7 +68,7 @@ export const limitOperations = [
       ];
       return {
         project: project.id,
-        quotas: quotas.map((quota) => ({ deployment: quota.deployment, tpm: quota.tpm, rpm: Math.max(1, Math.floor(quota.tpm / 1000)) * 6 })),
+        quotas: await Promise.all(quotas.map((quota) => quotaOut(context, project.id, quota))),
         budgets,
       };
     },

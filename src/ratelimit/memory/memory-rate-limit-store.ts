@@ -6,6 +6,7 @@ import {
   windowStartOf,
   type RateLimitStore,
   type TakeResult,
+  type WindowRef,
   type WindowSpec,
 } from '../rate-limit-store.js';
 
@@ -81,6 +82,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
     assertValidAdjustment(key, windowMs, delta);
     const counter = this.live(counterId(key, windowMs, windowStart), Date.now());
     if (counter) counter.count = Math.max(0, counter.count + delta);
+  }
+
+  async read(windows: readonly WindowRef[], now: number = Date.now()): Promise<number[]> {
+    const clock = Date.now();
+    return windows.map((window) => this.live(counterId(window.key, window.windowMs, windowStartOf(now, window.windowMs)), clock)?.count ?? 0);
   }
 
   async close(): Promise<void> {

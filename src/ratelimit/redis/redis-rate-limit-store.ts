@@ -8,6 +8,7 @@ import {
   windowStartOf,
   type RateLimitStore,
   type TakeResult,
+  type WindowRef,
   type WindowSpec,
 } from '../rate-limit-store.js';
 
@@ -78,6 +79,13 @@ export class RedisRateLimitStore implements RateLimitStore {
   async adjust(key: string, windowMs: number, delta: number, windowStart: number): Promise<void> {
     assertValidAdjustment(key, windowMs, delta);
     await this.counters.adjust(this.redisKey(key, windowMs, windowStart), delta);
+  }
+
+  async read(windows: readonly WindowRef[], now: number = Date.now()): Promise<number[]> {
+    if (windows.length === 0) return [];
+    // One MGET: every key carries the prefix's hash tag, so they share a slot on a cluster too.
+    const values = await this.connection.mget(windows.map((window) => this.redisKey(window.key, window.windowMs, windowStartOf(now, window.windowMs))));
+    return values.map((value) => (value === null ? 0 : Math.max(0, Number.parseInt(value, 10) || 0)));
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,7 @@ import { UsagePage } from '../pages/usage-page.js';
 import { SignInCallbackPage } from '../pages/sign-in-callback-page.js';
 import { ProjectsPage } from '../pages/projects-page.js';
 import { AuditPage } from '../pages/audit-page.js';
+import { AccessPage } from '../pages/access-page.js';
 import { PortalContext, type Portal } from './portal-context.js';
 import { Shell } from './shell.js';
 
@@ -52,6 +53,8 @@ export function App({ session }: { session: SessionStore }) {
             { path: 'overview', element: <OverviewPage /> },
             { path: 'usage', element: <UsagePage /> },
             { path: 'limits', element: <LimitsPage /> },
+            { path: 'access', element: <AccessPage /> },
+            { path: 'access/:project', element: <AccessPage /> },
             { path: 'projects', element: <ProjectsPage /> },
             { path: 'projects/:project', element: <ProjectsPage /> },
             { path: 'audit', element: <AuditPage /> },

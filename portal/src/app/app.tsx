@@ -16,6 +16,7 @@ import { SignInCallbackPage } from '../pages/sign-in-callback-page.js';
 import { ProjectsPage } from '../pages/projects-page.js';
 import { AuditPage } from '../pages/audit-page.js';
 import { AccessPage } from '../pages/access-page.js';
+import { SafetyPage } from '../pages/safety-page.js';
 import { PortalContext, type Portal } from './portal-context.js';
 import { Shell } from './shell.js';
 
@@ -55,6 +56,9 @@ export function App({ session }: { session: SessionStore }) {
             { path: 'limits', element: <LimitsPage /> },
             { path: 'access', element: <AccessPage /> },
             { path: 'access/:project', element: <AccessPage /> },
+            { path: 'safety', element: <SafetyPage /> },
+            { path: 'safety/:section', element: <SafetyPage /> },
+            { path: 'safety/:section/:project', element: <SafetyPage /> },
             { path: 'projects', element: <ProjectsPage /> },
             { path: 'projects/:project', element: <ProjectsPage /> },
             { path: 'audit', element: <AuditPage /> },

@@ -61,7 +61,12 @@ export function SafetyPage() {
         <AbuseReviews projectId={projectId} onProject={choose} />
       ) : (
         <>
-          {current.id === 'policies' ? <ConfiguredPolicies /> : null}
+          {current.id === 'policies' ? (
+            <>
+              <ConfiguredPolicies />
+              <h2>A project&apos;s own choices</h2>
+            </>
+          ) : null}
           <ProjectPicker id="safety-project" value={projectId ?? ''} onChange={choose}>
             {(projects) => {
               if (projectId === undefined) return null;
@@ -162,7 +167,7 @@ function ProjectPolicies({ project }: { project: Project }) {
   );
   return (
     <>
-      <h2>Choices of {project.name}</h2>
+      <h3>Choices of {project.name}</h3>
       {manage ? <SetPolicy project={project} /> : null}
       {choices.isPending ? (
         <Loading what="the project's choices" />

@@ -3,7 +3,8 @@
 //
 // Starts Cerulean from dist/ (SQLite in a temporary data directory, port 0) in front of a small
 // OpenAI-compatible upstream of this script's own, creates an organization, a project, a key and a few
-// requests so that the usage pages have data, then signs in to the portal with the master key in
+// requests so that the usage pages have data (and a pending access request, a project's filter policy, a
+// blocklist whose term blocks a prompt, which opens abuse reviews, for the governance pages), then signs in to the portal with the master key in
 // Debian's Chromium (CERULEAN_CHROMIUM overrides /usr/bin/chromium) and saves a 1440x900 PNG of each
 // page in the navigation into docs/portal/. Any failure ends it with a message and a non-zero status;
 // it removes what it started and created either way.
@@ -119,6 +120,33 @@ async function main() {
     await shoot('limits');
   });
 
+  await open('Limited access');
+  await step('the Limited access page with a request to review', async () => {
+    await page.getByRole('table', { name: 'Access requests to review' }).getByRole('row').filter({ hasText: PROJECT }).waitFor();
+    await page.getByLabel('Project', { exact: true }).selectOption(PROJECT);
+    await page.getByRole('table', { name: 'Access requests of Search' }).waitFor();
+    await shoot('access');
+  });
+
+  await open('Content safety');
+  await step('the Content safety page: filter policies', async () => {
+    await page.getByLabel('Project', { exact: true }).selectOption(PROJECT);
+    await page.getByRole('table', { name: 'Content-filter choices of Search' }).getByRole('row').filter({ hasText: 'strict' }).waitFor();
+    await shoot('safety-policies');
+  });
+  await step('the Content safety page: blocklists', async () => {
+    await page.getByRole('link', { name: 'Blocklists', exact: true }).click();
+    await page.getByLabel('Project', { exact: true }).selectOption(SUPPORT);
+    await page.getByRole('table', { name: 'Terms of Confidential projects' }).getByRole('row').filter({ hasText: 'Project Falcon' }).waitFor();
+    await shoot('safety-blocklists');
+  });
+  await step('the Content safety page: an abuse review opened', async () => {
+    await page.getByRole('link', { name: 'Abuse reviews', exact: true }).click();
+    await page.getByRole('button', { name: /^Open the review of key / }).click();
+    await page.getByRole('list', { name: 'Samples' }).locator('pre').first().waitFor();
+    await shoot('safety-reviews');
+  });
+
   await open('Projects');
   await step('the Projects page', async () => {
     await page.getByRole('table', { name: 'Projects' }).getByRole('row').filter({ hasText: PROJECT }).waitFor();
@@ -148,6 +176,7 @@ async function main() {
 
 const ORGANIZATION = 'org_acme';
 const PROJECT = 'proj_search';
+const SUPPORT = 'proj_support';
 
 /** An organization, a project with prices, a quota and a budget, two keys, and requests (plain and streamed) through one of them. */
 async function seed(cerulean) {
@@ -176,8 +205,52 @@ async function seed(cerulean) {
   for (;;) {
     const usage = await cerulean.admin('GET', '/usage?group_by=project');
     const requests = (usage.data ?? []).reduce((sum, row) => sum + (row.requests ?? 0), 0);
-    if (requests >= calls.length) return;
+    if (requests >= calls.length) break;
     if (Date.now() > deadline) fail(`the usage API counts ${requests} of the ${calls.length} requests made after 15 s: ${JSON.stringify(usage)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await seedGovernance(cerulean, support);
+}
+
+/**
+ * Limited access (the gated `vision`: a pending request of Search, an approved one of Support), a filter
+ * policy Search chose for `chat`, and a blocklist of Support whose term blocks a prompt: abuse monitoring
+ * (flag threshold 1) opens reviews of the key and the project with the prompt as their sample.
+ */
+async function seedGovernance(cerulean, supportKey) {
+  await cerulean.admin('PATCH', '/deployments/vision', { gated: true });
+  await cerulean.admin('POST', `/projects/${SUPPORT}/access-requests`, {
+    deployment: 'vision',
+    use_case: 'Reading screenshots customers attach to support tickets, to suggest the matching help article.',
+  });
+  const [approved] = (await cerulean.admin('GET', `/access-requests?project=${SUPPORT}`)).data;
+  await cerulean.admin('POST', `/access-requests/${approved.id}/approve`, { reason: 'Screenshots only; no personal documents.' });
+  await cerulean.admin('POST', `/projects/${PROJECT}/access-requests`, {
+    deployment: 'vision',
+    use_case: 'Indexing diagrams and scanned product sheets so that search finds them by what they show.',
+  });
+  await cerulean.admin('PUT', `/projects/${PROJECT}/content-filters/chat`, { policy: 'strict' });
+  const list = await cerulean.admin('POST', `/projects/${SUPPORT}/blocklists`, { name: 'Confidential projects' });
+  await cerulean.admin('POST', `/blocklists/${list.id}/terms`, { kind: 'exact', value: 'Project Falcon' });
+  await cerulean.admin('POST', `/blocklists/${list.id}/terms`, { kind: 'regex', value: 'falcon-\\d{3}' });
+  await cerulean.admin('POST', `/projects/${SUPPORT}/blocklists`, { name: 'Competitors' });
+  // The blocklist reaches the policy cache within a moment: retry until the prompt is blocked (400).
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const response = await fetch(`${cerulean.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${supportKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'Draft the launch announcement for Project Falcon, due on Monday.' }] }),
+    });
+    await response.text();
+    if (response.status === 400) break;
+    if (Date.now() > deadline) fail(`the blocklist did not block the prompt within 15 s (last answer ${response.status})`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  for (;;) {
+    const reviews = await cerulean.admin('GET', '/abuse/reviews?status=open');
+    if (reviews.data.length >= 2) return;
+    if (Date.now() > deadline) fail(`abuse monitoring opened no review within 15 s: ${JSON.stringify(reviews)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -264,6 +337,12 @@ providers:
 deployments:
   chat: { provider: upstream, model: gpt-4o-mini }
   reasoning: { provider: upstream, model: o4-mini }
+  vision: { provider: upstream, model: gpt-4o }
+content_safety:
+  policies:
+    strict: { prompt: { hate: low, sexual: low, violence: low, self_harm: low } }
+  deployments: { vision: strict }
+  abuse_monitoring: { flag_threshold: 1, block_threshold: 100, actions: [notify] }
 `,
   );
   mkdirSync(join(directory, 'data'));

@@ -23,6 +23,8 @@ export interface AdminContext {
   readonly deployments: readonly string[];
   /** Content-filter policy names in the running configuration (`content_safety.policies`). */
   readonly filterPolicies: readonly string[];
+  /** The content-filter policy the configuration gives each deployment it names (`content_safety.deployments`); others get `default`. */
+  readonly deploymentFilterPolicies: Readonly<Record<string, string>>;
   /**
    * A deployment's targets and their live health on this replica, from the table in force;
    * absent where no server runs (the CLI working on the database directly).

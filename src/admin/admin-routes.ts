@@ -17,6 +17,8 @@ export interface AdminDependencies {
   deployments: () => readonly string[];
   /** Configured content-filter policy names; without it no policy can be assigned to a project. */
   filterPolicies?: () => readonly string[];
+  /** `content_safety.deployments` of the configuration in force: deployment name -> policy name. */
+  deploymentFilterPolicies?: () => Readonly<Record<string, string>>;
   /** A deployment's targets with their live health, from the table in force; only a running server has one. */
   routes?: (name: string) => DeploymentRoutes | undefined;
   /** Drains and restores targets on every replica sharing health; without it, on this replica's table only. */
@@ -44,6 +46,7 @@ export function adminContext(dependencies: Omit<AdminDependencies, 'version'>, o
     now,
     deployments: dependencies.deployments(),
     filterPolicies: dependencies.filterPolicies?.() ?? [],
+    deploymentFilterPolicies: dependencies.deploymentFilterPolicies?.() ?? {},
     routes: dependencies.routes,
     health: dependencies.health,
     budgetUse: dependencies.budgetUse,

@@ -92,7 +92,12 @@ async function locally(operation: AdminOperation, fields: Record<string, string>
     await storage.migrate();
     const input = parseInput(operation, fields);
     const context = adminContext(
-      { storage, deployments: () => Object.keys(config.deployments), filterPolicies: () => filterPolicyNames(config) },
+      {
+        storage,
+        deployments: () => Object.keys(config.deployments),
+        filterPolicies: () => filterPolicyNames(config),
+        deploymentFilterPolicies: () => config.content_safety.deployments,
+      },
       operation,
       MASTER_PRINCIPAL,
       'cli',

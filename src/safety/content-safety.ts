@@ -15,6 +15,8 @@ export interface ContentSafety {
   /** Rebuilds the policies from a reloaded configuration. */
   reload(config: Config): void;
   policyNames(): string[];
+  /** `content_safety.deployments` of the configuration in force (deployment -> policy name). */
+  deploymentPolicies(): Readonly<Record<string, string>>;
 }
 
 /**
@@ -39,6 +41,7 @@ export function createContentSafety(
   };
   const build = (next: Config): FilterRegistry => new FilterRegistry(next, { local, pii, caller, projects: options.projects });
   let registry = build(config);
+  let deploymentPolicies: Readonly<Record<string, string>> = config.content_safety.deployments;
   const stage = new ContentSafetyStage({
     resolver: {
       filterFor: (deployment, projectId) => registry.filterFor(deployment, projectId),
@@ -55,7 +58,9 @@ export function createContentSafety(
     moderation: { filter: (model) => (model !== undefined ? registry.policy(model) : undefined) ?? registry.policy(DEFAULT_POLICY) },
     reload(next) {
       registry = build(next);
+      deploymentPolicies = next.content_safety.deployments;
     },
     policyNames: () => registry.policyNames(),
+    deploymentPolicies: () => deploymentPolicies,
   };
 }

@@ -67,6 +67,7 @@ export async function startService(
       storage: governance.storage,
       version: options.version,
       filterPolicies: () => safety.policyNames(),
+      deploymentFilterPolicies: () => safety.deploymentPolicies(),
       refresh: () => governance.cache.reload(),
       budgetUse: (budget, now) => governance.budgets.consumption(budget, now),
       quotaUse: (projectId, deployment, now) => governance.quotas.projectUse(projectId, deployment, now),

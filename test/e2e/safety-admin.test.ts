@@ -133,6 +133,7 @@ content_safety:
   policies:
     strict: { prompt: { hate: low, sexual: low, violence: low, self_harm: low } }
     lenient: { prompt: { hate: high, sexual: high, violence: high, self_harm: high } }
+  deployments: { embed: strict }
 auth:
   oidc:
     - issuer: "${ISSUER}"
@@ -298,6 +299,24 @@ describe('content-filter policy assignment', () => {
     expect((await auditActions('content-filters.remove')).at(-1)).toMatchObject({ before: { policy: 'strict' }, after: null });
   });
 
+  it('lists the configured policy names to whoever reads a project’s choices, and each deployment’s configured policy', async () => {
+    const policies = await cerulean.admin('GET', '/content-filter-policies', undefined, await token('rita'));
+    expect(policies.status).toBe(200);
+    expect(policies.body.data).toEqual([
+      { name: 'strict', operator_only: false },
+      { name: 'lenient', operator_only: false },
+      { name: 'default', operator_only: false },
+      { name: 'none', operator_only: true },
+    ]);
+    expect((await cerulean.admin('GET', '/content-filter-policies', undefined, await token('ursula'))).status).toBe(403);
+    expect((await cerulean.admin('GET', '/content-filter-policies', undefined, (await createKey()).key)).status).toBe(403);
+    const deployments = await cerulean.admin('GET', '/deployments', undefined, await token('rita'));
+    expect(deployments.body.data.map((entry: { deployment: string; content_filter: string }) => [entry.deployment, entry.content_filter])).toEqual([
+      ['chat', 'default'],
+      ['embed', 'strict'],
+    ]);
+  });
+
   it('leaves turning filtering off to the operator', async () => {
     const alice = await token('alice');
     const refused = await cerulean.admin('PUT', `/projects/${PROJECT}/content-filters/embed`, { policy: 'none' }, alice);
@@ -321,7 +340,17 @@ describe('a stored policy choice the configuration no longer has', () => {
       cerulean.server.reload(parseConfig(`data_dir: ${JSON.stringify(cerulean.dataDir)}\n${text}`, 'test.yaml', {}));
     try {
       // A reload renames the policy: the stored choice now names nothing.
-      await reload(yaml.replace('lenient:', 'relaxed:'));
+      await reload(yaml.replace('lenient:', 'relaxed:').replace('embed: strict', 'embed: relaxed'));
+      // The names offered and the deployments' policies follow the reload.
+      expect((await cerulean.admin('GET', '/content-filter-policies')).body.data.map((entry: { name: string }) => entry.name)).toEqual([
+        'strict',
+        'relaxed',
+        'default',
+        'none',
+      ]);
+      expect((await cerulean.admin('GET', '/deployments')).body.data.find((entry: { deployment: string }) => entry.deployment === 'embed').content_filter).toBe(
+        'relaxed',
+      );
       const before = upstream.requests.length;
       const client = new OpenAI({ baseURL: `${cerulean.url}/v1`, apiKey: key.key, maxRetries: 0 });
       const refused = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hello' }] }).catch((error: unknown) => error);

@@ -115,7 +115,7 @@ describe.skipIf(!available)('the portal in Chromium', () => {
       expect(page.url()).toBe(`${cerulean.url}/portal/deployments`);
       await expect
         .poll(() => page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents())
-        .toEqual(['Deployments', 'Keys', 'Playground', 'Overview', 'Usage', 'Quotas & budgets', 'Projects', 'Audit log']);
+        .toEqual(['Deployments', 'Keys', 'Playground', 'Overview', 'Usage', 'Quotas & budgets', 'Limited access', 'Content safety', 'Projects', 'Audit log']);
       const chatRow = page.getByRole('row').filter({ hasText: 'chat' }).filter({ hasText: 'gpt-4o-mini' });
       await expect.poll(() => chatRow.textContent()).toMatch(/up \/ gpt-4o-mini.*westeurope—weighted.*open.*50,000.*\$0\.15.*\$0\.60.*closed/);
       const embedRow = page.getByRole('row').filter({ hasText: 'text-embedding-3-small' });

@@ -42,6 +42,8 @@ export interface DeploymentPolicy {
   readonly gated: boolean;
   readonly tpm: number | null;
   readonly prices: Prices | null;
+  /** The content-filter policy the configuration gives it (`content_safety.deployments`, else `default`). */
+  readonly content_filter: string;
 }
 
 export interface TargetState {

@@ -21,7 +21,19 @@ export interface Identity {
 
 /** Permissions the portal asks about (the admin API's names). */
 export type Permission =
-  'deployments:read' | 'projects:read' | 'keys:read' | 'keys:manage' | 'projects:manage' | 'usage:read' | 'audit:read' | 'users:manage' | 'inference';
+  | 'deployments:read'
+  | 'projects:read'
+  | 'keys:read'
+  | 'keys:manage'
+  | 'projects:manage'
+  | 'usage:read'
+  | 'audit:read'
+  | 'users:manage'
+  | 'inference'
+  | 'access:apply'
+  | 'safety:read'
+  | 'safety:manage'
+  | 'abuse:read';
 
 /**
  * Whether the signed-in caller holds `permission` on a project (or, without one, its organization),

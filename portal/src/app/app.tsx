@@ -15,6 +15,8 @@ import { UsagePage } from '../pages/usage-page.js';
 import { SignInCallbackPage } from '../pages/sign-in-callback-page.js';
 import { ProjectsPage } from '../pages/projects-page.js';
 import { AuditPage } from '../pages/audit-page.js';
+import { AccessPage } from '../pages/access-page.js';
+import { SafetyPage } from '../pages/safety-page.js';
 import { PortalContext, type Portal } from './portal-context.js';
 import { Shell } from './shell.js';
 
@@ -52,6 +54,11 @@ export function App({ session }: { session: SessionStore }) {
             { path: 'overview', element: <OverviewPage /> },
             { path: 'usage', element: <UsagePage /> },
             { path: 'limits', element: <LimitsPage /> },
+            { path: 'access', element: <AccessPage /> },
+            { path: 'access/:project', element: <AccessPage /> },
+            { path: 'safety', element: <SafetyPage /> },
+            { path: 'safety/:section', element: <SafetyPage /> },
+            { path: 'safety/:section/:project', element: <SafetyPage /> },
             { path: 'projects', element: <ProjectsPage /> },
             { path: 'projects/:project', element: <ProjectsPage /> },
             { path: 'audit', element: <AuditPage /> },

@@ -8,6 +8,12 @@ export const PAGES: ReadonlyArray<{ readonly path: string; readonly label: strin
   { path: '/overview', label: 'Overview', visible: (identity) => mayAnywhere(identity, 'usage:read') },
   { path: '/usage', label: 'Usage', visible: (identity) => mayAnywhere(identity, 'usage:read') },
   { path: '/limits', label: 'Quotas & budgets', visible: (identity) => mayAnywhere(identity, 'usage:read') },
+  { path: '/access', label: 'Limited access', visible: (identity) => mayAnywhere(identity, 'access:apply') },
+  {
+    path: '/safety',
+    label: 'Content safety',
+    visible: (identity) => mayAnywhere(identity, 'safety:read') || mayAnywhere(identity, 'abuse:read'),
+  },
   { path: '/projects', label: 'Projects', visible: (identity) => mayAnywhere(identity, 'projects:read') },
   { path: '/audit', label: 'Audit log', visible: (identity) => mayAnywhere(identity, 'audit:read') },
 ];

@@ -22,8 +22,15 @@ function pricesOut(prices: Prices | null): Record<string, number> | null {
   };
 }
 
-function policyOut(name: string, policy: DeploymentPolicy | undefined): Record<string, unknown> {
-  return { deployment: name, gated: policy?.gated ?? false, tpm: policy?.tpm ?? null, prices: pricesOut(policy?.prices ?? null) };
+function policyOut(context: AdminContext, name: string, policy: DeploymentPolicy | undefined): Record<string, unknown> {
+  return {
+    deployment: name,
+    gated: policy?.gated ?? false,
+    tpm: policy?.tpm ?? null,
+    prices: pricesOut(policy?.prices ?? null),
+    // What the configuration filters it with when a project chose nothing (content_safety.deployments, else default).
+    content_filter: context.deploymentFilterPolicies[name] ?? 'default',
+  };
 }
 
 function budgetOut(budget: Budget): Record<string, unknown> {
@@ -50,12 +57,12 @@ export const policyOperations = [
     id: 'deployments.list',
     method: 'GET',
     path: '/deployments',
-    summary: 'List configured deployments with their governance policy (gating, TPM, prices).',
+    summary: 'List configured deployments with their governance policy (gating, TPM, prices) and the content-filter policy the configuration gives each.',
     input: z.strictObject({}),
     async run(context) {
       requireAnywhere(context.principal, 'deployments:read');
       const policies = new Map((await context.storage.deployments.list()).map((policy) => [policy.deployment, policy]));
-      return { data: context.deployments.map((name) => policyOut(name, policies.get(name))) };
+      return { data: context.deployments.map((name) => policyOut(context, name, policies.get(name))) };
     },
   }),
   defineOperation({
@@ -103,7 +110,7 @@ export const policyOperations = [
       await context.storage.deployments.upsert(after);
       await context.changed('deployment', input.deployment);
       await context.audit({ target: `deployment:${input.deployment}`, organizationId: null, projectId: null, before: before ?? null, after });
-      return policyOut(input.deployment, after);
+      return policyOut(context, input.deployment, after);
     },
   }),
   defineOperation({

@@ -236,6 +236,18 @@ export const safetyOperations = [
     },
   }),
   defineOperation({
+    id: 'content-filters.policies',
+    method: 'GET',
+    path: '/content-filter-policies',
+    summary: `List the content-filter policies configured (content_safety.policies, with default and ${NO_FILTER}), the names a project may be given; "${NO_FILTER}" is the operator's to give.`,
+    input: z.strictObject({}),
+    table: { field: 'data', columns: ['name', 'operator_only'] },
+    async run(context) {
+      requireAnywhere(context.principal, 'safety:read');
+      return { data: context.filterPolicies.map((name) => ({ name, operator_only: name === NO_FILTER })) };
+    },
+  }),
+  defineOperation({
     id: 'content-filters.list',
     method: 'GET',
     path: '/projects/:project/content-filters',

@@ -117,5 +117,5 @@ describe.skipIf(!available)('usage pages in Chromium', () => {
     } finally {
       await context.close();
     }
-  });
+  }, 90_000);
 });

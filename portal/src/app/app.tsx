@@ -1,24 +1,33 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { useMemo } from 'react';
-import { createBrowserRouter, RouterProvider } from 'react-router';
+import { useMemo, type ComponentType } from 'react';
+import { createBrowserRouter, RouterProvider, type RouteObject } from 'react-router';
 import { ApiClient, ApiError } from '../api/api-client.js';
 import type { SessionStore } from '../api/session.js';
-import { DeploymentsPage } from '../pages/deployments-page.js';
 import { HomePage } from '../pages/home-page.js';
-import { KeysPage } from '../pages/keys-page.js';
-import { LimitsPage } from '../pages/limits-page.js';
 import { NotFoundPage } from '../pages/not-found-page.js';
-import { PlaygroundPage } from '../pages/playground-page.js';
-import { OverviewPage } from '../pages/overview-page.js';
 import { SignInPage } from '../pages/sign-in-page.js';
-import { UsagePage } from '../pages/usage-page.js';
 import { SignInCallbackPage } from '../pages/sign-in-callback-page.js';
-import { ProjectsPage } from '../pages/projects-page.js';
-import { AuditPage } from '../pages/audit-page.js';
-import { AccessPage } from '../pages/access-page.js';
-import { SafetyPage } from '../pages/safety-page.js';
 import { PortalContext, type Portal } from './portal-context.js';
 import { Shell } from './shell.js';
+
+/**
+ * A page loaded on first visit, in its own chunk: the sign-in page and the shell come in the first
+ * download, each page (and what only it uses, such as the charts) when it is first opened.
+ */
+function page<K extends string>(load: () => Promise<Record<K, ComponentType>>, name: K): Pick<RouteObject, 'lazy'> {
+  return { lazy: async () => ({ Component: (await load())[name] }) };
+}
+
+const DEPLOYMENTS = page(() => import('../pages/deployments-page.js'), 'DeploymentsPage');
+const KEYS = page(() => import('../pages/keys-page.js'), 'KeysPage');
+const PLAYGROUND = page(() => import('../pages/playground-page.js'), 'PlaygroundPage');
+const OVERVIEW = page(() => import('../pages/overview-page.js'), 'OverviewPage');
+const USAGE = page(() => import('../pages/usage-page.js'), 'UsagePage');
+const LIMITS = page(() => import('../pages/limits-page.js'), 'LimitsPage');
+const ACCESS = page(() => import('../pages/access-page.js'), 'AccessPage');
+const SAFETY = page(() => import('../pages/safety-page.js'), 'SafetyPage');
+const PROJECTS = page(() => import('../pages/projects-page.js'), 'ProjectsPage');
+const AUDIT = page(() => import('../pages/audit-page.js'), 'AuditPage');
 
 /** Refusals (4xx) are answers, not glitches: only network failures and 5xx are retried, twice. */
 function retry(failures: number, error: unknown): boolean {
@@ -47,21 +56,21 @@ export function App({ session }: { session: SessionStore }) {
           element: <Shell />,
           children: [
             { index: true, element: <HomePage /> },
-            { path: 'deployments', element: <DeploymentsPage /> },
-            { path: 'keys', element: <KeysPage /> },
-            { path: 'keys/:project', element: <KeysPage /> },
-            { path: 'playground', element: <PlaygroundPage /> },
-            { path: 'overview', element: <OverviewPage /> },
-            { path: 'usage', element: <UsagePage /> },
-            { path: 'limits', element: <LimitsPage /> },
-            { path: 'access', element: <AccessPage /> },
-            { path: 'access/:project', element: <AccessPage /> },
-            { path: 'safety', element: <SafetyPage /> },
-            { path: 'safety/:section', element: <SafetyPage /> },
-            { path: 'safety/:section/:project', element: <SafetyPage /> },
-            { path: 'projects', element: <ProjectsPage /> },
-            { path: 'projects/:project', element: <ProjectsPage /> },
-            { path: 'audit', element: <AuditPage /> },
+            { path: 'deployments', ...DEPLOYMENTS },
+            { path: 'keys', ...KEYS },
+            { path: 'keys/:project', ...KEYS },
+            { path: 'playground', ...PLAYGROUND },
+            { path: 'overview', ...OVERVIEW },
+            { path: 'usage', ...USAGE },
+            { path: 'limits', ...LIMITS },
+            { path: 'access', ...ACCESS },
+            { path: 'access/:project', ...ACCESS },
+            { path: 'safety', ...SAFETY },
+            { path: 'safety/:section', ...SAFETY },
+            { path: 'safety/:section/:project', ...SAFETY },
+            { path: 'projects', ...PROJECTS },
+            { path: 'projects/:project', ...PROJECTS },
+            { path: 'audit', ...AUDIT },
             { path: '*', element: <NotFoundPage /> },
           ],
         },

@@ -159,6 +159,27 @@ describe.runIf(available)('single sign-on, projects and the audit log in Chromiu
     }
   });
 
+  it('ends a single sign-on session when its token expires, and says so on the sign-in page', async () => {
+    issuer.user = { subject: 'ada', email: 'ada@acme.test', roles: ['Cerulean.Admin'] };
+    issuer.tokenLifetimeSeconds = 4;
+    const { page, context, errors } = await openPage(browser, cerulean.url);
+    try {
+      await page.goto(`${cerulean.url}/portal/projects`);
+      await page.getByRole('button', { name: /^Sign in with / }).click();
+      await page.getByRole('heading', { name: 'Projects' }).waitFor();
+      const stored = JSON.parse((await inPage<string>(page, "sessionStorage.getItem('cerulean.session')")) ?? '{}') as { expiresAt?: number };
+      expect(stored.expiresAt).toEqual(expect.any(Number));
+      // Nobody clicks: at the token's expiry the portal forgets it and shows why.
+      await page.getByText('Your single sign-on session expired. Sign in again.').waitFor({ timeout: 10_000 });
+      expect(await inPage(page, 'sessionStorage.length')).toBe(0);
+      expect(page.url()).toContain('/portal/sign-in');
+      expect(errors).toEqual([]);
+    } finally {
+      issuer.tokenLifetimeSeconds = 600;
+      await context.close();
+    }
+  });
+
   it('verifies the audit chain for the operator and shows the result', async () => {
     const { page, context, errors } = await openPage(browser, cerulean.url);
     try {

@@ -73,6 +73,27 @@ describe('ApiClient', () => {
     expect(signingIn.unauthorized()).toBe(0);
   });
 
+  it('sends no expired single sign-on token: the session ends at once, saying it expired', async () => {
+    const session = new SessionStore(memoryStorage());
+    session.signIn({ credential: apiKey, method: 'oidc', expiresAt: Date.now() - 1 });
+    let unauthorized = 0;
+    let fetched = 0;
+    const client = new ApiClient({
+      session,
+      baseUrl: cerulean.url,
+      onUnauthorized: () => (unauthorized += 1),
+      fetch: (input, init) => ((fetched += 1), globalThis.fetch(input, init)),
+    });
+    const error = await client.admin('GET', '/me').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 401, code: 'session_expired', message: 'Your single sign-on session expired: sign in again.' });
+    expect([unauthorized, fetched]).toEqual([1, 0]);
+    // Not yet expired: sent as usual.
+    session.signIn({ credential: apiKey, method: 'oidc', expiresAt: Date.now() + 60_000 });
+    await expect(client.admin('GET', '/me')).resolves.toMatchObject({ kind: 'key' });
+    expect([unauthorized, fetched]).toEqual([1, 1]);
+  });
+
   it('refuses to call without a session, and says so', async () => {
     const { client, unauthorized } = clientFor(null);
     await expect(client.admin('GET', '/me')).rejects.toMatchObject({ status: 401, code: 'signed_out' });

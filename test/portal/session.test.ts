@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SessionStore, type KeyValueStorage } from '../../portal/src/api/session.js';
+import { hasExpired, SessionStore, tokenExpiry, type KeyValueStorage } from '../../portal/src/api/session.js';
 
 /** The portal's session: one credential in the tab's session storage, forgotten wholly on sign-out. */
 class MemoryStorage implements KeyValueStorage {
@@ -27,6 +27,23 @@ describe('SessionStore', () => {
     expect(session.current()).toEqual({ credential: 'cer-abc', method: 'key' });
     // Another store over the same storage (a reload of the page) finds it.
     expect(new SessionStore(storage).credential()).toBe('cer-abc');
+  });
+
+  it("keeps a single sign-on token's expiry, read from its exp claim, and tells when it has passed", () => {
+    const jwt = (claims: object) => `${btoa('{"alg":"RS256"}')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.signature`;
+    expect(tokenExpiry(jwt({ sub: 'u', exp: 1_900_000_000 }))).toBe(1_900_000_000_000);
+    expect(tokenExpiry(jwt({ sub: 'u' }))).toBeUndefined();
+    expect(tokenExpiry(jwt({ exp: 'soon' }))).toBeUndefined();
+    expect(tokenExpiry('cer-not-a-jwt')).toBeUndefined();
+    expect(tokenExpiry('a.%%%.c')).toBeUndefined();
+
+    const storage = new MemoryStorage();
+    new SessionStore(storage).signIn({ credential: 'header.payload.sig', method: 'oidc', expiresAt: 5_000 });
+    const session = new SessionStore(storage).current()!;
+    expect(session).toEqual({ credential: 'header.payload.sig', method: 'oidc', expiresAt: 5_000 });
+    expect(hasExpired(session, 4_999)).toBe(false);
+    expect(hasExpired(session, 5_000)).toBe(true);
+    expect(hasExpired({ credential: 'cer-abc', method: 'key' }, Number.MAX_SAFE_INTEGER)).toBe(false);
   });
 
   it('forgets everything in the storage on sign-out, and remembers why only when told', () => {

@@ -1,4 +1,4 @@
-import type { SessionStore } from './session.js';
+import { hasExpired, type SessionStore } from './session.js';
 
 /** An error answer of the API, worded as the API worded it (OpenAI's envelope: message, type, param, code). */
 export class ApiError extends Error {
@@ -53,7 +53,7 @@ export interface SendOptions {
 
 export interface ApiClientOptions {
   readonly session: SessionStore;
-  /** Told when the API refuses the credential (401): the session is over. */
+  /** Told when the API refuses the credential (401), or the session's token has expired: the session is over. */
   readonly onUnauthorized: () => void;
   /** Base URL of Cerulean ('' in the browser: the portal is served by Cerulean itself). */
   readonly baseUrl?: string;
@@ -92,10 +92,16 @@ export class ApiClient {
    * request was aborted (the signal's AbortError).
    */
   async send(method: string, path: string, options: SendOptions = {}): Promise<Response> {
-    const presented = options.credential ?? this.options.session.current()?.credential;
+    const session = this.options.session.current();
+    const presented = options.credential ?? session?.credential;
     if (!presented) {
       this.options.onUnauthorized();
       throw new ApiError(401, 'You are signed out: sign in again.', 'signed_out');
+    }
+    // An expired single sign-on token is not sent: Cerulean would refuse it anyway.
+    if (options.credential === undefined && session && hasExpired(session, Date.now())) {
+      this.options.onUnauthorized();
+      throw new ApiError(401, 'Your single sign-on session expired: sign in again.', 'session_expired');
     }
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers, authorization: `Bearer ${presented}` };
     if (options.body !== undefined) headers['content-type'] = 'application/json';

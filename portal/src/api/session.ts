@@ -8,6 +8,29 @@
 export interface Session {
   readonly credential: string;
   readonly method: 'key' | 'oidc';
+  /** When a single sign-on token stops being accepted (epoch ms, its `exp`); absent for keys, which Cerulean judges on each call. */
+  readonly expiresAt?: number;
+}
+
+/** A JWT's `exp` in epoch ms, or undefined when the token is no JWT or carries none (the payload is read, not verified: Cerulean verifies). */
+export function tokenExpiry(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const base64 = payload
+      .replace(/-/g, '+')
+      .replace(/_/g, '/')
+      .padEnd(Math.ceil(payload.length / 4) * 4, '=');
+    const claims = JSON.parse(atob(base64)) as { exp?: unknown };
+    return typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? claims.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the session's token has passed its expiry at `now`. */
+export function hasExpired(session: Session, now: number): boolean {
+  return session.expiresAt !== undefined && session.expiresAt <= now;
 }
 
 /** The part of the Web Storage API the store needs (sessionStorage in the browser). */
@@ -37,7 +60,8 @@ export class SessionStore {
     try {
       const parsed = JSON.parse(raw) as Partial<Session>;
       if (typeof parsed.credential === 'string' && parsed.credential !== '' && (parsed.method === 'key' || parsed.method === 'oidc')) {
-        return { credential: parsed.credential, method: parsed.method };
+        const expiresAt = typeof parsed.expiresAt === 'number' ? { expiresAt: parsed.expiresAt } : {};
+        return { credential: parsed.credential, method: parsed.method, ...expiresAt };
       }
     } catch {
       // Not ours or damaged: treated as signed out.

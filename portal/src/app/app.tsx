@@ -1,8 +1,8 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { useMemo, type ComponentType } from 'react';
+import { useEffect, useMemo, type ComponentType } from 'react';
 import { createBrowserRouter, RouterProvider, type RouteObject } from 'react-router';
 import { ApiClient, ApiError } from '../api/api-client.js';
-import type { SessionStore } from '../api/session.js';
+import { hasExpired, type SessionStore } from '../api/session.js';
 import { HomePage } from '../pages/home-page.js';
 import { NotFoundPage } from '../pages/not-found-page.js';
 import { SignInPage } from '../pages/sign-in-page.js';
@@ -36,6 +36,9 @@ function retry(failures: number, error: unknown): boolean {
 }
 
 const SESSION_ENDED = 'Your session ended: Cerulean no longer accepts that credential. Sign in again.';
+const SSO_EXPIRED = 'Your single sign-on session expired. Sign in again.';
+/** Longest delay setTimeout keeps (about 24.8 days); a later expiry is re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The whole portal: its one API client, cache and router, over the given session store. */
 export function App({ session }: { session: SessionStore }) {
@@ -45,7 +48,11 @@ export function App({ session }: { session: SessionStore }) {
       session.signOut(reason);
       queryClient.clear();
     };
-    const client = new ApiClient({ session, onUnauthorized: () => signOut(SESSION_ENDED) });
+    const ended = () => {
+      const current = session.current();
+      return current && hasExpired(current, Date.now()) ? SSO_EXPIRED : SESSION_ENDED;
+    };
+    const client = new ApiClient({ session, onUnauthorized: () => signOut(ended()) });
     const value: Portal = { client, session, signOut };
     const router = createBrowserRouter(
       [
@@ -79,6 +86,23 @@ export function App({ session }: { session: SessionStore }) {
     );
     return { queryClient, value, router };
   }, [session]);
+  // A single sign-on session ends when its token expires, shown on the sign-in page, even while nobody clicks.
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      const expiresAt = session.current()?.expiresAt;
+      if (expiresAt === undefined) return;
+      const wait = expiresAt - Date.now();
+      timer = setTimeout(() => (wait > MAX_TIMER_MS ? arm() : portal.value.signOut(SSO_EXPIRED)), Math.min(Math.max(0, wait), MAX_TIMER_MS));
+    };
+    arm();
+    const unsubscribe = session.subscribe(arm);
+    return () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
+  }, [session, portal]);
   return (
     <PortalContext.Provider value={portal.value}>
       <QueryClientProvider client={portal.queryClient}>

@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import type { Identity } from '../api/identity.js';
+import { tokenExpiry } from '../api/session.js';
 import { CALLBACK_PATH, completeSignIn } from '../api/single-sign-on.js';
 import { usePortal } from '../app/portal-context.js';
 import { ErrorNotice, Loading } from '../components/status.js';
@@ -28,7 +29,8 @@ export function SignInCallbackPage() {
         const { credential, returnTo } = await completeSignIn(query, { storage: window.sessionStorage, fetch: (input, init) => fetch(input, init) });
         const identity = await client.admin<Identity>('GET', '/me', undefined, credential);
         queryClient.setQueryData(['me'], identity);
-        session.signIn({ credential, method: 'oidc' });
+        const expiresAt = tokenExpiry(credential);
+        session.signIn(expiresAt === undefined ? { credential, method: 'oidc' } : { credential, method: 'oidc', expiresAt });
         await navigate(returnTo, { replace: true });
       } catch (error) {
         setProblem(error);

@@ -201,7 +201,7 @@ export const CONTEXT_LEXICON: readonly PhraseRule[] = [
   {
     // A person's body part as the object of an act: "break his jaw", "smash that guy's face".
     tags: [Tag.OBJECT_BODY],
-    phrases: [POSSESSORS + ' [little/own/bare/stupid/fucking/ugly/smug] ' + BODY_PARTS, 'the/that/this/my [other] ' + OWNERS + ' ' + BODY_PARTS],
+    phrases: [POSSESSORS + ' [little/own/bare/stupid/fucking/ugly/smug] ' + BODY_PARTS, 'the/that/my ' + OWNERS + ' ' + BODY_PARTS],
   },
   { tags: [Tag.OBJECT_SELF], phrases: ['myself', 'my_self', 'my_own_life', 'my_life', 'ourselves'] },
   {

@@ -357,6 +357,9 @@ function learnedCategories(stream: TokenStream, hits: PhraseHits): number {
     if ((over & HATE_BIT) !== 0 && allPredicatesDenied(hits, stream, sentence[from])) over &= ~HATE_BIT;
     // Self-harm without its vocabulary is read only from a sentence about oneself ("I don't see the point in living").
     if ((over & SELF_HARM_BIT) !== 0 && !sentenceHas(hits, stream, sentence[from], Tag.FIRST_PERSON)) over &= ~SELF_HARM_BIT;
+    // Violence needs someone it is done to: a person, a body part or a group in the sentence
+    // (documentation that spells out "k.i.l.l" is not violence).
+    if ((over & VIOLENCE_BIT) !== 0 && !sentenceHasAny(hits, stream, sentence[from], VICTIM)) over &= ~VIOLENCE_BIT;
     mask |= over;
     from = t;
   }
@@ -366,10 +369,18 @@ function learnedCategories(stream: TokenStream, hits: PhraseHits): number {
 const HATE_BIT = 1 << LEARNED_ORDER.indexOf('hate');
 const SELF_HARM_INDEX = LEARNED_ORDER.indexOf('self_harm');
 const SELF_HARM_BIT = 1 << SELF_HARM_INDEX;
+const VIOLENCE_BIT = 1 << LEARNED_ORDER.indexOf('violence');
+const VICTIM = new Uint8Array(TAG_COUNT);
+for (const t of [Tag.OBJECT_PERSON, Tag.OBJECT_BODY, Tag.OBJECT_GROUP, Tag.HATE_GROUP, Tag.ADDRESSEE]) VICTIM[t] = 1;
 
 /** Whether sentence `s` has a match tagged `tag`. */
 function sentenceHas(hits: PhraseHits, stream: TokenStream, s: number, tag: number): boolean {
   for (let h = 0; h < hits.count; h++) if (hits.tag[h] === tag && stream.sentence[hits.start[h]] === s) return true;
+  return false;
+}
+/** Whether sentence `s` has a match with a tag set in `tags`. */
+function sentenceHasAny(hits: PhraseHits, stream: TokenStream, s: number, tags: Uint8Array): boolean {
+  for (let h = 0; h < hits.count; h++) if (tags[hits.tag[h]] === 1 && stream.sentence[hits.start[h]] === s) return true;
   return false;
 }
 /** Tokens a denial may come before what it denies ("nobody here thinks you're a failure"). */
@@ -517,7 +528,7 @@ interface ActReading {
   readonly advocate: boolean;
   /** Wanting it done ("I hope someone shoots him"), not threatening to do it. */
   readonly wish: boolean;
-  /** The verb opens its sentence: an order ("Kill him.", "Cut yourself."). */
+  /** The verb opens its sentence, or follows only "go", "just" …: an order ("Kill him.", "Go cut yourself."). */
   readonly imperative: boolean;
   readonly firstPerson: boolean;
   readonly negated: boolean;
@@ -525,6 +536,13 @@ interface ActReading {
   readonly ambiguous: boolean;
   /** The verb also names accidents to one's own body ("broke his leg skiing"). */
   readonly accidental: boolean;
+}
+
+/** Words that may open an order before its verb ("go cut yourself", "just kill him"). */
+const ORDER_OPENERS = new Set(['go', 'just', 'now', 'please', 'pls', 'so', 'then', 'and'].map((w) => tokenise(w).hash[0]));
+
+function orderedAfter(stream: TokenStream, at: number): boolean {
+  return at > 0 && (stream.flags[at - 1] & SENTENCE_START) !== 0 && stream.sentence[at - 1] === stream.sentence[at] && ORDER_OPENERS.has(stream.hash[at - 1]);
 }
 
 function readAct(sentence: Sentence, h: number): ActReading {
@@ -535,7 +553,7 @@ function readAct(sentence: Sentence, h: number): ActReading {
     intent: facts.before(facts.intentEnd, at, INTENT_WINDOW, s),
     advocate: facts.before(facts.advocateEnd, at, INTENT_WINDOW, s),
     wish: facts.before(facts.wishEnd, at, SUBJECT_WINDOW, s),
-    imperative: (facts.stream.flags[at] & SENTENCE_START) !== 0,
+    imperative: (facts.stream.flags[at] & SENTENCE_START) !== 0 || orderedAfter(facts.stream, at),
     ambiguous: facts.ambiguous[at] === 1,
     accidental: facts.accidental[at] === 1,
     firstPerson: facts.before(facts.firstPerson, at, SUBJECT_WINDOW, s),
@@ -624,7 +642,7 @@ function violence(sentence: Sentence): number {
     // news, history, fiction or medicine, is a depiction at medium intensity. A verb that also
     // names accidents ("broke his leg") needs the injury or a weapon told as well.
     const injured = (injury && (target || !act.ambiguous)) || (body && !act.accidental);
-    if (!act.negated && !pro && !fiction && ((target && lethal) || injured)) {
+    if (!act.negated && !pro && !fiction && !defensive && ((target && lethal) || injured)) {
       sentence.lift(MEDIUM);
       continue;
     }

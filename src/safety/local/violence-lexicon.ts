@@ -75,6 +75,11 @@ export const VIOLENCE_LEXICON: readonly PhraseRule[] = [
     phrases: ['broke', 'breaks', 'breaking', 'cut{,s,ting}', 'burn{,s,ed,t,ing}', 'fractur{e,es,ed,ing}', 'bang{,s,ed,ing}', 'twist{,s,ed,ing}'],
   },
   {
+    // Accidents too ("hit his head on the door", "hurt her back"), on top of their entries above.
+    tags: [Tag.VIOLENCE_ACT_ACCIDENTAL],
+    phrases: ['hit{,s,ting}', 'hurt{,s,ing}', 'injur{e,es,ed,ing}', 'knock{,s,ed,ing}'],
+  },
+  {
     tags: [Tag.VIOLENCE_ACT_HARM, Tag.VIOLENCE_ACT_AMBIGUOUS],
     phrases: [
       'crush{,es,ed,ing}',
@@ -375,9 +380,7 @@ export const VIOLENCE_LEXICON: readonly PhraseRule[] = [
       'pull/pulled/pulling/rip/ripped/ripping/tear/tore/tearing/gouge/gouged/cut/cutting out/off his/her/their/your fingernails/nails/teeth/eyes/tongue/ears',
       'pull/pulled/pulling/rip/ripped/ripping/tear/tore/tearing/gouge/gouged his/her/their/your fingernails/nails/teeth/eyes/tongue/throat/heart out',
       'blood coming/pouring/gushing out of his/her/their',
-      'throw/throws/threw/thrown/throwing/push/pushes/pushed/pushing/shove/shoved/toss/tossed him/her/them/you/the_kid/' +
-        'the_baby/the_man/the_woman/the_guy/the_dog/the_cat off/out_of/down/from a/the/that bridge/roof/balcony/cliff/' +
-        'window/building/stairs/overpass/train',
+      'throw/threw/thrown/throwing/push/pushed/pushing/shove/shoved/toss/tossed him/her/them/you off/out_of/from a/the bridge/roof/balcony/cliff/window/building/overpass',
       'thrown/pushed/shoved off/out_of/from a/the bridge/roof/balcony/cliff/window/building/overpass',
       'put/throw/threw/thrown/throwing you/him/her/them through a/the/that window/wall/windshield/windscreen/table',
     ],

@@ -13,6 +13,18 @@ const RELATIONS =
   'girlfriend/boyfriend/classmate/classmates/students/principal/landlord/cousin/uncle/aunt/grandma/' +
   'grandpa/parents/partner/manager/supervisor/baby/kids/children/stepdad/stepmom/bully/bullies';
 
+/** Whose body part: "his jaw", "that guy's face" (apostrophes are dropped: "guys"). */
+const POSSESSORS = 'his/her/your/their/its/ur';
+/** Whose body part, named: "that guy's face", "my ex's car" (apostrophes are dropped: "guys"). */
+const OWNERS =
+  'mans/womans/guys/girls/boys/kids/childs/babys/victims/dogs/cats/goats/horses/puppys/teachers/judges/cops/officers/' +
+  'guards/prisoners/landlords/exs/wifes/husbands/brothers/sisters/neighbours/neighbors/referees/drivers/cashiers/' +
+  'shopkeepers/bosss/dads/moms/mums';
+const BODY_PARTS =
+  'head/skull/face/jaw/nose/teeth/neck/throat/windpipe/ribs/ribcage/legs/leg/arms/arm/knees/knee/kneecaps/kneecap/' +
+  'fingers/hands/hand/eyes/eye/spine/back/chest/stomach/guts/brains/bones/ankles/ears/lips/mouth/belly/gut/kidneys/' +
+  'fingernails/eye_sockets/cheekbone/collarbone/elbows';
+
 /** "in 1944", "by 1066": a year before 2000 frames a sentence as history. */
 const YEARS_1000_TO_1999 = Array.from({ length: 1000 }, (_, k) => String(1000 + k)).join('/');
 
@@ -180,12 +192,21 @@ export const CONTEXT_LEXICON: readonly PhraseRule[] = [
       'coworkers',
       'my_enemies',
       'his_enemies',
+      'a/the/that/this victim/prisoner/prisoners/villagers/hostage/informant/shopkeeper/owner/customer/stranger/passenger/' +
+        'waiter/worker/old_man/old_woman/toddler/teenager/teen/homeless_man/homeless_guy/intruder/burglar/thief/' +
+        'referee/umpire/cyclist/pedestrian/jogger/inmate/suspect/protester/bystander/security_guard/kids/boys/girls/men/women',
+      'the/a/that/his/her/my/our/their dog/cat/puppy/kitten/goat/horse/pig/rabbit/hamster',
     ],
+  },
+  {
+    // A person's body part as the object of an act: "break his jaw", "smash that guy's face".
+    tags: [Tag.OBJECT_BODY],
+    phrases: [POSSESSORS + ' [little/own/bare/stupid/fucking/ugly/smug] ' + BODY_PARTS, 'the/that/my ' + OWNERS + ' ' + BODY_PARTS],
   },
   { tags: [Tag.OBJECT_SELF], phrases: ['myself', 'my_self', 'my_own_life', 'my_life', 'ourselves'] },
   {
     tags: [Tag.OBJECT_THIRD_SELF],
-    phrases: ['himself', 'herself', 'themselves', 'themself', 'his_own_life', 'her_own_life'],
+    phrases: ['himself', 'herself', 'themselves', 'themself', 'his_own_life', 'her_own_life', 'his/her/their wrist/wrists/thighs/skin/forearms'],
   },
   { tags: [Tag.OBJECT_YOU], phrases: ['yourself', 'urself', 'your_self', 'yourselves', 'yo_self', 'your_own_life'] },
   {
@@ -358,6 +379,53 @@ export const CONTEXT_LEXICON: readonly PhraseRule[] = [
       'gladiator{,s}',
       'warrior{,s}',
       'arena',
+    ],
+  },
+  {
+    tags: [Tag.DEFENSIVE],
+    phrases: [
+      'self_defence',
+      'self_defense',
+      'in_self_defence',
+      'in_self_defense',
+      'defend/protect myself/yourself/ourselves/my_family/my_kids/my_child/my_daughter/my_son',
+      'get_away',
+      'getting_away',
+      'break_free',
+      'escape',
+      'if/when someone/somebody/a_man/a_dog/an_attacker/a_mugger/a_burglar/an_intruder attacks/grabs/chokes/hits/punches/tries',
+      'attacks_me',
+      'grabs_me',
+      'an_attacker',
+      'the_attacker',
+      'attackers',
+      'mugger',
+      'krav_maga',
+      'jiu_jitsu',
+      'martial_arts',
+      'restrain',
+      'let_go',
+    ],
+  },
+  {
+    tags: [Tag.QUOTED_THREAT],
+    phrases: [
+      'said/says/saying/told_me/texted_me/messaged_me/wrote/keeps_saying/kept_saying/yelled/shouted/screamed ' +
+        'he/she/they/hed/shed/theyd/hell/shell/theyll/hes/shes/theyre would/will/was/is/were/are/going_to/gonna',
+      'said/says/saying/told_me/texted_me/messaged_me/wrote/keeps_saying/kept_saying/yelled/shouted/screamed hed/shed/theyd/hell/shell/theyll',
+      'threatened/threatening/threatens to',
+      'threatened/threatening me/us/my',
+      'is/was this/that a threat',
+      'should/do/can i/we report',
+      'report/reporting this/it/him/her/them/the_message/the_post/the_comment',
+      'moderation',
+      'moderators',
+      'moderate',
+      'classify this',
+      'flag this',
+      'restraining_order',
+      'someone/somebody/a_guy/a_man/a_woman/my_ex/a_stranger/a_customer/a_coworker/a_colleague/a_neighbour/a_neighbor sent/texted/messaged/wrote/left/posted',
+      'sent/got/received/getting a/this/these message/messages/text/texts/email/emails/voicemail/note/letter/dm/dms',
     ],
   },
   {

@@ -32,10 +32,16 @@ export const Tag = {
   OBJECT_GROUP: tag(),
   /** a process, the lights, time, weeds, bacteria … (makes an act verb harmless) */
   OBJECT_THING: tag(),
+  /** his jaw, your kneecaps, that guy's face … (a person's body part as the object of an act) */
+  OBJECT_BODY: tag(),
   /** a dragon, zombies, the final boss … (game violence: low at most) */
   OBJECT_GAME: tag(),
   /** story, novel, character, video game, film … */
   FICTION: tag(),
+  /** self-defence, an attacker, so I can get away … (violence one means to do only to escape or defend) */
+  DEFENSIVE: tag(),
+  /** he said he'd, threatened to, should I report this … (a threat received, quoted to ask for help) */
+  QUOTED_THREAT: tag(),
   /** news, history, study, patients, police said, prevention … */
   PROFESSIONAL: tag(),
   /** an idiom whose words would otherwise match ("killer feature", "kill -9") */
@@ -58,6 +64,12 @@ export const Tag = {
   VIOLENCE_ACT_HARM: tag(),
   /** marks an act verb with common harmless senses ("shoot a video", "hang the picture") */
   VIOLENCE_ACT_AMBIGUOUS: tag(),
+  /** marks an act verb that also names everyday accidents to one's own body ("broke his leg skiing", "cut her finger") */
+  VIOLENCE_ACT_ACCIDENTAL: tag(),
+  /** was beaten, gets hit by, got stabbed … (an act suffered, told in the passive voice) */
+  VIOLENCE_PASSIVE: tag(),
+  /** was murdered, got stabbed, was tortured … (a passive act with no harmless sense) */
+  VIOLENCE_PASSIVE_LETHAL: tag(),
   VIOLENCE_WEAPON_SEVERE: tag(),
   VIOLENCE_WEAPON: tag(),
   VIOLENCE_GRAPHIC: tag(),
@@ -67,7 +79,7 @@ export const Tag = {
   VIOLENCE_TERROR: tag(),
   VIOLENCE_MENTION: tag(),
   VIOLENCE_INSTRUCTION: tag(),
-  /** bleeding, skull, stopped breathing, her body … (the injury an act did: a description, not a mention) */
+  /** bleeding, skull, stopped breathing, her body, with a hammer, seventeen times … (the injury an act did or what it was done with: a description, not a mention) */
   VIOLENCE_INJURY: tag(),
 
   // Self-harm.

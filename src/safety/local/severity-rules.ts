@@ -49,6 +49,8 @@ const THIRD_SELF = 4;
 const GROUP = 5;
 const GAME = 6;
 const THING = 7;
+/** A person's body part ("his jaw"): a person, and an act on it is a concrete injury. */
+const BODY = 8;
 
 const OBJECT_CLASS = new Uint8Array(TAG_COUNT);
 OBJECT_CLASS[Tag.OBJECT_PERSON] = PERSON;
@@ -58,6 +60,7 @@ OBJECT_CLASS[Tag.OBJECT_THIRD_SELF] = THIRD_SELF;
 OBJECT_CLASS[Tag.OBJECT_GROUP] = GROUP;
 OBJECT_CLASS[Tag.OBJECT_GAME] = GAME;
 OBJECT_CLASS[Tag.OBJECT_THING] = THING;
+OBJECT_CLASS[Tag.OBJECT_BODY] = BODY;
 
 /** Severity level (SAFE…HIGH) and whether any of the category's vocabulary was seen. */
 export interface CategoryLevel {
@@ -87,6 +90,7 @@ const VIOLENCE_TAGS = [
   Tag.VIOLENCE_TERROR,
   Tag.VIOLENCE_MENTION,
   Tag.VIOLENCE_INSTRUCTION,
+  Tag.VIOLENCE_PASSIVE,
 ];
 const SELF_HARM_TAGS = [
   Tag.SELF_HARM_TERM,
@@ -127,10 +131,10 @@ for (const t of [...VIOLENCE_TAGS, ...SELF_HARM_TAGS, ...SEXUAL_TAGS, ...HATE_TA
 /** Scratch for TextFacts, grown on demand and reused by every call. */
 let tokenScratch = new Uint8Array(0);
 let sentenceScratch = new Uint8Array(0);
-const TOKEN_ARRAYS = 9;
+const TOKEN_ARRAYS = 10;
 /** Scratch above this size is given back when a much shorter text follows. */
 const RETAIN_BYTES = 1 << 22;
-const SENTENCE_ARRAYS = 6;
+const SENTENCE_ARRAYS = 7;
 
 /** Per-token and per-sentence facts, built once per text from its matches. */
 class TextFacts {
@@ -143,12 +147,14 @@ class TextFacts {
   readonly copula: Uint8Array;
   readonly wishEnd: Uint8Array;
   readonly ambiguous: Uint8Array;
+  readonly accidental: Uint8Array;
   readonly fiction: Uint8Array;
   readonly professional: Uint8Array;
   readonly plan: Uint8Array;
   readonly ideation: Uint8Array;
   readonly group: Uint8Array;
   readonly preparation: Uint8Array;
+  readonly quoted: Uint8Array;
 
   constructor(
     readonly stream: TokenStream,
@@ -176,12 +182,14 @@ class TextFacts {
     this.copula = perToken(6);
     this.wishEnd = perToken(7);
     this.ambiguous = perToken(8);
+    this.accidental = perToken(9);
     this.fiction = perSentence(0);
     this.professional = perSentence(1);
     this.plan = perSentence(2);
     this.ideation = perSentence(3);
     this.group = perSentence(4);
     this.preparation = perSentence(5);
+    this.quoted = perSentence(6);
     const { count, tag, start, end } = hits;
     for (let h = 0; h < count; h++) {
       const t = tag[h];
@@ -208,6 +216,9 @@ class TextFacts {
         case Tag.VIOLENCE_ACT_AMBIGUOUS:
           this.ambiguous[start[h]] = 1;
           break;
+        case Tag.VIOLENCE_ACT_ACCIDENTAL:
+          this.accidental[start[h]] = 1;
+          break;
         case Tag.SELF_HARM_PREPARATION:
           this.preparation[s] = 1;
           break;
@@ -225,6 +236,9 @@ class TextFacts {
           break;
         case Tag.PROFESSIONAL:
           this.professional[s] = 1;
+          break;
+        case Tag.QUOTED_THREAT:
+          this.quoted[s] = 1;
           break;
         case Tag.SELF_HARM_PLAN:
           this.plan[s] = 1;
@@ -269,6 +283,9 @@ class TextFacts {
         if (t === from) return object;
         continue;
       }
+      // A body part is the act's own object only right after it ("smashed his face", "stomped on
+      // her head"), not "slammed the door in his face".
+      if (object === BODY && t > from + 1) continue;
       if (object !== NO_OBJECT) return object;
       // An unknown capitalised word mid-sentence is most likely a name ("I will kill Steve").
       const f = flags[t];
@@ -340,6 +357,9 @@ function learnedCategories(stream: TokenStream, hits: PhraseHits): number {
     if ((over & HATE_BIT) !== 0 && allPredicatesDenied(hits, stream, sentence[from])) over &= ~HATE_BIT;
     // Self-harm without its vocabulary is read only from a sentence about oneself ("I don't see the point in living").
     if ((over & SELF_HARM_BIT) !== 0 && !sentenceHas(hits, stream, sentence[from], Tag.FIRST_PERSON)) over &= ~SELF_HARM_BIT;
+    // Violence needs someone it is done to: a person, a body part or a group in the sentence
+    // (documentation that spells out "k.i.l.l" is not violence).
+    if ((over & VIOLENCE_BIT) !== 0 && !sentenceHasAny(hits, stream, sentence[from], VICTIM)) over &= ~VIOLENCE_BIT;
     mask |= over;
     from = t;
   }
@@ -349,10 +369,18 @@ function learnedCategories(stream: TokenStream, hits: PhraseHits): number {
 const HATE_BIT = 1 << LEARNED_ORDER.indexOf('hate');
 const SELF_HARM_INDEX = LEARNED_ORDER.indexOf('self_harm');
 const SELF_HARM_BIT = 1 << SELF_HARM_INDEX;
+const VIOLENCE_BIT = 1 << LEARNED_ORDER.indexOf('violence');
+const VICTIM = new Uint8Array(TAG_COUNT);
+for (const t of [Tag.OBJECT_PERSON, Tag.OBJECT_BODY, Tag.OBJECT_GROUP, Tag.HATE_GROUP, Tag.ADDRESSEE]) VICTIM[t] = 1;
 
 /** Whether sentence `s` has a match tagged `tag`. */
 function sentenceHas(hits: PhraseHits, stream: TokenStream, s: number, tag: number): boolean {
   for (let h = 0; h < hits.count; h++) if (hits.tag[h] === tag && stream.sentence[hits.start[h]] === s) return true;
+  return false;
+}
+/** Whether sentence `s` has a match with a tag set in `tags`. */
+function sentenceHasAny(hits: PhraseHits, stream: TokenStream, s: number, tags: Uint8Array): boolean {
+  for (let h = 0; h < hits.count; h++) if (tags[hits.tag[h]] === 1 && stream.sentence[hits.start[h]] === s) return true;
   return false;
 }
 /** Tokens a denial may come before what it denies ("nobody here thinks you're a failure"). */
@@ -500,12 +528,21 @@ interface ActReading {
   readonly advocate: boolean;
   /** Wanting it done ("I hope someone shoots him"), not threatening to do it. */
   readonly wish: boolean;
-  /** The verb opens its sentence: an order ("Kill him.", "Cut yourself."). */
+  /** The verb opens its sentence, or follows only "go", "just" …: an order ("Kill him.", "Go cut yourself."). */
   readonly imperative: boolean;
   readonly firstPerson: boolean;
   readonly negated: boolean;
   /** The verb has common harmless senses and needs a person or group as object to count. */
   readonly ambiguous: boolean;
+  /** The verb also names accidents to one's own body ("broke his leg skiing"). */
+  readonly accidental: boolean;
+}
+
+/** Words that may open an order before its verb ("go cut yourself", "just kill him"). */
+const ORDER_OPENERS = new Set(['go', 'just', 'now', 'please', 'pls', 'so', 'then', 'and'].map((w) => tokenise(w).hash[0]));
+
+function orderedAfter(stream: TokenStream, at: number): boolean {
+  return at > 0 && (stream.flags[at - 1] & SENTENCE_START) !== 0 && stream.sentence[at - 1] === stream.sentence[at] && ORDER_OPENERS.has(stream.hash[at - 1]);
 }
 
 function readAct(sentence: Sentence, h: number): ActReading {
@@ -516,8 +553,9 @@ function readAct(sentence: Sentence, h: number): ActReading {
     intent: facts.before(facts.intentEnd, at, INTENT_WINDOW, s),
     advocate: facts.before(facts.advocateEnd, at, INTENT_WINDOW, s),
     wish: facts.before(facts.wishEnd, at, SUBJECT_WINDOW, s),
-    imperative: (facts.stream.flags[at] & SENTENCE_START) !== 0,
+    imperative: (facts.stream.flags[at] & SENTENCE_START) !== 0 || orderedAfter(facts.stream, at),
     ambiguous: facts.ambiguous[at] === 1,
+    accidental: facts.accidental[at] === 1,
     firstPerson: facts.before(facts.firstPerson, at, SUBJECT_WINDOW, s),
     negated: facts.before(facts.negation, at, NEGATION_WINDOW, s),
   };
@@ -525,7 +563,9 @@ function readAct(sentence: Sentence, h: number): ActReading {
 
 function violence(sentence: Sentence): number {
   const { facts, counts, s } = sentence;
-  const fiction = facts.framedFiction(s);
+  // A threat someone received, quoted to ask for help or moderation ("he said he'd break my legs,
+  // should I report it?"), is told like fiction: low.
+  const fiction = facts.framedFiction(s) || facts.near(facts.quoted, s);
   const pro = facts.framedProfessional(s);
   sentence.level = SAFE;
 
@@ -555,7 +595,14 @@ function violence(sentence: Sentence): number {
   if (sentence.has(Tag.VIOLENCE_MENTION)) sentence.lift(pro ? SAFE : LOW);
 
   const { tag } = facts.hits;
+  // Doing it only to get away or defend oneself ("where should I hit them so I can get away").
+  const defensive = sentence.has(Tag.DEFENSIVE);
+  const injury = sentence.has(Tag.VIOLENCE_INJURY);
   for (let h = sentence.from; h < sentence.to; h++) {
+    if (tag[h] === Tag.VIOLENCE_PASSIVE) {
+      sentence.lift(passive(sentence, h, fiction, pro));
+      continue;
+    }
     if (tag[h] !== Tag.VIOLENCE_ACT_LETHAL && tag[h] !== Tag.VIOLENCE_ACT_HARM) continue;
     const lethal = tag[h] === Tag.VIOLENCE_ACT_LETHAL;
     const act = readAct(sentence, h);
@@ -565,21 +612,24 @@ function violence(sentence: Sentence): number {
       sentence.lift(LOW);
       continue;
     }
-    const target = act.object === PERSON || act.object === GROUP;
+    const body = act.object === BODY;
+    const target = act.object === PERSON || act.object === GROUP || body;
     if (act.ambiguous && !target) continue;
     if (target && !act.negated) {
       if ((act.intent || act.advocate) && act.firstPerson) {
-        sentence.lift(fiction ? LOW : lethal ? HIGH : MEDIUM);
+        sentence.lift(fiction || defensive ? LOW : lethal ? HIGH : MEDIUM);
         continue;
       }
       if (act.advocate || act.imperative || act.wish) {
-        // Urging violence against a whole group is incitement, whoever says it.
+        // Urging violence against a whole group is incitement, whoever says it. Wishing harm on
+        // someone, or urging an injury ("someone needs to break his jaw"), is medium.
         const incitement = act.object === GROUP && !act.wish;
-        sentence.lift(fiction ? LOW : incitement ? HIGH : lethal ? MEDIUM : LOW);
+        const urged = lethal || act.wish || ((body || injury) && !act.imperative);
+        sentence.lift(fiction || defensive ? LOW : incitement ? HIGH : urged ? MEDIUM : LOW);
         continue;
       }
       if (sentence.has(Tag.HOW_TO)) {
-        sentence.lift(lethal ? HIGH : MEDIUM);
+        sentence.lift(defensive ? LOW : lethal ? HIGH : MEDIUM);
         continue;
       }
       if (sentence.has(Tag.ENDORSE)) {
@@ -588,16 +638,34 @@ function violence(sentence: Sentence): number {
       }
     }
     // Described rather than requested: someone killed, or an act with the injury it did ("stabbed
-    // him … bleeding", "beat him until he stopped breathing"), outside news, history, fiction or
-    // medicine, is a depiction at medium intensity.
-    const injured = sentence.has(Tag.VIOLENCE_INJURY) && (target || !act.ambiguous);
-    if (!act.negated && !pro && !fiction && ((target && lethal) || injured)) {
+    // him … bleeding", "beat him until he stopped breathing", "smashed his teeth in"), outside
+    // news, history, fiction or medicine, is a depiction at medium intensity. A verb that also
+    // names accidents ("broke his leg") needs the injury or a weapon told as well.
+    const injured = (injury && (target || !act.ambiguous)) || (body && !act.accidental);
+    if (!act.negated && !pro && !fiction && !defensive && ((target && lethal) || injured)) {
       sentence.lift(MEDIUM);
       continue;
     }
     sentence.lift(pro || act.negated ? SAFE : LOW);
   }
   return sentence.level;
+}
+
+/**
+ * An act suffered, told in the passive ("she was stabbed", "I hope he gets hit by a bus"): wished
+ * or urged, it is medium; told, it is a depiction, medium when the act has no harmless sense
+ * ("murdered", "tortured") or the injury is told ("beaten with chains", "shot in the head"),
+ * else low; news, history and fiction lower it, a negation cancels it.
+ */
+function passive(sentence: Sentence, h: number, fiction: boolean, pro: boolean): number {
+  const { facts, s } = sentence;
+  const at = facts.hits.start[h];
+  if (facts.before(facts.negation, at, NEGATION_WINDOW, s)) return SAFE;
+  const wished = facts.before(facts.wishEnd, at, SUBJECT_WINDOW, s) || facts.before(facts.advocateEnd, at, INTENT_WINDOW, s);
+  if (wished) return fiction ? LOW : MEDIUM;
+  if (pro) return SAFE;
+  if (fiction || facts.accidental[at] === 1) return LOW;
+  return sentence.has(Tag.VIOLENCE_PASSIVE_LETHAL) || sentence.has(Tag.VIOLENCE_INJURY) ? MEDIUM : LOW;
 }
 
 function selfHarm(sentence: Sentence): number {

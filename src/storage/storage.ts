@@ -567,6 +567,11 @@ export interface StoredResponse {
   response: Record<string, unknown>;
   /** One of {@link StoredResponseStatus}; kept as text so that a status added upstream later still stores. */
   status: string;
+  /**
+   * `JSON.stringify(response)` when the caller has it already (the JSON answer it sends): stored
+   * as given instead of serialising the response a second time. Never read back (`get` parses).
+   */
+  responseJson?: string;
 }
 
 /** Options of {@link ResponseRepository.listInputItems}, with OpenAI's list semantics. */

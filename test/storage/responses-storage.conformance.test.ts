@@ -93,6 +93,18 @@ describe.each(postgresAvailable ? (['sqlite', 'postgres'] as const) : (['sqlite'
     const master = stored('resp_master', { projectId: '' });
     await storage.responses.put(master);
     expect(await storage.responses.get('', 'resp_master')).toEqual(master);
+
+    // Given already serialised (the JSON answer the caller sends), the text is stored as given.
+    const serialised = stored('resp_text', { response: { id: 'resp_text', status: 'completed', output_text: 'é "quoted"' } });
+    await storage.responses.put({ ...serialised, responseJson: JSON.stringify(serialised.response, null, 1) });
+    expect(await storage.responses.get('proj_a', 'resp_text')).toEqual(serialised);
+    const db = place.kysely();
+    try {
+      const row = await db.selectFrom('responses').select('response').where('id', '=', 'resp_text').executeTakeFirst();
+      expect(row?.response).toBe(JSON.stringify(serialised.response, null, 1));
+    } finally {
+      await db.destroy();
+    }
   });
 
   it("keeps each project to its own responses: another project's id reads, lists and deletes as missing", async () => {

@@ -167,7 +167,7 @@ function toResponseRow(record: StoredResponse): Insertable<ResponsesTable> {
     model: record.model,
     previous_response_id: record.previousResponseId,
     input: JSON.stringify(record.input),
-    response: JSON.stringify(record.response),
+    response: record.responseJson ?? JSON.stringify(record.response),
     status: record.status,
   };
 }

@@ -75,7 +75,7 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
     return turns.flat();
   };
 
-  const save = async (context: InferenceContext, response: JsonObject): Promise<void> => {
+  const save = async (context: InferenceContext, response: JsonObject, responseJson?: string): Promise<void> => {
     const state = stateOf(context);
     if (!store || state.request.store === false) return;
     await store.put({
@@ -88,6 +88,7 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
       input: state.items,
       response,
       status: typeof response.status === 'string' ? response.status : 'completed',
+      ...(responseJson === undefined ? {} : { responseJson }),
     });
   };
 
@@ -128,8 +129,10 @@ export function responsesOperations(dependencies: ResponsesDependencies): Array<
       }
       const state = stateOf(context);
       const response = chatToResponse(answer.body, state.request, { id: state.id, createdAt: state.createdAt, model: context.answerModel });
-      await save(context, response);
-      return { body: response };
+      // Serialised once: the same text is stored and sent.
+      const text = JSON.stringify(response);
+      await save(context, response, text);
+      return { body: response, raw: text };
     },
     stream: (chunks, context) => (context.answeredNatively ? nativeEvents(chunks, context, save) : responseEvents(chunks, context, save)),
     streamError: (error, context) => {

@@ -5,7 +5,7 @@ import { startOidcProvider, type OidcProvider } from '../fixtures/oidc-provider.
 import { startOpenAIFixture, type OpenAIFixture } from '../fixtures/openai-upstream.js';
 import { MASTER_KEY } from '../helpers/cerulean.js';
 import { startGovernedCerulean, type GovernedCerulean } from '../helpers/governed.js';
-import { buildPortal, chromiumAvailable, launchChromium, openPage, signIn } from '../helpers/portal-browser.js';
+import { buildPortal, chromiumAvailable, inPage, launchChromium, openPage, signIn } from '../helpers/portal-browser.js';
 
 /**
  * The Limited access and Content safety pages in Chromium: a project owner (signed in through the
@@ -112,6 +112,11 @@ describe.runIf(available)('limited access in Chromium', () => {
       await page.getByLabel('Use case').fill('chat bot');
       await page.getByRole('button', { name: 'Apply for access' }).click();
       await page.getByText('Describe the use case in at least 20 characters (8 so far).').waitFor();
+      // Described by its help until it has a problem, then by the problem (announced); it has the focus.
+      const useCase = page.getByLabel('Use case');
+      expect(await useCase.getAttribute('aria-invalid')).toBe('true');
+      expect(await page.locator(`#${await useCase.getAttribute('aria-describedby')}`).getAttribute('role')).toBe('alert');
+      expect(await inPage<string>(page, 'document.activeElement.id')).toBe('apply-use-case');
       await page.getByLabel('Use case').fill('Summarising lab notebooks for the research team.');
       await page.getByRole('button', { name: 'Apply for access' }).click();
       await page.getByText('Applied for gpt-secure: the request is pending.').waitFor();

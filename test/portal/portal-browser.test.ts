@@ -104,6 +104,10 @@ describe.skipIf(!available)('the portal in Chromium', () => {
       expect(first?.headers()).toMatchObject({ 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
       expect(first?.headers()['content-security-policy']).toMatch(/^default-src 'self'; script-src 'self'; style-src 'self';/);
 
+      // Nothing pasted: said before anything is sent.
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toBe('Paste a key or token first.');
+      expect(await page.getByLabel('Master key, API key or access token').getAttribute('aria-invalid')).toBe('true');
       await page.getByLabel('Master key, API key or access token').fill('cer-not-the-key');
       await page.getByRole('button', { name: 'Sign in' }).click();
       // The refusal as the API worded it.
@@ -132,6 +136,13 @@ describe.skipIf(!available)('the portal in Chromium', () => {
       await page.getByLabel('Expires').fill('soon');
       await page.getByRole('button', { name: 'Create key' }).click();
       await page.getByText('Give a duration (30d, 12h, 90m, 2w) or a date (2030-01-31).').waitFor();
+      // The field is marked invalid, described by the problem (announced), and has the focus.
+      const expires = page.getByLabel('Expires');
+      expect(await expires.getAttribute('aria-invalid')).toBe('true');
+      const described = page.locator(`#${await expires.getAttribute('aria-describedby')}`);
+      expect(await described.textContent()).toBe('Give a duration (30d, 12h, 90m, 2w) or a date (2030-01-31).');
+      expect(await described.getAttribute('role')).toBe('alert');
+      expect(await inPage<string>(page, 'document.activeElement.id')).toBe('key-expires');
       expect((await cerulean.admin('GET', '/projects/proj_search/keys')).body.data).toEqual([]);
 
       await page.getByLabel('Expires').fill('30d');

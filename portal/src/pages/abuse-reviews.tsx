@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
+import { useWatch } from 'react-hook-form';
 import type { Listing, Project } from '../api/admin-types.js';
 import {
   ABUSE_REVIEW_STATUSES,
@@ -16,6 +17,7 @@ import { may } from '../api/identity.js';
 import { useIdentity, usePortal } from '../app/portal-context.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { DataTable } from '../components/data-table.js';
+import { useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
 import { ProjectPicker } from '../components/project-picker.js';
 import { Empty, ErrorNotice, Loading } from '../components/status.js';
@@ -71,8 +73,9 @@ const column = createColumnHelper<AbuseReview>();
 
 function ReviewQueue({ projectId, projectFilter, onProject }: { projectId: string | undefined; projectFilter: boolean; onProject: (id: string) => void }) {
   const { client } = usePortal();
-  const [status, setStatus] = useState<AbuseReviewStatus | ''>('open');
-  const [subjectType, setSubjectType] = useState<AbuseSubjectType | ''>('');
+  // The filters apply as they are chosen: nothing to check, no button.
+  const { register, control } = useCheckedForm<{ status: AbuseReviewStatus | ''; subjectType: AbuseSubjectType | '' }>({ status: 'open', subjectType: '' });
+  const [status, subjectType] = useWatch({ control, name: ['status', 'subjectType'] });
   const [opened, setOpened] = useState<string | null>(null);
   const search = new URLSearchParams();
   if (projectId) search.set('project', projectId);
@@ -110,7 +113,7 @@ function ReviewQueue({ projectId, projectFilter, onProject }: { projectId: strin
         {projectFilter ? <ProjectFilter value={projectId ?? ''} onChange={onProject} /> : null}
         <div className="field">
           <label htmlFor="review-status">Status</label>
-          <select id="review-status" value={status} onChange={(event) => setStatus(event.target.value as AbuseReviewStatus | '')}>
+          <select id="review-status" {...register('status')}>
             {ABUSE_REVIEW_STATUSES.map((value) => (
               <option key={value} value={value}>
                 {value}
@@ -121,7 +124,7 @@ function ReviewQueue({ projectId, projectFilter, onProject }: { projectId: strin
         </div>
         <div className="field">
           <label htmlFor="review-subject">Subject</label>
-          <select id="review-subject" value={subjectType} onChange={(event) => setSubjectType(event.target.value as AbuseSubjectType | '')}>
+          <select id="review-subject" {...register('subjectType')}>
             <option value="">any</option>
             {ABUSE_SUBJECT_TYPES.map((value) => (
               <option key={value} value={value}>
@@ -179,13 +182,16 @@ function ReviewDetail({ id, onClose }: { id: string; onClose: () => void }) {
     queryFn: () => client.admin<AbuseReviewDetail>('GET', `/abuse/reviews/${encodeURIComponent(id)}`),
   });
   const [deciding, setDeciding] = useState<AbuseDecision | null>(null);
-  const [reason, setReason] = useState('');
+  // The decision's optional reason: a form of one field, with nothing to check.
+  const { register, getValues, reset } = useCheckedForm<{ reason: string }>({ reason: '' });
   const decide = useMutation({
-    mutationFn: (verb: AbuseDecision) =>
-      client.admin<AbuseReview>('POST', `/abuse/reviews/${encodeURIComponent(id)}/${verb}`, reason.trim() ? { reason: reason.trim() } : {}),
+    mutationFn: (verb: AbuseDecision) => {
+      const reason = getValues('reason').trim();
+      return client.admin<AbuseReview>('POST', `/abuse/reviews/${encodeURIComponent(id)}/${verb}`, reason ? { reason } : {});
+    },
     onSuccess: () => {
       setDeciding(null);
-      setReason('');
+      reset();
       return queryClient.invalidateQueries({ queryKey: ['abuse'] });
     },
   });
@@ -194,7 +200,7 @@ function ReviewDetail({ id, onClose }: { id: string; onClose: () => void }) {
   const detail = review.data;
   const close = () => {
     setDeciding(null);
-    setReason('');
+    reset();
     decide.reset();
   };
   return (
@@ -261,7 +267,7 @@ function ReviewDetail({ id, onClose }: { id: string; onClose: () => void }) {
         <p>{deciding ? consequence(deciding, detail) : null}</p>
         <div className="field">
           <label htmlFor="review-reason">Reason (optional, recorded with the decision)</label>
-          <textarea id="review-reason" rows={2} maxLength={2000} value={reason} onChange={(event) => setReason(event.target.value)} />
+          <textarea id="review-reason" rows={2} maxLength={2000} {...register('reason')} />
         </div>
         {decide.isError ? <ErrorNotice error={decide.error} /> : null}
       </ConfirmDialog>

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import type { DeploymentPolicy, Listing, Project } from '../api/admin-types.js';
 import { checkUseCase, type AccessRequest, type AccessRequestStatus } from '../api/governance.js';
@@ -8,6 +8,7 @@ import { may } from '../api/identity.js';
 import { useIdentity, usePortal } from '../app/portal-context.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { DataTable } from '../components/data-table.js';
+import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
 import { ProjectPicker } from '../components/project-picker.js';
 import { Empty, ErrorNotice, Loading } from '../components/status.js';
@@ -108,17 +109,19 @@ function ApplyForm({ project, requests }: { project: Project; requests: readonly
   const { client } = usePortal();
   const queryClient = useQueryClient();
   const deployments = useQuery({ queryKey: ['deployments'], queryFn: () => client.admin<Listing<DeploymentPolicy>>('GET', '/deployments') });
-  const [deployment, setDeployment] = useState('');
-  const [useCase, setUseCase] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
+  const {
+    register,
+    handleSubmit,
+    reset,
+    formState: { errors },
+  } = useCheckedForm<{ deployment: string; useCase: string }>({ deployment: '', useCase: '' });
   const [sent, setSent] = useState<AccessRequest | null>(null);
   const send = useMutation({
     mutationFn: (body: { deployment: string; use_case: string }) =>
       client.admin<AccessRequest>('POST', `/projects/${encodeURIComponent(project.id)}/access-requests`, body),
     onSuccess: (request) => {
       setSent(request);
-      setDeployment('');
-      setUseCase('');
+      reset();
       return queryClient.invalidateQueries({ queryKey: ['access-requests'] });
     },
   });
@@ -127,27 +130,22 @@ function ApplyForm({ project, requests }: { project: Project; requests: readonly
   const gated = deployments.data.data.filter((candidate) => candidate.gated).map((candidate) => candidate.deployment);
   if (gated.length === 0) return <Empty>No deployment is gated: every project may call every deployment its keys allow.</Empty>;
   const open = new Map(requests.filter((request) => request.status !== 'rejected').map((request) => [request.deployment, request.status]));
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (!deployment) {
-      setProblem('Choose the deployment to apply for.');
-      return;
-    }
+  const submit = handleSubmit(({ deployment, useCase }) => {
     const checked = checkUseCase(useCase);
-    if ('problem' in checked) {
-      setProblem(checked.problem);
-      return;
-    }
-    setProblem(null);
+    if ('problem' in checked) return;
     setSent(null);
     send.mutate({ deployment, use_case: checked.value });
-  };
+  });
   return (
-    <form className="panel" onSubmit={submit} noValidate aria-labelledby="apply-title">
+    <form className="panel" onSubmit={(event) => void submit(event)} noValidate aria-labelledby="apply-title">
       <h3 id="apply-title">Apply for access</h3>
       <div className="field">
         <label htmlFor="apply-deployment">Gated deployment</label>
-        <select id="apply-deployment" value={deployment} onChange={(event) => setDeployment(event.target.value)}>
+        <select
+          id="apply-deployment"
+          {...fieldAria(errors.deployment?.message, 'apply-deployment-problem')}
+          {...register('deployment', { validate: (value) => value !== '' || 'Choose the deployment to apply for.' })}
+        >
           <option value="">Choose a deployment…</option>
           {gated.map((name) => (
             <option key={name} value={name} disabled={open.has(name)}>
@@ -156,26 +154,21 @@ function ApplyForm({ project, requests }: { project: Project; requests: readonly
             </option>
           ))}
         </select>
+        <FieldProblem id="apply-deployment-problem" problem={errors.deployment?.message} />
       </div>
       <div className="field">
         <label htmlFor="apply-use-case">Use case</label>
         <textarea
           id="apply-use-case"
           rows={4}
-          value={useCase}
           maxLength={5000}
-          aria-invalid={problem ? true : undefined}
-          aria-describedby={problem ? 'apply-problem' : 'apply-help'}
-          onChange={(event) => setUseCase(event.target.value)}
+          {...fieldAria(errors.useCase?.message, 'apply-problem', 'apply-help')}
+          {...register('useCase', { validate: (value) => problemOf(checkUseCase(value)) })}
         />
         <p id="apply-help" className="help">
           What the project will use the deployment for, in 20 characters or more; the operator reads it before deciding.
         </p>
-        {problem ? (
-          <p id="apply-problem" className="field-problem" role="alert">
-            {problem}
-          </p>
-        ) : null}
+        <FieldProblem id="apply-problem" problem={errors.useCase?.message} />
       </div>
       {send.isError ? <ErrorNotice error={send.error} /> : null}
       {sent ? (
@@ -202,13 +195,16 @@ function ReviewQueue() {
     queryFn: () => client.admin<Listing<AccessRequest>>('GET', `/access-requests${status ? `?status=${status}` : ''}`),
   });
   const [deciding, setDeciding] = useState<Decision | null>(null);
-  const [note, setNote] = useState('');
+  // The decision's optional note: a form of one field, with nothing to check.
+  const { register, getValues, reset } = useCheckedForm<{ note: string }>({ note: '' });
   const decide = useMutation({
-    mutationFn: ({ request, verb }: Decision) =>
-      client.admin<AccessRequest>('POST', `/access-requests/${encodeURIComponent(request.id)}/${verb}`, note.trim() ? { reason: note.trim() } : {}),
+    mutationFn: ({ request, verb }: Decision) => {
+      const note = getValues('note').trim();
+      return client.admin<AccessRequest>('POST', `/access-requests/${encodeURIComponent(request.id)}/${verb}`, note ? { reason: note } : {});
+    },
     onSuccess: () => {
       setDeciding(null);
-      setNote('');
+      reset();
       return queryClient.invalidateQueries({ queryKey: ['access-requests'] });
     },
   });
@@ -244,7 +240,7 @@ function ReviewQueue() {
   );
   const close = () => {
     setDeciding(null);
-    setNote('');
+    reset();
     decide.reset();
   };
   return (
@@ -287,7 +283,7 @@ function ReviewQueue() {
         </p>
         <div className="field">
           <label htmlFor="access-note">Note (optional, recorded with the decision)</label>
-          <textarea id="access-note" rows={2} maxLength={2000} value={note} onChange={(event) => setNote(event.target.value)} />
+          <textarea id="access-note" rows={2} maxLength={2000} {...register('note')} />
         </div>
         {decide.isError ? <ErrorNotice error={decide.error} /> : null}
       </ConfirmDialog>

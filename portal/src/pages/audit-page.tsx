@@ -1,11 +1,12 @@
 import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { Listing } from '../api/admin-types.js';
 import { auditQuery, NO_FILTERS, type AuditFilters } from '../api/audit-query.js';
 import type { AuditEntry, AuditVerification } from '../api/tenancy-types.js';
 import { useIdentity, usePortal } from '../app/portal-context.js';
 import { DataTable } from '../components/data-table.js';
+import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
 import { ErrorNotice, Loading } from '../components/status.js';
 
@@ -35,9 +36,13 @@ const columns = [
 export function AuditPage() {
   const { client } = usePortal();
   const identity = useIdentity();
-  const [draft, setDraft] = useState<AuditFilters>(NO_FILTERS);
+  const {
+    register,
+    handleSubmit,
+    reset,
+    formState: { errors },
+  } = useCheckedForm<AuditFilters>(NO_FILTERS);
   const [filters, setFilters] = useState<AuditFilters>(NO_FILTERS);
-  const [problem, setProblem] = useState<string | null>(null);
   // The seq each page shown so far started after: the last is this page's, the one before it the previous page's.
   const [cursors, setCursors] = useState<number[]>([0]);
   const afterSeq = cursors[cursors.length - 1];
@@ -49,27 +54,25 @@ export function AuditPage() {
     placeholderData: keepPreviousData,
   });
   const verify = useMutation({ mutationFn: () => client.admin<AuditVerification>('GET', '/audit/verify') });
-  const apply = (event: FormEvent) => {
-    event.preventDefault();
-    const checked = auditQuery(draft, 0, PAGE_SIZE);
-    if ('problem' in checked) {
-      setProblem(checked.problem);
-      return;
-    }
-    setProblem(null);
+  const apply = handleSubmit((draft) => {
     setFilters(draft);
     setCursors([0]);
-  };
+  });
   const rows = entries.data?.data ?? [];
+  const problem = errors.to?.message;
   const field = (name: keyof AuditFilters, label: string, type = 'text', placeholder = '') => (
     <div className="field">
       <label htmlFor={`audit-${name}`}>{label}</label>
       <input
         id={`audit-${name}`}
         type={type}
-        value={draft[name]}
         placeholder={placeholder}
-        onChange={(event) => setDraft({ ...draft, [name]: event.target.value })}
+        {...(name === 'to' ? fieldAria(problem, 'audit-problem') : {})}
+        {...register(
+          name,
+          // The filters are checked together (a time range the right way round) by the query's own rules.
+          name === 'to' ? { validate: (_, draft) => problemOf(auditQuery(draft, 0, PAGE_SIZE)) } : undefined,
+        )}
       />
     </div>
   );
@@ -89,24 +92,19 @@ export function AuditPage() {
           {verify.data ? <VerificationResult result={verify.data} /> : null}
         </div>
       ) : null}
-      <form className="panel filters" onSubmit={apply} noValidate aria-label="Filter the audit log">
+      <form className="panel filters" onSubmit={(event) => void apply(event)} noValidate aria-label="Filter the audit log">
         {field('action', 'Action', 'text', 'e.g. keys.revoke')}
         {field('target', 'Target', 'text', 'e.g. project:proj_search')}
         {field('actor', 'Actor', 'text', 'master, user:…, key:…')}
         {field('from', 'From', 'datetime-local')}
         {field('to', 'To', 'datetime-local')}
-        {problem ? (
-          <p className="field-problem" role="alert">
-            {problem}
-          </p>
-        ) : null}
+        <FieldProblem id="audit-problem" problem={problem} />
         <div className="actions">
           <button
             type="button"
             onClick={() => {
-              setDraft(NO_FILTERS);
+              reset(NO_FILTERS);
               setFilters(NO_FILTERS);
-              setProblem(null);
               setCursors([0]);
             }}
           >

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useState } from 'react';
+import { Controller } from 'react-hook-form';
 import { useNavigate, useParams } from 'react-router';
 import type { ApiKey, CreatedKey, DeploymentPolicy, Listing, Project } from '../api/admin-types.js';
 import { checkExpiry, keyStatus } from '../api/format.js';
@@ -9,6 +10,7 @@ import { useIdentity, usePortal } from '../app/portal-context.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { CopyButton } from '../components/copy-button.js';
 import { DataTable } from '../components/data-table.js';
+import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
 import { ProjectPicker } from '../components/project-picker.js';
 import { ErrorNotice, Loading } from '../components/status.js';
@@ -153,35 +155,37 @@ function CreateKey({ project }: { project: Project }) {
     queryFn: () => client.admin<Listing<DeploymentPolicy>>('GET', '/deployments'),
     enabled: mayAnywhere(identity, 'deployments:read'),
   });
-  const [name, setName] = useState('');
-  const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
-  const [expires, setExpires] = useState('');
-  const [expiryProblem, setExpiryProblem] = useState<string | null>(null);
+  const {
+    register,
+    control,
+    handleSubmit,
+    reset,
+    setError,
+    formState: { errors },
+  } = useCheckedForm<{ name: string; deployments: string[]; expires: string }>({ name: '', deployments: [], expires: '' });
   const [created, setCreated] = useState<CreatedKey | null>(null);
   const create = useMutation({
     mutationFn: (body: Record<string, unknown>) => client.admin<CreatedKey>('POST', `/projects/${encodeURIComponent(project.id)}/keys`, body),
     onSuccess: (key) => {
       setCreated(key);
-      setName('');
-      setChosen(new Set());
-      setExpires('');
+      reset();
       return queryClient.invalidateQueries({ queryKey: ['projects', project.id, 'keys'] });
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = handleSubmit(({ name, deployments: chosen, expires }) => {
+    // Checked by the field's rule just now; judged again for the value to send (a duration as typed, a date as ISO),
+    // and refused if a date passed meanwhile.
     const expiry = checkExpiry(expires, Date.now());
     if ('problem' in expiry) {
-      setExpiryProblem(expiry.problem);
+      setError('expires', { type: 'validate', message: expiry.problem }, { shouldFocus: true });
       return;
     }
-    setExpiryProblem(null);
     create.mutate({
       ...(name.trim() ? { name: name.trim() } : {}),
-      ...(chosen.size > 0 ? { deployments: [...chosen] } : {}),
+      ...(chosen.length > 0 ? { deployments: chosen } : {}),
       ...(expiry.value ? { expires: expiry.value } : {}),
     });
-  };
+  });
   if (created) {
     return (
       <div className="panel new-key" role="region" aria-labelledby="new-key-title">
@@ -199,11 +203,11 @@ function CreateKey({ project }: { project: Project }) {
   }
   const options = deployments.data?.data ?? [];
   return (
-    <form className="panel" onSubmit={submit} noValidate aria-labelledby="create-key-title">
+    <form className="panel" onSubmit={(event) => void submit(event)} noValidate aria-labelledby="create-key-title">
       <h3 id="create-key-title">Create a key</h3>
       <div className="field">
         <label htmlFor="key-name">Name</label>
-        <input id="key-name" value={name} maxLength={200} placeholder="key" onChange={(event) => setName(event.target.value)} />
+        <input id="key-name" maxLength={200} placeholder="key" {...register('name')} />
       </div>
       <fieldset className="field">
         <legend>Deployments it may call</legend>
@@ -212,41 +216,39 @@ function CreateKey({ project }: { project: Project }) {
         ) : options.length === 0 ? (
           <p className="help">All of the project&apos;s deployments.</p>
         ) : (
-          <div className="choices">
-            {options.map(({ deployment }) => (
-              <label key={deployment} className="choice">
-                <input
-                  type="checkbox"
-                  checked={chosen.has(deployment)}
-                  onChange={(event) => {
-                    const next = new Set(chosen);
-                    if (event.target.checked) next.add(deployment);
-                    else next.delete(deployment);
-                    setChosen(next);
-                  }}
-                />{' '}
-                {deployment}
-              </label>
-            ))}
-            <p className="help">None ticked: every deployment.</p>
-          </div>
+          <Controller
+            control={control}
+            name="deployments"
+            render={({ field }) => (
+              <div className="choices">
+                {options.map(({ deployment }) => (
+                  <label key={deployment} className="choice">
+                    <input
+                      type="checkbox"
+                      checked={field.value.includes(deployment)}
+                      onChange={(event) =>
+                        field.onChange(event.target.checked ? [...field.value, deployment] : field.value.filter((chosen) => chosen !== deployment))
+                      }
+                      onBlur={field.onBlur}
+                    />{' '}
+                    {deployment}
+                  </label>
+                ))}
+                <p className="help">None ticked: every deployment.</p>
+              </div>
+            )}
+          />
         )}
       </fieldset>
       <div className="field">
         <label htmlFor="key-expires">Expires</label>
         <input
           id="key-expires"
-          value={expires}
           placeholder="never (or 30d, 12h, 2w, 2030-01-31)"
-          aria-invalid={expiryProblem ? true : undefined}
-          aria-describedby={expiryProblem ? 'key-expires-problem' : undefined}
-          onChange={(event) => setExpires(event.target.value)}
+          {...fieldAria(errors.expires?.message, 'key-expires-problem')}
+          {...register('expires', { validate: (value) => problemOf(checkExpiry(value, Date.now())) })}
         />
-        {expiryProblem ? (
-          <p id="key-expires-problem" className="field-problem" role="alert">
-            {expiryProblem}
-          </p>
-        ) : null}
+        <FieldProblem id="key-expires-problem" problem={errors.expires?.message} />
       </div>
       {create.isError ? <ErrorNotice error={create.error} /> : null}
       <button type="submit" className="primary" disabled={create.isPending}>

@@ -1,5 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useWatch, type UseFormRegisterReturn } from 'react-hook-form';
 import type { Listing, Project } from '../api/admin-types.js';
 import { errorOf } from '../api/api-client.js';
 import { chatMessages, chatRequest, streamChat, WAITING, type Answer, type ChatMessage, type ChatSettings } from '../api/chat-stream.js';
@@ -9,6 +10,7 @@ import { may, mayAnywhere, type Identity } from '../api/identity.js';
 import { useIdentity, usePortal } from '../app/portal-context.js';
 import { CopyButton } from '../components/copy-button.js';
 import { FilterAnnotations } from '../components/filter-annotations.js';
+import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { Empty, ErrorNotice, Loading } from '../components/status.js';
 import './playground-page.css';
 
@@ -36,6 +38,29 @@ function parameter(input: string, { min, max, integer }: { min: number; max: num
   if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) return { problem: integer ? 'A whole number, please.' : 'A number, please.' };
   if (value < min || value > max) return { problem: `Between ${min} and ${max}, please.` };
   return { value };
+}
+
+const TEMPERATURE = { min: 0, max: 2, integer: false };
+const MAX_TOKENS = { min: 1, max: 1_000_000, integer: true };
+
+/** The playground's fields as typed. */
+interface ChatFields {
+  system: string;
+  temperature: string;
+  maxTokens: string;
+  prompt: string;
+}
+
+/** The request's settings from the fields (a parameter not yet valid counts as the deployment's default). */
+function settingsOf(deployment: string, { system, temperature, maxTokens }: Omit<ChatFields, 'prompt'>): ChatSettings {
+  const temperatureValue = parameter(temperature, TEMPERATURE);
+  const maxTokensValue = parameter(maxTokens, MAX_TOKENS);
+  return {
+    deployment,
+    system,
+    temperature: 'value' in temperatureValue ? temperatureValue.value : null,
+    maxTokens: 'value' in maxTokensValue ? maxTokensValue.value : null,
+  };
 }
 
 /** Projects a token caller may call models for (keys carry their project; the master key needs none). */
@@ -127,12 +152,16 @@ function Chat({
   headers: Readonly<Record<string, string>>;
 }) {
   const { client } = usePortal();
-  const [system, setSystem] = useState('You are a helpful assistant.');
-  const [temperature, setTemperature] = useState('');
-  const [maxTokens, setMaxTokens] = useState('');
-  const [prompt, setPrompt] = useState('');
+  const {
+    register,
+    control,
+    handleSubmit,
+    setValue,
+    formState: { errors },
+  } = useCheckedForm<ChatFields>({ system: 'You are a helpful assistant.', temperature: '', maxTokens: '', prompt: '' });
+  // Read as typed, for the code view.
+  const [system, temperature, maxTokens, prompt] = useWatch({ control, name: ['system', 'temperature', 'maxTokens', 'prompt'] });
   const [turns, setTurns] = useState<readonly Turn[]>([]);
-  const [problems, setProblems] = useState<{ temperature?: string; maxTokens?: string; prompt?: string }>({});
   const [showCode, setShowCode] = useState(false);
   const running = useRef<AbortController | null>(null);
   const nextId = useRef(1);
@@ -140,37 +169,25 @@ function Chat({
   // Leaving the page stops the answer being streamed.
   useEffect(() => () => running.current?.abort(), []);
 
-  const temperatureValue = parameter(temperature, { min: 0, max: 2, integer: false });
-  const maxTokensValue = parameter(maxTokens, { min: 1, max: 1_000_000, integer: true });
-  const settings: ChatSettings = {
-    deployment,
-    system,
-    temperature: 'value' in temperatureValue ? temperatureValue.value : null,
-    maxTokens: 'value' in maxTokensValue ? maxTokensValue.value : null,
-  };
   const draft: ChatMessage[] = prompt.trim() === '' ? [] : [{ role: 'user', content: prompt }];
-  const codeBody = chatRequest(settings, chatMessages(system, [...conversationOf(turns), ...draft]));
+  const codeBody = chatRequest(settingsOf(deployment, { system, temperature, maxTokens }), chatMessages(system, [...conversationOf(turns), ...draft]));
 
-  const send = (event?: FormEvent) => {
-    event?.preventDefault();
-    if (streaming) return;
-    const found = {
-      ...('problem' in temperatureValue ? { temperature: temperatureValue.problem } : {}),
-      ...('problem' in maxTokensValue ? { maxTokens: maxTokensValue.problem } : {}),
-      ...(prompt.trim() === '' ? { prompt: 'Write a message to send.' } : {}),
-    };
-    setProblems(found);
-    if (Object.keys(found).length > 0) return;
+  const start = (fields: ChatFields) => {
     const id = nextId.current++;
-    const body = chatRequest(settings, chatMessages(system, [...conversationOf(turns), { role: 'user', content: prompt }]));
-    setTurns([...turns, { id, prompt, answer: WAITING }]);
-    setPrompt('');
+    const body = chatRequest(settingsOf(deployment, fields), chatMessages(fields.system, [...conversationOf(turns), { role: 'user', content: fields.prompt }]));
+    setTurns([...turns, { id, prompt: fields.prompt, answer: WAITING }]);
+    setValue('prompt', '');
     const controller = new AbortController();
     running.current = controller;
     const show = (answer: Answer) => setTurns((current) => current.map((turn) => (turn.id === id ? { ...turn, answer } : turn)));
     void streamChat({ client, body, headers, signal: controller.signal, onUpdate: show }).then(() => {
       if (running.current === controller) running.current = null;
     });
+  };
+  const send = (event?: FormEvent) => {
+    event?.preventDefault();
+    if (streaming) return;
+    void handleSubmit(start)();
   };
   const sendOnCtrlEnter = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) send();
@@ -191,25 +208,21 @@ function Chat({
         </div>
         <div className="field">
           <label htmlFor="playground-system">System prompt</label>
-          <textarea id="playground-system" rows={4} value={system} onChange={(event) => setSystem(event.target.value)} />
+          <textarea id="playground-system" rows={4} {...register('system')} />
         </div>
         <NumberField
           id="playground-temperature"
           label="Temperature"
-          value={temperature}
-          onChange={setTemperature}
           placeholder="default (0–2)"
-          step="0.1"
-          problem={problems.temperature}
+          problem={errors.temperature?.message}
+          field={register('temperature', { validate: (value) => problemOf(parameter(value, TEMPERATURE)) })}
         />
         <NumberField
           id="playground-max-tokens"
           label="Max tokens"
-          value={maxTokens}
-          onChange={setMaxTokens}
           placeholder="default"
-          step="1"
-          problem={problems.maxTokens}
+          problem={errors.maxTokens?.message}
+          field={register('maxTokens', { validate: (value) => problemOf(parameter(value, MAX_TOKENS)) })}
         />
         <div className="actions">
           <button type="button" onClick={() => setShowCode(!showCode)} aria-expanded={showCode} aria-controls="playground-code">
@@ -236,17 +249,11 @@ function Chat({
           <textarea
             id="playground-prompt"
             rows={3}
-            value={prompt}
-            onChange={(event) => setPrompt(event.target.value)}
             onKeyDown={sendOnCtrlEnter}
-            aria-invalid={problems.prompt ? true : undefined}
-            aria-describedby={problems.prompt ? 'playground-prompt-problem' : undefined}
+            {...fieldAria(errors.prompt?.message, 'playground-prompt-problem')}
+            {...register('prompt', { validate: (value) => value.trim() !== '' || 'Write a message to send.' })}
           />
-          {problems.prompt ? (
-            <p id="playground-prompt-problem" className="field-problem" role="alert">
-              {problems.prompt}
-            </p>
-          ) : null}
+          <FieldProblem id="playground-prompt-problem" problem={errors.prompt?.message} />
           <div className="actions">
             {streaming ? (
               <button type="button" className="danger" onClick={() => running.current?.abort()}>
@@ -264,32 +271,12 @@ function Chat({
   );
 }
 
-function NumberField(props: {
-  id: string;
-  label: string;
-  value: string;
-  onChange: (value: string) => void;
-  placeholder: string;
-  step: string;
-  problem: string | undefined;
-}) {
+function NumberField(props: { id: string; label: string; placeholder: string; problem: string | undefined; field: UseFormRegisterReturn }) {
   return (
     <div className="field">
       <label htmlFor={props.id}>{props.label}</label>
-      <input
-        id={props.id}
-        inputMode="decimal"
-        value={props.value}
-        placeholder={props.placeholder}
-        onChange={(event) => props.onChange(event.target.value)}
-        aria-invalid={props.problem ? true : undefined}
-        aria-describedby={props.problem ? `${props.id}-problem` : undefined}
-      />
-      {props.problem ? (
-        <p id={`${props.id}-problem`} className="field-problem" role="alert">
-          {props.problem}
-        </p>
-      ) : null}
+      <input id={props.id} inputMode="decimal" placeholder={props.placeholder} {...fieldAria(props.problem, `${props.id}-problem`)} {...props.field} />
+      <FieldProblem id={`${props.id}-problem`} problem={props.problem} />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useState } from 'react';
+import { useWatch } from 'react-hook-form';
 import { Link, useNavigate, useParams } from 'react-router';
 import type { Listing, Project } from '../api/admin-types.js';
 import { may, mayAnywhere } from '../api/identity.js';
@@ -8,6 +9,7 @@ import { ROLES, type Member, type Organization, type Role, type User } from '../
 import { useIdentity, usePortal } from '../app/portal-context.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { DataTable } from '../components/data-table.js';
+import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
 import { Empty, ErrorNotice, Loading } from '../components/status.js';
 
@@ -67,59 +69,60 @@ export function ProjectsPage() {
 function CreateProject() {
   const { client } = usePortal();
   const identity = useIdentity();
+  const organizations = useQuery({ queryKey: ['organizations'], queryFn: () => client.admin<Listing<Organization>>('GET', '/organizations') });
+  if (organizations.isPending) return <Loading what="organizations" />;
+  if (organizations.isError) return <ErrorNotice error={organizations.error} />;
+  const choices = organizations.data.data.filter((candidate) => may(identity, 'projects:manage', { organization: candidate.id }));
+  if (choices.length === 0) return null;
+  return <CreateProjectForm choices={choices} />;
+}
+
+function CreateProjectForm({ choices }: { choices: readonly Organization[] }) {
+  const { client } = usePortal();
   const queryClient = useQueryClient();
   const navigate = useNavigate();
-  const organizations = useQuery({ queryKey: ['organizations'], queryFn: () => client.admin<Listing<Organization>>('GET', '/organizations') });
-  const [organization, setOrganization] = useState('');
-  const [name, setName] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
+  const {
+    register,
+    handleSubmit,
+    resetField,
+    formState: { errors },
+  } = useCheckedForm<{ organization: string; name: string }>({ organization: choices[0].id, name: '' });
   const create = useMutation({
     mutationFn: (body: { organization: string; name: string }) => client.admin<Project>('POST', '/projects', body),
     onSuccess: async (project) => {
-      setName('');
+      resetField('name');
       await queryClient.invalidateQueries({ queryKey: ['projects'] });
       await navigate(`/projects/${encodeURIComponent(project.id)}`);
     },
   });
-  const choices = (organizations.data?.data ?? []).filter((candidate) => may(identity, 'projects:manage', { organization: candidate.id }));
-  const chosen = organization || choices[0]?.id || '';
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const invalid = chosen ? nameProblem(name) : 'Choose an organization.';
-    setProblem(invalid);
-    if (!invalid) create.mutate({ organization: chosen, name: name.trim() });
-  };
-  if (organizations.isPending) return <Loading what="organizations" />;
-  if (organizations.isError) return <ErrorNotice error={organizations.error} />;
-  if (choices.length === 0) return null;
+  const submit = handleSubmit(({ organization, name }) => create.mutate({ organization, name: name.trim() }));
   return (
-    <form className="panel" onSubmit={submit} noValidate aria-labelledby="create-project-title">
+    <form className="panel" onSubmit={(event) => void submit(event)} noValidate aria-labelledby="create-project-title">
       <h2 id="create-project-title">Create a project</h2>
       <div className="field">
         <label htmlFor="project-organization">Organization</label>
-        <select id="project-organization" value={chosen} onChange={(event) => setOrganization(event.target.value)}>
+        <select
+          id="project-organization"
+          {...fieldAria(errors.organization?.message, 'project-organization-problem')}
+          {...register('organization', { validate: (value) => value !== '' || 'Choose an organization.' })}
+        >
           {choices.map((candidate) => (
             <option key={candidate.id} value={candidate.id}>
               {candidate.name} ({candidate.id})
             </option>
           ))}
         </select>
+        <FieldProblem id="project-organization-problem" problem={errors.organization?.message} />
       </div>
       <div className="field">
         <label htmlFor="project-name">Name</label>
         <input
           id="project-name"
-          value={name}
           maxLength={200}
-          aria-invalid={problem ? true : undefined}
-          aria-describedby={problem ? 'project-name-problem' : undefined}
-          onChange={(event) => setName(event.target.value)}
+          {...fieldAria(errors.name?.message, 'project-name-problem')}
+          {...register('name', { validate: (value) => problemOf(nameProblem(value)) })}
         />
-        {problem ? (
-          <p id="project-name-problem" className="field-problem" role="alert">
-            {problem}
-          </p>
-        ) : null}
+        <FieldProblem id="project-name-problem" problem={errors.name?.message} />
       </div>
       {create.isError ? <ErrorNotice error={create.error} /> : null}
       <button type="submit" className="primary" disabled={create.isPending}>
@@ -149,36 +152,30 @@ function ProjectDetail({ project }: { project: Project }) {
 function RenameProject({ project }: { project: Project }) {
   const { client } = usePortal();
   const queryClient = useQueryClient();
-  const [name, setName] = useState(project.name);
-  const [problem, setProblem] = useState<string | null>(null);
+  const {
+    register,
+    control,
+    handleSubmit,
+    formState: { errors },
+  } = useCheckedForm<{ name: string }>({ name: project.name });
+  const name = useWatch({ control, name: 'name' });
   const rename = useMutation({
     mutationFn: (next: string) => client.admin<Project>('PATCH', `/projects/${encodeURIComponent(project.id)}`, { name: next }),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['projects'] }),
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const invalid = nameProblem(name);
-    setProblem(invalid);
-    if (!invalid) rename.mutate(name.trim());
-  };
+  const submit = handleSubmit((values) => rename.mutate(values.name.trim()));
   return (
-    <form className="panel" onSubmit={submit} noValidate aria-labelledby="rename-title">
+    <form className="panel" onSubmit={(event) => void submit(event)} noValidate aria-labelledby="rename-title">
       <h3 id="rename-title">Rename</h3>
       <div className="field">
         <label htmlFor="rename-name">Name</label>
         <input
           id="rename-name"
-          value={name}
           maxLength={200}
-          aria-invalid={problem ? true : undefined}
-          aria-describedby={problem ? 'rename-problem' : undefined}
-          onChange={(event) => setName(event.target.value)}
+          {...fieldAria(errors.name?.message, 'rename-problem')}
+          {...register('name', { validate: (value) => problemOf(nameProblem(value)) })}
         />
-        {problem ? (
-          <p id="rename-problem" className="field-problem" role="alert">
-            {problem}
-          </p>
-        ) : null}
+        <FieldProblem id="rename-problem" problem={errors.name?.message} />
       </div>
       {rename.isError ? <ErrorNotice error={rename.error} /> : null}
       {rename.isSuccess && rename.data.name === name.trim() ? <p className="help">Renamed.</p> : null}
@@ -272,36 +269,33 @@ function AddMember({ project }: { project: Project }) {
     queryKey: ['organizations', project.organizationId, 'users'],
     queryFn: () => client.admin<Listing<User>>('GET', `/users?organization=${encodeURIComponent(project.organizationId)}`),
   });
-  const [user, setUser] = useState('');
-  const [role, setRole] = useState<Role>('reader');
-  const [problem, setProblem] = useState<string | null>(null);
+  const {
+    register,
+    handleSubmit,
+    resetField,
+    formState: { errors },
+  } = useCheckedForm<{ user: string; role: Role }>({ user: '', role: 'reader' });
   const assign = useMutation({
-    mutationFn: () => client.admin('PUT', `/users/${encodeURIComponent(user)}/roles`, { scope: 'project', scope_id: project.id, role }),
+    mutationFn: ({ user, role }: { user: string; role: Role }) =>
+      client.admin('PUT', `/users/${encodeURIComponent(user)}/roles`, { scope: 'project', scope_id: project.id, role }),
     onSuccess: () => {
-      setUser('');
+      resetField('user');
       return queryClient.invalidateQueries({ queryKey: ['projects', project.id, 'members'] });
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const invalid = user ? null : 'Choose a user.';
-    setProblem(invalid);
-    if (!invalid) assign.mutate();
-  };
+  const submit = handleSubmit((values) => assign.mutate(values));
   if (users.isPending) return <Loading what="users" />;
   if (users.isError) return <ErrorNotice error={users.error} />;
   if (users.data.data.length === 0) return <Empty>The organization has no users yet: they appear when they first sign in, or when added with the CLI.</Empty>;
   return (
-    <form className="panel" onSubmit={submit} noValidate aria-labelledby="add-member-title">
+    <form className="panel" onSubmit={(event) => void submit(event)} noValidate aria-labelledby="add-member-title">
       <h4 id="add-member-title">Give a role on this project</h4>
       <div className="field">
         <label htmlFor="member-user">User</label>
         <select
           id="member-user"
-          value={user}
-          aria-invalid={problem ? true : undefined}
-          aria-describedby={problem ? 'member-problem' : undefined}
-          onChange={(event) => setUser(event.target.value)}
+          {...fieldAria(errors.user?.message, 'member-problem')}
+          {...register('user', { validate: (value) => value !== '' || 'Choose a user.' })}
         >
           <option value="">Choose a user…</option>
           {users.data.data.map((candidate) => (
@@ -310,15 +304,11 @@ function AddMember({ project }: { project: Project }) {
             </option>
           ))}
         </select>
-        {problem ? (
-          <p id="member-problem" className="field-problem" role="alert">
-            {problem}
-          </p>
-        ) : null}
+        <FieldProblem id="member-problem" problem={errors.user?.message} />
       </div>
       <div className="field">
         <label htmlFor="member-role">Role</label>
-        <select id="member-role" value={role} onChange={(event) => setRole(event.target.value as Role)}>
+        <select id="member-role" {...register('role')}>
           {ROLES.map((candidate) => (
             <option key={candidate} value={candidate}>
               {candidate}

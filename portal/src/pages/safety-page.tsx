@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createColumnHelper } from '@tanstack/react-table';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useState } from 'react';
 import { Navigate, NavLink, useNavigate, useParams } from 'react-router';
 import type { DeploymentPolicy, Listing, Project } from '../api/admin-types.js';
 import {
@@ -16,6 +16,7 @@ import { may, mayAnywhere, type Identity } from '../api/identity.js';
 import { useIdentity, usePortal } from '../app/portal-context.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { DataTable } from '../components/data-table.js';
+import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
 import { ProjectPicker } from '../components/project-picker.js';
 import { Empty, ErrorNotice, Loading } from '../components/status.js';
@@ -213,15 +214,17 @@ function SetPolicy({ project }: { project: Project }) {
     queryKey: ['content-filter-policies'],
     queryFn: () => client.admin<Listing<FilterPolicyName>>('GET', '/content-filter-policies'),
   });
-  const [deployment, setDeployment] = useState('');
-  const [policy, setPolicy] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
+  const {
+    register,
+    handleSubmit,
+    reset,
+    formState: { errors },
+  } = useCheckedForm<{ deployment: string; policy: string }>({ deployment: '', policy: '' });
   const set = useMutation({
-    mutationFn: () =>
+    mutationFn: ({ deployment, policy }: { deployment: string; policy: string }) =>
       client.admin<ProjectFilterPolicy>('PUT', `/projects/${encodeURIComponent(project.id)}/content-filters/${encodeURIComponent(deployment)}`, { policy }),
     onSuccess: () => {
-      setDeployment('');
-      setPolicy('');
+      reset();
       return queryClient.invalidateQueries({ queryKey: ['projects', project.id, 'content-filters'] });
     },
   });
@@ -229,21 +232,17 @@ function SetPolicy({ project }: { project: Project }) {
   if (deployments.isError) return <ErrorNotice error={deployments.error} />;
   if (policies.isError) return <ErrorNotice error={policies.error} />;
   const offered = policies.data.data.filter((candidate) => identity.operator || !candidate.operator_only);
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (!deployment || !policy) {
-      setProblem(!deployment ? 'Choose the deployment.' : 'Choose the policy.');
-      return;
-    }
-    setProblem(null);
-    set.mutate();
-  };
+  const submit = handleSubmit((values) => set.mutate(values));
   return (
-    <form className="panel" onSubmit={submit} noValidate aria-labelledby="set-policy-title">
+    <form className="panel" onSubmit={(event) => void submit(event)} noValidate aria-labelledby="set-policy-title">
       <h3 id="set-policy-title">Choose a policy</h3>
       <div className="field">
         <label htmlFor="policy-deployment">Deployment</label>
-        <select id="policy-deployment" value={deployment} onChange={(event) => setDeployment(event.target.value)}>
+        <select
+          id="policy-deployment"
+          {...fieldAria(errors.deployment?.message, 'policy-deployment-problem')}
+          {...register('deployment', { validate: (value) => value !== '' || 'Choose the deployment.' })}
+        >
           <option value="">Choose a deployment…</option>
           <option value="*">every deployment without its own choice (*)</option>
           {deployments.data.data.map((candidate) => (
@@ -252,10 +251,15 @@ function SetPolicy({ project }: { project: Project }) {
             </option>
           ))}
         </select>
+        <FieldProblem id="policy-deployment-problem" problem={errors.deployment?.message} />
       </div>
       <div className="field">
         <label htmlFor="policy-name">Policy</label>
-        <select id="policy-name" value={policy} onChange={(event) => setPolicy(event.target.value)}>
+        <select
+          id="policy-name"
+          {...fieldAria(errors.policy?.message, 'policy-name-problem')}
+          {...register('policy', { validate: (value) => value !== '' || 'Choose the policy.' })}
+        >
           <option value="">Choose a policy…</option>
           {offered.map((candidate) => (
             <option key={candidate.name} value={candidate.name}>
@@ -263,12 +267,8 @@ function SetPolicy({ project }: { project: Project }) {
             </option>
           ))}
         </select>
+        <FieldProblem id="policy-name-problem" problem={errors.policy?.message} />
       </div>
-      {problem ? (
-        <p className="field-problem" role="alert">
-          {problem}
-        </p>
-      ) : null}
       {set.isError ? <ErrorNotice error={set.error} /> : null}
       <button type="submit" className="primary" disabled={set.isPending}>
         {set.isPending ? 'Saving…' : 'Use this policy'}
@@ -341,42 +341,32 @@ function ProjectBlocklists({ project }: { project: Project }) {
 function CreateBlocklist({ project }: { project: Project }) {
   const { client } = usePortal();
   const queryClient = useQueryClient();
-  const [name, setName] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
+  const {
+    register,
+    handleSubmit,
+    reset,
+    formState: { errors },
+  } = useCheckedForm<{ name: string }>({ name: '' });
   const create = useMutation({
     mutationFn: (value: string) => client.admin<Blocklist>('POST', `/projects/${encodeURIComponent(project.id)}/blocklists`, { name: value }),
     onSuccess: () => {
-      setName('');
+      reset();
       return queryClient.invalidateQueries({ queryKey: ['projects', project.id, 'blocklists'] });
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (!name.trim()) {
-      setProblem('Give the blocklist a name.');
-      return;
-    }
-    setProblem(null);
-    create.mutate(name.trim());
-  };
+  const submit = handleSubmit(({ name }) => create.mutate(name.trim()));
   return (
-    <form className="panel" onSubmit={submit} noValidate aria-labelledby="create-blocklist-title">
+    <form className="panel" onSubmit={(event) => void submit(event)} noValidate aria-labelledby="create-blocklist-title">
       <h3 id="create-blocklist-title">Create a blocklist</h3>
       <div className="field">
         <label htmlFor="blocklist-name">Name</label>
         <input
           id="blocklist-name"
-          value={name}
           maxLength={200}
-          aria-invalid={problem ? true : undefined}
-          aria-describedby={problem ? 'blocklist-name-problem' : undefined}
-          onChange={(event) => setName(event.target.value)}
+          {...fieldAria(errors.name?.message, 'blocklist-name-problem')}
+          {...register('name', { validate: (value) => value.trim() !== '' || 'Give the blocklist a name.' })}
         />
-        {problem ? (
-          <p id="blocklist-name-problem" className="field-problem" role="alert">
-            {problem}
-          </p>
-        ) : null}
+        <FieldProblem id="blocklist-name-problem" problem={errors.name?.message} />
       </div>
       {create.isError ? <ErrorNotice error={create.error} /> : null}
       <button type="submit" className="primary" disabled={create.isPending}>
@@ -390,13 +380,18 @@ const termColumn = createColumnHelper<BlocklistTerm>();
 
 function BlocklistPanel({ list, manage, onDelete, onChange }: { list: Blocklist; manage: boolean; onDelete: () => void; onChange: () => Promise<void> }) {
   const { client } = usePortal();
-  const [kind, setKind] = useState<TermKind>('exact');
-  const [value, setValue] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
+  const {
+    register,
+    handleSubmit,
+    resetField,
+    formState: { errors },
+  } = useCheckedForm<{ kind: TermKind; value: string }>({ kind: 'exact', value: '' });
+  const problem = errors.value?.message;
   const add = useMutation({
     mutationFn: (body: { kind: TermKind; value: string }) => client.admin<BlocklistTerm>('POST', `/blocklists/${encodeURIComponent(list.id)}/terms`, body),
     onSuccess: () => {
-      setValue('');
+      // The kind stays as chosen, for the next term.
+      resetField('value');
       return onChange();
     },
   });
@@ -431,16 +426,11 @@ function BlocklistPanel({ list, manage, onDelete, onChange }: { list: Blocklist;
     ],
     [manage, remove],
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = handleSubmit(({ kind, value }) => {
+    // Checked by the field's rule; sent as the rule normalises it (an exact term's spaces).
     const checked = checkTerm(kind, value);
-    if ('problem' in checked) {
-      setProblem(checked.problem);
-      return;
-    }
-    setProblem(null);
-    add.mutate({ kind, value: checked.value });
-  };
+    if ('value' in checked) add.mutate({ kind, value: checked.value });
+  });
   const fieldId = `term-${list.id}`;
   return (
     <div className="panel" role="region" aria-label={`Blocklist ${list.name}`}>
@@ -457,10 +447,10 @@ function BlocklistPanel({ list, manage, onDelete, onChange }: { list: Blocklist;
       {remove.isError ? <ErrorNotice error={remove.error} /> : null}
       {manage ? (
         <>
-          <form className="filters" onSubmit={submit} noValidate aria-label={`Add a term to ${list.name}`}>
+          <form className="filters" onSubmit={(event) => void submit(event)} noValidate aria-label={`Add a term to ${list.name}`}>
             <div className="field">
               <label htmlFor={`${fieldId}-kind`}>Kind</label>
-              <select id={`${fieldId}-kind`} value={kind} onChange={(event) => setKind(event.target.value as TermKind)}>
+              <select id={`${fieldId}-kind`} {...register('kind')}>
                 <option value="exact">exact (whole words, any case)</option>
                 <option value="regex">regex (ECMAScript pattern)</option>
               </select>
@@ -469,22 +459,16 @@ function BlocklistPanel({ list, manage, onDelete, onChange }: { list: Blocklist;
               <label htmlFor={`${fieldId}-value`}>Term</label>
               <input
                 id={`${fieldId}-value`}
-                value={value}
                 maxLength={500}
-                aria-invalid={problem ? true : undefined}
-                aria-describedby={problem ? `${fieldId}-problem` : undefined}
-                onChange={(event) => setValue(event.target.value)}
+                {...fieldAria(problem, `${fieldId}-problem`)}
+                {...register('value', { validate: (value, { kind }) => problemOf(checkTerm(kind, value)) })}
               />
             </div>
             <button type="submit" disabled={add.isPending}>
               {add.isPending ? 'Adding…' : 'Add term'}
             </button>
           </form>
-          {problem ? (
-            <p id={`${fieldId}-problem`} className="field-problem" role="alert">
-              {problem}
-            </p>
-          ) : null}
+          <FieldProblem id={`${fieldId}-problem`} problem={problem} />
           {add.isError ? <ErrorNotice error={add.error} /> : null}
           <div className="actions">
             <button type="button" className="danger" onClick={onDelete}>

@@ -1,9 +1,10 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router';
 import type { Identity } from '../api/identity.js';
 import { usePortal } from '../app/portal-context.js';
 import { useCredential } from '../app/use-credential.js';
+import { useCheckedForm } from '../components/form-fields.js';
 import { SingleSignOn } from '../components/single-sign-on.js';
 import { ErrorNotice } from '../components/status.js';
 
@@ -18,34 +19,32 @@ export function SignInPage() {
   const navigate = useNavigate();
   const location = useLocation();
   const credential = useCredential();
-  const [value, setValue] = useState('');
-  const [problem, setProblem] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const {
+    register,
+    handleSubmit,
+    reset,
+    formState: { errors, isSubmitting },
+  } = useCheckedForm<{ credential: string }>({ credential: '' });
+  // The API's refusal of the credential, as it worded it.
+  const [refusal, setRefusal] = useState<unknown>(null);
   const from = (location.state as { from?: string } | null)?.from ?? '/';
   if (credential) return <Navigate to={from} replace />;
   const ended = session.endedBecause();
+  const problem = errors.credential ? new Error(errors.credential.message) : refusal;
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const presented = value.trim();
-    if (!presented) {
-      setProblem(new Error('Paste a key or token first.'));
-      return;
-    }
-    setBusy(true);
-    setProblem(null);
+  const submit = handleSubmit(async (values) => {
+    const presented = values.credential.trim();
+    setRefusal(null);
     try {
       const identity = await client.admin<Identity>('GET', '/me', undefined, presented);
       queryClient.setQueryData(['me'], identity);
       session.signIn({ credential: presented, method: 'key' });
-      setValue('');
+      reset();
       await navigate(from, { replace: true });
     } catch (error) {
-      setProblem(error);
-    } finally {
-      setBusy(false);
+      setRefusal(error);
     }
-  };
+  });
 
   return (
     <main className="page narrow sign-in">
@@ -55,12 +54,10 @@ export function SignInPage() {
         <label htmlFor="credential">Master key, API key or access token</label>
         <input
           id="credential"
-          name="credential"
           type="password"
           autoComplete="off"
           spellCheck={false}
-          value={value}
-          onChange={(event) => setValue(event.target.value)}
+          {...register('credential', { validate: (value) => value.trim() !== '' || 'Paste a key or token first.' })}
           aria-invalid={problem ? true : undefined}
           aria-describedby="credential-help"
           required
@@ -70,8 +67,8 @@ export function SignInPage() {
           Kept in this tab only (session storage) and sent as an Authorization header; signing out or closing the tab forgets it.
         </p>
         {problem ? <ErrorNotice error={problem} /> : null}
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+        <button type="submit" className="primary" disabled={isSubmitting}>
+          {isSubmitting ? 'Signing in…' : 'Sign in'}
         </button>
       </form>
       <SingleSignOn returnTo={from} />

@@ -1,11 +1,13 @@
 import { useQuery } from '@tanstack/react-query';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useState } from 'react';
+import { Controller } from 'react-hook-form';
 import type { DeploymentPolicy, Listing, Project } from '../api/admin-types.js';
 import { count, usd } from '../api/format.js';
 import { rowLabel, tokensOf, totalOf, usageCsv, usagePath, USAGE_GROUPS, type UsageFilter, type UsageGroup, type UsageRow } from '../api/usage.js';
 import './usage-pages.css';
 import { usePortal } from '../app/portal-context.js';
 import { DataTable } from '../components/data-table.js';
+import { FieldProblem, fieldAria, useCheckedForm } from '../components/form-fields.js';
 import { Empty, ErrorNotice, Loading } from '../components/status.js';
 import { UsageChart } from '../components/usage-chart.js';
 
@@ -25,6 +27,23 @@ function startOfDate(value: string): number | undefined {
   return Number.isNaN(at) ? undefined : at;
 }
 
+/** The range's problem, if its end is before its start (either may be left empty). */
+function rangeProblem(from: string, to: string): string | true {
+  const start = startOfDate(from);
+  const end = startOfDate(to);
+  return start !== undefined && end !== undefined && end < start ? 'The end date is before the start date.' : true;
+}
+
+interface Filters {
+  from: string;
+  to: string;
+  project: string;
+  key: string;
+  deployment: string;
+  model: string;
+  groups: UsageGroup[];
+}
+
 interface Query {
   readonly filter: UsageFilter;
   readonly groups: UsageGroup[];
@@ -35,46 +54,49 @@ export function UsagePage() {
   const { client } = usePortal();
   const projects = useQuery({ queryKey: ['projects'], queryFn: () => client.admin<Listing<Project>>('GET', '/projects') });
   const deployments = useQuery({ queryKey: ['deployments'], queryFn: () => client.admin<Listing<DeploymentPolicy>>('GET', '/deployments') });
-  const [from, setFrom] = useState(() => dateInput(Date.now() - 6 * DAY_MS));
-  const [to, setTo] = useState(() => dateInput(Date.now()));
-  const [project, setProject] = useState('');
-  const [key, setKey] = useState('');
-  const [deployment, setDeployment] = useState('');
-  const [model, setModel] = useState('');
-  const [groups, setGroups] = useState<UsageGroup[]>(['project', 'deployment']);
-  const [problem, setProblem] = useState<string | null>(null);
+  const {
+    register,
+    control,
+    handleSubmit,
+    formState: { errors },
+  } = useCheckedForm<Filters>({
+    from: dateInput(Date.now() - 6 * DAY_MS),
+    to: dateInput(Date.now()),
+    project: '',
+    key: '',
+    deployment: '',
+    model: '',
+    groups: ['project', 'deployment'],
+  });
   const [query, setQuery] = useState<Query | null>(null);
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = handleSubmit(({ from, to, project, key, deployment, model, groups }) => {
     const start = startOfDate(from);
     const end = startOfDate(to);
-    if (start !== undefined && end !== undefined && end < start) {
-      setProblem('The end date is before the start date.');
-      return;
-    }
-    setProblem(null);
     // The end date is included: the range runs to the next local midnight.
     setQuery({ filter: { from: start, to: end === undefined ? undefined : end + DAY_MS, project, key, deployment, model }, groups: [...groups] });
-  };
-  const toggle = (group: UsageGroup, on: boolean) =>
-    setGroups((current) => (on ? USAGE_GROUPS.filter((candidate) => candidate === group || current.includes(candidate)) : current.filter((g) => g !== group)));
+  });
 
   return (
     <section>
       <h1>Usage</h1>
-      <form className="filters" onSubmit={submit} noValidate>
+      <form className="filters" onSubmit={(event) => void submit(event)} noValidate>
         <div className="field">
           <label htmlFor="usage-from">From</label>
-          <input id="usage-from" type="date" value={from} onChange={(event) => setFrom(event.target.value)} />
+          <input id="usage-from" type="date" {...register('from')} />
         </div>
         <div className="field">
           <label htmlFor="usage-to">To (inclusive)</label>
-          <input id="usage-to" type="date" value={to} onChange={(event) => setTo(event.target.value)} />
+          <input
+            id="usage-to"
+            type="date"
+            {...fieldAria(errors.to?.message, 'usage-range-problem')}
+            {...register('to', { validate: (to, { from }) => rangeProblem(from, to) })}
+          />
         </div>
         <div className="field">
           <label htmlFor="usage-project">Project</label>
-          <select id="usage-project" value={project} onChange={(event) => setProject(event.target.value)}>
+          <select id="usage-project" {...register('project')}>
             <option value="">All projects</option>
             {(projects.data?.data ?? []).map((candidate) => (
               <option key={candidate.id} value={candidate.id}>
@@ -85,11 +107,11 @@ export function UsagePage() {
         </div>
         <div className="field">
           <label htmlFor="usage-key">Key id</label>
-          <input id="usage-key" value={key} placeholder="key_…" onChange={(event) => setKey(event.target.value)} />
+          <input id="usage-key" placeholder="key_…" {...register('key')} />
         </div>
         <div className="field">
           <label htmlFor="usage-deployment">Deployment</label>
-          <select id="usage-deployment" value={deployment} onChange={(event) => setDeployment(event.target.value)}>
+          <select id="usage-deployment" {...register('deployment')}>
             <option value="">All deployments</option>
             {(deployments.data?.data ?? []).map((candidate) => (
               <option key={candidate.deployment} value={candidate.deployment}>
@@ -100,24 +122,35 @@ export function UsagePage() {
         </div>
         <div className="field">
           <label htmlFor="usage-model">Model</label>
-          <input id="usage-model" value={model} placeholder="gpt-4o-mini" onChange={(event) => setModel(event.target.value)} />
+          <input id="usage-model" placeholder="gpt-4o-mini" {...register('model')} />
         </div>
-        <fieldset className="groups choices">
-          <legend>Group by</legend>
-          {USAGE_GROUPS.map((group) => (
-            <label key={group}>
-              <input type="checkbox" checked={groups.includes(group)} onChange={(event) => toggle(group, event.target.checked)} /> {group}
-            </label>
-          ))}
-        </fieldset>
+        <Controller
+          control={control}
+          name="groups"
+          render={({ field }) => (
+            <fieldset className="groups choices">
+              <legend>Group by</legend>
+              {USAGE_GROUPS.map((group) => (
+                <label key={group}>
+                  <input
+                    type="checkbox"
+                    checked={field.value.includes(group)}
+                    onChange={(event) =>
+                      // Kept in the order of USAGE_GROUPS, whatever the order ticked.
+                      field.onChange(USAGE_GROUPS.filter((candidate) => (candidate === group ? event.target.checked : field.value.includes(candidate))))
+                    }
+                    onBlur={field.onBlur}
+                  />{' '}
+                  {group}
+                </label>
+              ))}
+            </fieldset>
+          )}
+        />
         <button type="submit" className="primary">
           Show usage
         </button>
-        {problem ? (
-          <p className="field-problem" role="alert">
-            {problem}
-          </p>
-        ) : null}
+        <FieldProblem id="usage-range-problem" problem={errors.to?.message} />
       </form>
       {query ? <UsageResult key={JSON.stringify(query)} query={query} /> : <Empty>Choose the filters and groups, then show usage.</Empty>}
     </section>

@@ -73,6 +73,72 @@ interface TrieNode {
   tags: number[] | undefined;
 }
 
+/**
+ * The trie in typed arrays. Nodes are numbered from 0; node i's tags are
+ * `tagList[tagStart[i] .. tagStart[i + 1])`, its children `childIds` / `childNodes` over
+ * `[childStart[i] .. childStart[i + 1])`, sorted by word id. `root[wordId]` is the node a phrase
+ * starting with that word begins at, or -1. Tens of thousands of phrases as objects and Maps made
+ * every major garbage collection of the process walk them; arrays of numbers it does not walk.
+ */
+interface CompiledTrie {
+  readonly root: Int32Array;
+  readonly tagStart: Int32Array;
+  readonly tagList: Int32Array;
+  readonly childStart: Int32Array;
+  readonly childIds: Int32Array;
+  readonly childNodes: Int32Array;
+}
+
+const EMPTY_TRIE: CompiledTrie = {
+  root: new Int32Array(0),
+  tagStart: new Int32Array(1),
+  tagList: new Int32Array(0),
+  childStart: new Int32Array(1),
+  childIds: new Int32Array(0),
+  childNodes: new Int32Array(0),
+};
+
+/** Numbers the nodes breadth-first and lays them out in typed arrays (see CompiledTrie). */
+function compile(roots: readonly (TrieNode | undefined)[]): CompiledTrie {
+  const order: TrieNode[] = [];
+  const number = new Map<TrieNode, number>();
+  const visit = (node: TrieNode): void => {
+    number.set(node, order.length);
+    order.push(node);
+  };
+  for (const node of roots) if (node) visit(node);
+  for (let i = 0; i < order.length; i++) {
+    const next = order[i].next;
+    if (next) for (const id of [...next.keys()].sort((a, b) => a - b)) visit(next.get(id)!);
+  }
+  const root = new Int32Array(roots.length).fill(-1);
+  roots.forEach((node, id) => {
+    if (node) root[id] = number.get(node)!;
+  });
+  const tagStart = new Int32Array(order.length + 1);
+  const childStart = new Int32Array(order.length + 1);
+  for (let i = 0; i < order.length; i++) {
+    tagStart[i + 1] = tagStart[i] + (order[i].tags?.length ?? 0);
+    childStart[i + 1] = childStart[i] + (order[i].next?.size ?? 0);
+  }
+  const tagList = new Int32Array(tagStart[order.length]);
+  const childIds = new Int32Array(childStart[order.length]);
+  const childNodes = new Int32Array(childStart[order.length]);
+  for (let i = 0; i < order.length; i++) {
+    const { tags, next } = order[i];
+    if (tags) tagList.set(tags, tagStart[i]);
+    if (next) {
+      let k = childStart[i];
+      for (const id of [...next.keys()].sort((a, b) => a - b)) {
+        childIds[k] = id;
+        childNodes[k] = number.get(next.get(id)!)!;
+        k++;
+      }
+    }
+  }
+  return { root, tagStart, tagList, childStart, childIds, childNodes };
+}
+
 /** Scratch sizes (tokens) above which buffers are given back when a much shorter text follows. */
 const RETAIN_TOKENS = 1 << 18;
 
@@ -306,8 +372,10 @@ export class PhraseMatcher {
   private readonly words: string[] = [];
   /** Fully squeezed word → word id, for elongated tokens ("kiiilll" → "kil" → "kill"). */
   private readonly squeezed = new Map<string, number>();
-  /** First trie level, by word id. */
-  private readonly roots: (TrieNode | undefined)[] = [];
+  /** The trie while the constructor builds it; compiled into the arrays below, then dropped. */
+  private building: (TrieNode | undefined)[] | undefined = [];
+  /** The compiled trie (see `compile`): typed arrays, which the garbage collector never walks. */
+  private trie: CompiledTrie = EMPTY_TRIE;
   /** Hashed terms, keyed by the signed 32-bit hash the tokeniser computes. */
   private readonly hashed = new HashedTerms();
   private readonly benignTag: number;
@@ -344,6 +412,8 @@ export class PhraseMatcher {
       const key = squeeze(this.words[id]);
       if (!this.squeezed.has(key)) this.squeezed.set(key, id);
     }
+    this.trie = compile(this.building ?? []);
+    this.building = undefined;
   }
 
   private idOf(word: string): number {
@@ -353,11 +423,12 @@ export class PhraseMatcher {
   }
 
   private insert(sequence: readonly string[], tags: readonly number[]): void {
+    const roots = this.building!;
     const first = this.idOf(sequence[0]);
-    let node = this.roots[first];
+    let node = roots[first];
     if (!node) {
       node = { next: undefined, tags: undefined };
-      this.roots[first] = node;
+      roots[first] = node;
     }
     for (let k = 1; k < sequence.length; k++) {
       const id = this.idOf(sequence[k]);
@@ -443,7 +514,7 @@ export class PhraseMatcher {
       ids[t] = id;
       known[t] = id >= 0 ? 1 : 0;
     }
-    const roots = this.roots;
+    const { root, tagStart, tagList, childStart, childIds, childNodes } = this.trie;
     for (let t = 0; t < n; t++) {
       const id = ids[t];
       if (id < 0) {
@@ -451,18 +522,31 @@ export class PhraseMatcher {
         if (hashed !== undefined) this.push(hashed, t, t + 1);
         continue;
       }
-      let node = roots[id];
+      let node = id < root.length ? root[id] : -1;
       let j = t;
-      while (node !== undefined) {
-        if (node.tags !== undefined) {
-          for (const found of node.tags) {
-            if (found === this.benignTag) benign = true;
-            this.push(found, t, j + 1);
-          }
+      while (node >= 0) {
+        for (let k = tagStart[node], last = tagStart[node + 1]; k < last; k++) {
+          const found = tagList[k];
+          if (found === this.benignTag) benign = true;
+          this.push(found, t, j + 1);
         }
         j++;
-        if (j >= n || node.next === undefined || ids[j] < 0) break;
-        node = node.next.get(ids[j]);
+        if (j >= n || ids[j] < 0) break;
+        // The child for the next word: binary search over the node's children, sorted by word id.
+        const want = ids[j];
+        let low = childStart[node];
+        let high = childStart[node + 1] - 1;
+        node = -1;
+        while (low <= high) {
+          const mid = (low + high) >>> 1;
+          const at = childIds[mid];
+          if (at === want) {
+            node = childNodes[mid];
+            break;
+          }
+          if (at < want) low = mid + 1;
+          else high = mid - 1;
+        }
       }
     }
     if (benign) this.dropInsideBenign(n);

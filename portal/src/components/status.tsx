@@ -1,3 +1,4 @@
+import type { UseQueryResult } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { ApiError } from '../api/api-client.js';
 
@@ -26,4 +27,11 @@ export function ErrorNotice({ error, title }: { error: unknown; title?: string }
       {code ? <span className="code"> ({code})</span> : null}
     </div>
   );
+}
+
+/** A query's answer once it is there: "Loading …" while it is pending, the error as the API worded it, else what `children` makes of the data. */
+export function Loaded<T>({ query, what, children }: { query: UseQueryResult<T>; what: string; children: (data: T) => ReactNode }) {
+  if (query.isPending) return <Loading what={what} />;
+  if (query.isError) return <ErrorNotice error={query.error} />;
+  return <>{children(query.data)}</>;
 }

@@ -20,7 +20,7 @@ import { DataTable } from '../components/data-table.js';
 import { useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
 import { ProjectPicker } from '../components/project-picker.js';
-import { Empty, ErrorNotice, Loading } from '../components/status.js';
+import { Empty, ErrorNotice, Loaded, Loading } from '../components/status.js';
 
 const SUBJECTS: Readonly<Record<AbuseSubjectType, string>> = { key: 'key', project: 'project', end_user: 'end user' };
 
@@ -134,19 +134,17 @@ function ReviewQueue({ projectId, projectFilter, onProject }: { projectId: strin
           </select>
         </div>
       </form>
-      {reviews.isPending ? (
-        <Loading what="abuse reviews" />
-      ) : reviews.isError ? (
-        <ErrorNotice error={reviews.error} />
-      ) : (
-        <DataTable
-          rows={reviews.data.data}
-          columns={columns}
-          caption="Abuse reviews"
-          rowKey={(review) => review.id}
-          empty={status === 'open' ? 'No review is open.' : 'No review matches these filters.'}
-        />
-      )}
+      <Loaded query={reviews} what="abuse reviews">
+        {(data) => (
+          <DataTable
+            rows={data.data}
+            columns={columns}
+            caption="Abuse reviews"
+            rowKey={(review) => review.id}
+            empty={status === 'open' ? 'No review is open.' : 'No review matches these filters.'}
+          />
+        )}
+      </Loaded>
       {opened ? <ReviewDetail key={opened} id={opened} onClose={() => setOpened(null)} /> : null}
     </>
   );

@@ -11,7 +11,7 @@ import { DataTable } from '../components/data-table.js';
 import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
 import { ProjectPicker } from '../components/project-picker.js';
-import { Empty, ErrorNotice, Loading } from '../components/status.js';
+import { Empty, ErrorNotice, Loaded, Loading } from '../components/status.js';
 
 /**
  * Limited access to gated deployments: a project applies with its use case and follows its
@@ -87,19 +87,17 @@ function ProjectAccess({ project }: { project: Project }) {
     <>
       <ApplyForm project={project} requests={requests.data?.data ?? []} />
       <h3>Requests of {project.name}</h3>
-      {requests.isPending ? (
-        <Loading what="access requests" />
-      ) : requests.isError ? (
-        <ErrorNotice error={requests.error} />
-      ) : (
-        <DataTable
-          rows={requests.data.data}
-          columns={columns}
-          caption={`Access requests of ${project.name}`}
-          rowKey={(request) => request.id}
-          empty="This project has not applied for any gated deployment yet."
-        />
-      )}
+      <Loaded query={requests} what="access requests">
+        {(data) => (
+          <DataTable
+            rows={data.data}
+            columns={columns}
+            caption={`Access requests of ${project.name}`}
+            rowKey={(request) => request.id}
+            empty="This project has not applied for any gated deployment yet."
+          />
+        )}
+      </Loaded>
     </>
   );
 }
@@ -255,19 +253,17 @@ function ReviewQueue() {
           <option value="">any</option>
         </select>
       </div>
-      {requests.isPending ? (
-        <Loading what="access requests" />
-      ) : requests.isError ? (
-        <ErrorNotice error={requests.error} />
-      ) : (
-        <DataTable
-          rows={requests.data.data}
-          columns={columns}
-          caption="Access requests to review"
-          rowKey={(request) => request.id}
-          empty={status === 'pending' ? 'No request is waiting for a decision.' : 'No request in this state.'}
-        />
-      )}
+      <Loaded query={requests} what="access requests">
+        {(data) => (
+          <DataTable
+            rows={data.data}
+            columns={columns}
+            caption="Access requests to review"
+            rowKey={(request) => request.id}
+            empty={status === 'pending' ? 'No request is waiting for a decision.' : 'No request in this state.'}
+          />
+        )}
+      </Loaded>
       <ConfirmDialog
         open={deciding !== null}
         title={deciding?.verb === 'approve' ? 'Approve this request?' : 'Reject this request?'}

@@ -8,7 +8,7 @@ import { useIdentity, usePortal } from '../app/portal-context.js';
 import { DataTable } from '../components/data-table.js';
 import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
-import { ErrorNotice, Loading } from '../components/status.js';
+import { ErrorNotice, Loaded } from '../components/status.js';
 
 const PAGE_SIZE = 50;
 const column = createColumnHelper<AuditEntry>();
@@ -115,24 +115,22 @@ export function AuditPage() {
           </button>
         </div>
       </form>
-      {entries.isPending ? (
-        <Loading what="audit entries" />
-      ) : entries.isError ? (
-        <ErrorNotice error={entries.error} />
-      ) : (
-        <>
-          <DataTable rows={rows} columns={columns} caption="Audit entries" rowKey={(entry) => String(entry.seq)} empty="No entries match." />
-          <nav className="actions" aria-label="Audit pages">
-            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-              Previous page
-            </button>
-            <span className="muted">Page {cursors.length}</span>
-            <button type="button" disabled={rows.length < PAGE_SIZE} onClick={() => setCursors([...cursors, rows[rows.length - 1].seq])}>
-              Next page
-            </button>
-          </nav>
-        </>
-      )}
+      <Loaded query={entries} what="audit entries">
+        {() => (
+          <>
+            <DataTable rows={rows} columns={columns} caption="Audit entries" rowKey={(entry) => String(entry.seq)} empty="No entries match." />
+            <nav className="actions" aria-label="Audit pages">
+              <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+                Previous page
+              </button>
+              <span className="muted">Page {cursors.length}</span>
+              <button type="button" disabled={rows.length < PAGE_SIZE} onClick={() => setCursors([...cursors, rows[rows.length - 1].seq])}>
+                Next page
+              </button>
+            </nav>
+          </>
+        )}
+      </Loaded>
     </section>
   );
 }

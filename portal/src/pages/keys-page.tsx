@@ -13,7 +13,7 @@ import { DataTable } from '../components/data-table.js';
 import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
 import { ProjectPicker } from '../components/project-picker.js';
-import { ErrorNotice, Loading } from '../components/status.js';
+import { ErrorNotice, Loaded, Loading } from '../components/status.js';
 
 /** The keys of one project, chosen from those the caller can see (`/keys/:project`). */
 export function KeysPage() {
@@ -112,19 +112,17 @@ function ProjectKeys({ project }: { project: Project }) {
       </h2>
       {!project.keyAuthEnabled ? <p className="notice">Key authentication is off for this project: its keys are refused until it is turned on.</p> : null}
       {manage ? <CreateKey project={project} /> : null}
-      {keys.isPending ? (
-        <Loading what="keys" />
-      ) : keys.isError ? (
-        <ErrorNotice error={keys.error} />
-      ) : (
-        <DataTable
-          rows={keys.data.data}
-          columns={columns}
-          caption={`Keys of ${project.name}`}
-          rowKey={(key) => key.id}
-          empty={manage ? 'This project has no keys yet: create one above.' : 'This project has no keys yet.'}
-        />
-      )}
+      <Loaded query={keys} what="keys">
+        {(data) => (
+          <DataTable
+            rows={data.data}
+            columns={columns}
+            caption={`Keys of ${project.name}`}
+            rowKey={(key) => key.id}
+            empty={manage ? 'This project has no keys yet: create one above.' : 'This project has no keys yet.'}
+          />
+        )}
+      </Loaded>
       <ConfirmDialog
         open={revoking !== null}
         title="Revoke this key?"

@@ -11,7 +11,7 @@ import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { DataTable } from '../components/data-table.js';
 import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
-import { Empty, ErrorNotice, Loading } from '../components/status.js';
+import { Empty, ErrorNotice, Loaded, Loading } from '../components/status.js';
 
 /** A display name as the admin API accepts it: 1 to 200 characters once trimmed; the problem, or null. */
 export function nameProblem(name: string): string | null {
@@ -47,20 +47,18 @@ export function ProjectsPage() {
     <section>
       <h1>Projects</h1>
       {mayAnywhere(identity, 'projects:manage') ? <CreateProject /> : null}
-      {projects.isPending ? (
-        <Loading what="projects" />
-      ) : projects.isError ? (
-        <ErrorNotice error={projects.error} />
-      ) : (
-        <>
-          <DataTable rows={projects.data.data} columns={columns} caption="Projects" rowKey={(row) => row.id} empty="There is no project you can see yet." />
-          {projectId === undefined ? null : project ? (
-            <ProjectDetail key={project.id} project={project} />
-          ) : (
-            <ErrorNotice error={new Error(`There is no project "${projectId}" you can see.`)} />
-          )}
-        </>
-      )}
+      <Loaded query={projects} what="projects">
+        {(data) => (
+          <>
+            <DataTable rows={data.data} columns={columns} caption="Projects" rowKey={(row) => row.id} empty="There is no project you can see yet." />
+            {projectId === undefined ? null : project ? (
+              <ProjectDetail key={project.id} project={project} />
+            ) : (
+              <ErrorNotice error={new Error(`There is no project "${projectId}" you can see.`)} />
+            )}
+          </>
+        )}
+      </Loaded>
     </section>
   );
 }
@@ -229,19 +227,17 @@ function Members({ project }: { project: Project }) {
     <section aria-labelledby="members-title">
       <h3 id="members-title">Members</h3>
       <AddMember project={project} />
-      {members.isPending ? (
-        <Loading what="members" />
-      ) : members.isError ? (
-        <ErrorNotice error={members.error} />
-      ) : (
-        <DataTable
-          rows={members.data.data}
-          columns={columns}
-          caption={`Members of ${project.name}`}
-          rowKey={(member) => `${member.user}:${member.scope}`}
-          empty="Nobody holds a role on this project or its organization yet."
-        />
-      )}
+      <Loaded query={members} what="members">
+        {(data) => (
+          <DataTable
+            rows={data.data}
+            columns={columns}
+            caption={`Members of ${project.name}`}
+            rowKey={(member) => `${member.user}:${member.scope}`}
+            empty="Nobody holds a role on this project or its organization yet."
+          />
+        )}
+      </Loaded>
       <ConfirmDialog
         open={removing !== null}
         title="Remove this member?"

@@ -19,7 +19,7 @@ import { DataTable } from '../components/data-table.js';
 import { FieldProblem, fieldAria, problemOf, useCheckedForm } from '../components/form-fields.js';
 import { LocalTime } from '../components/local-time.js';
 import { ProjectPicker } from '../components/project-picker.js';
-import { Empty, ErrorNotice, Loading } from '../components/status.js';
+import { Empty, ErrorNotice, Loaded, Loading } from '../components/status.js';
 import { AbuseReviews } from './abuse-reviews.js';
 
 const SECTIONS = [
@@ -94,22 +94,20 @@ function ConfiguredPolicies() {
     <>
       <h2>Configured for each deployment</h2>
       <p className="help">From the configuration; a project&apos;s own choice below takes precedence on its requests.</p>
-      {deployments.isPending ? (
-        <Loading what="deployments" />
-      ) : deployments.isError ? (
-        <ErrorNotice error={deployments.error} />
-      ) : (
-        <DataTable
-          rows={deployments.data.data}
-          caption="Content-filter policy per deployment"
-          rowKey={(deployment) => deployment.deployment}
-          empty="No deployment is configured."
-          columns={[
-            { accessorKey: 'deployment', header: 'Deployment' },
-            { accessorKey: 'content_filter', header: 'Policy', cell: (info) => describePolicy(String(info.getValue())) },
-          ]}
-        />
-      )}
+      <Loaded query={deployments} what="deployments">
+        {(data) => (
+          <DataTable
+            rows={data.data}
+            caption="Content-filter policy per deployment"
+            rowKey={(deployment) => deployment.deployment}
+            empty="No deployment is configured."
+            columns={[
+              { accessorKey: 'deployment', header: 'Deployment' },
+              { accessorKey: 'content_filter', header: 'Policy', cell: (info) => describePolicy(String(info.getValue())) },
+            ]}
+          />
+        )}
+      </Loaded>
     </>
   );
 }
@@ -170,19 +168,17 @@ function ProjectPolicies({ project }: { project: Project }) {
     <>
       <h3>Choices of {project.name}</h3>
       {manage ? <SetPolicy project={project} /> : null}
-      {choices.isPending ? (
-        <Loading what="the project's choices" />
-      ) : choices.isError ? (
-        <ErrorNotice error={choices.error} />
-      ) : (
-        <DataTable
-          rows={choices.data.data}
-          columns={columns}
-          caption={`Content-filter choices of ${project.name}`}
-          rowKey={(choice) => choice.deployment}
-          empty="This project uses the configured policy on every deployment."
-        />
-      )}
+      <Loaded query={choices} what="the project's choices">
+        {(data) => (
+          <DataTable
+            rows={data.data}
+            columns={columns}
+            caption={`Content-filter choices of ${project.name}`}
+            rowKey={(choice) => choice.deployment}
+            empty="This project uses the configured policy on every deployment."
+          />
+        )}
+      </Loaded>
       <ConfirmDialog
         open={removing !== null}
         title="Remove this choice?"

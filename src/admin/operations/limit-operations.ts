@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ledgerConsumption, type BudgetPeriodUse } from '../../governance/budget/budget-guard.js';
+import { requestsPerWindow } from '../../ratelimit/quota-admission.js';
 import type { ApiKey, Budget, ProjectQuota } from '../../storage/storage.js';
 import { defineOperation, fromMicros, idString, type AdminContext } from '../admin-operation.js';
 import { projectFor } from './tenancy-operations.js';
@@ -27,7 +28,7 @@ async function consumptionOf(context: AdminContext, budget: Budget): Promise<Bud
  * 10 s). `used` is null where no server runs (the CLI) or its counters cannot be read now.
  */
 async function quotaOut(context: AdminContext, projectId: string, quota: ProjectQuota): Promise<Record<string, unknown>> {
-  const requestsPer10s = Math.max(1, Math.floor(quota.tpm / 1000));
+  const requestsPer10s = requestsPerWindow(quota.tpm);
   let used: { tokens_this_minute: number; requests_this_10s: number } | null = null;
   if (context.quotaUse) {
     const use = await context.quotaUse(projectId, quota.deployment, context.now).catch(() => undefined);
